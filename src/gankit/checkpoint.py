@@ -1,0 +1,193 @@
+"""Checkpoints: tensors in safetensors, everything else in JSON, written atomically.
+
+A checkpoint is a folder `checkpoints/<name>/` holding
+    weights.safetensors      G.* and D.* parameters and buffers (all that sampling needs)
+    train_state.safetensors  optimizer tensors and RNG states (what exact resume needs)
+    meta.json                config, step, epoch, position in the epoch, optimizer hyper-parameters
+It is written into a hidden temporary folder and renamed into place, so a crash at any moment
+leaves either the old checkpoint or the new one, never half of one. Nothing here unpickles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from gankit import __version__
+from gankit.errors import GankitError
+
+FORMAT = "gankit-checkpoint"
+FORMAT_VERSION = 1
+WEIGHTS = "weights.safetensors"
+TRAIN_STATE = "train_state.safetensors"
+META = "meta.json"
+FINAL = "final"
+
+
+def step_name(step: int) -> str:
+    return f"step_{step:08d}"
+
+
+# ---------------------------------------------------------------------------------------------
+# nested state dicts <-> (JSON tree, flat tensor dict)
+
+
+def split_tensors(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
+    """Replace every tensor in a nested structure by a reference, collecting the tensors by key."""
+    if isinstance(obj, torch.Tensor):
+        tensors[prefix] = obj.detach().to("cpu").contiguous().clone()
+        return {"__tensor__": prefix}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return {k: split_tensors(v, f"{prefix}.{k}", tensors) for k, v in obj.items()}
+        # optimizer state is keyed by parameter index (int); JSON keys are strings, so keep pairs
+        return {"__pairs__": [[k, split_tensors(v, f"{prefix}.{k}", tensors)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return [split_tensors(v, f"{prefix}.{i}", tensors) for i, v in enumerate(obj)]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"cannot store {type(obj).__name__} at {prefix} in a checkpoint")
+
+
+def join_tensors(tree: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """Inverse of split_tensors."""
+    if isinstance(tree, dict):
+        if set(tree) == {"__tensor__"}:
+            return tensors[tree["__tensor__"]]
+        if set(tree) == {"__pairs__"}:
+            return {k: join_tensors(v, tensors) for k, v in tree["__pairs__"]}
+        return {k: join_tensors(v, tensors) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [join_tensors(v, tensors) for v in tree]
+    return tree
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def save_checkpoint(folder: Path, name: str, *, weights: dict[str, torch.Tensor], train_state: dict[str, Any],
+                    meta: dict[str, Any]) -> Path:
+    """Write checkpoint `folder/name` atomically, replacing one of the same name.
+
+    Args:
+        folder: the run's checkpoints folder.
+        name: e.g. step_name(600) or FINAL.
+        weights: flat name -> tensor (G.* and D.*).
+        train_state: nested dict with tensors (optimizer state dicts, RNG states).
+        meta: JSON-able values (config, step, ...).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".tmp-{name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    weight_tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in weights.items()}
+    state_tensors: dict[str, torch.Tensor] = {}
+    state_tree = split_tensors(train_state, "state", state_tensors)
+    full_meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "gankit_version": __version__,
+                 "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **meta, "train_state": state_tree}
+    save_file(weight_tensors, str(tmp / WEIGHTS))
+    save_file(state_tensors, str(tmp / TRAIN_STATE))
+    (tmp / META).write_text(json.dumps(full_meta, indent=1))
+    for file in tmp.iterdir():
+        _fsync(file)
+    final = folder / name
+    if final.exists():
+        trash = folder / f".old-{name}-{os.getpid()}"
+        os.replace(final, trash)
+        os.replace(tmp, final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+    _fsync(folder)
+    return final
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def prune(folder: Path, keep: int) -> None:
+    """Keep the newest `keep` step checkpoints (the final one is never pruned); drop stale temp folders."""
+    steps = sorted(p for p in folder.glob("step_*") if p.is_dir())
+    for old in steps[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    for tmp in list(folder.glob(".tmp-*")) + list(folder.glob(".old-*")):
+        if not _owned_by_live_process(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _owned_by_live_process(tmp: Path) -> bool:
+    try:
+        pid = int(tmp.name.rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def list_checkpoints(folder: Path) -> list[Path]:
+    """Complete checkpoints (those with meta.json), oldest first by step; `final` last on ties."""
+    found = []
+    for path in folder.iterdir() if folder.is_dir() else []:
+        if path.is_dir() and not path.name.startswith(".") and (path / META).is_file():
+            try:
+                found.append((read_meta(path)["step"], path.name == FINAL, path))
+            except GankitError:
+                continue
+    return [p for _, _, p in sorted(found)]
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((path / META).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GankitError(f"checkpoint {path}: {META} is unreadable ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise GankitError(f"checkpoint {path}: {META} is not a gankit checkpoint")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise GankitError(f"checkpoint {path} was written by a newer gankit; upgrade gankit to read it")
+    for key, kind in (("step", int), ("config", dict)):
+        if not isinstance(meta.get(key), kind):
+            raise GankitError(f"checkpoint {path}: {META} lacks a valid {key!r}")
+    return meta
+
+
+def load_tensors(path: Path, file: str, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    target = path / file
+    if not target.is_file():
+        raise GankitError(f"checkpoint {path} is incomplete: {file} is missing")
+    try:
+        return load_file(str(target), device=str(device))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise GankitError(f"checkpoint {path}: {file} is not a valid safetensors file ({exc})") from None
+
+
+def load_train_state(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    tensors = load_tensors(path, TRAIN_STATE)
+    try:
+        return join_tensors(meta["train_state"], tensors)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise GankitError(f"checkpoint {path}: train state does not match its meta.json ({exc})") from None

@@ -1,0 +1,1 @@
+"""One module per subcommand: each has NAME, HELP, DESCRIPTION, add_arguments(parser) and run(args)."""

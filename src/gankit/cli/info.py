@@ -1,0 +1,48 @@
+"""gankit info: what a run holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+NAME = "info"
+HELP = "show a run's config, progress, checkpoints and last metrics"
+DESCRIPTION = "Show a run's config, steps done, checkpoints and last logged metrics.\n\nexample:\n  gankit info runs/my-run"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN", help="run folder")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gankit.checkpoint import list_checkpoints, read_meta
+    from gankit.config import to_dict, to_toml
+    from gankit.plots import read_metrics
+    from gankit.runs import METRICS_FILE, open_run
+
+    run_dir, config = open_run(args.run)
+    checkpoints = []
+    for path in list_checkpoints(run_dir / "checkpoints"):
+        meta = read_meta(path)
+        size = sum(f.stat().st_size for f in path.iterdir())
+        checkpoints.append({"name": path.name, "step": meta["step"], "epoch": meta["epoch"],
+                            "images_seen": meta["images_seen"], "saved_at": meta["saved_at"], "bytes": size})
+    metrics = read_metrics(run_dir / METRICS_FILE)
+    last = metrics[-1] if metrics else None
+    steps = max([c["step"] for c in checkpoints] + [0])
+    if args.json:
+        print(json.dumps({"run": str(run_dir), "config": to_dict(config), "steps_done": steps,
+                          "checkpoints": checkpoints, "last_metrics": last}))
+        return 0
+    print(f"run: {run_dir}")
+    print(f"steps done (newest checkpoint): {steps}   logged steps: {len(metrics)}")
+    print("checkpoints:" if checkpoints else "checkpoints: none yet")
+    for c in checkpoints:
+        print(f"  {c['name']:<16} step {c['step']:>7}  epoch {c['epoch']:>3}  {c['bytes'] / 2**20:6.1f} MiB  {c['saved_at']}")
+    if last:
+        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in last.items())
+        print(f"last metrics: {shown}")
+    print("config:")
+    print("".join(f"  {line}\n" for line in to_toml(config).splitlines() if line and not line.startswith("#")), end="")
+    return 0

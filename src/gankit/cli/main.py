@@ -1,0 +1,57 @@
+"""`gankit` command: parses, validates, calls the library. Bad input -> one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from gankit import __version__
+from gankit.errors import GankitError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=32, width=100)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gankit.cli import data, info, sample, train
+
+    parser = argparse.ArgumentParser(
+        prog="gankit", formatter_class=HelpFormatter,
+        description="Train, watch and sample Generative Adversarial Networks.\n\n"
+                    "  gankit train                      the tutorial's GAN on Fashion-MNIST\n"
+                    "  gankit sample runs/NAME --n 64    a grid from a trained run\n"
+                    "  gankit info runs/NAME             what a run holds\n"
+                    "  gankit data fashion-mnist         find or download a dataset",
+    )
+    parser.add_argument("--version", action="version", version=f"gankit {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (train, sample, info, data):
+        sub = commands.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
+                                  formatter_class=HelpFormatter)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.formatwarning = lambda message, category, *rest: f"gankit: warning: {message}\n"
+    try:
+        return args.run(args) or 0
+    except GankitError as exc:
+        print(f"gankit: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("gankit: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""gankit sample: images from a trained run's checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from gankit.errors import GankitError
+
+NAME = "sample"
+HELP = "generate images from a trained run"
+DESCRIPTION = """Generate images with a run's G (no gradients, seeded). Writes a PNG grid and/or the
+raw images as a uint8 .npy array of shape (N, H, W) for grey or (N, H, W, 3) for colour.
+
+examples:
+  gankit sample runs/my-run --n 64 --out grid.png
+  gankit sample runs/my-run --n 10000 --npy samples.npy --seed 1 --checkpoint step_00001200"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN", help="run folder (e.g. runs/0001-classic-fashion-mnist)")
+    parser.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
+    parser.add_argument("--out", metavar="PNG", help="grid image to write (default: RUN/samples/sample_<checkpoint>_seed<S>.png "
+                        "unless --npy is given)")
+    parser.add_argument("--npy", metavar="FILE", help="also write the images as a uint8 .npy array")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors (default: 0)")
+    parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else the newest)")
+    parser.add_argument("--nrow", type=int, help="images per grid row (default: a square)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gankit.device import resolve_device
+    from gankit.runs import open_run
+    from gankit.sampling import find_checkpoint, generate, grid, latents, load_generator, save_png
+
+    if args.n < 1:
+        raise GankitError(f"--n must be >= 1, got {args.n}")
+    if args.seed < 0:
+        raise GankitError(f"--seed must be >= 0, got {args.seed}")
+    if args.nrow is not None and args.nrow < 1:
+        raise GankitError(f"--nrow must be >= 1, got {args.nrow}")
+    run_dir, _ = open_run(args.run)
+    device = resolve_device(args.device)
+    checkpoint = find_checkpoint(run_dir, args.checkpoint)
+    g, config, meta = load_generator(checkpoint, device)
+    images = generate(g, latents(args.n, config.model.latent_dim, args.seed, device))  # uint8 (N, C, H, W)
+    out = args.out
+    if out is None and args.npy is None:
+        out = run_dir / "samples" / f"sample_{checkpoint.name}_seed{args.seed}.png"
+    if out is not None:
+        if Path(out).suffix.lower() != ".png":
+            raise GankitError(f"--out {out} must end in .png")
+        save_png(grid(images, args.nrow), out)
+        print(f"wrote {out} ({args.n} images from {checkpoint.name}, step {meta['step']}, seed {args.seed})")
+    if args.npy is not None:
+        array = images.permute(0, 2, 3, 1).numpy()
+        if array.shape[-1] == 1:
+            array = array[..., 0]
+        Path(args.npy).parent.mkdir(parents=True, exist_ok=True)
+        np.save(args.npy, np.ascontiguousarray(array, dtype=np.uint8))
+        print(f"wrote {args.npy} (uint8 {tuple(array.shape)})")
+    return 0

@@ -1,0 +1,146 @@
+"""gankit train: start a run (or resume one) and show its progress."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gankit.config import Config, field_help, load_config_file, resolve_config, to_dict, to_toml
+from gankit.errors import GankitError
+
+NAME = "train"
+HELP = "train a GAN (default: the tutorial's classic model on Fashion-MNIST)"
+DESCRIPTION = """Train G and D in turns, the tutorial's way: sample z, generate, train D on real +
+fake, train G against the fixed D, repeat. Everything goes into a run folder: config.toml,
+metrics.jsonl, samples/epoch_NNNN.png, checkpoints/, losses.png and progress.gif.
+
+examples:
+  gankit train
+  gankit train --model dcgan --data fashion-mnist --epochs 2 --loss hinge --name my-run
+  gankit train --config run.toml --lr 1e-4
+  gankit train --data ./my_images --image-size 64 --channels 3
+  gankit train --resume runs/my-run --epochs 10
+
+Precedence: defaults < the model's own defaults < --config file < flags. Any config key can be set
+with --set section.key=value (e.g. --set model.width=32)."""
+
+# flag -> config key; the help text comes from the config field itself
+FLAGS: dict[str, str] = {
+    "--model": "model.name",
+    "--data": "data.name",
+    "--data-dir": "data.data_dir",
+    "--image-size": "data.image_size",
+    "--channels": "data.channels",
+    "--loss": "train.loss",
+    "--epochs": "train.epochs",
+    "--max-steps": "train.max_steps",
+    "--lr-g": "train.lr_g",
+    "--lr-d": "train.lr_d",
+    "--batch-size": "train.batch_size",
+    "--latent-dim": "model.latent_dim",
+    "--seed": "train.seed",
+    "--device": "train.device",
+    "--checkpoint-every": "train.checkpoint_every",
+}
+# what may change when a run is resumed (how long it runs and where), not what it trains
+RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoint_every", "train.keep_checkpoints"}
+
+
+def _default(key: str):
+    section, name = key.split(".")
+    return getattr(getattr(Config(), section), name)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from gankit.losses import LOSSES
+    from gankit.models import MODELS
+
+    run = parser.add_argument_group("run folder")
+    run.add_argument("--config", metavar="FILE", help="TOML or YAML file with [data], [model], [train] sections")
+    run.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its newest checkpoint")
+    run.add_argument("--out", metavar="DIR", default="runs", help="folder that holds run folders (default: runs)")
+    run.add_argument("--name", help="run folder name (default: the next free number, e.g. 0001-classic-fashion-mnist)")
+    run.add_argument("--dry-run", action="store_true", help="print the resolved config and exit without training")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to metrics.jsonl)")
+    cfg = parser.add_argument_group("training (each maps to a config key)")
+    choices = {"model.name": MODELS.names(), "train.loss": LOSSES.names()}
+    for flag, key in FLAGS.items():
+        text = f"{field_help(key)} [{key}] (default: {_default(key)})"
+        if key in choices:
+            text = f"{text}; one of: {', '.join(choices[key])}"
+        cfg.add_argument(flag, metavar=key.split(".")[1].upper(), help=text.replace("%", "%%"))
+    cfg.add_argument("--lr", metavar="LR", help="learning rate of both G and D (default: 0.0002, the tutorial's)")
+    cfg.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                     help="set any config key, e.g. --set model.width=32 (repeatable)")
+
+
+def overrides_from(args: argparse.Namespace) -> dict:
+    values: dict = {}
+    if args.lr is not None:
+        values["train.lr_g"] = values["train.lr_d"] = args.lr
+    for flag, key in FLAGS.items():
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is not None:
+            values[key] = value
+    for item in args.set:
+        if "=" not in item:
+            raise GankitError(f"--set {item!r} must look like section.key=value")
+        key, value = item.split("=", 1)
+        values[key.strip()] = value.strip()
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
+    from gankit.runs import create_run, open_run
+    from gankit.train import train
+    from gankit.train.loop import Interrupted
+
+    overrides = overrides_from(args)
+    if args.resume:
+        if args.config or args.name:
+            raise GankitError("--resume continues a run with its own config; drop --config and --name")
+        fixed = sorted(set(overrides) - RESUMABLE)
+        if fixed:
+            raise GankitError(f"cannot change {', '.join(fixed)} when resuming; only {', '.join(sorted(RESUMABLE))} "
+                              "may change (start a new run to change the rest)")
+        run_dir, saved = open_run(args.resume)
+        file_values = {f"{s}.{k}": v for s, vals in to_dict(saved).items() for k, v in vals.items() if v is not None}
+        config = resolve_config(file_values, overrides)
+    else:
+        config = resolve_config(load_config_file(args.config) if args.config else None, overrides)
+    if args.dry_run:
+        print(to_toml(config), end="")
+        return 0
+    if args.resume:
+        (run_dir / "config.toml").write_text(to_toml(config))  # records the new length or device
+    else:
+        run_dir = create_run(args.out, args.name, config)
+    print(f"gankit: {'resuming' if args.resume else 'training'} {config.model.name} on {config.data.name} "
+          f"-> {run_dir}", file=sys.stderr)
+    try:
+        result = train(config, run_dir, resume=bool(args.resume), progress=not args.no_progress)
+    except Interrupted as exc:
+        print(f"gankit: {exc}", file=sys.stderr)
+        return 130
+    print(f"done: {result.steps} steps, {result.epochs_done} epochs in {result.seconds:.0f} s")
+    if result.last:
+        last = result.last
+        print(f"last step: d_loss {last['d_loss']:.3f}, g_loss {last['g_loss']:.3f}, "
+              f"D(x) {last['d_real']:.2f}, D(G(z)) {last['d_fake']:.2f}")
+    print(f"run folder: {run_dir}")
+    print(describe_folder(run_dir))
+    return 0
+
+
+def describe_folder(run_dir: Path) -> str:
+    """A short listing of what the run folder holds, for the end of training."""
+    lines = []
+    for path in sorted(run_dir.iterdir()):
+        if path.is_dir():
+            children = sorted(p.name for p in path.iterdir() if not p.name.startswith("."))
+            shown = children if len(children) <= 4 else children[:2] + ["...", children[-1]]
+            lines.append(f"  {path.name}/  ({len(children)}: {', '.join(shown)})")
+        else:
+            lines.append(f"  {path.name}  ({path.stat().st_size / 1024:.0f} KiB)")
+    return "\n".join(lines)

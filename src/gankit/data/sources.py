@@ -1,0 +1,190 @@
+"""Where named datasets come from: local folders first, then a verified download.
+
+Search order for a dataset's files: `--data-dir`; `~/.cache/gankit/datasets/<name>`; the system
+dataset folders (`/usr/share/datasets/<name>`, where Debian's dataset packages install); else a
+download from the official source (or a mirror) into the cache, checked against SHA-256 and
+written atomically (`.part`, then rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from gankit.errors import GankitError
+
+DOWNLOAD_URL_ENV = "GANKIT_DOWNLOAD_URL"
+CACHE_ENV = "GANKIT_CACHE_DIR"
+SYSTEM_DIRS_ENV = "GANKIT_SYSTEM_DATASETS"
+
+
+@dataclass(frozen=True)
+class NamedDataset:
+    name: str
+    base_url: str
+    # split -> files needed for it; a `.gz` file may also be found uncompressed (name without .gz)
+    files: dict[str, tuple[str, ...]]
+    sha256: dict[str, str]
+    classes: tuple[str, ...]
+    # Debian package that installs the files into /usr/share/datasets/<name>, if there is one
+    system_package: str | None = None
+
+
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+NAMED_DATASETS: dict[str, NamedDataset] = {
+    d.name: d
+    for d in (
+        NamedDataset(
+            name="fashion-mnist",
+            base_url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            files=_IDX_FILES,
+            sha256={
+                "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+            },
+            classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+            system_package="dataset-fashion-mnist",
+        ),
+        NamedDataset(
+            name="mnist",
+            base_url="https://ossci-datasets.s3.amazonaws.com/mnist/",
+            files=_IDX_FILES,
+            sha256={
+                "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            },
+            classes=tuple(str(i) for i in range(10)),
+        ),
+        NamedDataset(
+            name="cifar10",
+            base_url="https://www.cs.toronto.edu/~kriz/",
+            files={"train": ("cifar-10-python.tar.gz",), "test": ("cifar-10-python.tar.gz",)},
+            sha256={"cifar-10-python.tar.gz": "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"},
+            classes=("airplane", "automobile", "bird", "cat", "deer",
+                     "dog", "frog", "horse", "ship", "truck"),
+        ),
+    )
+}
+
+
+def cache_dir() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "gankit"
+
+
+def system_dirs() -> list[Path]:
+    value = os.environ.get(SYSTEM_DIRS_ENV)
+    if value is not None:
+        return [Path(p) for p in value.split(os.pathsep) if p]
+    return [Path("/usr/share/datasets")]
+
+
+def _present(folder: Path, filename: str) -> Path | None:
+    """The file in `folder`, compressed or not (CIFAR also as its extracted folder)."""
+    candidates = [folder / filename]
+    if filename.endswith(".gz"):
+        candidates.append(folder / filename[: -len(".gz")])
+    if filename == "cifar-10-python.tar.gz":
+        candidates.append(folder / "cifar-10-batches-py")
+    return next((c for c in candidates if c.exists()), None)
+
+
+def find_local(name: str, split: str = "train", data_dir: str | None = None) -> dict[str, Path] | None:
+    """The files of a named dataset's split from the first folder that has them all, or None.
+
+    With `data_dir`, only that folder counts, and missing files are an error.
+    """
+    wanted = NAMED_DATASETS[name].files[split]
+    if data_dir is not None:
+        folder = Path(data_dir)
+        found = {f: _present(folder, f) for f in wanted}
+        missing = [f for f, p in found.items() if p is None]
+        if missing:
+            raise GankitError(f"--data-dir {folder} lacks {', '.join(missing)} for {name}; "
+                              "put the files there or drop --data-dir")
+        return found  # type: ignore[return-value]
+    for folder in [cache_dir() / "datasets" / name] + [d / name for d in system_dirs()]:
+        found = {f: _present(folder, f) for f in wanted}
+        if all(found.values()):
+            return found  # type: ignore[return-value]
+    return None
+
+
+def locate(name: str, split: str = "train", data_dir: str | None = None,
+           download_url: str | None = None) -> dict[str, Path]:
+    """Find the files of a named dataset's split locally, else download them into the cache.
+
+    Returns:
+        filename -> path of the file as found (maybe uncompressed).
+    """
+    local = find_local(name, split, data_dir)
+    if local is not None:
+        return local
+    spec = NAMED_DATASETS[name]
+    target = cache_dir() / "datasets" / name
+    base = download_url or os.environ.get(DOWNLOAD_URL_ENV) or spec.base_url
+    result = {}
+    for filename in spec.files[split]:
+        existing = _present(target, filename)
+        result[filename] = existing or download(_join(base, filename), target / filename, spec.sha256[filename], spec)
+    return result
+
+
+def _join(base: str, filename: str) -> str:
+    return base.rstrip("/") + "/" + filename
+
+
+def download(url: str, dest: Path, sha256: str, spec: NamedDataset | None = None) -> Path:
+    """Download `url` to `dest` with a progress bar, verify its SHA-256, then rename into place.
+
+    A failed or mismatching download leaves nothing at `dest`.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}", leave=False) as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        part.unlink(missing_ok=True)
+        reason = getattr(exc, "reason", None) or exc
+        raise GankitError(_offline_message(url, reason, spec)) from None
+    got = digest.hexdigest()
+    if got != sha256:
+        part.unlink(missing_ok=True)
+        raise GankitError(f"{dest.name} from {url} failed its checksum (SHA-256 {got}, expected {sha256}); "
+                          "the download is corrupt or the mirror serves another file, nothing was kept")
+    os.replace(part, dest)
+    return dest
+
+
+def _offline_message(url: str, reason: object, spec: NamedDataset | None) -> str:
+    if spec is None:
+        return f"cannot download {url} ({reason})"
+    files = ", ".join(sorted(set(f for fs in spec.files.values() for f in fs)))
+    system = f"`apt install {spec.system_package}` (into /usr/share/datasets/{spec.name}), or " if spec.system_package else ""
+    return (f"cannot download {spec.name} from {url} ({reason}); get the data one of three ways: "
+            f"pass --data-dir DIR holding {files}; copy them into {cache_dir() / 'datasets' / spec.name}; "
+            f"or {system}retry online, setting {DOWNLOAD_URL_ENV} to a mirror if the official host is blocked")

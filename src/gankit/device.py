@@ -1,0 +1,37 @@
+"""Choosing the device: the thin edge between gankit and the hardware."""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+from gankit.errors import GankitError
+
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def validate_device_name(name: str) -> None:
+    if not _DEVICE_PATTERN.match(name):
+        raise GankitError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {name!r}")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """auto picks cuda, then mps, then cpu; an explicit device that is missing is an error, not a fallback."""
+    validate_device_name(name)
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise GankitError(f"--device {name}: no CUDA GPU is visible to PyTorch here; use --device cpu or auto")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise GankitError(
+                f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) are visible; use cuda:0..")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise GankitError(f"--device {name}: Apple MPS is not available here; use --device cpu or auto")
+    return device

@@ -1,0 +1,94 @@
+"""`dcgan`: Radford et al. 2016. G: transposed convs + BatchNorm + ReLU, Tanh out; D: strided convs
++ LeakyReLU 0.2 (BatchNorm after the first layer). 28, 32 and 64 px; weights drawn N(0, 0.02).
+
+Spatial plan: G starts at a 4x4 (32, 64 px) or 7x7 (28 px) map and doubles it per block; D mirrors it.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from gankit.config import Config
+from gankit.errors import GankitError
+from gankit.models.spec import MODELS, ModelSpec, activation
+
+# image size -> (start map size, number of doublings)
+PLANS = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
+
+
+def _image_size(sample_shape: tuple[int, ...]) -> int:
+    return sample_shape[-1]
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(self, latent_dim: int, sample_shape: tuple[int, ...], width: int, act: str, slope: float):
+        super().__init__()
+        start, doublings = PLANS[_image_size(sample_shape)]
+        channels = width * 2 ** (doublings - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim, channels, start, 1, 0, bias=False),
+            nn.BatchNorm2d(channels),
+            activation(act, slope),
+        ]
+        for _ in range(doublings - 1):
+            layers += [nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(channels // 2), activation(act, slope)]
+            channels //= 2
+        layers += [nn.ConvTranspose2d(channels, sample_shape[0], 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent) -> (B, C, S, S)
+        return self.net(z[:, :, None, None])
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, sample_shape: tuple[int, ...], width: int, act: str, slope: float, norm: str):
+        super().__init__()
+        start, doublings = PLANS[_image_size(sample_shape)]
+        channels = width
+        layers: list[nn.Module] = [nn.Conv2d(sample_shape[0], channels, 4, 2, 1, bias=False), activation(act, slope)]
+        for _ in range(doublings - 1):
+            layers += [nn.Conv2d(channels, channels * 2, 4, 2, 1, bias=False)]
+            if norm == "batch":
+                layers += [nn.BatchNorm2d(channels * 2)]
+            layers += [activation(act, slope)]
+            channels *= 2
+        layers += [nn.Conv2d(channels, 1, start, 1, 0, bias=False)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, S, S) -> logits (B,)
+        return self.net(x).view(-1)
+
+
+def init_weights(module: nn.Module) -> None:
+    """DCGAN paper: all weights from N(0, 0.02); BatchNorm scales from N(1, 0.02), shifts 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def build(config: Config, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    m = config.model
+    g = DCGANGenerator(m.latent_dim, sample_shape, m.width, m.g_activation, m.negative_slope)
+    d = DCGANDiscriminator(sample_shape, m.width, m.d_activation, m.negative_slope, m.d_norm)
+    g.apply(init_weights)
+    d.apply(init_weights)
+    return g, d
+
+
+def check(config: Config) -> None:
+    from gankit.data import native_shape
+
+    _, size = native_shape(config.data)
+    if size not in PLANS:
+        raise GankitError(f"model dcgan makes 28, 32 or 64 px images, got data.image_size={size}; "
+                          "pass --image-size 32 (or 28, 64) or use --model classic")
+    if config.model.width < 2 ** (PLANS[size][1] - 1):
+        raise GankitError(f"model.width must be >= {2 ** (PLANS[size][1] - 1)} for dcgan at {size} px")
+
+
+MODELS.add("dcgan", ModelSpec(build=build, check=check, defaults={"train.beta1": 0.5},
+                              summary="DCGAN: transposed-conv G, strided-conv D, BatchNorm"))

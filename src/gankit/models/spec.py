@@ -1,0 +1,37 @@
+"""The model registry: name -> how to build (G, D) from a config, and what that config must satisfy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch.nn as nn
+
+from gankit.config import Config
+from gankit.registry import Registry
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    # (config, sample_shape) -> (generator, discriminator); D returns one logit per sample, shape (B,)
+    build: Callable[[Config, tuple[int, ...]], tuple[nn.Module, nn.Module]]
+    # raises GankitError when the config asks for something the model cannot make
+    check: Callable[[Config], None]
+    # config values this model prefers over the field defaults (dotted keys); the user still wins
+    defaults: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+
+MODELS: Registry[ModelSpec] = Registry("model")
+
+ACTIVATIONS: Registry[Callable[[float], nn.Module]] = Registry("activation")
+ACTIVATIONS.add("relu", lambda slope: nn.ReLU())
+ACTIVATIONS.add("leaky_relu", lambda slope: nn.LeakyReLU(slope))  # f(x) = max(a*x, x), a = slope
+ACTIVATIONS.add("tanh", lambda slope: nn.Tanh())
+ACTIVATIONS.add("elu", lambda slope: nn.ELU())
+ACTIVATIONS.add("gelu", lambda slope: nn.GELU())
+ACTIVATIONS.add("silu", lambda slope: nn.SiLU())
+
+
+def activation(name: str, slope: float) -> nn.Module:
+    return ACTIVATIONS.get(name)(slope)

@@ -1,0 +1,82 @@
+"""Pictures of a run made from its files alone (metrics.jsonl, samples/): never imports training code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from PIL import Image
+
+
+def read_metrics(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+    if len(values) < window or window < 2:
+        return values
+    kernel = np.ones(window) / window
+    head = np.cumsum(values[: window - 1]) / np.arange(1, window)
+    return np.concatenate([head, np.convolve(values, kernel, mode="valid")])
+
+
+def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
+    """losses.png: D and G losses (top) and D(x), D(G(z)) (bottom) over G steps, raw and smoothed."""
+    rows = read_metrics(metrics_path)
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = np.array([r["step"] for r in rows])
+    window = max(1, len(rows) // 50)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+    try:
+        for key, label, color in (("d_loss", "D loss", "tab:blue"), ("g_loss", "G loss", "tab:orange")):
+            values = np.array([r[key] for r in rows])
+            top.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
+            top.plot(steps, _smooth(values, window), color=color, label=label, linewidth=1.6)
+        top.set_ylabel("loss")
+        top.legend(loc="upper right")
+        top.set_title("Losses: early on D wins (low D loss, high G loss); then D's rises and G's falls")
+        for key, label, color in (("d_real", "D(x): real judged real", "tab:green"),
+                                  ("d_fake", "D(G(z)): fake judged real", "tab:red")):
+            values = np.array([r[key] for r in rows])
+            bottom.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
+            bottom.plot(steps, _smooth(values, window), color=color, label=label, linewidth=1.6)
+        bottom.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="0.5: D cannot tell")
+        bottom.set_ylim(-0.02, 1.02)
+        bottom.set_ylabel("D's probability of 'real'")
+        bottom.set_xlabel("G step")
+        bottom.legend(loc="upper right")
+        fig.tight_layout()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        fig.savefig(tmp, dpi=110, format="png")
+        tmp.replace(out)
+    finally:
+        plt.close(fig)
+    return out
+
+
+def save_progress_gif(samples: Path, out: Path, frame_ms: int = 500, scale: int = 2) -> Path | None:
+    """progress.gif: the per-epoch sample grids in order (enlarged `scale` times), last frame held longer."""
+    frames = sorted(samples.glob("epoch_*.png")) + sorted(samples.glob("step_*.png"))
+    if not frames:
+        return None
+    images = []
+    for path in frames:
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+            images.append(img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST))
+    durations = [frame_ms] * (len(images) - 1) + [frame_ms * 4]
+    tmp = out.with_name(f".{out.name}.tmp")
+    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
+    tmp.replace(out)
+    return out

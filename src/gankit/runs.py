@@ -1,0 +1,57 @@
+"""Run folders: `runs/<name>/` with config.toml, metrics.jsonl, samples/, checkpoints/.
+
+A run folder is created exclusively: an existing one is never overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from gankit.config import Config, load_config_file, resolve_config, to_toml
+from gankit.errors import GankitError
+
+CONFIG_FILE = "config.toml"
+METRICS_FILE = "metrics.jsonl"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def default_name(out: Path, config: Config) -> str:
+    """The next free number, with the model and data for a readable listing: 0003-classic-fashion-mnist."""
+    numbers = [int(p.name[:4]) for p in out.glob("[0-9][0-9][0-9][0-9]-*")] if out.is_dir() else []
+    data = Path(config.data.name).name if not config.data.name.isidentifier() else config.data.name
+    data = re.sub(r"[^A-Za-z0-9._-]+", "-", data).strip("-") or "data"
+    return f"{max(numbers, default=0) + 1:04d}-{config.model.name}-{data}"
+
+
+def create_run(out: str | Path, name: str | None, config: Config) -> Path:
+    """Create a new run folder and write its resolved config before step 0."""
+    out = Path(out)
+    if name is not None and not _NAME.match(name):
+        raise GankitError(f"--name {name!r} must use letters, digits, '.', '_' and '-' (no slashes)")
+    for _ in range(100):
+        run = out / (name or default_name(out, config))
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            run.mkdir()
+            break
+        except FileExistsError:
+            if name is not None:
+                raise GankitError(f"run folder {run} already exists; continue it with `gankit train --resume {run}` "
+                                  "or pick another --name") from None
+        except OSError as exc:
+            raise GankitError(f"cannot create run folder {run}: {exc.strerror}") from None
+    else:  # pragma: no cover - 100 concurrent creators
+        raise GankitError(f"cannot find a free run name in {out}")
+    (run / "samples").mkdir()
+    (run / "checkpoints").mkdir()
+    (run / CONFIG_FILE).write_text(to_toml(config))
+    return run
+
+
+def open_run(path: str | Path) -> tuple[Path, Config]:
+    """An existing run folder and its config."""
+    run = Path(path)
+    if not (run / CONFIG_FILE).is_file():
+        raise GankitError(f"{run} is not a gankit run folder (no {CONFIG_FILE}); runs live in ./runs by default")
+    return run, resolve_config(load_config_file(run / CONFIG_FILE))

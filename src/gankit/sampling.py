@@ -1,0 +1,98 @@
+"""Sampling: an inference API separate from training, usable from a checkpoint alone.
+
+Everything here runs without gradients and draws z from an explicit, seeded torch.Generator.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image
+
+from gankit.checkpoint import FINAL, WEIGHTS, list_checkpoints, load_tensors, read_meta
+from gankit.config import Config, from_dict
+from gankit.data.batches import to_uint8
+from gankit.errors import GankitError
+from gankit.models import build_models
+
+
+def latents(n: int, latent_dim: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """n latent vectors z ~ N(0, I), the same for a seed on every device (drawn on the CPU)."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(n, latent_dim, generator=generator).to(device)
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, z: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """uint8 samples (N, C, H, W) for latents z, in G's eval mode (BatchNorm uses running stats)."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        return torch.cat([to_uint8(generator(chunk)).cpu() for chunk in z.split(batch_size)])
+    finally:
+        generator.train(was_training)
+
+
+def grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+    """Tile uint8 (N, C, H, W) images into one uint8 (rows*H, cols*W, C) picture, padded in black."""
+    n, c, h, w = images.shape
+    cols = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    canvas = torch.zeros(c, rows * (h + padding) + padding, cols * (w + padding) + padding, dtype=torch.uint8)
+    for i in range(n):
+        top, left = padding + (i // cols) * (h + padding), padding + (i % cols) * (w + padding)
+        canvas[:, top : top + h, left : left + w] = images[i]
+    return canvas.permute(1, 2, 0).numpy()
+
+
+def save_png(picture: np.ndarray, path: str | Path) -> Path:
+    """Write an (H, W, 1|3) uint8 array as PNG, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture)
+    tmp = path.with_name(f".{path.name}.tmp")
+    image.save(tmp, format="PNG")
+    tmp.replace(path)
+    return path
+
+
+def find_checkpoint(run: Path, choice: str | None = None) -> Path:
+    """`choice`: None (final if present, else the newest), a checkpoint name, or a step number."""
+    folder = run / "checkpoints"
+    available = list_checkpoints(folder)
+    if not available:
+        raise GankitError(f"{run} has no checkpoints yet; train it first (or resume it)")
+    if choice is None:
+        finals = [p for p in available if p.name == FINAL]
+        return finals[0] if finals else available[-1]
+    for path in available:
+        if path.name == choice or (choice.isdigit() and path.name == f"step_{int(choice):08d}"):
+            return path
+    names = ", ".join(p.name for p in available)
+    raise GankitError(f"checkpoint {choice!r} is not in {run}; available: {names}")
+
+
+def load_generator(checkpoint: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Config, dict]:
+    """Rebuild G from a checkpoint folder alone (config + safetensors, no pickles).
+
+    Returns:
+        (G in eval mode on `device`, the run's config, the checkpoint's meta).
+    """
+    meta = read_meta(checkpoint)
+    config = from_dict(meta["config"])
+    shape = tuple(meta.get("sample_shape") or ())
+    if not shape:
+        raise GankitError(f"checkpoint {checkpoint}: meta.json lacks sample_shape")
+    g, _ = build_models(config, shape)
+    tensors = load_tensors(checkpoint, WEIGHTS)
+    state = {k[2:]: v for k, v in tensors.items() if k.startswith("G.")}
+    try:
+        g.load_state_dict(state)
+    except RuntimeError as exc:
+        raise GankitError(f"checkpoint {checkpoint}: weights do not fit the {config.model.name} model "
+                          f"({str(exc).splitlines()[0]})") from None
+    return g.to(device).eval(), config, meta

@@ -1,0 +1,74 @@
+"""What training carries from step to step, and how it goes into and out of a checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from gankit import checkpoint as ckpt
+from gankit.config import Config, to_dict
+from gankit.errors import GankitError
+from gankit.models import build_models
+
+
+@dataclass
+class TrainState:
+    g: nn.Module
+    d: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    # draws z (and any other training randomness) on the training device
+    noise: torch.Generator
+    # G steps done
+    step: int = 0
+    # epoch in progress (0-based) and the next batch in it
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    images_seen: int = 0
+
+
+def new_state(config: Config, sample_shape: tuple[int, ...], device: torch.device) -> TrainState:
+    g, d = build_models(config, sample_shape)
+    g, d = g.to(device), d.to(device)
+    t = config.train
+    opt_g = torch.optim.Adam(g.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
+    opt_d = torch.optim.Adam(d.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
+    noise = torch.Generator(device=device)
+    noise.manual_seed(t.seed)
+    return TrainState(g=g, d=d, opt_g=opt_g, opt_d=opt_d, noise=noise)
+
+
+def save(state: TrainState, config: Config, sample_shape: tuple[int, ...], folder: Path, name: str) -> Path:
+    weights = {f"G.{k}": v for k, v in state.g.state_dict().items()}
+    weights |= {f"D.{k}": v for k, v in state.d.state_dict().items()}
+    train_state = {
+        "opt_g": state.opt_g.state_dict(),
+        "opt_d": state.opt_d.state_dict(),
+        "noise_rng": state.noise.get_state(),
+        "cpu_rng": torch.get_rng_state(),
+    }
+    meta = {"config": to_dict(config), "sample_shape": list(sample_shape), "step": state.step,
+            "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch, "images_seen": state.images_seen}
+    return ckpt.save_checkpoint(folder, name, weights=weights, train_state=train_state, meta=meta)
+
+
+def restore(state: TrainState, path: Path) -> None:
+    """Load a checkpoint into a freshly built state, so training continues exactly where it stopped."""
+    meta = ckpt.read_meta(path)
+    device = next(state.g.parameters()).device
+    tensors = ckpt.load_tensors(path, ckpt.WEIGHTS, device)
+    try:
+        state.g.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("G.")})
+        state.d.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")})
+        saved = ckpt.load_train_state(path, meta)
+        state.opt_g.load_state_dict(saved["opt_g"])
+        state.opt_d.load_state_dict(saved["opt_d"])
+        state.noise.set_state(saved["noise_rng"])
+        torch.set_rng_state(saved["cpu_rng"])
+        state.step, state.epoch = int(meta["step"]), int(meta["epoch"])
+        state.batch_in_epoch, state.images_seen = int(meta["batch_in_epoch"]), int(meta["images_seen"])
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+        raise GankitError(f"checkpoint {path} does not fit this run ({str(exc).splitlines()[0]})") from None
