@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
                                   formatter_class=HelpFormatter)
         module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+        sub.set_defaults(handler=module.run)
     return parser
 
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.formatwarning = lambda message, category, *rest: f"gankit: warning: {message}\n"
     try:
-        return args.run(args) or 0
+        return args.handler(args) or 0
     except GankitError as exc:
         print(f"gankit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

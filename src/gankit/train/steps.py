@@ -35,8 +35,11 @@ def frozen(module: nn.Module):
 def d_step(state: TrainState, real: torch.Tensor, fake: torch.Tensor, loss: GANLoss, gp_weight: float) -> dict:
     """Train D to tell real from fake. `fake` is detached: this step must not reach into G."""
     fake = fake.detach()
-    logits = state.d(torch.cat([real, fake]))  # one pass over the tutorial's mixed batch
-    real_logits, fake_logits = logits[: len(real)], logits[len(real) :]
+    # Two passes rather than one over the tutorial's concatenated batch: identical for D without
+    # BatchNorm, and with BatchNorm a mixed batch's statistics differ from the all-fake batch D sees
+    # in the G step, which lets D separate real from fake by batch statistics alone (G then learns nothing).
+    real_logits = state.d(real)
+    fake_logits = state.d(fake)
     d_loss = loss.d(real_logits, fake_logits)
     stats = {"d_loss": d_loss.detach()}
     if gp_weight > 0:

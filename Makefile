@@ -1,0 +1,34 @@
+# Quick start: `make demo` (train the tutorial's GAN) and `make test` (the test suite).
+# Both create .venv, install gankit with the CPU build of torch pinned in constraints.txt, and
+# make sure Fashion-MNIST is on this machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_ARGS ?=
+
+.PHONY: demo test test-fast data install clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+data: $(STAMP)
+	@scripts/ensure-fashion-mnist.sh $(BIN)/gankit
+
+demo: data
+	$(BIN)/gankit train $(DEMO_ARGS)
+
+test: data
+	$(BIN)/python -m pytest -q
+
+test-fast: data
+	$(BIN)/python -m pytest -q -m "not slow"
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

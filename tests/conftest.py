@@ -1,0 +1,125 @@
+"""Shared fixtures: real Fashion-MNIST, generated idx/CIFAR files, a loopback HTTP server, the real CLI."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import http.server
+import io
+import os
+import pickle
+import subprocess
+import sys
+import tarfile
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own empty gankit cache, so nothing leaks between tests or into ~/.cache."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("GANKIT_CACHE_DIR", str(cache))
+    monkeypatch.delenv("GANKIT_DOWNLOAD_URL", raising=False)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def fashion_dir() -> Path:
+    """The real Fashion-MNIST files (Debian's dataset-fashion-mnist; `make test` installs it)."""
+    if not (FASHION_DIR / "train-images-idx3-ubyte.gz").is_file():
+        pytest.fail(f"Fashion-MNIST is missing from {FASHION_DIR}; run `make data` (apt install dataset-fashion-mnist)")
+    return FASHION_DIR
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    raw = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    return path
+
+
+def make_idx_dataset(folder: Path, n_train: int = 200, n_test: int = 50, seed: int = 0) -> Path:
+    """An MNIST-shaped dataset of random images, in the official file names."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, (n,), dtype=np.uint8))
+    return folder
+
+
+def cifar_batch_bytes(n: int, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, n).tolist())}
+    return pickle.dumps(batch, protocol=2)
+
+
+def make_cifar_tarball(path: Path, per_batch: int = 20) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+        for i, name in enumerate(names):
+            data = cifar_batch_bytes(per_batch, i)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A real HTTP server on 127.0.0.1 serving tmp_path/www; yields (base_url, folder)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", root
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def closed_port_url():
+    """A loopback URL where nothing listens (the server is down)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def gankit(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the real `gankit` command (as `python -m gankit`) in a subprocess."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "gankit", *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit code 2, one error line, no traceback, mentioning each fragment."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    # progress bars may precede it; the error itself is exactly one line
+    errors = [line for line in result.stderr.splitlines() if line.startswith("gankit: error:")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], (fragment, errors[0])

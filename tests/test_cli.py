@@ -1,0 +1,168 @@
+"""The real `gankit` command in a subprocess, on real Fashion-MNIST."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import assert_clean_error, gankit
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One short real run shared by the read-only tests below."""
+    out = tmp_path_factory.mktemp("runs")
+    result = gankit("train", "--max-steps", "30", "--name", "short", "--out", str(out), "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    return out / "short", result
+
+
+def test_train_writes_a_complete_run_folder(trained_run):
+    run, result = trained_run
+    for name in ("config.toml", "metrics.jsonl", "losses.png", "progress.gif", "checkpoints/final/meta.json",
+                 "checkpoints/final/weights.safetensors", "samples/step_00000030.png"):
+        assert (run / name).is_file(), name
+    assert "run folder: " in result.stdout and "checkpoints/" in result.stdout
+    assert "d_loss" in result.stdout and "D(G(z))" in result.stdout
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 30
+    with Image.open(run / "samples" / "step_00000030.png") as grid:
+        assert grid.size == (8 * 30 + 2, 8 * 30 + 2)  # 64 images of 28 px, 2 px padding
+
+
+def test_sample_png_and_npy(trained_run, tmp_path):
+    run, _ = trained_run
+    result = gankit("sample", str(run), "--n", "10", "--out", str(tmp_path / "g.png"), "--npy",
+                    str(tmp_path / "g.npy"), "--seed", "7")
+    assert result.returncode == 0, result.stderr
+    array = np.load(tmp_path / "g.npy")
+    assert array.shape == (10, 28, 28) and array.dtype == np.uint8
+    again = gankit("sample", str(run), "--n", "10", "--npy", str(tmp_path / "h.npy"), "--seed", "7")
+    assert again.returncode == 0 and np.array_equal(np.load(tmp_path / "h.npy"), array)  # seeded
+    with Image.open(tmp_path / "g.png") as img:
+        assert img.mode == "L"
+
+
+def test_info(trained_run):
+    run, _ = trained_run
+    text = gankit("info", str(run))
+    assert text.returncode == 0 and "final" in text.stdout and "step      30" in text.stdout
+    data = json.loads(gankit("info", str(run), "--json").stdout)
+    assert data["steps_done"] == 30 and data["last_metrics"]["step"] == 30
+    assert data["config"]["model"]["name"] == "classic"
+
+
+def test_existing_run_folder_is_never_overwritten(trained_run):
+    run, _ = trained_run
+    before = (run / "metrics.jsonl").read_bytes()
+    result = gankit("train", "--max-steps", "1", "--name", run.name, "--out", str(run.parent))
+    assert_clean_error(result, "already exists", "--resume")
+    assert (run / "metrics.jsonl").read_bytes() == before
+
+
+def test_numbered_default_names(tmp_path):
+    for expected in ("0001-classic-fashion-mnist", "0002-classic-fashion-mnist"):
+        result = gankit("train", "--max-steps", "1", "--out", str(tmp_path), "--no-progress")
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / expected / "checkpoints" / "final").is_dir()
+
+
+def test_config_file_with_override_and_dcgan_hinge(tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("model:\n  name: dcgan\n  width: 8\ntrain:\n  loss: hinge\n  max_steps: 50\n")
+    result = gankit("train", "--config", str(cfg), "--max-steps", "3", "--name", "d", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    saved = (tmp_path / "d" / "config.toml").read_text()
+    assert 'name = "dcgan"' in saved and 'loss = "hinge"' in saved and "max_steps = 3" in saved
+    assert "beta1 = 0.5" in saved
+
+
+def test_image_folder_training(tmp_path):
+    folder = tmp_path / "my_images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(24):
+        Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
+    result = gankit("train", "--data", str(folder), "--image-size", "32", "--channels", "3", "--model", "dcgan",
+                    "--set", "model.width=8", "--batch-size", "8", "--max-steps", "2", "--name", "f",
+                    "--out", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    npy = tmp_path / "s.npy"
+    assert gankit("sample", str(tmp_path / "runs" / "f"), "--n", "3", "--npy", str(npy)).returncode == 0
+    assert np.load(npy).shape == (3, 32, 32, 3)
+
+
+def test_dry_run_prints_resolved_config():
+    result = gankit("train", "--model", "dcgan", "--lr", "1e-3", "--dry-run")
+    assert result.returncode == 0
+    assert "lr_g = 0.001" in result.stdout and "lr_d = 0.001" in result.stdout and "beta1 = 0.5" in result.stdout
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (["train", "--lr", "-1"], ["train.lr_g must be > 0"]),
+    (["train", "--batch-size", "0"], ["train.batch_size must be >= 1"]),
+    (["train", "--model", "gpt"], ["model.name must be one of classic, dcgan"]),
+    (["train", "--loss", "l2"], ["train.loss must be one of"]),
+    (["train", "--model", "dcgan", "--image-size", "40"], ["dcgan makes 28, 32 or 64 px"]),
+    (["train", "--set", "train.nope=1"], ["unknown config key 'train.nope'", "lr_g"]),
+    (["train", "--epochs", "many"], ["train.epochs must be an integer"]),
+    (["train", "--config", "missing.toml"], ["config file missing.toml does not exist"]),
+    (["train", "--data", "no/such/dir"], ["neither a dataset"]),
+    (["train", "--resume", "no/such/run"], ["is not a gankit run folder"]),
+    (["sample", "no/such/run"], ["is not a gankit run folder"]),
+    (["info", "no/such/run"], ["is not a gankit run folder"]),
+    (["train", "--device", "tpu"], ["train.device must be auto, cpu, cuda"]),
+])
+def test_bad_input_is_one_line_and_exit_2(args, fragments, tmp_path):
+    assert_clean_error(gankit(*args, cwd=tmp_path), *fragments)
+
+
+def test_resume_refuses_changing_what_is_trained(trained_run):
+    run, _ = trained_run
+    assert_clean_error(gankit("train", "--resume", str(run), "--lr", "0.1"), "cannot change train.lr_d, train.lr_g")
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["info"], ["data"]])
+def test_help_everywhere(command):
+    result = gankit(*command, "--help")
+    assert result.returncode == 0 and "usage: gankit" in result.stdout
+    if command == ["train"]:
+        for flag in ("--epochs", "--max-steps", "--lr", "--lr-g", "--lr-d", "--batch-size", "--latent-dim", "--seed",
+                     "--device", "--out", "--name", "--resume", "--config"):
+            assert flag in result.stdout, flag
+        assert "(default: 100)" in result.stdout
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "gankit"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("gankit ")
+
+
+@pytest.mark.slow
+def test_sigint_checkpoints_and_resume_finishes(tmp_path):
+    """Ctrl-C: the step in flight finishes, a checkpoint is written, exit 130 says how to resume."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gankit", "train", "--max-steps", "400", "--name", "i",
+                             "--out", str(tmp_path), "--no-progress"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "i" / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (metrics.exists() and metrics.stat().st_size > 0):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "gankit train --resume" in err and "Traceback" not in err
+    steps = [int(p.name.split("_")[1]) for p in (tmp_path / "i" / "checkpoints").glob("step_*")]
+    assert len(steps) == 1 and 0 < steps[0] < 400
+    done = gankit("train", "--resume", str(tmp_path / "i"), "--no-progress", "--max-steps", str(steps[0] + 5))
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    assert rows == list(range(1, steps[0] + 6))

@@ -1,0 +1,78 @@
+"""Config: defaults, files, overrides, validation messages, round trips."""
+
+import pytest
+
+from gankit.config import Config, from_dict, load_config_file, resolve_config, to_dict, to_toml
+from gankit.errors import GankitError
+
+
+def test_defaults_are_the_tutorials():
+    c = resolve_config()
+    assert (c.model.name, c.data.name, c.train.loss) == ("classic", "fashion-mnist", "bce")
+    assert (c.train.lr_g, c.train.lr_d, c.train.batch_size, c.model.latent_dim) == (2e-4, 2e-4, 100, 100)
+    assert (c.train.beta1, c.train.beta2) == (0.9, 0.999)  # torch.optim.Adam's defaults, as the tutorial uses
+
+
+def test_file_then_overrides(tmp_path):
+    toml = tmp_path / "run.toml"
+    toml.write_text('[model]\nname = "dcgan"\n[train]\nlr_g = 0.001\nbatch_size = 64\nbeta1 = 0.6\n')
+    yaml = tmp_path / "run.yaml"
+    yaml.write_text("model:\n  name: dcgan\ntrain:\n  lr_g: 0.001\n  batch_size: 64\n  beta1: 0.6\n")
+    for path in (toml, yaml):
+        c = resolve_config(load_config_file(path), {"train.batch_size": "32"})
+        assert c.model.name == "dcgan" and c.train.lr_g == 0.001
+        assert c.train.batch_size == 32  # the command line wins
+        assert c.train.beta1 == 0.6  # the file beats the model's registry default
+
+
+def test_round_trips():
+    c = resolve_config(overrides={"train.max_steps": 7, "model.name": "dcgan", "data.image_size": 32})
+    assert from_dict(to_dict(c)) == c
+    import tomllib
+
+    assert from_dict(tomllib.loads(to_toml(c))) == c
+
+
+@pytest.mark.parametrize("overrides,fragment", [
+    ({"train.lr": 1}, "unknown config key 'train.lr'; valid keys in [train]: loss, lr_g"),
+    ({"nope": 1}, "unknown config key 'nope'"),
+    ({"train.lr_g": -1.0}, "train.lr_g must be > 0"),
+    ({"train.lr_g": "fast"}, "train.lr_g must be a finite number, got 'fast'"),
+    ({"train.lr_d": "nan"}, "train.lr_d must be a finite number"),
+    ({"train.batch_size": 0}, "train.batch_size must be >= 1"),
+    ({"train.batch_size": 2.5}, "train.batch_size must be an integer"),
+    ({"train.epochs": True}, "train.epochs must be an integer"),
+    ({"model.name": "vae"}, "model.name must be one of classic, dcgan, got 'vae'"),
+    ({"train.loss": "l1"}, "train.loss must be one of bce, minimax, hinge, lsgan, wgan-gp"),
+    ({"model.name": "dcgan", "data.image_size": 48}, "model dcgan makes 28, 32 or 64 px images"),
+    ({"data.channels": 2}, "data.channels must be 1 or 3"),
+    ({"data.name": "/no/such/folder"}, "is neither a dataset"),
+    ({"train.device": "gpu"}, "train.device must be auto, cpu, cuda, cuda:N or mps"),
+    ({"model.g_activation": "swish"}, "model.g_activation must be one of relu, leaky_relu"),
+    ({"model.name": "dcgan", "train.loss": "wgan-gp"}, "model.d_norm must be none with a gradient penalty"),
+])
+def test_bad_values_name_key_and_rule(overrides, fragment):
+    with pytest.raises(GankitError) as err:
+        resolve_config(overrides=overrides)
+    assert fragment in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_files(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[train\nlr_g = 1")
+    with pytest.raises(GankitError, match="is not valid TOML"):
+        load_config_file(bad)
+    with pytest.raises(GankitError, match="does not exist"):
+        load_config_file(tmp_path / "missing.toml")
+    other = tmp_path / "run.json"
+    other.write_text("{}")
+    with pytest.raises(GankitError, match=r"must end in \.toml, \.yaml or \.yml"):
+        load_config_file(other)
+
+
+def test_config_is_frozen():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Config().train.lr_g = 1.0  # type: ignore[misc]

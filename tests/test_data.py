@@ -1,0 +1,188 @@
+"""Data readers on real Fashion-MNIST and on generated (also broken) files; device batches."""
+
+import gzip
+import io
+import pickle
+import tarfile
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import cifar_batch_bytes, make_cifar_tarball, make_idx_dataset, write_idx
+from gankit.config import DataConfig
+from gankit.data import conform, load_dataset
+from gankit.data.batches import DeviceBatches, to_model_range, to_uint8
+from gankit.data.cifar import read_cifar10
+from gankit.data.folder import read_image_folder
+from gankit.data.idx import read_idx
+from gankit.errors import GankitError
+
+
+def test_real_fashion_mnist(fashion_dir):
+    data = load_dataset(DataConfig(name="fashion-mnist"))
+    assert data.images.shape == (60000, 1, 28, 28) and data.images.dtype == torch.uint8
+    assert torch.bincount(data.labels).tolist() == [6000] * 10
+    assert data.classes[0] == "T-shirt/top" and len(data.classes) == 10
+    test = load_dataset(DataConfig(name="fashion-mnist"), split="test")
+    assert test.images.shape == (10000, 1, 28, 28)
+
+
+def test_conform_size_and_channels(fashion_dir):
+    data = load_dataset(DataConfig(name="fashion-mnist", image_size=32, channels=3))
+    assert data.images.shape == (60000, 3, 32, 32)
+    assert torch.equal(data.images[:, 0], data.images[:, 2])  # grey -> RGB repeats the channel
+    rgb = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
+    grey = conform(rgb, 1, 8)
+    assert grey.shape == (2, 1, 8, 8)
+    expected = (0.299 * rgb[:, 0].float() + 0.587 * rgb[:, 1].float() + 0.114 * rgb[:, 2].float()).round()
+    assert torch.allclose(grey[:, 0].float(), expected, atol=1)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_idx_round_trip(tmp_path, compress):
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path = write_idx(tmp_path / "x-idx3-ubyte", array, compress)
+    assert np.array_equal(read_idx(path), array)
+
+
+def test_idx_raw_files_are_found(tmp_path):
+    folder = make_idx_dataset(tmp_path / "mnist", n_train=12)
+    for gz in folder.glob("*.gz"):
+        gz.with_suffix("").write_bytes(gzip.decompress(gz.read_bytes()))
+        gz.unlink()
+    data = load_dataset(DataConfig(name="mnist", data_dir=str(folder)))
+    assert data.images.shape == (12, 1, 28, 28)
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda raw: raw[: len(raw) // 2], "truncated"),
+    (lambda raw: b"\x01\x02" + raw[2:], "bad magic number"),
+    (lambda raw: raw[:2] + b"\x0d" + raw[3:], "value type 0x0d is not supported"),
+    (lambda raw: raw[:6], "header is truncated"),
+    (lambda raw: raw + b"\x00", "truncated or padded"),
+])
+def test_idx_damage(tmp_path, damage, message):
+    path = tmp_path / "bad-idx3-ubyte"
+    raw = bytes([0, 0, 8, 3]) + (5).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + bytes(5 * 784)
+    path.write_bytes(damage(raw))
+    with pytest.raises(GankitError, match=message) as err:
+        read_idx(path)
+    assert str(path) in str(err.value)
+
+
+def test_idx_corrupt_gzip(tmp_path):
+    path = write_idx(tmp_path / "a-idx1-ubyte.gz", np.zeros(1000, np.uint8))
+    raw = path.read_bytes()
+    path.write_bytes(raw[:20])
+    with pytest.raises(GankitError, match="truncated or corrupt gzip"):
+        read_idx(path)
+
+
+def test_mismatched_images_and_labels(tmp_path):
+    folder = make_idx_dataset(tmp_path / "mnist", n_train=10)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.zeros(9, np.uint8))
+    with pytest.raises(GankitError, match="do not match"):
+        load_dataset(DataConfig(name="mnist", data_dir=str(folder)))
+
+
+def test_cifar_tarball_and_folder(tmp_path):
+    tar_path = make_cifar_tarball(tmp_path / "cifar-10-python.tar.gz", per_batch=7)
+    images, labels = read_cifar10(tar_path, "train")
+    assert images.shape == (35, 3, 32, 32) and labels.shape == (35,)
+    expected = np.frombuffer(pickle.loads(cifar_batch_bytes(7, 0))[b"data"].tobytes(), np.uint8).reshape(7, 3, 32, 32)
+    assert np.array_equal(images[:7], expected)
+    test_images, _ = read_cifar10(tar_path, "test")
+    assert test_images.shape == (7, 3, 32, 32)
+    with tarfile.open(tar_path) as tar:
+        tar.extractall(tmp_path / "extracted", filter="data")
+    data = load_dataset(DataConfig(name="cifar10", data_dir=str(tmp_path / "extracted")))
+    assert data.images.shape == (35, 3, 32, 32)
+
+
+def test_cifar_refuses_code_in_pickles(tmp_path):
+    class Exploit:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    path = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name in [f"data_batch_{i}" for i in range(1, 6)]:
+            data = pickle.dumps({b"data": Exploit(), b"labels": []})
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(GankitError, match="refusing to load builtins.print"):
+        read_cifar10(path)
+
+
+def test_cifar_truncated_archive(tmp_path):
+    path = make_cifar_tarball(tmp_path / "cifar-10-python.tar.gz")
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(GankitError, match="corrupt"):
+        read_cifar10(path)
+
+
+def _save(img: Image.Image, path, **kw):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, **kw)
+
+
+def test_image_folder_modes_and_labels(tmp_path):
+    root = tmp_path / "imgs"
+    _save(Image.new("RGB", (40, 30), (255, 0, 0)), root / "cats" / "a.jpg")
+    _save(Image.new("RGBA", (30, 30), (0, 0, 255, 0)), root / "cats" / "b.png")  # transparent -> white
+    _save(Image.new("P", (16, 48), 3), root / "dogs" / "c.bmp")
+    sixteen = Image.fromarray(np.full((20, 20), 65535, dtype=np.uint16))
+    _save(sixteen, root / "dogs" / "d.png")
+    _save(Image.new("L", (20, 20), 128), root / "dogs" / "deep" / "e.webp")
+    images, labels, classes = read_image_folder(root, 16, 3)
+    assert images.shape == (5, 3, 16, 16) and images.dtype == np.uint8
+    assert classes == ["cats", "dogs"] and labels.tolist() == [0, 0, 1, 1, 1]
+    assert images[0, :, 8, 8].tolist() == [254, 0, 0] or images[0, 0, 8, 8] > 240  # red (jpeg may shift a little)
+    assert images[1].min() == 255  # fully transparent blue composited on white
+    assert images[3].min() == 255  # 16-bit white stays white, not clipped garbage
+    grey, _, _ = read_image_folder(root, 8, 1)
+    assert grey.shape == (5, 1, 8, 8)
+
+
+def test_image_folder_skips_unreadable_with_warning(tmp_path):
+    root = tmp_path / "imgs"
+    _save(Image.new("RGB", (8, 8)), root / "ok.png")
+    (root / "broken.png").write_bytes(b"not an image")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        images, labels, _ = read_image_folder(root, 8, 3)
+    assert images.shape[0] == 1 and labels is None
+    assert any("skipped 1 unreadable image" in str(w.message) and "broken.png" in str(w.message) for w in caught)
+
+
+def test_image_folder_errors(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GankitError, match="holds no images"):
+        read_image_folder(tmp_path / "empty", 8, 3)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.jpg").write_bytes(b"garbage")
+    with pytest.raises(GankitError, match="none of its 1 images could be read"):
+        read_image_folder(tmp_path / "bad", 8, 3)
+
+
+def test_range_conversions():
+    u8 = torch.tensor([0, 127, 128, 255], dtype=torch.uint8)
+    x = to_model_range(u8)
+    assert x[0] == -1 and x[-1] == 1
+    assert torch.equal(to_uint8(x), u8)
+
+
+def test_device_batches_are_seeded_and_cover_the_epoch():
+    images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1)
+    a = DeviceBatches(images, batch_size=3, seed=5)
+    assert a.steps_per_epoch == 3
+    first = [b.view(-1).tolist() for _, b in a.epoch(0)]
+    again = [b.view(-1).tolist() for _, b in DeviceBatches(images, 3, 5).epoch(0)]
+    assert first == again
+    assert len({v for batch in first for v in batch}) == 9  # one batch of 3 x 3, no repeats, one dropped
+    assert [b.view(-1).tolist() for _, b in a.epoch(1)] != first  # a new order each epoch
+    assert [b.view(-1).tolist() for _, b in a.epoch(0, start=2)] == first[2:]  # resume mid-epoch

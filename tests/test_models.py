@@ -1,0 +1,87 @@
+"""Every registered model builds, runs forward and backward at its sizes; classic is the tutorial's."""
+
+import pytest
+import torch
+
+from gankit.config import resolve_config
+from gankit.models import ACTIVATIONS, MODELS, build_models
+
+TUTORIAL_G_PARAMS = (100 * 256 + 256) + (256 * 512 + 512) + (512 * 784 + 784)  # 559,632
+TUTORIAL_D_PARAMS = (1 * 64 * 9 + 64) + (64 * 128 * 9 + 128) + (128 * 256 * 9 + 256) + (256 * 4 * 4 + 1)  # 373,761
+
+
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_classic_is_the_tutorial_network():
+    g, d = build_models(resolve_config(), (1, 28, 28))
+    assert count(g) == TUTORIAL_G_PARAMS == 559_632
+    assert count(d) == TUTORIAL_D_PARAMS == 373_761
+    # layer names are the tutorial's, so its state_dicts map one to one
+    assert [k for k in g.state_dict()] == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]
+    assert d.fc1.in_features == 256 * 4 * 4
+    assert d.conv1.stride == (2, 2) and d.conv1.padding == (1, 1) and d.conv1.kernel_size == (3, 3)
+    assert isinstance(d.act, torch.nn.LeakyReLU) and d.act.negative_slope == 0.2
+    assert isinstance(g.act, torch.nn.ReLU)
+    z = torch.randn(5, 100)
+    x = g(z)
+    assert x.shape == (5, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    assert d(x).shape == (5,)
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 20, 20)])
+def test_classic_adapts_to_data_shape(shape):
+    config = resolve_config(overrides={"data.image_size": shape[-1], "data.channels": shape[0]})
+    g, d = build_models(config, shape)
+    out = g(torch.randn(3, 100))
+    assert out.shape == (3, *shape)
+    d(out).sum().backward()
+
+
+@pytest.mark.parametrize("size,channels", [(28, 1), (32, 3), (64, 3), (64, 1)])
+@pytest.mark.parametrize("norm", ["batch", "none"])
+def test_dcgan_forward_backward(size, channels, norm):
+    config = resolve_config(overrides={"model.name": "dcgan", "data.image_size": size, "data.channels": channels,
+                                       "model.width": 8, "model.d_norm": norm})
+    g, d = build_models(config, (channels, size, size))
+    z = torch.randn(4, 100)
+    fake = g(z)
+    assert fake.shape == (4, channels, size, size)
+    logits = d(fake)
+    assert logits.shape == (4,)
+    logits.sum().backward()
+    assert all(p.grad is not None for p in g.parameters())
+    has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    assert has_bn == (norm == "batch")
+
+
+def test_dcgan_init_and_defaults():
+    config = resolve_config(overrides={"model.name": "dcgan"})
+    assert config.train.beta1 == 0.5  # the DCGAN paper's, from the registry entry
+    g, _ = build_models(config, (1, 28, 28))
+    conv = next(m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d))
+    assert abs(conv.weight.std().item() - 0.02) < 0.002
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS.names())
+def test_activations_are_configurable(name):
+    config = resolve_config(overrides={"model.g_activation": name, "model.d_activation": name,
+                                       "model.negative_slope": 0.1})
+    g, d = build_models(config, (1, 28, 28))
+    assert type(g.act).__name__.lower().replace("_", "") in {"relu", "leakyrelu", "tanh", "elu", "gelu", "silu"}
+    d(g(torch.randn(2, 100))).sum().backward()
+    if name == "leaky_relu":
+        assert d.act.negative_slope == 0.1
+
+
+def test_same_seed_same_weights():
+    a, _ = build_models(resolve_config(overrides={"train.seed": 3}), (1, 28, 28))
+    b, _ = build_models(resolve_config(overrides={"train.seed": 3}), (1, 28, 28))
+    c, _ = build_models(resolve_config(overrides={"train.seed": 4}), (1, 28, 28))
+    assert torch.equal(a.fc1.weight, b.fc1.weight)
+    assert not torch.equal(a.fc1.weight, c.fc1.weight)
+
+
+def test_every_registered_model_is_covered():
+    assert set(MODELS.names()) == {"classic", "dcgan"}
