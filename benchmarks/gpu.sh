@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# GPU check for the core trainer (run by the `device` tool on a lent GPU machine, from the repo root):
+# installs gankit without dependencies, runs the fast test suite with CUDA visible (the CLI tests then
+# train on the GPU through --device auto), and times short classic and dcgan runs on cuda.
+# Fashion-MNIST travels in .gpu-data/ (ignored by git). Results go to $OUT (default ./gpu-out).
+set -uo pipefail
+OUT=${OUT:-gpu-out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+python3 -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -2
+if [ -d .gpu-data/fashion-mnist ]; then
+    mkdir -p /usr/share/datasets/fashion-mnist && cp .gpu-data/fashion-mnist/*.gz /usr/share/datasets/fashion-mnist/
+fi
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"; } | tee "$OUT/machine.txt"
+
+timeout 300 python3 -m pytest -q -m "not slow" -p no:cacheprovider -x 2>&1 | tail -15 | tee "$OUT/pytest.txt"
+
+runs=$(mktemp -d)
+for model in classic dcgan; do
+    start=$(date +%s%N)
+    gankit train --model "$model" --epochs 2 --device cuda --no-progress --out "$runs" --name "$model" > "$OUT/train-$model.txt" 2>&1
+    wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    echo "$model: 2 epochs (1200 steps of batch 100) on cuda, ${wall_ms} ms wall including start-up" | tee -a "$OUT/summary.txt"
+    grep -E "^(done|last step)" "$OUT/train-$model.txt" | tee -a "$OUT/summary.txt"
+    cp "$runs/$model/samples/epoch_0002.png" "$OUT/$model-epoch2.png" 2>/dev/null
+done
+# resume on cuda: 60 steps straight vs 30 + resume + 30
+gankit train --max-steps 60 --device cuda --no-progress --out "$runs" --name straight > /dev/null 2>&1
+gankit train --max-steps 30 --device cuda --no-progress --out "$runs" --name split > /dev/null 2>&1
+gankit train --resume "$runs/split" --max-steps 60 --no-progress > /dev/null 2>&1
+python3 - "$runs" <<'PY' | tee -a "$OUT/summary.txt"
+import sys
+from safetensors.torch import load_file
+a = load_file(f"{sys.argv[1]}/straight/checkpoints/final/weights.safetensors")
+b = load_file(f"{sys.argv[1]}/split/checkpoints/final/weights.safetensors")
+diff = max((a[k].float() - b[k].float()).abs().max().item() for k in a)
+print(f"cuda resume: max |straight - resumed| over all weights after 60 steps = {diff:.3g}")
+PY
