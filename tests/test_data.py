@@ -134,7 +134,9 @@ def test_image_folder_modes_and_labels(tmp_path):
     root = tmp_path / "imgs"
     _save(Image.new("RGB", (40, 30), (255, 0, 0)), root / "cats" / "a.jpg")
     _save(Image.new("RGBA", (30, 30), (0, 0, 255, 0)), root / "cats" / "b.png")  # transparent -> white
-    _save(Image.new("P", (16, 48), 3), root / "dogs" / "c.bmp")
+    palette = Image.new("P", (16, 48), 3)
+    palette.putpalette([0, 0, 0, 10, 20, 30, 40, 50, 60, 200, 100, 50])
+    _save(palette, root / "dogs" / "c.bmp")
     sixteen = Image.fromarray(np.full((20, 20), 65535, dtype=np.uint16))
     _save(sixteen, root / "dogs" / "d.png")
     _save(Image.new("L", (20, 20), 128), root / "dogs" / "deep" / "e.webp")
@@ -143,6 +145,7 @@ def test_image_folder_modes_and_labels(tmp_path):
     assert classes == ["cats", "dogs"] and labels.tolist() == [0, 0, 1, 1, 1]
     assert images[0, :, 8, 8].tolist() == [254, 0, 0] or images[0, 0, 8, 8] > 240  # red (jpeg may shift a little)
     assert images[1].min() == 255  # fully transparent blue composited on white
+    assert images[2, :, 8, 8].tolist() == [200, 100, 50]  # palette index 3 -> its colour
     assert images[3].min() == 255  # 16-bit white stays white, not clipped garbage
     grey, _, _ = read_image_folder(root, 8, 1)
     assert grey.shape == (5, 1, 8, 8)
