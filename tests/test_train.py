@@ -44,8 +44,8 @@ def test_resume_is_exact(tmp_path, fashion_dir, model):
 
 def test_resume_across_an_epoch_boundary(tmp_path, fashion_dir):
     """A tiny epoch (folder of 30 images, batch 10) so resume crosses epochs and reshuffles."""
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     folder = tmp_path / "imgs"
     folder.mkdir()

@@ -9,8 +9,8 @@ Losses never call backward, log, or know about devices; penalties live in regula
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

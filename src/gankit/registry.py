@@ -6,7 +6,8 @@ make it reachable from the command line.
 
 from __future__ import annotations
 
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from gankit.errors import GankitError
 

@@ -19,8 +19,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 def default_name(out: Path, config: Config) -> str:
     """The next free number, with the model and data for a readable listing: 0003-classic-fashion-mnist."""
     numbers = [int(p.name[:4]) for p in out.glob("[0-9][0-9][0-9][0-9]-*")] if out.is_dir() else []
-    data = Path(config.data.name).name if not config.data.name.isidentifier() else config.data.name
-    data = re.sub(r"[^A-Za-z0-9._-]+", "-", data).strip("-") or "data"
+    data = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(config.data.name).name).strip("-") or "data"
     return f"{max(numbers, default=0) + 1:04d}-{config.model.name}-{data}"
 
 

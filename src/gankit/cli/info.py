@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"steps done (newest checkpoint): {steps}   logged steps: {len(metrics)}")
     print("checkpoints:" if checkpoints else "checkpoints: none yet")
     for c in checkpoints:
-        print(f"  {c['name']:<16} step {c['step']:>7}  epoch {c['epoch']:>3}  {c['bytes'] / 2**20:6.1f} MiB  {c['saved_at']}")
+        print(f"  {c['name']:<16} step {c['step']:>7}  epochs done {c['epoch']:>3}  "
+              f"{c['bytes'] / 2**20:6.1f} MiB  {c['saved_at']}")
     if last:
         shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in last.items())
         print(f"last metrics: {shown}")

@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 
 from gankit.config import Config
-from gankit.models.spec import ACTIVATIONS, MODELS, ModelSpec, activation
 from gankit.models import classic, dcgan  # noqa: F401  (each registers itself)
+from gankit.models.spec import ACTIVATIONS, MODELS, ModelSpec, activation
 
 __all__ = ["ACTIVATIONS", "MODELS", "ModelSpec", "activation", "build_models"]
 

@@ -28,7 +28,7 @@ from gankit.losses import LOSSES
 from gankit.plots import save_loss_plot, save_progress_gif
 from gankit.runs import METRICS_FILE
 from gankit.sampling import generate, grid, latents, save_png
-from gankit.train.state import TrainState, new_state, restore, save
+from gankit.train.state import new_state, restore, save
 from gankit.train.steps import d_step, g_step
 
 # stats are moved to the host in blocks of this many steps, so a GPU is not synced every step
