@@ -65,8 +65,13 @@ def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
 
 
 def save_progress_gif(samples: Path, out: Path, frame_ms: int = 500, scale: int = 2) -> Path | None:
-    """progress.gif: the per-epoch sample grids in order (enlarged `scale` times), last frame held longer."""
-    frames = sorted(samples.glob("epoch_*.png")) + sorted(samples.glob("step_*.png"))
+    """progress.gif: the sample grids in the order they were made (enlarged `scale` times), last frame held.
+
+    Grids are named by epoch or by step (a run stopped mid-epoch), so their order is the order they
+    were written in, not their names'.
+    """
+    frames = sorted(list(samples.glob("epoch_*.png")) + list(samples.glob("step_*.png")),
+                    key=lambda p: (p.stat().st_mtime_ns, p.name))
     if not frames:
         return None
     images = []
