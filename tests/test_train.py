@@ -61,7 +61,7 @@ def test_resume_across_an_epoch_boundary(tmp_path, fashion_dir):
     for key, value in _weights(straight).items():
         assert torch.equal(value, _weights(split)[key]), key
     assert sorted(p.name for p in (split / "samples").glob("epoch_*.png")) == [f"epoch_{i:04d}.png" for i in range(1, 5)]
-    with Image.open(split / "progress.gif") as gif:  # the mid-epoch grid of step 5, then epochs 1..4
+    with Image.open(split / "progress.gif") as gif:  # four epoch grids and the mid-epoch grid of step 5
         assert gif.n_frames == 5
         assert gif.info["duration"] == 500
 
