@@ -128,7 +128,7 @@ def test_resume_refuses_changing_what_is_trained(trained_run):
     assert_clean_error(gankit("train", "--resume", str(run), "--lr", "0.1"), "cannot change train.lr_d, train.lr_g")
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["info"], ["data"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["info"], ["data"], ["eval"], ["evaluator"]])
 def test_help_everywhere(command):
     result = gankit(*command, "--help")
     assert result.returncode == 0 and "usage: gankit" in result.stdout

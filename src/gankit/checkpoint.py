@@ -30,6 +30,7 @@ WEIGHTS = "weights.safetensors"
 TRAIN_STATE = "train_state.safetensors"
 META = "meta.json"
 FINAL = "final"
+BEST = "best"
 
 
 def step_name(step: int) -> str:

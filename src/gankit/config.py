@@ -69,6 +69,10 @@ class TrainConfig:
     checkpoint_every: int = opt(0, "also checkpoint every N steps (0: only at the end of each epoch and of training)")
     keep_checkpoints: int = opt(3, "how many step checkpoints to keep besides the final one")
     sample_count: int = opt(64, "images in the per-epoch sample grid (a fixed latent batch)")
+    eval_every: int = opt(0, "score samples every N epochs with gankit eval's metrics and keep the best checkpoint by FID (0: off)")
+    eval_n: int = opt(2000, "samples scored by each evaluation during training (gankit eval uses 10000)")
+    eval_metrics: str = opt("fid,kid,is,pr,dc,class_coverage", "comma-separated metrics scored during training")
+    extractor: str = opt("auto", "feature extractor for evaluation: auto (classifier), classifier or inception")
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,16 @@ def validate(config: Config) -> None:
     _require(t.checkpoint_every >= 0, "train.checkpoint_every", "must be >= 0", t.checkpoint_every)
     _require(t.keep_checkpoints >= 1, "train.keep_checkpoints", "must be >= 1", t.keep_checkpoints)
     _require(1 <= t.sample_count <= 1024, "train.sample_count", "must be in 1..1024", t.sample_count)
+    _require(t.eval_every >= 0, "train.eval_every", "must be >= 0", t.eval_every)
+    _require(t.eval_n >= 2, "train.eval_n", "must be >= 2", t.eval_n)
+    from gankit.metrics import METRICS
+    from gankit.metrics.features import EXTRACTORS
+
+    for name in t.eval_metrics.split(","):
+        _require(name.strip() in METRICS, "train.eval_metrics", f"must list metrics from {', '.join(METRICS.names())}",
+                 t.eval_metrics)
+    _require(t.extractor == "auto" or t.extractor in EXTRACTORS, "train.extractor",
+             f"must be auto or one of {', '.join(EXTRACTORS.names())}", t.extractor)
     _require(m.latent_dim >= 1, "model.latent_dim", "must be >= 1", m.latent_dim)
     _require(m.width >= 1, "model.width", "must be >= 1", m.width)
     _require(m.negative_slope >= 0, "model.negative_slope", "must be >= 0", m.negative_slope)

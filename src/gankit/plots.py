@@ -25,7 +25,7 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
     """losses.png: D and G losses (top) and D(x), D(G(z)) (bottom) over G steps, raw and smoothed."""
-    rows = read_metrics(metrics_path)
+    rows = [r for r in read_metrics(metrics_path) if "d_loss" in r]  # step rows, not evaluations
     if not rows:
         return None
     import matplotlib

@@ -28,12 +28,15 @@ def run(args: argparse.Namespace) -> int:
         size = sum(f.stat().st_size for f in path.iterdir())
         checkpoints.append({"name": path.name, "step": meta["step"], "epoch": meta["epoch"],
                             "images_seen": meta["images_seen"], "saved_at": meta["saved_at"], "bytes": size})
-    metrics = read_metrics(run_dir / METRICS_FILE)
+    rows = read_metrics(run_dir / METRICS_FILE)
+    metrics = [r for r in rows if "d_loss" in r]
+    evals = [r for r in rows if "eval_n" in r]
     last = metrics[-1] if metrics else None
+    last_eval = evals[-1] if evals else None
     steps = max([c["step"] for c in checkpoints] + [0])
     if args.json:
         print(json.dumps({"run": str(run_dir), "config": to_dict(config), "steps_done": steps,
-                          "checkpoints": checkpoints, "last_metrics": last}))
+                          "checkpoints": checkpoints, "last_metrics": last, "last_eval": last_eval}))
         return 0
     print(f"run: {run_dir}")
     print(f"steps done (newest checkpoint): {steps}   logged steps: {len(metrics)}")
@@ -44,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     if last:
         shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in last.items())
         print(f"last metrics: {shown}")
+    if last_eval:
+        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in last_eval.items())
+        print(f"last evaluation: {shown}")
     print("config:")
     print("".join(f"  {line}\n" for line in to_toml(config).splitlines() if line and not line.startswith("#")), end="")
     return 0

@@ -19,19 +19,20 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gankit.cli import data, info, sample, train
+    from gankit.cli import data, eval, evaluator, info, sample, train
 
     parser = argparse.ArgumentParser(
         prog="gankit", formatter_class=HelpFormatter,
         description="Train, watch and sample Generative Adversarial Networks.\n\n"
                     "  gankit train                      the tutorial's GAN on Fashion-MNIST\n"
                     "  gankit sample runs/NAME --n 64    a grid from a trained run\n"
+                    "  gankit eval runs/NAME             FID, KID, IS, precision/recall, ...\n"
                     "  gankit info runs/NAME             what a run holds\n"
                     "  gankit data fashion-mnist         find or download a dataset",
     )
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train, sample, info, data):
+    for module in (train, sample, eval, info, data, evaluator):
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
                                   formatter_class=HelpFormatter)
         module.add_arguments(sub)

@@ -42,9 +42,12 @@ FLAGS: dict[str, str] = {
     "--seed": "train.seed",
     "--device": "train.device",
     "--checkpoint-every": "train.checkpoint_every",
+    "--eval-every": "train.eval_every",
+    "--eval-n": "train.eval_n",
 }
 # what may change when a run is resumed (how long it runs and where), not what it trains
-RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoint_every", "train.keep_checkpoints"}
+RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoint_every", "train.keep_checkpoints",
+             "train.eval_every", "train.eval_n", "train.eval_metrics"}
 
 
 def _default(key: str):

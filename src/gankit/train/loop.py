@@ -101,6 +101,12 @@ class MetricsLog:
         if len(self.pending) >= LOG_BLOCK:
             self.flush()
 
+    def write_row(self, row: dict) -> None:
+        """A row outside the per-step stream (e.g. an evaluation), after the pending steps."""
+        self.flush()
+        with self.path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
     def flush(self) -> None:
         if not self.pending:
             return
@@ -168,6 +174,18 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     def sample_grid(name: str) -> None:
         save_png(grid(generate(state.g, fixed_z)), run / "samples" / f"{name}.png")
 
+    evaluator = Evaluation(config, dataset, device) if t.eval_every else None
+
+    def evaluate() -> None:
+        log.flush()
+        scores = evaluator.run(state.g)
+        log.write_row({"step": state.step, "epoch": state.epoch, **scores})
+        shown = ", ".join(f"{k} {scores[k]:.4g}" for k in ("fid", "kid", "precision", "recall") if k in scores)
+        bar.write(f"epoch {state.epoch}: {shown} ({scores['eval_n']} samples, {scores['eval_extractor']})", file=sys.stderr)
+        if "fid" in scores and (state.best_fid is None or scores["fid"] < state.best_fid):
+            state.best_fid = scores["fid"]
+            checkpoint(ckpt.BEST)
+
     stop = StopRequests()
     try:
         stop.__enter__()
@@ -195,6 +213,8 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
                 state.batch_in_epoch = 0
                 sample_grid(f"epoch_{state.epoch:04d}")
                 checkpoint(ckpt.step_name(state.step))
+                if evaluator and state.epoch % t.eval_every == 0:                                          # evaluate
+                    evaluate()
         if state.batch_in_epoch:  # stopped mid-epoch by --max-steps
             sample_grid(f"step_{state.step:08d}")
         checkpoint(ckpt.FINAL)
@@ -216,6 +236,29 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     save_loss_plot(run / METRICS_FILE, run / "losses.png")
     save_progress_gif(run / "samples", run / "progress.gif")
     return TrainResult(run=run, steps=state.step, epochs_done=state.epoch, seconds=seconds, last=log.last)
+
+
+class Evaluation:
+    """Scores during training: the reference features are prepared once, the latents are fixed."""
+
+    # latents for evaluation come from this offset of the run's seed (apart from the grid's)
+    SEED_OFFSET = 2_000_000
+
+    def __init__(self, config: Config, dataset, device: torch.device):
+        from gankit.metrics.evaluate import parse_metrics, prepare_reference
+
+        t = config.train
+        self.metrics = parse_metrics(t.eval_metrics)
+        self.reference = prepare_reference(config.data, t.extractor, device, train=dataset)
+        self.z = latents(t.eval_n, config.model.latent_dim, t.seed + self.SEED_OFFSET, device)
+        self.seed = t.seed
+
+    def run(self, generator) -> dict:
+        from gankit.metrics.evaluate import score
+
+        result = score(generate(generator, self.z), self.reference, self.metrics, seed=self.seed)
+        values = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
+        return {**values, "eval_n": result["n"], "eval_extractor": self.reference.extractor.id}
 
 
 def _postfix(last: dict) -> str:

@@ -28,6 +28,8 @@ class TrainState:
     epoch: int = 0
     batch_in_epoch: int = 0
     images_seen: int = 0
+    # lowest FID seen by evaluations during training (the `best` checkpoint holds that G)
+    best_fid: float | None = None
 
 
 def new_state(config: Config, sample_shape: tuple[int, ...], device: torch.device) -> TrainState:
@@ -51,7 +53,8 @@ def save(state: TrainState, config: Config, sample_shape: tuple[int, ...], folde
         "cpu_rng": torch.get_rng_state(),
     }
     meta = {"config": to_dict(config), "sample_shape": list(sample_shape), "step": state.step,
-            "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch, "images_seen": state.images_seen}
+            "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch, "images_seen": state.images_seen,
+            "best_fid": state.best_fid}
     return ckpt.save_checkpoint(folder, name, weights=weights, train_state=train_state, meta=meta)
 
 
@@ -70,5 +73,6 @@ def restore(state: TrainState, path: Path) -> None:
         torch.set_rng_state(saved["cpu_rng"])
         state.step, state.epoch = int(meta["step"]), int(meta["epoch"])
         state.batch_in_epoch, state.images_seen = int(meta["batch_in_epoch"]), int(meta["images_seen"])
+        state.best_fid = meta.get("best_fid")
     except (KeyError, RuntimeError, ValueError, TypeError) as exc:
         raise GankitError(f"checkpoint {path} does not fit this run ({str(exc).splitlines()[0]})") from None

@@ -1,0 +1,145 @@
+"""gankit eval: score a run's checkpoint, or samples from anywhere, against held-out real images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from gankit.errors import GankitError
+
+NAME = "eval"
+HELP = "score a run (or a file of samples): FID, KID, IS, precision/recall, density/coverage, ..."
+DESCRIPTION = """Generate N images from a run's checkpoint (or read them with --samples) and score them
+against the dataset's held-out split (its test split, else a seeded 10% of the training data).
+The result, with the feature extractor's name and content hash, the reference split and the seed,
+goes to RUN/eval/<checkpoint>.json; the samples closest to a training image go to
+RUN/eval/<checkpoint>-closest.png.
+
+metrics (--metrics, comma-separated, default all):
+  fid             Fréchet distance of features (lower is better)
+  kid             kernel distance, unbiased, mean and std over 100 subsets of 1000
+  is              Inception Score on the classifier's class probabilities (higher is better)
+  pr              precision and recall, k=3 (Kynkäänniemi et al. 2019)
+  dc              density and coverage, k=5 (Naeem et al. 2020)
+  class_coverage  share of classes given at least half their real share of the samples
+  memorisation    share of samples closer to a training image than 99% of new real images are
+
+examples:
+  gankit eval runs/my-run
+  gankit eval runs/my-run --n 2000 --metrics fid,kid --json
+  gankit eval --samples out.npy --data fashion-mnist
+  gankit eval runs/my-run --compare runs/other/eval/final.json"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN", nargs="?", help="run folder to evaluate")
+    parser.add_argument("--samples", metavar="PATH", help="score these instead: a uint8 .npy or a folder of images")
+    parser.add_argument("--data", help="dataset to score --samples against (with --samples; default fashion-mnist)")
+    parser.add_argument("--data-dir", help="a folder holding the dataset's files (with --samples)")
+    parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else newest)")
+    parser.add_argument("--n", type=int, default=10_000, help="images to generate and score (default: 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the latents and KID subsets (default: 0)")
+    parser.add_argument("--metrics", default="all", help="comma-separated metrics (default: all)")
+    parser.add_argument("--extractor", default="auto", help="feature extractor: auto (classifier), classifier or "
+                        "inception (default: auto)")
+    parser.add_argument("--compare", metavar="JSON", action="append", default=[],
+                        help="an earlier result to show side by side (refused if made with another extractor)")
+    parser.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gankit.config import Config, DataConfig, validate
+    from gankit.device import resolve_device
+    from gankit.metrics.evaluate import closest_pairs_picture, load_samples, parse_metrics, prepare_reference, score
+    from gankit.sampling import save_png
+
+    if (args.run is None) == (args.samples is None):
+        raise GankitError("give a run folder or --samples PATH (one of them)")
+    if args.n < 2:
+        raise GankitError(f"--n must be >= 2, got {args.n}")
+    metrics = parse_metrics(args.metrics)
+    earlier = [_read_result(path) for path in args.compare]
+    device = resolve_device(args.device)
+    if args.samples is not None:
+        data = DataConfig(name=args.data or "fashion-mnist", data_dir=args.data_dir)
+        validate(Config(data=data))
+        images = load_samples(args.samples)
+        label, out_dir = Path(args.samples).name, None
+    else:
+        from gankit.runs import open_run
+        from gankit.sampling import find_checkpoint, generate, latents, load_generator
+
+        if args.data or args.data_dir:
+            raise GankitError("--data and --data-dir go with --samples; a run is scored against its own data")
+        run_dir, config = open_run(args.run)
+        data = config.data
+        checkpoint = find_checkpoint(run_dir, args.checkpoint)
+        g, config, _ = load_generator(checkpoint, device)
+        images = generate(g, latents(args.n, config.model.latent_dim, args.seed, device))
+        label, out_dir = checkpoint.name, run_dir / "eval"
+    reference = prepare_reference(data, args.extractor, device)
+    for other in earlier:
+        if not _comparable_with(other, reference):
+            raise GankitError(f"refusing to compare with {other['_path']}: it was scored with "
+                              f"{other['extractor']['name']}:{other['extractor']['digest']} against "
+                              f"{other['reference']}, this with {reference.extractor.id} against "
+                              f"{reference.data.name}/{reference.heldout.split}")
+    result = score(images, reference, metrics, seed=args.seed)
+    result["samples"] = label if args.samples else {"run": str(args.run), "checkpoint": label}
+    if out_dir is not None:
+        out_dir.mkdir(exist_ok=True)
+        picture = closest_pairs_picture(result, images, reference)
+        if picture is not None:
+            result["closest_pairs_png"] = str(save_png(picture, out_dir / f"{label}-closest.png"))
+        path = out_dir / f"{label}.json"
+        path.write_text(json.dumps(result, indent=1) + "\n")
+        result["written_to"] = str(path)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(_table(result, earlier))
+    return 0
+
+
+def _read_result(path: str) -> dict:
+    try:
+        result = json.loads(Path(path).read_text())
+        valid = isinstance(result["extractor"]["digest"], str) and isinstance(result["metrics"], dict)
+        valid = valid and isinstance(result["reference"], dict)
+    except (OSError, ValueError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise GankitError(f"--compare {path} is not a gankit eval result (.json)")
+    result["_path"] = path
+    return result
+
+
+def _comparable_with(other: dict, reference) -> bool:
+    return (other["extractor"]["digest"] == reference.extractor.digest
+            and other["reference"].get("dataset") == reference.data.name
+            and other["reference"].get("split") == reference.heldout.split)
+
+
+def _table(result: dict, earlier: list[dict]) -> str:
+    columns = [("this", result)] + [(Path(o["_path"]).stem, o) for o in earlier]
+    lines = [f"scored {result['n']} samples against {result['reference']['dataset']}/{result['reference']['split']} "
+             f"({result['reference']['n']} images) with {result['extractor']['description']}, "
+             f"extractor {result['extractor']['name']}:{result['extractor']['digest']}, seed {result['seed']}, "
+             f"{result['seconds']:.1f} s"]
+    header = f"{'metric':<20}" + "".join(f"{name[:14]:>16}" for name, _ in columns)
+    lines += [header, "-" * len(header)]
+    for key, value in result["metrics"].items():
+        if not isinstance(value, (int, float)):
+            continue
+        row = f"{key:<20}"
+        for _, res in columns:
+            v = res["metrics"].get(key)
+            row += f"{v:>16.5g}" if isinstance(v, (int, float)) else f"{'-':>16}"
+        lines.append(row)
+    if "written_to" in result:
+        lines.append(f"wrote {result['written_to']}")
+    if "closest_pairs_png" in result:
+        lines.append(f"closest samples to training images: {result['closest_pairs_png']}")
+    return "\n".join(lines)

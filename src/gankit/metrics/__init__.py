@@ -1,0 +1,85 @@
+"""Metrics: a registry of scoring functions over features of generated and real images.
+
+Each entry takes a `ScoringInput` and returns a dict of named values. `gankit eval` and training
+with --eval-every call `evaluate.score`, which extracts features once and runs the selected entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from gankit.registry import Registry
+
+
+@dataclass
+class ScoringInput:
+    fake: torch.Tensor  # (N, D) features of generated images
+    real: torch.Tensor  # (M, D) features of held-out real images
+    fake_probs: torch.Tensor | None  # (N, K) class probabilities, when the extractor has classes
+    real_probs: torch.Tensor | None
+    train: torch.Tensor | None  # (T, D) features of the training images (memorisation only)
+    seed: int = 0
+
+
+METRICS: Registry[Callable[[ScoringInput], dict]] = Registry("metric")
+# metrics that need the training set's features (more work: only computed when asked for)
+NEEDS_TRAIN = {"memorisation"}
+NEEDS_CLASSES = {"is", "class_coverage"}
+
+
+@METRICS.register("fid")
+def _fid(s: ScoringInput) -> dict:
+    from gankit.metrics.fid import frechet_distance
+
+    return {"fid": frechet_distance(s.real, s.fake)}
+
+
+@METRICS.register("kid")
+def _kid(s: ScoringInput) -> dict:
+    from gankit.metrics.fid import kernel_distance
+
+    mean, std = kernel_distance(s.real, s.fake, seed=s.seed)
+    return {"kid": mean, "kid_std": std}
+
+
+@METRICS.register("is")
+def _is(s: ScoringInput) -> dict:
+    from gankit.metrics.classes import inception_score
+
+    mean, std = inception_score(s.fake_probs)
+    return {"is": mean, "is_std": std}
+
+
+@METRICS.register("pr")
+def _pr(s: ScoringInput) -> dict:
+    from gankit.metrics.prdc import precision_recall
+
+    precision, recall = precision_recall(s.real, s.fake, k=3)
+    return {"precision": precision, "recall": recall}
+
+
+@METRICS.register("dc")
+def _dc(s: ScoringInput) -> dict:
+    from gankit.metrics.prdc import density_coverage
+
+    density, coverage = density_coverage(s.real, s.fake, k=5)
+    return {"density": density, "coverage": coverage}
+
+
+@METRICS.register("class_coverage")
+def _class_coverage(s: ScoringInput) -> dict:
+    from gankit.metrics.classes import class_coverage
+
+    coverage, shares = class_coverage(s.fake_probs, s.real_probs)
+    return {"class_coverage": coverage, "class_shares": shares}
+
+
+@METRICS.register("memorisation")
+def _memorisation(s: ScoringInput) -> dict:
+    from gankit.metrics.memorisation import memorisation
+
+    m = memorisation(s.fake, s.real, s.train)
+    return {"memorisation_rate": m.rate, "nn_distance_ratio": m.distance_ratio, "closest_pairs": m.closest}

@@ -1,0 +1,145 @@
+"""The `classifier` feature extractor: a small CNN trained on the dataset itself.
+
+For 28x28 grey data, papers score GANs with a LeNet-style classifier's penultimate features instead
+of Inception-v3 (an ImageNet network sees little in 28 px clothes). Its 128 features (after global
+average pooling) feed FID, KID, precision/recall, density/coverage and the memorisation check; its
+class probabilities feed IS and class coverage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from gankit.errors import GankitError
+
+FEATURES = 128
+SHIPPED = Path(__file__).parent / "evaluators"
+
+
+class EvaluatorNet(nn.Module):
+    """conv 32-32 / pool / conv 64-64 / pool / conv 128, BatchNorm + ReLU, global average pool."""
+
+    def __init__(self, in_channels: int, num_classes: int):
+        super().__init__()
+
+        def block(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+        self.body = nn.Sequential(*block(in_channels, 32), *block(32, 32), nn.MaxPool2d(2),
+                                  *block(32, 64), *block(64, 64), nn.MaxPool2d(2), *block(64, FEATURES))
+        self.head = nn.Linear(FEATURES, num_classes)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, H, W) in -1..1 -> features (B, 128) and class logits (B, K)."""
+        features = self.body(x).mean(dim=(2, 3))
+        return features, self.head(features)
+
+
+@dataclass
+class TrainedEvaluator:
+    net: EvaluatorNet
+    # (C, H, W) the network was trained on; inputs are conformed to it
+    input_shape: tuple[int, int, int]
+    classes: tuple[str, ...]
+    info: dict
+    digest: str
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def load_evaluator(weights: Path) -> TrainedEvaluator:
+    info_path = weights.with_suffix(".json")
+    try:
+        info = json.loads(info_path.read_text())
+        tensors = load_file(str(weights))
+        net = EvaluatorNet(info["input_shape"][0], len(info["classes"]))
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise GankitError(f"evaluator {weights} is unreadable ({str(exc).splitlines()[0]}); "
+                          "delete it to have it trained again") from None
+    return TrainedEvaluator(net.eval(), tuple(info["input_shape"]), tuple(info["classes"]), info, file_digest(weights))
+
+
+def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+                    classes: tuple[str, ...], out: Path, *, epochs: int = 4, batch_size: int = 128, seed: int = 0,
+                    device: torch.device | str = "cpu", command: str = "", dataset: str = "",
+                    progress: bool = True) -> TrainedEvaluator:
+    """Train the classifier on uint8 images and save it as safetensors (fp16) plus a JSON of its accuracy.
+
+    Args:
+        train_x, test_x: uint8 (N, C, H, W); train_y, test_y: int64 (N,).
+        out: the .safetensors path to write (the .json goes beside it).
+    Returns:
+        The trained evaluator, loaded back from what was written.
+    """
+    from tqdm import tqdm
+
+    from gankit.data.batches import to_model_range
+
+    device = torch.device(device)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = EvaluatorNet(train_x.shape[1], len(classes)).to(device)
+    steps_per_epoch = len(train_x) // batch_size
+    optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=2e-3, total_steps=epochs * steps_per_epoch)
+    started = time.perf_counter()
+    x_all, y_all = train_x.to(device), train_y.to(device)
+    bar = tqdm(total=epochs * steps_per_epoch, desc="training evaluator", disable=not progress, unit="step")
+    net.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x_all), generator=generator).to(device)
+        for i in range(steps_per_epoch):
+            take = order[i * batch_size : (i + 1) * batch_size]
+            x = _shift(to_model_range(x_all[take]), generator)
+            loss = F.cross_entropy(net(x)[1], y_all[take])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            bar.update(1)
+    bar.close()
+    net.eval()
+    accuracy = evaluate_accuracy(net, test_x, test_y, device)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    info = {"dataset": dataset, "classes": list(classes), "input_shape": list(train_x.shape[1:]),
+            "test_accuracy": round(accuracy, 5), "test_images": len(test_x), "train_images": len(train_x),
+            "epochs": epochs, "seed": seed, "train_seconds": round(time.perf_counter() - started, 1),
+            "command": command, "torch": torch.__version__}
+    # fp16 storage halves the file (the shipped one stays well under 2 MB); inference runs in fp32
+    tmp = out.with_name(f".{out.name}.tmp")
+    save_file({k: (v.half() if v.is_floating_point() else v).cpu().contiguous() for k, v in net.state_dict().items()},
+              str(tmp))
+    out.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
+    tmp.replace(out)
+    return load_evaluator(out)
+
+
+def _shift(x: torch.Tensor, generator: torch.Generator, pixels: int = 2) -> torch.Tensor:
+    """Random translation by up to `pixels` (one shift per batch; padding with the background value -1)."""
+    dx, dy = (torch.randint(-pixels, pixels + 1, (2,), generator=generator)).tolist()
+    padded = F.pad(x, (pixels, pixels, pixels, pixels), value=-1.0)
+    h, w = x.shape[-2:]
+    return padded[..., pixels + dy : pixels + dy + h, pixels + dx : pixels + dx + w]
+
+
+@torch.no_grad()
+def evaluate_accuracy(net: EvaluatorNet, x: torch.Tensor, y: torch.Tensor, device: torch.device | str) -> float:
+    from gankit.data.batches import to_model_range
+
+    correct = 0
+    for xs, ys in zip(x.split(2000), y.split(2000)):
+        correct += (net(to_model_range(xs.to(device)))[1].argmax(1).cpu() == ys).sum().item()
+    return correct / len(x)

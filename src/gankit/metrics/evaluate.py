@@ -1,0 +1,144 @@
+"""Scoring generated images against a dataset's held-out split: one call, one JSON-able result."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gankit.config import DataConfig
+from gankit.data import Dataset, conform, load_dataset
+from gankit.errors import GankitError
+from gankit.metrics import METRICS, NEEDS_CLASSES, NEEDS_TRAIN, ScoringInput
+from gankit.metrics.features import FeatureExtractor, get_extractor
+from gankit.metrics.reference import HeldOut, cached_features, held_out
+
+
+@dataclass
+class Reference:
+    """What samples are scored against, prepared once (a training run evaluates many times)."""
+
+    data: DataConfig
+    train: Dataset
+    heldout: HeldOut
+    extractor: FeatureExtractor
+    real: torch.Tensor
+    real_probs: torch.Tensor | None
+    device: torch.device
+    _train_features: torch.Tensor | None = None
+
+    def train_features(self) -> torch.Tensor:
+        if self._train_features is None:
+            self._train_features, _ = cached_features(self.extractor, self.data.name, "train", self.train.images,
+                                                      self.device)
+        return self._train_features
+
+
+def parse_metrics(text: str | None) -> list[str]:
+    """`fid,kid` -> ["fid", "kid"]; None or "all" -> every registered metric."""
+    if text is None or text == "all":
+        return METRICS.names()
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    for name in names:
+        METRICS.get(name)  # raises with the valid names
+    return names
+
+
+def prepare_reference(data: DataConfig, extractor: str = "auto", device: torch.device | str = "cpu",
+                      train: Dataset | None = None) -> Reference:
+    device = torch.device(device)
+    train = train if train is not None else load_dataset(data)
+    heldout = held_out(data, train)
+    ext = get_extractor(extractor, data, train, device)
+    real, real_probs = cached_features(ext, data.name, heldout.split, heldout.images, device)
+    return Reference(data, train, heldout, ext, real, real_probs, device)
+
+
+def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None = None, seed: int = 0) -> dict:
+    """Score uint8 images (N, C, H, W) with the selected metrics.
+
+    Returns:
+        {"metrics": {...}, "n", "extractor": {...}, "reference": {...}, "seed", "seconds"}; the
+        memorisation entry also carries the closest (sample, training image) index pairs.
+    """
+    metrics = metrics or METRICS.names()
+    if images.dim() != 4 or images.dtype != torch.uint8:
+        raise GankitError(f"samples must be uint8 images (N, C, H, W), got {tuple(images.shape)} {images.dtype}")
+    if len(images) < 2:
+        raise GankitError("scoring needs at least 2 samples")
+    ext = reference.extractor
+    if ext.classes == () and any(m in NEEDS_CLASSES for m in metrics):
+        metrics = [m for m in metrics if m not in NEEDS_CLASSES]
+    started = time.perf_counter()
+    fake, fake_probs = ext.extract(images, reference.device)
+    train = reference.train_features() if any(m in NEEDS_TRAIN for m in metrics) else None
+    inputs = ScoringInput(fake=fake, real=reference.real, fake_probs=fake_probs, real_probs=reference.real_probs,
+                          train=train, seed=seed)
+    values: dict = {}
+    for name in metrics:
+        values |= METRICS.get(name)(inputs)
+    return {
+        "metrics": values,
+        "n": len(images),
+        "extractor": {"name": ext.name, "digest": ext.digest, "description": ext.description},
+        "reference": {"dataset": reference.data.name, "split": reference.heldout.split,
+                      "n": len(reference.heldout.images)},
+        "seed": seed,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def closest_pairs_picture(result: dict, samples: torch.Tensor, reference: Reference) -> np.ndarray | None:
+    """Two rows: the samples closest to a training image, and those training images below them."""
+    from gankit.sampling import grid
+
+    pairs = result["metrics"].get("closest_pairs")
+    if not pairs:
+        return None
+    c, h = reference.train.images.shape[1], reference.train.images.shape[2]
+    top = torch.stack([conform(samples[j : j + 1], c, h)[0] for j, _, _ in pairs])
+    bottom = torch.stack([reference.train.images[i] for _, i, _ in pairs])
+    return grid(torch.cat([top, bottom]), nrow=len(pairs))
+
+
+def comparable(a: dict, b: dict) -> bool:
+    """Results may sit side by side only when made with the same extractor weights and reference."""
+    return a["extractor"]["digest"] == b["extractor"]["digest"] and a["reference"] == b["reference"]
+
+
+def load_samples(path: str | Path) -> torch.Tensor:
+    """Samples from anywhere: a .npy of uint8 N x H x W [x C] or N x C x H x W, or a folder of images."""
+    path = Path(path)
+    if path.is_dir():
+        from gankit.data.folder import read_image_folder
+
+        probe = next(iter(sorted(p for p in path.rglob("*") if p.is_file())), None)
+        if probe is None:
+            raise GankitError(f"sample folder {path} is empty")
+        from PIL import Image
+
+        try:
+            with Image.open(probe) as img:
+                size, channels = min(img.size), (1 if img.mode in ("L", "I", "I;16", "F", "1") else 3)
+        except OSError:
+            raise GankitError(f"{probe} is not an image") from None
+        images, _, _ = read_image_folder(path, size, channels)
+        return torch.from_numpy(images)
+    if path.suffix != ".npy" or not path.is_file():
+        raise GankitError(f"--samples {path} must be a .npy file or a folder of images")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise GankitError(f"{path} is not a readable .npy array ({exc})") from None
+    if array.dtype != np.uint8:
+        raise GankitError(f"{path} holds {array.dtype}; samples must be uint8 0..255")
+    if array.ndim == 3:
+        array = array[:, None]
+    elif array.ndim == 4 and array.shape[-1] in (1, 3) and array.shape[1] not in (1, 3):
+        array = array.transpose(0, 3, 1, 2)
+    elif not (array.ndim == 4 and array.shape[1] in (1, 3)):
+        raise GankitError(f"{path} has shape {array.shape}; expected N x H x W, N x H x W x C or N x C x H x W")
+    return torch.from_numpy(np.ascontiguousarray(array))

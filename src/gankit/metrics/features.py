@@ -1,0 +1,155 @@
+"""Feature extractors for the metrics, recorded by name and content hash in every result.
+
+`classifier` (default for 28x28 grey datasets) is the dataset's own small CNN; `inception` is the
+standard Inception-v3 pool3 (2048-d) used in papers, through torch-fidelity, whose weights must be
+on disk (they cannot be fetched on an offline machine).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from gankit.config import DataConfig
+from gankit.data import Dataset, conform, is_named, native_shape
+from gankit.data.batches import to_model_range
+from gankit.errors import GankitError
+from gankit.registry import Registry
+
+INCEPTION_WEIGHTS_ENV = "GANKIT_INCEPTION_WEIGHTS"
+INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
+INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_FILE}"
+
+
+@dataclass
+class FeatureExtractor:
+    name: str
+    # content hash of the weights: results with different digests are never compared
+    digest: str
+    description: str
+    # (C, H, W) the network takes; images are conformed to it first
+    input_shape: tuple[int, int, int]
+    # float (B, C, H, W) in -1..1 -> (features (B, D), class probabilities (B, K) or None)
+    forward: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
+    classes: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}:{self.digest}"
+
+    @torch.no_grad()
+    def extract(self, images: torch.Tensor, device: torch.device, batch_size: int = 1000):
+        """uint8 (N, C, H, W) -> features float32 (N, D) and probabilities (N, K) or None, on `device`."""
+        feats, probs = [], []
+        c, h, _ = self.input_shape
+        for chunk in images.split(batch_size):
+            x = to_model_range(conform(chunk, c, h).to(device))
+            f, p = self.forward(x)
+            feats.append(f.float())
+            if p is not None:
+                probs.append(p.float())
+        return torch.cat(feats), (torch.cat(probs) if probs else None)
+
+
+EXTRACTORS: Registry[Callable[[DataConfig, Dataset, torch.device], FeatureExtractor]] = Registry("feature extractor")
+
+
+def default_extractor(data: DataConfig) -> str:
+    return "classifier"
+
+
+def data_digest(dataset: Dataset) -> str:
+    return hashlib.sha256(dataset.images.numpy().tobytes()).hexdigest()[:16]
+
+
+@EXTRACTORS.register("classifier")
+def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device) -> FeatureExtractor:
+    from gankit.metrics.classifier import SHIPPED, load_evaluator
+
+    shipped = SHIPPED / f"{data.name}.safetensors"
+    if is_named(data.name) and shipped.is_file():
+        path = shipped
+    else:
+        path = cached_evaluator_path(data, train)
+        if not path.is_file():
+            if train.labels is None:
+                raise GankitError(f"the classifier extractor needs class labels, and {data.name} has none "
+                                  "(put images in one subfolder per class, or use --extractor inception)")
+            train_classifier_for(data, train, path, device)
+    evaluator = load_evaluator(path)
+    net = evaluator.net.to(device)
+
+    def forward(x: torch.Tensor):
+        features, logits = net(x)
+        return features, logits.softmax(dim=1)
+
+    accuracy = evaluator.info.get("test_accuracy")
+    return FeatureExtractor(name="classifier", digest=evaluator.digest, forward=forward,
+                            description=f"classifier trained on {evaluator.info.get('dataset')} "
+                                        f"(test accuracy {accuracy})", input_shape=evaluator.input_shape,
+                            classes=evaluator.classes)
+
+
+def cached_evaluator_path(data: DataConfig, train: Dataset) -> Path:
+    """Where a classifier trained on first use is kept: keyed by the data's content, not just its name."""
+    from gankit.data.sources import cache_dir
+
+    key = f"{Path(data.name).name}-{train.images.shape[1]}x{train.images.shape[2]}-{data_digest(train)}"
+    return cache_dir() / "evaluators" / f"{key}.safetensors"
+
+
+def train_classifier_for(data: DataConfig, train: Dataset, path: Path, device: torch.device, epochs: int = 4) -> None:
+    from gankit.metrics.classifier import train_evaluator
+    from gankit.metrics.reference import held_out
+
+    test = held_out(data, train)
+    if test.labels is None:
+        raise GankitError(f"{data.name}: the held-out images have no labels to test the classifier on")
+    fit_x, fit_y = train.images, train.labels
+    if test.from_training_set:
+        fit_x, fit_y = train.images[test.rest], train.labels[test.rest]
+    train_evaluator(fit_x, fit_y, test.images, test.labels, train.classes, path, device=device, dataset=data.name,
+                    epochs=epochs, command=f"gankit evaluator train --data {data.name} --epochs {epochs}")
+
+
+@EXTRACTORS.register("inception")
+def inception_extractor(data: DataConfig, train: Dataset, device: torch.device) -> FeatureExtractor:
+    weights = inception_weights_path()
+    if not weights.is_file():
+        raise GankitError(f"Inception-v3 FID weights not found at {weights}; download {INCEPTION_URL} "
+                          f"and put the file there (or set {INCEPTION_WEIGHTS_ENV} to its path), "
+                          "or use --extractor classifier")
+    try:
+        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    except ImportError:
+        raise GankitError("the inception extractor needs torch-fidelity: pip install 'gankit[inception]'") from None
+    net = FeatureExtractorInceptionV3(name="inception-v3-compat", features_list=["2048", "logits_unbiased"],
+                                      feature_extractor_weights_path=str(weights)).to(device).eval()
+
+    def forward(x: torch.Tensor):
+        # torch-fidelity takes uint8-valued RGB images and resizes to 299 itself
+        images = ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        features, logits = net(images)
+        return features, logits.softmax(dim=1)
+
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    _, size = native_shape(data)
+    return FeatureExtractor(name="inception", digest=digest, forward=forward, input_shape=(3, size, size),
+                            description="Inception-v3 pool3 (torch-fidelity, FID weights)")
+
+
+def inception_weights_path() -> Path:
+    from gankit.data.sources import cache_dir
+
+    return Path(os.environ.get(INCEPTION_WEIGHTS_ENV) or cache_dir() / "weights" / INCEPTION_FILE)
+
+
+def get_extractor(name: str, data: DataConfig, train: Dataset, device: torch.device) -> FeatureExtractor:
+    if name == "auto":
+        name = default_extractor(data)
+    return EXTRACTORS.get(name)(data, train, device)

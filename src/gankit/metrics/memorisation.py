@@ -1,0 +1,44 @@
+"""Does G copy its training images? Nearest training neighbours of samples vs of new real images.
+
+A sample's distance (in feature space) to its nearest training image is compared with the same
+distance for held-out real images, which are new to the training set by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+BLOCK = 1024
+
+
+@dataclass
+class Memorisation:
+    # share of samples closer to a training image than 99% of held-out real images are
+    rate: float
+    # median nearest-training distance of samples over that of held-out reals (about 1: no copying)
+    distance_ratio: float
+    # the closest (sample index, training index, distance), closest first
+    closest: list[tuple[int, int, float]]
+
+
+def nearest(queries: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(distance, index) of each query's nearest key, in blocks."""
+    dists, index = [], []
+    for block in queries.split(BLOCK):
+        d, i = torch.cdist(block, keys).min(1)
+        dists.append(d)
+        index.append(i)
+    return torch.cat(dists), torch.cat(index)
+
+
+def memorisation(fake: torch.Tensor, real_heldout: torch.Tensor, train: torch.Tensor, pairs: int = 16) -> Memorisation:
+    fake_d, fake_i = nearest(fake, train)
+    real_d, _ = nearest(real_heldout, train)
+    threshold = torch.quantile(real_d.double().cpu(), 0.01)
+    rate = float((fake_d.double().cpu() <= threshold).double().mean())
+    ratio = float(fake_d.double().median() / real_d.double().median().clamp_min(1e-12))
+    order = fake_d.argsort()[:pairs].tolist()
+    closest = [(j, int(fake_i[j]), round(float(fake_d[j]), 5)) for j in order]
+    return Memorisation(rate=rate, distance_ratio=ratio, closest=closest)

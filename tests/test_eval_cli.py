@@ -1,0 +1,101 @@
+"""`gankit eval` and evaluation during training, through the real command."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import assert_clean_error, gankit, make_idx_dataset
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    """One cache for this module, so reference features are extracted once."""
+    return {"GANKIT_CACHE_DIR": str(tmp_path_factory.mktemp("evalcache"))}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, shared_cache):
+    out = tmp_path_factory.mktemp("runs")
+    result = gankit("train", "--max-steps", "20", "--name", "r", "--out", str(out), "--no-progress", env=shared_cache)
+    assert result.returncode == 0, result.stderr
+    return out / "r"
+
+
+def test_eval_run_writes_result(run, shared_cache):
+    result = gankit("eval", str(run), "--n", "500", "--json", env=shared_cache)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    metrics = data["metrics"]
+    for key in ("fid", "kid", "kid_std", "is", "precision", "recall", "density", "coverage", "class_coverage",
+                "memorisation_rate", "nn_distance_ratio"):
+        assert isinstance(metrics[key], float), key
+    assert data["n"] == 500 and data["seed"] == 0
+    assert data["extractor"]["name"] == "classifier" and len(data["extractor"]["digest"]) == 16
+    assert data["reference"] == {"dataset": "fashion-mnist", "split": "test", "n": 10000}
+    saved = json.loads((run / "eval" / "final.json").read_text())
+    assert saved["metrics"]["fid"] == metrics["fid"]
+    assert (run / "eval" / "final-closest.png").is_file()
+    table = gankit("eval", str(run), "--n", "300", "--metrics", "fid,kid", env=shared_cache)
+    assert table.returncode == 0 and "fid" in table.stdout and "classifier:" in table.stdout
+
+
+def test_eval_samples_from_anywhere(tmp_path, fashion_dir, shared_cache):
+    from gankit.data.idx import read_idx
+
+    real = read_idx(fashion_dir / "train-images-idx3-ubyte.gz")[:600]
+    np.save(tmp_path / "hwc.npy", real[..., None])  # N x H x W x 1
+    np.save(tmp_path / "hw.npy", real)  # N x H x W
+    scores = []
+    for name in ("hwc.npy", "hw.npy"):
+        result = gankit("eval", "--samples", str(tmp_path / name), "--data", "fashion-mnist", "--metrics", "fid",
+                        "--json", env=shared_cache)
+        assert result.returncode == 0, result.stderr
+        scores.append(json.loads(result.stdout)["metrics"]["fid"])
+    assert scores[0] == pytest.approx(scores[1], rel=1e-5) and scores[0] < 5  # real images: close to held-out
+
+
+def test_eval_refuses_other_extractors(run, tmp_path, shared_cache):
+    other = json.loads(gankit("eval", str(run), "--n", "200", "--metrics", "fid", "--json", env=shared_cache).stdout)
+    other["extractor"]["digest"] = "0123456789abcdef"
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    assert_clean_error(gankit("eval", str(run), "--n", "200", "--compare", str(tmp_path / "other.json"),
+                              env=shared_cache), "refusing to compare", "0123456789abcdef")
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (["eval"], ["give a run folder or --samples"]),
+    (["eval", "--samples", "x.txt"], ["must be a .npy file or a folder of images"]),
+    (["eval", "no/run"], ["is not a gankit run folder"]),
+    (["eval", "--samples", "s.npy", "--metrics", "fid,xyz"], ["unknown metric 'xyz'"]),
+    (["train", "--set", "train.eval_metrics=fid,xyz"], ["train.eval_metrics must list metrics from"]),
+])
+def test_eval_bad_input(args, fragments, tmp_path):
+    np.save(tmp_path / "s.npy", np.zeros((4, 28, 28), np.uint8))
+    assert_clean_error(gankit(*args, cwd=tmp_path), *fragments)
+
+
+def test_inception_offline_through_the_cli(tmp_path):
+    np.save(tmp_path / "s.npy", np.zeros((4, 28, 28), np.uint8))
+    weights = tmp_path / "nowhere" / "pt_inception-2015-12-05-6726825d.pth"
+    result = gankit("eval", "--samples", str(tmp_path / "s.npy"), "--extractor", "inception",
+                    env={"GANKIT_INCEPTION_WEIGHTS": str(weights)})
+    assert_clean_error(result, "Inception-v3 FID weights not found", str(weights), "GANKIT_INCEPTION_WEIGHTS")
+
+
+def test_eval_during_training_keeps_best(tmp_path):
+    """A tiny labelled dataset: the classifier is trained on first use, scores land in metrics.jsonl,
+    and the best checkpoint by FID is kept."""
+    data = make_idx_dataset(tmp_path / "mnist", n_train=200, n_test=60)
+    result = gankit("train", "--data", "mnist", "--data-dir", str(data), "--batch-size", "50", "--epochs", "3",
+                    "--eval-every", "1", "--eval-n", "100", "--name", "e", "--out", str(tmp_path / "runs"),
+                    "--no-progress", env={"GANKIT_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    assert "epoch 1: fid" in result.stderr and "(100 samples, classifier:" in result.stderr
+    rows = [json.loads(line) for line in (tmp_path / "runs" / "e" / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if "eval_n" in r]
+    assert [r["epoch"] for r in evals] == [1, 2, 3] and all(r["eval_n"] == 100 for r in evals)
+    best = min(evals, key=lambda r: r["fid"])
+    meta = json.loads((tmp_path / "runs" / "e" / "checkpoints" / "best" / "meta.json").read_text())
+    assert meta["step"] == best["step"] and meta["best_fid"] == best["fid"]
+    assert list((tmp_path / "cache" / "evaluators").glob("mnist-1x28-*.safetensors"))
