@@ -52,7 +52,8 @@ def test_eval_samples_from_anywhere(tmp_path, fashion_dir, shared_cache):
                         "--json", env=shared_cache)
         assert result.returncode == 0, result.stderr
         scores.append(json.loads(result.stdout)["metrics"]["fid"])
-    assert scores[0] == pytest.approx(scores[1], rel=1e-5) and scores[0] < 5  # real images: close to held-out
+    # the same images in two layouts; 1e-3 leaves room for GPU kernels that are not bit-deterministic
+    assert scores[0] == pytest.approx(scores[1], rel=1e-3) and scores[0] < 5  # real images: close to held-out
 
 
 def test_eval_refuses_other_extractors(run, tmp_path, shared_cache):

@@ -116,6 +116,12 @@ def _read_result(path: str) -> dict:
     return result
 
 
+def _label(path: str) -> str:
+    """runs/NAME/eval/final.json -> NAME/final; any other file -> its name."""
+    p = Path(path)
+    return f"{p.parent.parent.name}/{p.stem}" if p.parent.name == "eval" else p.stem
+
+
 def _comparable_with(other: dict, reference) -> bool:
     return (other["extractor"]["digest"] == reference.extractor.digest
             and other["reference"].get("dataset") == reference.data.name
@@ -123,12 +129,12 @@ def _comparable_with(other: dict, reference) -> bool:
 
 
 def _table(result: dict, earlier: list[dict]) -> str:
-    columns = [("this", result)] + [(Path(o["_path"]).stem, o) for o in earlier]
+    columns = [("this", result)] + [(_label(o["_path"]), o) for o in earlier]
     lines = [f"scored {result['n']} samples against {result['reference']['dataset']}/{result['reference']['split']} "
              f"({result['reference']['n']} images) with {result['extractor']['description']}, "
              f"extractor {result['extractor']['name']}:{result['extractor']['digest']}, seed {result['seed']}, "
              f"{result['seconds']:.1f} s"]
-    header = f"{'metric':<20}" + "".join(f"{name[:14]:>16}" for name, _ in columns)
+    header = f"{'metric':<20}" + "".join(f"{name[-22:]:>24}" for name, _ in columns)
     lines += [header, "-" * len(header)]
     for key, value in result["metrics"].items():
         if not isinstance(value, (int, float)):
@@ -136,7 +142,7 @@ def _table(result: dict, earlier: list[dict]) -> str:
         row = f"{key:<20}"
         for _, res in columns:
             v = res["metrics"].get(key)
-            row += f"{v:>16.5g}" if isinstance(v, (int, float)) else f"{'-':>16}"
+            row += f"{v:>24.5g}" if isinstance(v, (int, float)) else f"{'-':>24}"
         lines.append(row)
     if "written_to" in result:
         lines.append(f"wrote {result['written_to']}")
