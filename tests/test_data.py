@@ -183,9 +183,12 @@ def test_device_batches_are_seeded_and_cover_the_epoch():
     images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1)
     a = DeviceBatches(images, batch_size=3, seed=5)
     assert a.steps_per_epoch == 3
-    first = [b.view(-1).tolist() for _, b in a.epoch(0)]
-    again = [b.view(-1).tolist() for _, b in DeviceBatches(images, 3, 5).epoch(0)]
+    first = [b.view(-1).tolist() for _, b, _ in a.epoch(0)]
+    again = [b.view(-1).tolist() for _, b, _ in DeviceBatches(images, 3, 5).epoch(0)]
     assert first == again
     assert len({v for batch in first for v in batch}) == 9  # one batch of 3 x 3, no repeats, one dropped
-    assert [b.view(-1).tolist() for _, b in a.epoch(1)] != first  # a new order each epoch
-    assert [b.view(-1).tolist() for _, b in a.epoch(0, start=2)] == first[2:]  # resume mid-epoch
+    assert [b.view(-1).tolist() for _, b, _ in a.epoch(1)] != first  # a new order each epoch
+    assert [b.view(-1).tolist() for _, b, _ in a.epoch(0, start=2)] == first[2:]  # resume mid-epoch
+    labelled = DeviceBatches(images, 3, 5, labels=torch.arange(10) * 10)
+    for _, batch, labels in labelled.epoch(0):
+        assert torch.equal(labels, to_uint8(batch).view(-1).long() * 10)  # labels follow their images

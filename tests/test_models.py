@@ -84,4 +84,4 @@ def test_same_seed_same_weights():
 
 
 def test_every_registered_model_is_covered():
-    assert set(MODELS.names()) == {"classic", "dcgan"}
+    assert set(MODELS.names()) == {"classic", "dcgan", "cgan", "wgan-gp", "sngan"}

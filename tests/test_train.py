@@ -104,7 +104,7 @@ def test_d_step_judges_fakes_as_the_g_step_sees_them(fashion_dir):
     from gankit.data.batches import to_model_range
     from gankit.losses import LOSSES
     from gankit.train.state import new_state
-    from gankit.train.steps import d_step
+    from gankit.train.steps import StepRules, d_step
 
     config = resolve_config(overrides={"model.name": "dcgan", "model.width": 8})
     state = new_state(config, (1, 28, 28), torch.device("cpu"))
@@ -112,5 +112,5 @@ def test_d_step_judges_fakes_as_the_g_step_sees_them(fashion_dir):
     fake = state.g(torch.randn(16, 100))
     with torch.no_grad():
         alone = torch.sigmoid(state.d(fake)).mean()  # how the G step's D pass judges these fakes
-    stats = d_step(state, real, fake, LOSSES.get("bce"), 0.0)
+    stats = d_step(state, real, fake, StepRules(LOSSES.get("bce")))
     assert stats["d_fake"].item() == pytest.approx(alone.item(), abs=1e-5)

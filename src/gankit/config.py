@@ -68,6 +68,11 @@ class TrainConfig:
     gp_weight: float | None = opt(None, "weight of the gradient penalty; None: the loss's own (10 for wgan-gp, else 0)")
     checkpoint_every: int = opt(0, "also checkpoint every N steps (0: only at the end of each epoch and of training)")
     keep_checkpoints: int = opt(3, "how many step checkpoints to keep besides the final one")
+    n_critic: int = opt(1, "D steps per G step (WGAN-GP and SNGAN use 5)")
+    ema_decay: float = opt(0.0, "keep an exponential moving average of G's weights with this decay (e.g. 0.999); sampling and evaluation use it (0: off)")
+    augment: str = opt("", "DiffAugment policy for everything D sees, e.g. translation,cutout,color (empty: off)")
+    r1_gamma: float = opt(0.0, "weight gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images (0: off)")
+    time_limit: float | None = opt(None, "stop cleanly after this many minutes of training (checkpoint, samples, plots)")
     sample_count: int = opt(64, "images in the per-epoch sample grid (a fixed latent batch)")
     eval_every: int = opt(0, "score samples every N epochs with gankit eval's metrics and keep the best checkpoint by FID (0: off)")
     eval_n: int = opt(2000, "samples scored by each evaluation during training (gankit eval uses 10000)")
@@ -235,6 +240,15 @@ def validate(config: Config) -> None:
     _require(t.checkpoint_every >= 0, "train.checkpoint_every", "must be >= 0", t.checkpoint_every)
     _require(t.keep_checkpoints >= 1, "train.keep_checkpoints", "must be >= 1", t.keep_checkpoints)
     _require(1 <= t.sample_count <= 1024, "train.sample_count", "must be in 1..1024", t.sample_count)
+    _require(t.n_critic >= 1, "train.n_critic", "must be >= 1", t.n_critic)
+    _require(0 <= t.ema_decay < 1, "train.ema_decay", "must be in [0, 1)", t.ema_decay)
+    _require(t.r1_gamma >= 0, "train.r1_gamma", "must be >= 0", t.r1_gamma)
+    _require(t.time_limit is None or t.time_limit > 0, "train.time_limit", "must be > 0 minutes", t.time_limit)
+    from gankit.augment import AUGMENTATIONS
+
+    for name in filter(None, (p.strip() for p in t.augment.split(","))):
+        _require(name in AUGMENTATIONS, "train.augment", f"must list augmentations from {', '.join(AUGMENTATIONS.names())}",
+                 t.augment)
     _require(t.eval_every >= 0, "train.eval_every", "must be >= 0", t.eval_every)
     _require(t.eval_n >= 2, "train.eval_n", "must be >= 2", t.eval_n)
     from gankit.metrics import METRICS
@@ -258,11 +272,11 @@ def validate(config: Config) -> None:
     validate_device_name(t.device)
     validate_data_config(config.data)
     MODELS.get(m.name).check(config)
-    if LOSSES.get(t.loss).gp_weight > 0 or (t.gp_weight or 0) > 0:
+    if LOSSES.get(t.loss).gp_weight > 0 or (t.gp_weight or 0) > 0 or t.r1_gamma > 0:
         _require(
-            not (m.name == "dcgan" and m.d_norm == "batch"),
+            not (m.name in ("dcgan", "cgan") and m.d_norm == "batch"),
             "model.d_norm",
-            "must be none with a gradient penalty (it is per-sample; BatchNorm mixes samples)",
+            "must be none with a gradient penalty or R1 (they are per-sample; BatchNorm mixes samples)",
             m.d_norm,
         )
 

@@ -26,13 +26,24 @@ def latents(n: int, latent_dim: int, seed: int, device: torch.device | str = "cp
     return torch.randn(n, latent_dim, generator=generator).to(device)
 
 
+def grid_labels(n: int, num_classes: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Labels for a class-by-row grid: each class fills whole rows, classes in order."""
+    per_class = max(1, n // num_classes)
+    return torch.arange(num_classes, device=device).repeat_interleave(per_class)
+
+
 @torch.no_grad()
-def generate(generator: nn.Module, z: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """uint8 samples (N, C, H, W) for latents z, in G's eval mode (BatchNorm uses running stats)."""
+def generate(generator: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None,
+             batch_size: int = 1000) -> torch.Tensor:
+    """uint8 samples (N, C, H, W) for latents z (and class labels, for conditional G), in eval mode."""
     was_training = generator.training
     generator.eval()
     try:
-        return torch.cat([to_uint8(generator(chunk)).cpu() for chunk in z.split(batch_size)])
+        chunks = []
+        for i, chunk in enumerate(z.split(batch_size)):
+            y = labels[i * batch_size : i * batch_size + len(chunk)] if labels is not None else None
+            chunks.append(to_uint8(generator(chunk, y)).cpu())
+        return torch.cat(chunks)
     finally:
         generator.train(was_training)
 
@@ -77,7 +88,8 @@ def find_checkpoint(run: Path, choice: str | None = None) -> Path:
 
 
 def load_generator(checkpoint: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Config, dict]:
-    """Rebuild G from a checkpoint folder alone (config + safetensors, no pickles).
+    """Rebuild G from a checkpoint folder alone (config + safetensors, no pickles); the EMA copy of
+    G when the run kept one.
 
     Returns:
         (G in eval mode on `device`, the run's config, the checkpoint's meta).
@@ -87,9 +99,10 @@ def load_generator(checkpoint: Path, device: torch.device | str = "cpu") -> tupl
     shape = tuple(meta.get("sample_shape") or ())
     if not shape:
         raise GankitError(f"checkpoint {checkpoint}: meta.json lacks sample_shape")
-    g, _ = build_models(config, shape)
+    g, _ = build_models(config, shape, int(meta.get("num_classes") or 0))
     tensors = load_tensors(checkpoint, WEIGHTS)
-    state = {k[2:]: v for k, v in tensors.items() if k.startswith("G.")}
+    prefix = "G_ema." if any(k.startswith("G_ema.") for k in tensors) else "G."
+    state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     try:
         g.load_state_dict(state)
     except RuntimeError as exc:

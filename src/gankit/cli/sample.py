@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors (default: 0)")
     parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else the newest)")
     parser.add_argument("--nrow", type=int, help="images per grid row (default: a square)")
+    parser.add_argument("--class", dest="label", metavar="K", help="class index or name, for conditional "
+                        "models (default: a grid with one class per row)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
 
 
@@ -46,14 +48,15 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     checkpoint = find_checkpoint(run_dir, args.checkpoint)
     g, config, meta = load_generator(checkpoint, device)
-    images = generate(g, latents(args.n, config.model.latent_dim, args.seed, device))  # uint8 (N, C, H, W)
+    labels, nrow = _labels(args, meta, device)
+    images = generate(g, latents(args.n, config.model.latent_dim, args.seed, device), labels)  # uint8 (N, C, H, W)
     out = args.out
     if out is None and args.npy is None:
         out = run_dir / "samples" / f"sample_{checkpoint.name}_seed{args.seed}.png"
     if out is not None:
         if Path(out).suffix.lower() != ".png":
             raise GankitError(f"--out {out} must end in .png")
-        save_png(grid(images, args.nrow), out)
+        save_png(grid(images, args.nrow or nrow), out)
         print(f"wrote {out} ({args.n} images from {checkpoint.name}, step {meta['step']}, seed {args.seed})")
     if args.npy is not None:
         array = images.permute(0, 2, 3, 1).numpy()
@@ -63,3 +66,34 @@ def run(args: argparse.Namespace) -> int:
         np.save(args.npy, np.ascontiguousarray(array, dtype=np.uint8))
         print(f"wrote {args.npy} (uint8 {tuple(array.shape)})")
     return 0
+
+
+def _labels(args: argparse.Namespace, meta: dict, device):
+    """Labels for a conditional G: one class (--class), else the classes in turn, one per row."""
+    import torch
+
+    num_classes = int(meta.get("num_classes") or 0)
+    if num_classes == 0:
+        if args.label is not None:
+            raise GankitError(f"--class needs a conditional model; this run's is {meta['config']['model']['name']}")
+        return None, None
+    if args.label is None:
+        per_class = -(-args.n // num_classes)  # ceil: every class gets the same number of rows
+        labels = torch.arange(num_classes, device=device).repeat_interleave(per_class)[: args.n]
+        return labels, per_class
+    classes = _class_names(meta)
+    if args.label.isdigit() and int(args.label) < num_classes:
+        label = int(args.label)
+    elif args.label in classes:
+        label = classes.index(args.label)
+    else:
+        raise GankitError(f"--class {args.label!r} is not one of 0..{num_classes - 1}"
+                          + (f" or {', '.join(classes)}" if classes else ""))
+    return torch.full((args.n,), label, device=device), None
+
+
+def _class_names(meta: dict) -> list[str]:
+    from gankit.data.sources import NAMED_DATASETS
+
+    name = meta["config"]["data"]["name"]
+    return list(NAMED_DATASETS[name].classes) if name in NAMED_DATASETS else []

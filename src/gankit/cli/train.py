@@ -42,12 +42,17 @@ FLAGS: dict[str, str] = {
     "--seed": "train.seed",
     "--device": "train.device",
     "--checkpoint-every": "train.checkpoint_every",
+    "--n-critic": "train.n_critic",
+    "--ema": "train.ema_decay",
+    "--augment": "train.augment",
+    "--r1": "train.r1_gamma",
+    "--time-limit": "train.time_limit",
     "--eval-every": "train.eval_every",
     "--eval-n": "train.eval_n",
 }
 # what may change when a run is resumed (how long it runs and where), not what it trains
 RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoint_every", "train.keep_checkpoints",
-             "train.eval_every", "train.eval_n", "train.eval_metrics"}
+             "train.eval_every", "train.eval_n", "train.eval_metrics", "train.time_limit"}
 
 
 def _default(key: str):
@@ -126,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
     except Interrupted as exc:
         print(f"gankit: {exc}", file=sys.stderr)
         return 130
-    print(f"done: {result.steps} steps, {result.epochs_done} epochs in {result.seconds:.0f} s")
+    why = {"epochs": "", "max_steps": " (--max-steps reached)", "time_limit": " (--time-limit reached)"}
+    print(f"done: {result.steps} steps, {result.epochs_done} epochs in {result.seconds:.0f} s{why[result.stopped_by]}")
     if result.last:
         last = result.last
         print(f"last step: d_loss {last['d_loss']:.3f}, g_loss {last['g_loss']:.3f}, "

@@ -22,10 +22,11 @@ class DeviceBatches:
     the batch index to continue with exactly the batches it would have seen.
     """
 
-    def __init__(self, images_u8: torch.Tensor, batch_size: int, seed: int):
+    def __init__(self, images_u8: torch.Tensor, batch_size: int, seed: int, labels: torch.Tensor | None = None):
         if images_u8.shape[0] < batch_size:
             raise ValueError(f"{images_u8.shape[0]} images are fewer than one batch of {batch_size}")
         self.images = images_u8
+        self.labels = labels
         self.batch_size = batch_size
         self.seed = seed
         # the last partial batch is dropped, as a GAN step wants equal real and fake counts
@@ -37,8 +38,12 @@ class DeviceBatches:
         return torch.randperm(self.images.shape[0], generator=generator, device=self.images.device)
 
     def epoch(self, epoch: int, start: int = 0):
-        """Yield (index, batch) for batches start.. of `epoch`; batch is float (B, C, H, W) in -1..1."""
+        """Yield (index, batch, labels) for batches start.. of `epoch`.
+
+        batch is float (B, C, H, W) in -1..1; labels int64 (B,), or None for unlabelled data.
+        """
         order = self.epoch_order(epoch)
         for index in range(start, self.steps_per_epoch):
             take = order[index * self.batch_size : (index + 1) * self.batch_size]
-            yield index, to_model_range(self.images[take])
+            labels = self.labels[take] if self.labels is not None else None
+            yield index, to_model_range(self.images[take]), labels

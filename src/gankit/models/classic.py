@@ -31,7 +31,7 @@ class ClassicGenerator(nn.Module):
         self.act = activation(act, slope)
         self.tanh = nn.Tanh()
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent) -> (B, C, H, W)
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, C, H, W)
         out = self.act(self.fc1(z))
         out = self.act(self.fc2(out))
         return self.tanh(self.fc3(out)).view(-1, *self.sample_shape)
@@ -53,14 +53,14 @@ class ClassicDiscriminator(nn.Module):
         self.fc1 = nn.Linear(256 * h * w, 1)  # 256*4*4 for 28x28
         self.act = activation(act, slope)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> logits (B,)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, C, H, W) -> logits (B,)
         out = self.act(self.conv1(x))
         out = self.act(self.conv2(out))
         out = self.act(self.conv3(out))
         return self.fc1(self.flatten(out)).view(-1)
 
 
-def build(config: Config, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     m = config.model
     return (ClassicGenerator(m.latent_dim, sample_shape, m.g_activation, m.negative_slope),
             ClassicDiscriminator(sample_shape, m.d_activation, m.negative_slope))

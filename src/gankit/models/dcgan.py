@@ -38,7 +38,7 @@ class DCGANGenerator(nn.Module):
         layers += [nn.ConvTranspose2d(channels, sample_shape[0], 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent) -> (B, C, S, S)
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, C, S, S)
         return self.net(z[:, :, None, None])
 
 
@@ -54,11 +54,12 @@ class DCGANDiscriminator(nn.Module):
                 layers += [nn.BatchNorm2d(channels * 2)]
             layers += [activation(act, slope)]
             channels *= 2
-        layers += [nn.Conv2d(channels, 1, start, 1, 0, bias=False)]
-        self.net = nn.Sequential(*layers)
+        self.body = nn.Sequential(*layers)  # (B, C, S, S) -> (B, channels, start, start)
+        self.channels = channels
+        self.head = nn.Conv2d(channels, 1, start, 1, 0, bias=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, S, S) -> logits (B,)
-        return self.net(x).view(-1)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, C, S, S) -> logits (B,)
+        return self.head(self.body(x)).view(-1)
 
 
 def init_weights(module: nn.Module) -> None:
@@ -70,7 +71,7 @@ def init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def build(config: Config, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     m = config.model
     g = DCGANGenerator(m.latent_dim, sample_shape, m.width, m.g_activation, m.negative_slope)
     d = DCGANDiscriminator(sample_shape, m.width, m.d_activation, m.negative_slope, m.d_norm)
@@ -84,11 +85,17 @@ def check(config: Config) -> None:
 
     _, size = native_shape(config.data)
     if size not in PLANS:
-        raise GankitError(f"model dcgan makes 28, 32 or 64 px images, got data.image_size={size}; "
+        raise GankitError(f"model {config.model.name} makes 28, 32 or 64 px images, got data.image_size={size}; "
                           "pass --image-size 32 (or 28, 64) or use --model classic")
     if config.model.width < 2 ** (PLANS[size][1] - 1):
-        raise GankitError(f"model.width must be >= {2 ** (PLANS[size][1] - 1)} for dcgan at {size} px")
+        raise GankitError(f"model.width must be >= {2 ** (PLANS[size][1] - 1)} for {config.model.name} at {size} px")
 
 
 MODELS.add("dcgan", ModelSpec(build=build, check=check, defaults={"train.beta1": 0.5},
                               summary="DCGAN: transposed-conv G, strided-conv D, BatchNorm"))
+# Gulrajani et al. 2017: a DCGAN critic without BatchNorm, 5 critic steps per G step, gradient
+# penalty 10, Adam(lr 1e-4, betas 0, 0.9)
+MODELS.add("wgan-gp", ModelSpec(build=build, check=check, summary="WGAN-GP: DCGAN nets, critic without BatchNorm",
+                                defaults={"train.loss": "wgan-gp", "model.d_norm": "none", "train.n_critic": 5,
+                                          "train.beta1": 0.0, "train.beta2": 0.9, "train.lr_g": 1e-4,
+                                          "train.lr_d": 1e-4}))

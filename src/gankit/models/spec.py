@@ -14,13 +14,16 @@ from gankit.registry import Registry
 
 @dataclass(frozen=True)
 class ModelSpec:
-    # (config, sample_shape) -> (generator, discriminator); D returns one logit per sample, shape (B,)
-    build: Callable[[Config, tuple[int, ...]], tuple[nn.Module, nn.Module]]
+    # (config, sample_shape, num_classes) -> (G, D). G(z, y) returns samples, D(x, y) one logit per
+    # sample, shape (B,); unconditional models ignore the labels y (None)
+    build: Callable[[Config, tuple[int, ...], int], tuple[nn.Module, nn.Module]]
     # raises GankitError when the config asks for something the model cannot make
     check: Callable[[Config], None]
     # config values this model prefers over the field defaults (dotted keys); the user still wins
     defaults: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
+    # G and D take class labels: the data must have them, and fakes get uniformly drawn labels
+    conditional: bool = False
 
 
 MODELS: Registry[ModelSpec] = Registry("model")

@@ -19,17 +19,19 @@ import torch
 from tqdm import tqdm
 
 from gankit import checkpoint as ckpt
+from gankit.augment import parse_policy
 from gankit.config import Config
 from gankit.data import load_dataset
 from gankit.data.batches import DeviceBatches
 from gankit.device import resolve_device
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
+from gankit.models import MODELS
 from gankit.plots import save_loss_plot, save_progress_gif
 from gankit.runs import METRICS_FILE
-from gankit.sampling import generate, grid, latents, save_png
+from gankit.sampling import generate, grid, grid_labels, latents, save_png
 from gankit.train.state import new_state, restore, save
-from gankit.train.steps import d_step, g_step
+from gankit.train.steps import StepRules, d_step, ema_step, g_step
 
 # stats are moved to the host in blocks of this many steps, so a GPU is not synced every step
 LOG_BLOCK = 25
@@ -78,6 +80,8 @@ class TrainResult:
     epochs_done: int
     seconds: float
     last: dict
+    # what ended training: epochs, max_steps or time_limit
+    stopped_by: str = "epochs"
 
 
 class MetricsLog:
@@ -146,9 +150,15 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     dataset = load_dataset(config.data)
     if len(dataset) < t.batch_size:
         raise GankitError(f"{config.data.name} has {len(dataset)} images, fewer than --batch-size {t.batch_size}")
-    batches = DeviceBatches(dataset.images.to(device), t.batch_size, t.seed)
+    conditional = MODELS.get(config.model.name).conditional
+    if conditional and dataset.labels is None:
+        raise GankitError(f"model {config.model.name} needs class labels, and {config.data.name} has none "
+                          "(use a labelled dataset or a folder with one subfolder per class)")
+    num_classes = len(dataset.classes) if conditional else 0
+    labels = dataset.labels.to(device) if conditional else None
+    batches = DeviceBatches(dataset.images.to(device), t.batch_size, t.seed, labels)
     shape = dataset.sample_shape
-    state = new_state(config, shape, device)
+    state = new_state(config, shape, device, num_classes)
     checkpoints = run / "checkpoints"
     if resume:
         found = ckpt.list_checkpoints(checkpoints)
@@ -156,32 +166,42 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
             raise GankitError(f"{run} has no complete checkpoint to resume from; start a new run instead")
         restore(state, found[-1])
     loss = LOSSES.get(t.loss)
-    gp_weight = loss.gp_weight if t.gp_weight is None else t.gp_weight
-    fixed_z = latents(t.sample_count, config.model.latent_dim, t.seed + GRID_SEED_OFFSET, device)
-    total = batches.steps_per_epoch * t.epochs
+    rules = StepRules(loss=loss, gp_weight=loss.gp_weight if t.gp_weight is None else t.gp_weight,
+                      r1_gamma=t.r1_gamma, augment=parse_policy(t.augment))
+    fixed_y = grid_labels(t.sample_count, num_classes, device) if conditional else None
+    grid_size = len(fixed_y) if conditional else t.sample_count
+    fixed_z = latents(grid_size, config.model.latent_dim, t.seed + GRID_SEED_OFFSET, device)
+    total = batches.steps_per_epoch * t.epochs // t.n_critic  # G steps
     if t.max_steps is not None:
         total = min(total, t.max_steps)
     log = MetricsLog(run / METRICS_FILE, state.step)
     bar = tqdm(total=total, initial=min(state.step, total), disable=not progress, unit="step",
                dynamic_ncols=True, file=sys.stderr)
     started = time.perf_counter()
+    deadline = started + t.time_limit * 60 if t.time_limit else float("inf")
+    stopped_by = "epochs" if t.max_steps is None or t.max_steps >= total else "max_steps"
+
+    def sampler() -> torch.nn.Module:
+        return state.g_ema if state.g_ema is not None else state.g
 
     def checkpoint(name: str) -> None:
         log.flush()  # raises Diverged before a poisoned state can be saved
-        save(state, config, shape, checkpoints, name)
+        save(state, config, shape, checkpoints, name, num_classes)
         ckpt.prune(checkpoints, t.keep_checkpoints)
 
     def sample_grid(name: str) -> None:
-        save_png(grid(generate(state.g, fixed_z)), run / "samples" / f"{name}.png")
+        nrow = len(fixed_y) // num_classes if conditional else None
+        save_png(grid(generate(sampler(), fixed_z, fixed_y), nrow), run / "samples" / f"{name}.png")
 
-    evaluator = Evaluation(config, dataset, device) if t.eval_every else None
+    evaluator = Evaluation(config, dataset, device, num_classes) if t.eval_every else None
 
     def evaluate() -> None:
         log.flush()
-        scores = evaluator.run(state.g)
+        scores = evaluator.run(sampler())
         log.write_row({"step": state.step, "epoch": state.epoch, **scores})
         shown = ", ".join(f"{k} {scores[k]:.4g}" for k in ("fid", "kid", "precision", "recall") if k in scores)
-        bar.write(f"epoch {state.epoch}: {shown} ({scores['eval_n']} samples, {scores['eval_extractor']})", file=sys.stderr)
+        bar.write(f"epoch {state.epoch}: {shown} ({scores['eval_n']} samples, {scores['eval_extractor']})",
+                  file=sys.stderr)
         if "fid" in scores and (state.best_fid is None or scores["fid"] < state.best_fid):
             state.best_fid = scores["fid"]
             checkpoint(ckpt.BEST)
@@ -189,15 +209,24 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     stop = StopRequests()
     try:
         stop.__enter__()
-        while state.step < total:
-            for index, real in batches.epoch(state.epoch, start=state.batch_in_epoch):
+        while state.step < total and stopped_by != "time_limit":
+            for index, real, y_real in batches.epoch(state.epoch, start=state.batch_in_epoch):
+                g_turn = (state.d_steps + 1) % t.n_critic == 0  # G trains after every n_critic-th D step
                 z = torch.randn(len(real), config.model.latent_dim, device=device, generator=state.noise)  # 1
-                fake = state.g(z)                                                                            # 2
-                stats = d_step(state, real, fake, loss, gp_weight)                                           # 3-4
-                stats |= g_step(state, fake, loss)                                                           # 5
-                state.step += 1
+                y_fake = (torch.randint(num_classes, (len(real),), device=device, generator=state.noise)
+                          if conditional else None)
+                with torch.set_grad_enabled(g_turn):
+                    fake = state.g(z, y_fake)                                                                # 2
+                stats = d_step(state, real, fake, rules, y_real, y_fake)                                     # 3-4
+                state.d_steps += 1
                 state.batch_in_epoch = index + 1
                 state.images_seen += len(real)
+                if not g_turn:
+                    continue
+                stats |= g_step(state, fake, rules, y_fake)                                                  # 5
+                if state.g_ema is not None:
+                    ema_step(state, t.ema_decay)
+                state.step += 1
                 log.record({"step": state.step, "epoch": state.epoch + 1, "images_seen": state.images_seen}, stats)
                 bar.update(1)
                 if state.step % LOG_BLOCK == 0:
@@ -206,7 +235,9 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
                     checkpoint(ckpt.step_name(state.step))
                 if stop.received:
                     raise Interrupted(run, state.step)
-                if state.step >= total:
+                if time.perf_counter() >= deadline:
+                    stopped_by = "time_limit"
+                if state.step >= total or stopped_by == "time_limit":
                     break
             if state.batch_in_epoch == batches.steps_per_epoch:                                             # 6
                 state.epoch += 1
@@ -215,7 +246,7 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
                 checkpoint(ckpt.step_name(state.step))
                 if evaluator and state.epoch % t.eval_every == 0:                                          # evaluate
                     evaluate()
-        if state.batch_in_epoch:  # stopped mid-epoch by --max-steps
+        if state.batch_in_epoch:  # stopped mid-epoch by --max-steps or --time-limit
             sample_grid(f"step_{state.step:08d}")
         checkpoint(ckpt.FINAL)
     except Interrupted:
@@ -235,7 +266,8 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     seconds = time.perf_counter() - started
     save_loss_plot(run / METRICS_FILE, run / "losses.png")
     save_progress_gif(run / "samples", run / "progress.gif")
-    return TrainResult(run=run, steps=state.step, epochs_done=state.epoch, seconds=seconds, last=log.last)
+    return TrainResult(run=run, steps=state.step, epochs_done=state.epoch, seconds=seconds, last=log.last,
+                       stopped_by=stopped_by)
 
 
 class Evaluation:
@@ -244,19 +276,22 @@ class Evaluation:
     # latents for evaluation come from this offset of the run's seed (apart from the grid's)
     SEED_OFFSET = 2_000_000
 
-    def __init__(self, config: Config, dataset, device: torch.device):
+    def __init__(self, config: Config, dataset, device: torch.device, num_classes: int = 0):
         from gankit.metrics.evaluate import parse_metrics, prepare_reference
 
         t = config.train
         self.metrics = parse_metrics(t.eval_metrics)
         self.reference = prepare_reference(config.data, t.extractor, device, train=dataset)
         self.z = latents(t.eval_n, config.model.latent_dim, t.seed + self.SEED_OFFSET, device)
+        # conditional G: labels in the real data's proportions, drawn from the same seed
+        self.y = (dataset.labels[torch.randint(len(dataset), (t.eval_n,), generator=torch.Generator().manual_seed(
+            t.seed + self.SEED_OFFSET))].to(device) if num_classes else None)
         self.seed = t.seed
 
     def run(self, generator) -> dict:
         from gankit.metrics.evaluate import score
 
-        result = score(generate(generator, self.z), self.reference, self.metrics, seed=self.seed)
+        result = score(generate(generator, self.z, self.y), self.reference, self.metrics, seed=self.seed)
         values = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
         return {**values, "eval_n": result["n"], "eval_extractor": self.reference.extractor.id}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,11 @@ class TrainState:
     opt_d: torch.optim.Optimizer
     # draws z (and any other training randomness) on the training device
     noise: torch.Generator
-    # G steps done
+    # exponential moving average of G's weights (None when train.ema_decay is 0)
+    g_ema: nn.Module | None = None
+    # G steps done, and D steps done (more than G's with n_critic > 1)
     step: int = 0
+    d_steps: int = 0
     # epoch in progress (0-based) and the next batch in it
     epoch: int = 0
     batch_in_epoch: int = 0
@@ -32,27 +36,32 @@ class TrainState:
     best_fid: float | None = None
 
 
-def new_state(config: Config, sample_shape: tuple[int, ...], device: torch.device) -> TrainState:
-    g, d = build_models(config, sample_shape)
+def new_state(config: Config, sample_shape: tuple[int, ...], device: torch.device, num_classes: int = 0) -> TrainState:
+    g, d = build_models(config, sample_shape, num_classes)
     g, d = g.to(device), d.to(device)
+    g_ema = copy.deepcopy(g).requires_grad_(False) if config.train.ema_decay > 0 else None
     t = config.train
     opt_g = torch.optim.Adam(g.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
     opt_d = torch.optim.Adam(d.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
     noise = torch.Generator(device=device)
     noise.manual_seed(t.seed)
-    return TrainState(g=g, d=d, opt_g=opt_g, opt_d=opt_d, noise=noise)
+    return TrainState(g=g, d=d, opt_g=opt_g, opt_d=opt_d, noise=noise, g_ema=g_ema)
 
 
-def save(state: TrainState, config: Config, sample_shape: tuple[int, ...], folder: Path, name: str) -> Path:
+def save(state: TrainState, config: Config, sample_shape: tuple[int, ...], folder: Path, name: str,
+         num_classes: int = 0) -> Path:
     weights = {f"G.{k}": v for k, v in state.g.state_dict().items()}
     weights |= {f"D.{k}": v for k, v in state.d.state_dict().items()}
+    if state.g_ema is not None:
+        weights |= {f"G_ema.{k}": v for k, v in state.g_ema.state_dict().items()}
     train_state = {
         "opt_g": state.opt_g.state_dict(),
         "opt_d": state.opt_d.state_dict(),
         "noise_rng": state.noise.get_state(),
         "cpu_rng": torch.get_rng_state(),
     }
-    meta = {"config": to_dict(config), "sample_shape": list(sample_shape), "step": state.step,
+    meta = {"config": to_dict(config), "sample_shape": list(sample_shape), "num_classes": num_classes,
+            "step": state.step, "d_steps": state.d_steps,
             "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch, "images_seen": state.images_seen,
             "best_fid": state.best_fid}
     return ckpt.save_checkpoint(folder, name, weights=weights, train_state=train_state, meta=meta)
@@ -66,6 +75,8 @@ def restore(state: TrainState, path: Path) -> None:
     try:
         state.g.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("G.")})
         state.d.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")})
+        if state.g_ema is not None:
+            state.g_ema.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("G_ema.")})
         saved = ckpt.load_train_state(path, meta)
         state.opt_g.load_state_dict(saved["opt_g"])
         state.opt_d.load_state_dict(saved["opt_d"])
@@ -74,5 +85,6 @@ def restore(state: TrainState, path: Path) -> None:
         state.step, state.epoch = int(meta["step"]), int(meta["epoch"])
         state.batch_in_epoch, state.images_seen = int(meta["batch_in_epoch"]), int(meta["images_seen"])
         state.best_fid = meta.get("best_fid")
+        state.d_steps = int(meta.get("d_steps", state.step))
     except (KeyError, RuntimeError, ValueError, TypeError) as exc:
         raise GankitError(f"checkpoint {path} does not fit this run ({str(exc).splitlines()[0]})") from None

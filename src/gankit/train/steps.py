@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 
+from gankit.augment import diff_augment
 from gankit.losses import GANLoss
-from gankit.regularizers import gradient_penalty
+from gankit.regularizers import gradient_penalty, r1_penalty
 from gankit.train.state import TrainState
+
+
+@dataclass(frozen=True)
+class StepRules:
+    """What the steps do besides the loss, resolved once from the config."""
+
+    loss: GANLoss
+    gp_weight: float = 0.0
+    r1_gamma: float = 0.0
+    # DiffAugment policy applied to every image D sees (empty: none)
+    augment: list[str] = field(default_factory=list)
 
 
 def grad_norm(module: nn.Module) -> torch.Tensor:
@@ -32,21 +45,32 @@ def frozen(module: nn.Module):
             p.requires_grad_(flag)
 
 
-def d_step(state: TrainState, real: torch.Tensor, fake: torch.Tensor, loss: GANLoss, gp_weight: float) -> dict:
+def _seen_by_d(state: TrainState, x: torch.Tensor, rules: StepRules) -> torch.Tensor:
+    return diff_augment(x, rules.augment, state.noise) if rules.augment else x
+
+
+def d_step(state: TrainState, real: torch.Tensor, fake: torch.Tensor, rules: StepRules,
+           y_real: torch.Tensor | None = None, y_fake: torch.Tensor | None = None) -> dict:
     """Train D to tell real from fake. `fake` is detached: this step must not reach into G."""
     fake = fake.detach()
+    if rules.r1_gamma > 0:
+        real = real.detach().requires_grad_(True)
     # Two passes rather than one over the tutorial's concatenated batch: identical for D without
     # BatchNorm, and with BatchNorm a mixed batch's statistics differ from the all-fake batch D sees
     # in the G step, which lets D separate real from fake by batch statistics alone (G then learns nothing).
-    real_logits = state.d(real)
-    fake_logits = state.d(fake)
-    d_loss = loss.d(real_logits, fake_logits)
+    real_logits = state.d(_seen_by_d(state, real, rules), y_real)
+    fake_logits = state.d(_seen_by_d(state, fake, rules), y_fake)
+    d_loss = rules.loss.d(real_logits, fake_logits)
     stats = {"d_loss": d_loss.detach()}
-    if gp_weight > 0:
+    if rules.gp_weight > 0:
         mix = torch.rand(len(real), device=real.device, generator=state.noise)
-        penalty = gradient_penalty(state.d, real, fake, mix)
-        d_loss = d_loss + gp_weight * penalty
+        penalty = gradient_penalty(lambda x: state.d(x, y_real), real.detach(), fake, mix)
+        d_loss = d_loss + rules.gp_weight * penalty
         stats["gp"] = penalty.detach()
+    if rules.r1_gamma > 0:
+        penalty = r1_penalty(real_logits, real)
+        d_loss = d_loss + rules.r1_gamma / 2 * penalty
+        stats["r1"] = penalty.detach()
     state.opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     stats["d_grad_norm"] = grad_norm(state.d)
@@ -57,12 +81,21 @@ def d_step(state: TrainState, real: torch.Tensor, fake: torch.Tensor, loss: GANL
     return stats
 
 
-def g_step(state: TrainState, fake: torch.Tensor, loss: GANLoss) -> dict:
+def g_step(state: TrainState, fake: torch.Tensor, rules: StepRules, y_fake: torch.Tensor | None = None) -> dict:
     """Train G to fool the just-updated, frozen D on the same generated batch."""
     with frozen(state.d):
-        g_loss = loss.g(state.d(fake))
+        g_loss = rules.loss.g(state.d(_seen_by_d(state, fake, rules), y_fake))
         state.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
     stats = {"g_loss": g_loss.detach(), "g_grad_norm": grad_norm(state.g)}
     state.opt_g.step()
     return stats
+
+
+@torch.no_grad()
+def ema_step(state: TrainState, decay: float) -> None:
+    """g_ema <- decay * g_ema + (1 - decay) * g; buffers (BatchNorm statistics) are copied."""
+    ema, live = list(state.g_ema.parameters()), list(state.g.parameters())
+    torch._foreach_lerp_(ema, live, 1.0 - decay)
+    for e, b in zip(state.g_ema.buffers(), state.g.buffers()):
+        e.copy_(b)

@@ -1,0 +1,55 @@
+"""`cgan`: class-conditional DCGAN. G sees z next to a learned embedding of the label; D is a
+projection discriminator (Miyato & Koyama 2018): logit = w.h + <embed(y), h>, where h is D's pooled
+feature vector, so the label enters as an inner product instead of an extra input channel.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from gankit.config import Config
+from gankit.errors import GankitError
+from gankit.models.dcgan import DCGANDiscriminator, DCGANGenerator, init_weights
+from gankit.models.dcgan import check as dcgan_check
+from gankit.models.spec import MODELS, ModelSpec
+
+EMBEDDING = 50
+
+
+class ConditionalGenerator(nn.Module):
+    def __init__(self, latent_dim: int, num_classes: int, sample_shape, width: int, act: str, slope: float):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, EMBEDDING)
+        self.net = DCGANGenerator(latent_dim + EMBEDDING, sample_shape, width, act, slope)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent), (B,)
+        return self.net(torch.cat([z, self.embed(y)], dim=1))
+
+
+class ProjectionDiscriminator(nn.Module):
+    def __init__(self, num_classes: int, sample_shape, width: int, act: str, slope: float, norm: str):
+        super().__init__()
+        self.net = DCGANDiscriminator(sample_shape, width, act, slope, norm)
+        self.linear = nn.Linear(self.net.channels, 1)
+        self.embed = nn.Embedding(num_classes, self.net.channels)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # -> logits (B,)
+        h = self.net.body(x).sum(dim=(2, 3))  # (B, channels): global sum pooling
+        return self.linear(h).view(-1) + (self.embed(y) * h).sum(dim=1)
+
+
+def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+    if num_classes < 2:
+        raise GankitError(f"model cgan needs class labels, and {config.data.name} has none "
+                          "(use a labelled dataset or a folder with one subfolder per class)")
+    m = config.model
+    g = ConditionalGenerator(m.latent_dim, num_classes, sample_shape, m.width, m.g_activation, m.negative_slope)
+    d = ProjectionDiscriminator(num_classes, sample_shape, m.width, m.d_activation, m.negative_slope, m.d_norm)
+    g.apply(init_weights)
+    d.apply(init_weights)
+    return g, d
+
+
+MODELS.add("cgan", ModelSpec(build=build, check=dcgan_check, conditional=True, defaults={"train.beta1": 0.5},
+                             summary="class-conditional DCGAN with a projection discriminator"))
