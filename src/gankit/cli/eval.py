@@ -52,7 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from gankit.config import Config, DataConfig, validate
     from gankit.device import resolve_device
-    from gankit.metrics.evaluate import closest_pairs_picture, load_samples, parse_metrics, prepare_reference, score
+    from gankit.metrics.evaluate import (
+        closest_pairs_picture,
+        labels_like_data,
+        load_samples,
+        parse_metrics,
+        prepare_reference,
+        score,
+    )
     from gankit.sampling import save_png
 
     if (args.run is None) == (args.samples is None):
@@ -66,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         data = DataConfig(name=args.data or "fashion-mnist", data_dir=args.data_dir)
         validate(Config(data=data))
         images = load_samples(args.samples)
+        reference = prepare_reference(data, args.extractor, device)
         label, out_dir = Path(args.samples).name, None
     else:
         from gankit.runs import open_run
@@ -76,10 +84,11 @@ def run(args: argparse.Namespace) -> int:
         run_dir, config = open_run(args.run)
         data = config.data
         checkpoint = find_checkpoint(run_dir, args.checkpoint)
-        g, config, _ = load_generator(checkpoint, device)
-        images = generate(g, latents(args.n, config.model.latent_dim, args.seed, device))
+        g, config, meta = load_generator(checkpoint, device)
+        reference = prepare_reference(data, args.extractor, device)
+        labels = labels_like_data(reference.train, args.n, args.seed, device) if meta.get("num_classes") else None
+        images = generate(g, latents(args.n, config.model.latent_dim, args.seed, device), labels)
         label, out_dir = checkpoint.name, run_dir / "eval"
-    reference = prepare_reference(data, args.extractor, device)
     for other in earlier:
         if not _comparable_with(other, reference):
             raise GankitError(f"refusing to compare with {other['_path']}: it was scored with "

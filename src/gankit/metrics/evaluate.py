@@ -91,6 +91,14 @@ def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None 
     }
 
 
+def labels_like_data(train: Dataset, n: int, seed: int, device: torch.device | str) -> torch.Tensor:
+    """n class labels for a conditional G, drawn in the training data's class proportions."""
+    if train.labels is None:
+        raise GankitError(f"{train.name} has no labels for a conditional model")
+    pick = torch.randint(len(train), (n,), generator=torch.Generator().manual_seed(seed))
+    return train.labels[pick].to(device)
+
+
 def closest_pairs_picture(result: dict, samples: torch.Tensor, reference: Reference) -> np.ndarray | None:
     """Two rows: the samples closest to a training image, and those training images below them."""
     from gankit.sampling import grid

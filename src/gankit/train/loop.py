@@ -277,15 +277,13 @@ class Evaluation:
     SEED_OFFSET = 2_000_000
 
     def __init__(self, config: Config, dataset, device: torch.device, num_classes: int = 0):
-        from gankit.metrics.evaluate import parse_metrics, prepare_reference
+        from gankit.metrics.evaluate import labels_like_data, parse_metrics, prepare_reference
 
         t = config.train
         self.metrics = parse_metrics(t.eval_metrics)
         self.reference = prepare_reference(config.data, t.extractor, device, train=dataset)
         self.z = latents(t.eval_n, config.model.latent_dim, t.seed + self.SEED_OFFSET, device)
-        # conditional G: labels in the real data's proportions, drawn from the same seed
-        self.y = (dataset.labels[torch.randint(len(dataset), (t.eval_n,), generator=torch.Generator().manual_seed(
-            t.seed + self.SEED_OFFSET))].to(device) if num_classes else None)
+        self.y = labels_like_data(dataset, t.eval_n, t.seed + self.SEED_OFFSET, device) if num_classes else None
         self.seed = t.seed
 
     def run(self, generator) -> dict:

@@ -1,0 +1,117 @@
+"""Time to quality: FID against training wall time, for several configurations at an equal budget.
+
+    .venv/bin/python benchmarks/time_to_quality.py --budget 15 --points 5 --out docs/ttq
+    .venv/bin/python benchmarks/time_to_quality.py --budget 2 --configs classic,dcgan
+
+Each configuration trains through the real `gankit train` in chunks of budget/points minutes
+(`--time-limit`, then `--resume`: resume is exact, so chunking does not change what is trained), and
+after each chunk its generator is scored with `gankit eval` (classifier features, --eval-n samples).
+Wall time counts training only, not start-up or scoring. Runs go one after another, so each has the
+machine to itself. Writes OUT/results.json, OUT/table.md and OUT/fid_vs_time.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# name -> gankit train arguments; the family's own defaults (loss, n_critic, Adam betas) apply
+CONFIGS: dict[str, list[str]] = {
+    "classic": ["--model", "classic"],
+    "dcgan": ["--model", "dcgan"],
+    "dcgan+ema": ["--model", "dcgan", "--ema", "0.999"],
+    "dcgan+ema+diffaug": ["--model", "dcgan", "--ema", "0.999", "--augment", "translation,cutout"],
+    "cgan": ["--model", "cgan"],
+    "wgan-gp": ["--model", "wgan-gp"],
+    "sngan": ["--model", "sngan"],
+    "sngan+ema": ["--model", "sngan", "--ema", "0.999"],
+    "sngan+ema+diffaug": ["--model", "sngan", "--ema", "0.999", "--augment", "translation,cutout"],
+}
+
+
+def gankit(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gankit", *args], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def run_config(name: str, args: list[str], runs: Path, budget: float, points: int, eval_n: int, device: str) -> list:
+    chunk = budget / points
+    run = runs / name.replace("+", "_")
+    curve = []
+    trained = 0.0
+    for i in range(points):
+        common = ["--time-limit", f"{chunk}", "--epochs", "10000", "--no-progress", "--device", device]
+        if i == 0:
+            result = gankit("train", *args, *common, "--name", run.name, "--out", str(runs))
+        else:
+            result = gankit("train", "--resume", str(run), *common)
+        if result.returncode != 0:
+            raise SystemExit(f"{name}: training failed:\n{result.stderr[-2000:]}")
+        trained += float(re.search(r"epochs in (\d+) s", result.stdout).group(1))
+        scored = gankit("eval", str(run), "--n", str(eval_n), "--metrics", "fid,pr", "--json", "--device", device)
+        if scored.returncode != 0:
+            raise SystemExit(f"{name}: eval failed:\n{scored.stderr[-2000:]}")
+        metrics = json.loads(scored.stdout)["metrics"]
+        steps = int(re.search(r"done: (\d+) steps", result.stdout).group(1))
+        curve.append({"minutes": round(trained / 60, 2), "steps": steps, **{k: round(v, 4) for k, v in metrics.items()}})
+        print(f"{name:<20} {trained / 60:6.1f} min  step {steps:>6}  FID {metrics['fid']:8.3f}  "
+              f"precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f}", flush=True)
+    return curve
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget", type=float, default=15.0, help="training minutes per configuration")
+    parser.add_argument("--points", type=int, default=5, help="evaluations along the way")
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from: " + ", ".join(CONFIGS))
+    parser.add_argument("--eval-n", type=int, default=2000)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", default="ttq-out")
+    args = parser.parse_args()
+    names = [n.strip() for n in args.configs.split(",")]
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        raise SystemExit(f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = out / f"runs-{time.strftime('%Y%m%d-%H%M%S')}"
+    results = {}
+    for name in names:
+        results[name] = run_config(name, CONFIGS[name], runs, args.budget, args.points, args.eval_n, args.device)
+        (out / "results.json").write_text(json.dumps({"budget_minutes": args.budget, "eval_n": args.eval_n,
+                                                      "results": results}, indent=1))
+    lines = [f"| configuration | FID after {args.budget:g} min | best FID (at min) | precision | recall | G steps |",
+             "|---|---|---|---|---|---|"]
+    for name, curve in sorted(results.items(), key=lambda kv: kv[1][-1]["fid"]):
+        best = min(curve, key=lambda p: p["fid"])
+        last = curve[-1]
+        lines.append(f"| {name} | {last['fid']:.2f} | {best['fid']:.2f} ({best['minutes']:g}) | {last['precision']:.3f} "
+                     f"| {last['recall']:.3f} | {last['steps']} |")
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, curve in results.items():
+        ax.plot([p["minutes"] for p in curve], [p["fid"] for p in curve], marker="o", label=name)
+    ax.set_xlabel("training wall time (minutes)")
+    ax.set_ylabel(f"FID (classifier features, {args.eval_n} samples)")
+    ax.set_yscale("log")
+    ax.set_title(f"Fashion-MNIST: FID against training time ({args.device})")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "fid_vs_time.png", dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
