@@ -8,6 +8,11 @@ Each configuration trains through the real `gankit train` in chunks of budget/po
 after each chunk its generator is scored with `gankit eval` (classifier features, --eval-n samples).
 Wall time counts training only, not start-up or scoring. Runs go one after another, so each has the
 machine to itself. Writes OUT/results.json, OUT/table.md and OUT/fid_vs_time.png.
+
+    .venv/bin/python benchmarks/time_to_quality.py --merge a/results.json b/results.json --out docs/ttq
+
+re-renders the table and plot from earlier results; a configuration in a later file replaces the
+same one in an earlier file (e.g. after a fix).
 """
 
 from __future__ import annotations
@@ -73,19 +78,35 @@ def main() -> None:
     parser.add_argument("--eval-n", type=int, default=2000)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default="ttq-out")
+    parser.add_argument("--merge", nargs="+", metavar="JSON", help="render earlier results instead of training")
     args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        results = {}
+        for path in args.merge:
+            saved = json.loads(Path(path).read_text())
+            results |= saved["results"]
+            args.budget, args.eval_n = saved["budget_minutes"], saved["eval_n"]
+        (out / "results.json").write_text(json.dumps({"budget_minutes": args.budget, "eval_n": args.eval_n,
+                                                      "results": results}, indent=1))
+        render(results, args, out)
+        return
     names = [n.strip() for n in args.configs.split(",")]
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         raise SystemExit(f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     runs = out / f"runs-{time.strftime('%Y%m%d-%H%M%S')}"
     results = {}
     for name in names:
         results[name] = run_config(name, CONFIGS[name], runs, args.budget, args.points, args.eval_n, args.device)
         (out / "results.json").write_text(json.dumps({"budget_minutes": args.budget, "eval_n": args.eval_n,
                                                       "results": results}, indent=1))
+    render(results, args, out)
+
+
+def render(results: dict, args: argparse.Namespace, out: Path) -> None:
+    """table.md (sorted by final FID) and fid_vs_time.png."""
     lines = [f"| configuration | FID after {args.budget:g} min | best FID (at min) | precision | recall | G steps |",
              "|---|---|---|---|---|---|"]
     for name, curve in sorted(results.items(), key=lambda kv: kv[1][-1]["fid"]):

@@ -134,3 +134,11 @@ def test_cutout_and_translation_geometry():
     moved = diff_augment(image.repeat(32, 1, 1, 1), ["translation"], torch.Generator().manual_seed(0))
     assert (moved.flatten(1).sum(1) <= 1).all()  # a shifted dot stays one dot (or leaves the frame)
     assert len({int(m.argmax()) for m in moved}) > 3  # shifted by different amounts
+
+
+def test_model_auto_resolves_to_the_benchmark_winner():
+    from gankit.models import AUTO
+
+    config = resolve_config(overrides={"model.name": "auto"})
+    assert config.model.name == AUTO["model.name"] and config.model.name in MODELS
+    assert resolve_config(overrides={"model.name": "auto", "train.lr_g": 1e-3}).train.lr_g == 1e-3

@@ -44,7 +44,8 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    name: str = opt("classic", "architecture, from the model registry (classic = the tutorial's G and D)")
+    name: str = opt("classic", "architecture, from the model registry (classic = the tutorial's G and D; auto = the "
+                               "fastest to a low FID in docs/benchmarks.md)")
     latent_dim: int = opt(100, "size of the latent vector z that G maps to a sample")
     g_activation: str = opt("relu", "G's hidden activation: relu, leaky_relu, tanh, elu, gelu, silu")
     d_activation: str = opt("leaky_relu", "D's hidden activation, same choices")
@@ -145,13 +146,17 @@ def flatten(tree: dict[str, Any], source: str) -> dict[str, Any]:
 
 def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None) -> Config:
     """Build and validate a Config from file values and command-line overrides (both dotted keys)."""
-    from gankit.models import MODELS
+    from gankit.models import AUTO, MODELS
 
     raw: dict[str, Any] = {}
     for source in (file_values or {}, overrides or {}):
         for key, value in source.items():
             _check_key(key)
             raw[key] = value
+    if raw.get("model.name") == "auto":
+        del raw["model.name"]
+        for key, value in AUTO.items():
+            raw.setdefault(key, value)
     model_name = raw.get("model.name", ModelConfig.name)
     if isinstance(model_name, str) and model_name in MODELS:
         for key, value in MODELS.get(model_name).defaults.items():

@@ -72,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--dry-run", action="store_true", help="print the resolved config and exit without training")
     run.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to metrics.jsonl)")
     cfg = parser.add_argument_group("training (each maps to a config key)")
-    choices = {"model.name": MODELS.names(), "train.loss": LOSSES.names()}
+    choices = {"model.name": MODELS.names() + ["auto"], "train.loss": LOSSES.names()}
     for flag, key in FLAGS.items():
         text = f"{field_help(key)} [{key}] (default: {_default(key)})"
         if key in choices:

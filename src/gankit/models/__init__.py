@@ -10,7 +10,11 @@ import torch.nn as nn
 from gankit.config import Config
 from gankit.models.spec import ACTIVATIONS, MODELS, ModelSpec, activation
 
-__all__ = ["ACTIVATIONS", "MODELS", "ModelSpec", "activation", "build_models"]
+__all__ = ["ACTIVATIONS", "AUTO", "MODELS", "ModelSpec", "activation", "build_models"]
+
+# `--model auto`: the configuration that reached the lowest FID in the time-to-quality benchmark
+# (benchmarks/time_to_quality.py, docs/benchmarks.md); the user's own settings still win
+AUTO: dict[str, object] = {"model.name": "dcgan"}
 
 # each module registers its models; this order is the order --help and error messages list them in
 for _module in ("classic", "dcgan", "cgan", "sngan"):

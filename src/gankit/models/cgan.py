@@ -33,9 +33,11 @@ class ProjectionDiscriminator(nn.Module):
         self.net = DCGANDiscriminator(sample_shape, width, act, slope, norm)
         self.linear = nn.Linear(self.net.channels, 1)
         self.embed = nn.Embedding(num_classes, self.net.channels)
-
+        nn.init.normal_(self.embed.weight, 0.0, 0.02)  # start near an unconditional D
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # -> logits (B,)
-        h = self.net.body(x).sum(dim=(2, 3))  # (B, channels): global sum pooling
+        # (B, channels): global average pooling. Sum pooling, as in SNGAN, relies on spectral norm to
+        # keep the logits small; without it the logits reach tens and BCE saturates (measured).
+        h = self.net.body(x).mean(dim=(2, 3))
         return self.linear(h).view(-1) + (self.embed(y) * h).sum(dim=1)
 
 
