@@ -78,7 +78,7 @@ class TrainConfig:
     eval_every: int = opt(0, "score samples every N epochs with gankit eval's metrics and keep the best checkpoint by FID (0: off)")
     eval_n: int = opt(2000, "samples scored by each evaluation during training (gankit eval uses 10000)")
     eval_metrics: str = opt("fid,kid,is,pr,dc,class_coverage", "comma-separated metrics scored during training")
-    extractor: str = opt("auto", "feature extractor for evaluation: auto (classifier), classifier or inception")
+    extractor: str = opt("auto", "feature extractor for evaluation: classifier, inception, or auto (classifier for small grey images, else inception when its weights are on disk)")
 
 
 @dataclass(frozen=True)

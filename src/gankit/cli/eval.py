@@ -41,8 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=10_000, help="images to generate and score (default: 10000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latents and KID subsets (default: 0)")
     parser.add_argument("--metrics", default="all", help="comma-separated metrics (default: all)")
-    parser.add_argument("--extractor", default="auto", help="feature extractor: auto (classifier), classifier or "
-                        "inception (default: auto)")
+    parser.add_argument("--extractor", default="auto", help="feature extractor: classifier, inception, or auto: "
+                        "classifier for small grey images, inception for others when its weights are on disk "
+                        "(default: auto)")
     parser.add_argument("--compare", metavar="JSON", action="append", default=[],
                         help="an earlier result to show side by side (refused if made with another extractor)")
     parser.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
@@ -103,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
         if picture is not None:
             result["closest_pairs_png"] = str(save_png(picture, out_dir / f"{label}-closest.png"))
         path = out_dir / f"{label}.json"
-        path.write_text(json.dumps(result, indent=1) + "\n")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(result, indent=1) + "\n")
+        tmp.replace(path)
         result["written_to"] = str(path)
     if args.json:
         print(json.dumps(result))
@@ -132,6 +135,7 @@ def _label(path: str) -> str:
 
 
 def _comparable_with(other: dict, reference) -> bool:
+    """An earlier result may sit beside this one only with the same extractor weights and reference."""
     return (other["extractor"]["digest"] == reference.extractor.digest
             and other["reference"].get("dataset") == reference.data.name
             and other["reference"].get("split") == reference.heldout.split)

@@ -112,11 +112,6 @@ def closest_pairs_picture(result: dict, samples: torch.Tensor, reference: Refere
     return grid(torch.cat([top, bottom]), nrow=len(pairs))
 
 
-def comparable(a: dict, b: dict) -> bool:
-    """Results may sit side by side only when made with the same extractor weights and reference."""
-    return a["extractor"]["digest"] == b["extractor"]["digest"] and a["reference"] == b["reference"]
-
-
 def load_samples(path: str | Path) -> torch.Tensor:
     """Samples from anywhere: a .npy of uint8 N x H x W [x C] or N x C x H x W, or a folder of images."""
     path = Path(path)

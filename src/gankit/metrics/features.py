@@ -60,7 +60,12 @@ EXTRACTORS: Registry[Callable[[DataConfig, Dataset, torch.device], FeatureExtrac
 
 
 def default_extractor(data: DataConfig) -> str:
-    return "classifier"
+    """classifier for small grey images (as in the MNIST literature); for colour or larger images the
+    papers' Inception-v3 when its weights are on disk, else the classifier."""
+    channels, size = native_shape(data)
+    if channels == 1 and size <= 32:
+        return "classifier"
+    return "inception" if inception_weights_path().is_file() else "classifier"
 
 
 def data_digest(dataset: Dataset) -> str:
