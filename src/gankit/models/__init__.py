@@ -14,7 +14,7 @@ __all__ = ["ACTIVATIONS", "AUTO", "MODELS", "ModelSpec", "activation", "build_mo
 
 # `--model auto`: the configuration that reached the lowest FID in the time-to-quality benchmark
 # (benchmarks/time_to_quality.py, docs/benchmarks.md); the user's own settings still win
-AUTO: dict[str, object] = {"model.name": "dcgan"}
+AUTO: dict[str, object] = {"model.name": "dcgan", "train.ema_decay": 0.999}
 
 # each module registers its models; this order is the order --help and error messages list them in
 for _module in ("classic", "dcgan", "cgan", "sngan"):
