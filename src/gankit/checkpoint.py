@@ -186,6 +186,12 @@ def load_tensors(path: Path, file: str, device: str | torch.device = "cpu") -> d
         raise GankitError(f"checkpoint {path}: {file} is not a valid safetensors file ({exc})") from None
 
 
+def network_weights(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The state dict of one network ("G", "D" or "G_ema") from a weights file's flat tensors."""
+    start = f"{prefix}."
+    return {k[len(start):]: v for k, v in tensors.items() if k.startswith(start)}
+
+
 def load_train_state(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     tensors = load_tensors(path, TRAIN_STATE)
     try:

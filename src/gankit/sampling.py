@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
-from gankit.checkpoint import FINAL, WEIGHTS, list_checkpoints, load_tensors, read_meta
+from gankit.checkpoint import FINAL, WEIGHTS, list_checkpoints, load_tensors, network_weights, read_meta
 from gankit.config import Config, from_dict
 from gankit.data.batches import to_uint8
 from gankit.errors import GankitError
@@ -26,9 +26,8 @@ def latents(n: int, latent_dim: int, seed: int, device: torch.device | str = "cp
     return torch.randn(n, latent_dim, generator=generator).to(device)
 
 
-def grid_labels(n: int, num_classes: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Labels for a class-by-row grid: each class fills whole rows, classes in order."""
-    per_class = max(1, n // num_classes)
+def grid_labels(num_classes: int, per_class: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Labels for a class-by-row grid: each class fills one row of `per_class` images, classes in order."""
     return torch.arange(num_classes, device=device).repeat_interleave(per_class)
 
 
@@ -101,8 +100,7 @@ def load_generator(checkpoint: Path, device: torch.device | str = "cpu") -> tupl
         raise GankitError(f"checkpoint {checkpoint}: meta.json lacks sample_shape")
     g, _ = build_models(config, shape, int(meta.get("num_classes") or 0))
     tensors = load_tensors(checkpoint, WEIGHTS)
-    prefix = "G_ema." if any(k.startswith("G_ema.") for k in tensors) else "G."
-    state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    state = network_weights(tensors, "G_ema") or network_weights(tensors, "G")
     try:
         g.load_state_dict(state)
     except RuntimeError as exc:

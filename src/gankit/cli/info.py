@@ -44,12 +44,9 @@ def run(args: argparse.Namespace) -> int:
     for c in checkpoints:
         print(f"  {c['name']:<16} step {c['step']:>7}  epochs done {c['epoch']:>3}  "
               f"{c['bytes'] / 2**20:6.1f} MiB  {c['saved_at']}")
-    if last:
-        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in last.items())
-        print(f"last metrics: {shown}")
-    if last_eval:
-        shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in last_eval.items())
-        print(f"last evaluation: {shown}")
+    for title, row in (("last metrics", last), ("last evaluation", last_eval)):
+        if row:
+            print(f"{title}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
     print("config:")
     print("".join(f"  {line}\n" for line in to_toml(config).splitlines() if line and not line.startswith("#")), end="")
     return 0

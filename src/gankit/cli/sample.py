@@ -72,15 +72,16 @@ def _labels(args: argparse.Namespace, meta: dict, device):
     """Labels for a conditional G: one class (--class), else the classes in turn, one per row."""
     import torch
 
+    from gankit.sampling import grid_labels
+
     num_classes = int(meta.get("num_classes") or 0)
     if num_classes == 0:
         if args.label is not None:
             raise GankitError(f"--class needs a conditional model; this run's is {meta['config']['model']['name']}")
         return None, None
     if args.label is None:
-        per_class = -(-args.n // num_classes)  # ceil: every class gets the same number of rows
-        labels = torch.arange(num_classes, device=device).repeat_interleave(per_class)[: args.n]
-        return labels, per_class
+        per_class = -(-args.n // num_classes)  # ceil: every class gets a row of the same length
+        return grid_labels(num_classes, per_class, device)[: args.n], per_class
     classes = _class_names(meta)
     if args.label.isdigit() and int(args.label) < num_classes:
         label = int(args.label)

@@ -68,10 +68,6 @@ def default_extractor(data: DataConfig) -> str:
     return "inception" if inception_weights_path().is_file() else "classifier"
 
 
-def data_digest(dataset: Dataset) -> str:
-    return hashlib.sha256(dataset.images.numpy().tobytes()).hexdigest()[:16]
-
-
 @EXTRACTORS.register("classifier")
 def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device) -> FeatureExtractor:
     from gankit.metrics.classifier import SHIPPED, load_evaluator
@@ -103,8 +99,9 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
 def cached_evaluator_path(data: DataConfig, train: Dataset) -> Path:
     """Where a classifier trained on first use is kept: keyed by the data's content, not just its name."""
     from gankit.data.sources import cache_dir
+    from gankit.metrics.reference import images_digest
 
-    key = f"{Path(data.name).name}-{train.images.shape[1]}x{train.images.shape[2]}-{data_digest(train)}"
+    key = f"{Path(data.name).name}-{train.images.shape[1]}x{train.images.shape[2]}-{images_digest(train.images)}"
     return cache_dir() / "evaluators" / f"{key}.safetensors"
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-BLOCK = 1024
+from gankit.metrics.prdc import nearest
 
 
 @dataclass
@@ -21,16 +21,6 @@ class Memorisation:
     distance_ratio: float
     # the closest (sample index, training index, distance), closest first
     closest: list[tuple[int, int, float]]
-
-
-def nearest(queries: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(distance, index) of each query's nearest key, in blocks."""
-    dists, index = [], []
-    for block in queries.split(BLOCK):
-        d, i = torch.cdist(block, keys).min(1)
-        dists.append(d)
-        index.append(i)
-    return torch.cat(dists), torch.cat(index)
 
 
 def memorisation(fake: torch.Tensor, real_heldout: torch.Tensor, train: torch.Tensor, pairs: int = 16) -> Memorisation:

@@ -20,6 +20,16 @@ def kth_neighbour_distance(x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.cat(radii)
 
 
+def nearest(queries: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(distance, index) of each query's nearest key, in blocks."""
+    dists, index = [], []
+    for block in queries.split(BLOCK):
+        d, i = torch.cdist(block, keys).min(1)
+        dists.append(d)
+        index.append(i)
+    return torch.cat(dists), torch.cat(index)
+
+
 def _inside_counts(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor) -> torch.Tensor:
     """(len(points),) how many balls (centres, radii) contain each point."""
     counts = []
@@ -40,6 +50,6 @@ def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> tupl
     coverage: share of real balls that hold at least one fake."""
     radii = kth_neighbour_distance(real, k)
     density = _inside_counts(fake, real, radii).double().sum() / (k * len(fake))
-    nearest_fake = torch.cat([torch.cdist(block, fake).min(1).values for block in real.split(BLOCK)])
+    nearest_fake, _ = nearest(real, fake)
     coverage = (nearest_fake <= radii).double().mean()
     return float(density), float(coverage)

@@ -168,7 +168,7 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     loss = LOSSES.get(t.loss)
     rules = StepRules(loss=loss, gp_weight=loss.gp_weight if t.gp_weight is None else t.gp_weight,
                       r1_gamma=t.r1_gamma, augment=parse_policy(t.augment))
-    fixed_y = grid_labels(t.sample_count, num_classes, device) if conditional else None
+    fixed_y = grid_labels(num_classes, max(1, t.sample_count // num_classes), device) if conditional else None
     grid_size = len(fixed_y) if conditional else t.sample_count
     fixed_z = latents(grid_size, config.model.latent_dim, t.seed + GRID_SEED_OFFSET, device)
     total = batches.steps_per_epoch * t.epochs // t.n_critic  # G steps

@@ -73,10 +73,10 @@ def restore(state: TrainState, path: Path) -> None:
     device = next(state.g.parameters()).device
     tensors = ckpt.load_tensors(path, ckpt.WEIGHTS, device)
     try:
-        state.g.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("G.")})
-        state.d.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")})
+        state.g.load_state_dict(ckpt.network_weights(tensors, "G"))
+        state.d.load_state_dict(ckpt.network_weights(tensors, "D"))
         if state.g_ema is not None:
-            state.g_ema.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("G_ema.")})
+            state.g_ema.load_state_dict(ckpt.network_weights(tensors, "G_ema"))
         saved = ckpt.load_train_state(path, meta)
         state.opt_g.load_state_dict(saved["opt_g"])
         state.opt_d.load_state_dict(saved["opt_d"])
