@@ -127,7 +127,10 @@ def render(results: dict, args: argparse.Namespace, out: Path) -> None:
     ax.set_xlabel("training wall time (minutes)")
     ax.set_ylabel(f"FID (classifier features, {args.eval_n} samples)")
     ax.set_yscale("log")
-    ax.set_title(f"Fashion-MNIST: FID against training time ({args.device})")
+    from gankit.device import resolve_device
+
+    ax.set_title(f"Fashion-MNIST: FID against training time ({resolve_device(args.device).type}, "
+                 f"{args.budget:g} min per configuration)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "fid_vs_time.png", dpi=110)
