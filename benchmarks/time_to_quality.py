@@ -2,6 +2,10 @@
 
     .venv/bin/python benchmarks/time_to_quality.py --budget 15 --points 5 --out docs/ttq
     .venv/bin/python benchmarks/time_to_quality.py --budget 2 --configs classic,dcgan
+    .venv/bin/python benchmarks/time_to_quality.py --budget 10 --configs dcgan+ema --seeds 0,1,2
+
+With several seeds each run is named "CONFIG seed N" and the table adds the mean and standard
+deviation of the final FID over seeds: the noise a difference between configurations must beat.
 
 Each configuration trains through the real `gankit train` in chunks of budget/points minutes
 (`--time-limit`, then `--resume`: resume is exact, so chunking does not change what is trained), and
@@ -47,7 +51,7 @@ def gankit(*args: str) -> subprocess.CompletedProcess:
 
 def run_config(name: str, args: list[str], runs: Path, budget: float, points: int, eval_n: int, device: str) -> list:
     chunk = budget / points
-    run = runs / name.replace("+", "_")
+    run = runs / re.sub(r"[^A-Za-z0-9_-]+", "_", name)
     curve = []
     trained = 0.0
     for i in range(points):
@@ -75,6 +79,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=15.0, help="training minutes per configuration")
     parser.add_argument("--points", type=int, default=5, help="evaluations along the way")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from: " + ", ".join(CONFIGS))
+    parser.add_argument("--seeds", default="0", help="comma-separated training seeds, each a separate run")
     parser.add_argument("--eval-n", type=int, default=2000)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default="ttq-out")
@@ -96,24 +101,39 @@ def main() -> None:
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         raise SystemExit(f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
     runs = out / f"runs-{time.strftime('%Y%m%d-%H%M%S')}"
     results = {}
     for name in names:
-        results[name] = run_config(name, CONFIGS[name], runs, args.budget, args.points, args.eval_n, args.device)
+        for seed in seeds:
+            key = name if len(seeds) == 1 and seed == 0 else f"{name} seed {seed}"
+            results[key] = run_config(key, [*CONFIGS[name], "--seed", str(seed)], runs, args.budget, args.points,
+                                      args.eval_n, args.device)
         (out / "results.json").write_text(json.dumps({"budget_minutes": args.budget, "eval_n": args.eval_n,
                                                       "results": results}, indent=1))
     render(results, args, out)
 
 
 def render(results: dict, args: argparse.Namespace, out: Path) -> None:
-    """table.md (sorted by final FID) and fid_vs_time.png."""
-    lines = [f"| configuration | FID after {args.budget:g} min | best FID (at min) | precision | recall | G steps |",
-             "|---|---|---|---|---|---|"]
+    """table.md (sorted by final FID; runs of one configuration with several seeds also summarised) and
+    fid_vs_time.png."""
+    lines = ["| configuration | minutes trained | final FID | best FID (at min) | precision | recall | G steps |",
+             "|---|---|---|---|---|---|---|"]
     for name, curve in sorted(results.items(), key=lambda kv: kv[1][-1]["fid"]):
         best = min(curve, key=lambda p: p["fid"])
         last = curve[-1]
-        lines.append(f"| {name} | {last['fid']:.2f} | {best['fid']:.2f} ({best['minutes']:g}) | {last['precision']:.3f} "
-                     f"| {last['recall']:.3f} | {last['steps']} |")
+        lines.append(f"| {name} | {last['minutes']:g} | {last['fid']:.2f} | {best['fid']:.2f} ({best['minutes']:g}) "
+                     f"| {last['precision']:.3f} | {last['recall']:.3f} | {last['steps']} |")
+    by_config: dict[str, list[float]] = {}
+    for name, curve in results.items():
+        by_config.setdefault(name.split(" seed ")[0], []).append(curve[-1]["fid"])
+    spread = {name: fids for name, fids in by_config.items() if len(fids) > 1}
+    if spread:
+        lines += ["", "| configuration | seeds | final FID mean | standard deviation |", "|---|---|---|---|"]
+        for name, fids in spread.items():
+            mean = sum(fids) / len(fids)
+            sd = (sum((f - mean) ** 2 for f in fids) / (len(fids) - 1)) ** 0.5
+            lines.append(f"| {name} | {len(fids)} | {mean:.2f} | {sd:.2f} |")
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     import matplotlib
@@ -130,7 +150,7 @@ def render(results: dict, args: argparse.Namespace, out: Path) -> None:
     from gankit.device import resolve_device
 
     ax.set_title(f"Fashion-MNIST: FID against training time ({resolve_device(args.device).type}, "
-                 f"{args.budget:g} min per configuration)")
+                 f"up to {max(c[-1]['minutes'] for c in results.values()):g} min per configuration)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "fid_vs_time.png", dpi=110)
