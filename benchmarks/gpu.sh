@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# GPU check for the core trainer (run by the `device` tool on a lent GPU machine, from the repo root):
-# installs gankit without dependencies, runs the fast test suite with CUDA visible (the CLI tests then
-# train on the GPU through --device auto), and times short classic and dcgan runs on cuda.
-# Fashion-MNIST travels in .gpu-data/ (ignored by git). Results go to $OUT (default ./gpu-out).
+# GPU checks (run by the `device` tool on a lent GPU machine, from the repo root):
+#   benchmarks/gpu.sh tests   the fast test suite with CUDA visible (the CLI tests then train on the GPU
+#                             through --device auto), short classic/dcgan runs, resume on cuda (~6 min)
+#   benchmarks/gpu.sh speed   benchmarks/throughput.py (tutorial loop vs gankit variants; dcgan at 64 px
+#                             and sngan at 32 px) and benchmarks/evaluation.py on cuda (~6 min)
+# Installs gankit without dependencies first. Fashion-MNIST travels in .gpu-data/ (ignored by git).
+# Results go to $OUT (default ./gpu-out).
 set -uo pipefail
+MODE=${1:-tests}
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -12,6 +16,16 @@ if [ -d .gpu-data/fashion-mnist ]; then
     mkdir -p /usr/share/datasets/fashion-mnist && cp .gpu-data/fashion-mnist/*.gz /usr/share/datasets/fashion-mnist/
 fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"; } | tee "$OUT/machine.txt"
+
+if [ "$MODE" = speed ]; then
+    tp() { timeout 150 python3 benchmarks/throughput.py --device cuda "$@" 2>>"$OUT/throughput.log" | tee -a "$OUT/throughput.md"; }
+    tp --models classic --variants fp32,bf16,bf16+compile,bf16+b1000,bf16+compile+b1000 --repeats 3 --steps 300 --json "$OUT/throughput-classic.json"
+    tp --models dcgan --variants fp32,bf16,bf16+compile+b1000 --repeats 3 --steps 300 --json "$OUT/throughput-dcgan.json"
+    tp --models dcgan --image-size 64 --no-tutorial --variants fp32,bf16,bf16+compile+b512 --repeats 3 --steps 100 --json "$OUT/throughput-dcgan64.json"
+    tp --models sngan --image-size 32 --no-tutorial --variants fp32,bf16,bf16+b512 --repeats 3 --steps 50 --json "$OUT/throughput-sngan32.json"
+    timeout 90 python3 benchmarks/evaluation.py --device cuda 2>&1 | tail -3 | tee "$OUT/evaluation.txt"
+    exit 0
+fi
 
 timeout 300 python3 -m pytest -q -m "not slow" -p no:cacheprovider -x 2>&1 | tail -15 | tee "$OUT/pytest.txt"
 

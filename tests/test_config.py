@@ -40,6 +40,8 @@ def test_round_trips():
     ({"train.lr_g": "fast"}, "train.lr_g must be a finite number, got 'fast'"),
     ({"train.lr_d": "nan"}, "train.lr_d must be a finite number"),
     ({"train.batch_size": 0}, "train.batch_size must be >= 1"),
+    ({"train.precision": "fp16"}, "train.precision must be one of fp32, bf16, got 'fp16'"),
+    ({"train.compile": "maybe"}, "train.compile must be true or false"),
     ({"train.batch_size": 2.5}, "train.batch_size must be an integer"),
     ({"train.epochs": True}, "train.epochs must be an integer"),
     ({"model.name": "vae"}, "model.name must be one of classic, dcgan, wgan-gp, cgan, sngan, got 'vae'"),

@@ -35,6 +35,8 @@ def test_eval_run_writes_result(run, shared_cache):
     assert data["reference"] == {"dataset": "fashion-mnist", "split": "test", "n": 10000}
     saved = json.loads((run / "eval" / "final.json").read_text())
     assert saved["metrics"]["fid"] == metrics["fid"]
+    again = gankit("eval", str(run), "--n", "500", "--json", env=shared_cache)
+    assert json.loads(again.stdout)["metrics"] == metrics  # now with the real side's radii and distances cached
     assert (run / "eval" / "final-closest.png").is_file()
     table = gankit("eval", str(run), "--n", "300", "--metrics", "fid,kid", env=shared_cache)
     assert table.returncode == 0 and "fid" in table.stdout and "classifier:" in table.stdout

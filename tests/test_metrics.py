@@ -9,7 +9,7 @@ import torch
 from gankit.metrics.classes import class_coverage, inception_score
 from gankit.metrics.fid import frechet_distance, kernel_distance
 from gankit.metrics.memorisation import memorisation
-from gankit.metrics.prdc import density_coverage, precision_recall
+from gankit.metrics.prdc import kth_neighbour_distances, manifold_scores, nearest
 
 
 def _features(n, d=16, shift=0.0, seed=0):
@@ -78,9 +78,10 @@ def _brute_prdc(real, fake, k_pr, k_dc):
 
 def test_prdc_match_brute_force():
     real, fake = _features(120, d=4, seed=6), _features(90, d=4, shift=0.4, seed=7)
-    p, r = precision_recall(real, fake, k=3)
-    d, c = density_coverage(real, fake, k=5)
+    scores = manifold_scores(real, fake)
+    p, r, d, c = (scores[k] for k in ("precision", "recall", "density", "coverage"))
     bp, br, bd, bc = _brute_prdc(real, fake, 3, 5)
+    assert manifold_scores(real, fake, kth_neighbour_distances(real)) == scores  # cached radii: same scores
     assert (p, r) == (pytest.approx(bp, abs=1e-9), pytest.approx(br, abs=1e-9))
     assert (d, c) == (pytest.approx(bd, abs=1e-6), pytest.approx(bc, abs=1e-9))
     assert 0 < p < 1 and 0 < r < 1
@@ -111,6 +112,8 @@ def test_memorisation_flags_copies():
     assert all(d == 0.0 and j % 50 == i for j, i, d in m.closest)
     fresh = memorisation(_features(200, seed=10), heldout, train)
     assert fresh.rate < 0.1 and 0.7 < fresh.distance_ratio < 1.4
+    known = memorisation(_features(200, seed=10), heldout, train, real_d=nearest(heldout, train)[0])
+    assert known == fresh  # the held-out side passed in (as a cached reference does) changes nothing
 
 
 def test_reference_features_are_cached_and_keyed(monkeypatch):
@@ -180,3 +183,21 @@ def test_sanity_on_real_fashion_mnist(fashion_dir):
     assert r["memorisation_rate"] > 0.5  # these are training images, so "memorised" by construction
     assert n["precision"] < 0.05
     assert c["recall"] < 0.01 and c["coverage"] < 0.05 and c["memorisation_rate"] == 1.0
+
+
+def test_folded_evaluator_computes_the_same_features():
+    from gankit.metrics.classifier import EvaluatorNet, folded_for_inference
+
+    torch.manual_seed(0)
+    net = EvaluatorNet(1, 10)
+    for module in net.modules():  # BatchNorm statistics and affine terms away from their identity defaults
+        if isinstance(module, torch.nn.BatchNorm2d):
+            for tensor in (module.running_mean, module.running_var, module.weight, module.bias):
+                tensor.data = torch.rand_like(tensor) + 0.5
+    net.eval()
+    x = torch.rand(8, 1, 28, 28) * 2 - 1
+    with torch.no_grad():
+        expected, folded = net(x), folded_for_inference(net)(x.contiguous(memory_format=torch.channels_last))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded_for_inference(net).modules())
+    for a, b in zip(folded, expected):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

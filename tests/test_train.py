@@ -21,8 +21,9 @@ def _weights(run, checkpoint="final"):
     return load_file(str(run / "checkpoints" / checkpoint / "weights.safetensors"))
 
 
-def _metrics(run):
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+def _metrics(run, timed=True):
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return rows if timed else [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
 
 
 @pytest.mark.parametrize("model", ["classic", "dcgan"])
@@ -39,7 +40,9 @@ def test_resume_is_exact(tmp_path, fashion_dir, model):
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
-    assert _metrics(straight) == _metrics(split)
+    assert _metrics(straight, timed=False) == _metrics(split, timed=False)
+    seconds = [row["seconds"] for row in _metrics(split)]
+    assert seconds == sorted(seconds) and seconds[0] > 0  # training time adds up across the resume
 
 
 def test_resume_across_an_epoch_boundary(tmp_path, fashion_dir):
@@ -114,3 +117,58 @@ def test_d_step_judges_fakes_as_the_g_step_sees_them(fashion_dir):
         alone = torch.sigmoid(state.d(fake)).mean()  # how the G step's D pass judges these fakes
     stats = d_step(state, real, fake, StepRules(LOSSES.get("bce")))
     assert stats["d_fake"].item() == pytest.approx(alone.item(), abs=1e-5)
+
+
+@pytest.mark.parametrize("setting", [{}, {"model.name": "dcgan", "model.width": 8, "model.d_norm": "none",
+                                          "train.r1_gamma": 1.0, "train.augment": "translation"}],
+                         ids=["classic", "dcgan-r1-augment"])
+def test_bf16_autocasts_forward_passes_and_keeps_fp32_weights(tmp_path, fashion_dir, setting):
+    runs = {}
+    for precision in ("fp32", "bf16"):
+        config, run = _run(tmp_path, precision, **{"train.max_steps": 4, "train.precision": precision, **setting})
+        train(config, run, progress=False)
+        runs[precision] = _weights(run)
+    for key, value in runs["bf16"].items():
+        assert value.dtype == torch.float32, key
+    # same seed, same data: only the forward arithmetic differs, so the weights differ a little
+    diff = max((runs["bf16"][k] - runs["fp32"][k]).abs().max().item() for k in runs["fp32"])
+    assert 0 < diff < 0.05
+
+
+@pytest.mark.slow
+def test_compiled_networks_train_like_eager_ones(tmp_path, fashion_dir):
+    """--compile changes how, not what: same checkpoint keys, weights equal to eager's within float error."""
+    runs = {}
+    for compiled in (False, True):
+        config, run = _run(tmp_path, f"c{compiled}", **{"train.max_steps": 3, "train.compile": compiled})
+        train(config, run, progress=False)
+        runs[compiled] = _weights(run)
+    assert runs[True].keys() == runs[False].keys()
+    for key in runs[False]:
+        torch.testing.assert_close(runs[True][key], runs[False][key], rtol=1e-3, atol=1e-4)  # < one Adam step
+
+
+def test_one_pass_over_real_and_fake_is_the_two_passes_maths(fashion_dir):
+    """D without batch statistics (classic) judges real + fake in one pass: same loss, same update."""
+    from gankit.data import load_dataset
+    from gankit.data.batches import to_model_range
+    from gankit.losses import LOSSES
+    from gankit.train.state import new_state
+    from gankit.train.steps import StepRules, d_step, uses_batch_statistics
+
+    config = resolve_config()
+    real = to_model_range(load_dataset(config.data).images[:16])
+    after = {}
+    for joint in (False, True):
+        state = new_state(config, (1, 28, 28), torch.device("cpu"))
+        fake = state.g(torch.randn(16, 100, generator=torch.Generator().manual_seed(0)))
+        stats = d_step(state, real, fake, StepRules(LOSSES.get("bce"), joint_d_pass=joint))
+        after[joint] = stats, state.d.state_dict()
+    assert not uses_batch_statistics(state.d)
+    for key in ("d_loss", "d_real", "d_fake", "d_grad_norm"):
+        torch.testing.assert_close(after[True][0][key], after[False][0][key])
+    for key, value in after[False][1].items():
+        torch.testing.assert_close(after[True][1][key], value)
+    dcgan = new_state(resolve_config(overrides={"model.name": "dcgan", "model.width": 8}), (1, 28, 28),
+                      torch.device("cpu"))
+    assert uses_batch_statistics(dcgan.d)

@@ -73,6 +73,8 @@ class TrainConfig:
     ema_decay: float = opt(0.0, "keep an exponential moving average of G's weights with this decay (e.g. 0.999); sampling and evaluation use it (0: off)")
     augment: str = opt("", "DiffAugment policy for everything D sees, e.g. translation,cutout,color (empty: off)")
     r1_gamma: float = opt(0.0, "weight gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images (0: off)")
+    precision: str = opt("fp32", "arithmetic of the forward passes: fp32, or bf16 (autocast; fast on CPUs with AVX-512 BF16 or AMX and on recent GPUs; weights, optimizer and losses stay fp32)")
+    compile: bool = opt(False, "torch.compile G and D for speed after a warm-up of tens of seconds (D stays eager under a gradient penalty or R1, which need double backward)")
     time_limit: float | None = opt(None, "stop cleanly after this many minutes of training (checkpoint, samples, plots)")
     sample_count: int = opt(64, "images in the per-epoch sample grid (a fixed latent batch)")
     eval_every: int = opt(0, "score samples every N epochs with gankit eval's metrics and keep the best checkpoint by FID (0: off)")
@@ -87,6 +89,9 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
+
+# train.precision -> the autocast dtype of forward passes (None: plain fp32)
+PRECISIONS = {"fp32": None, "bf16": "bfloat16"}
 
 SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 
@@ -248,6 +253,7 @@ def validate(config: Config) -> None:
     _require(t.n_critic >= 1, "train.n_critic", "must be >= 1", t.n_critic)
     _require(0 <= t.ema_decay < 1, "train.ema_decay", "must be in [0, 1)", t.ema_decay)
     _require(t.r1_gamma >= 0, "train.r1_gamma", "must be >= 0", t.r1_gamma)
+    _require(t.precision in PRECISIONS, "train.precision", f"must be one of {', '.join(PRECISIONS)}", t.precision)
     _require(t.time_limit is None or t.time_limit > 0, "train.time_limit", "must be > 0 minutes", t.time_limit)
     from gankit.augment import AUGMENTATIONS
 

@@ -35,3 +35,12 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise GankitError(f"--device {name}: Apple MPS is not available here; use --device cpu or auto")
     return device
+
+
+def check_compile_support(device: torch.device) -> None:
+    """torch.compile's CPU backend writes C++: without a compiler it would fail deep inside the first step."""
+    import shutil
+
+    if device.type == "cpu" and not any(shutil.which(cxx) for cxx in ("g++", "c++", "clang++")):
+        raise GankitError("--compile on CPU needs a C++ compiler (g++ or clang++) on the PATH; install one "
+                          "or train without --compile")

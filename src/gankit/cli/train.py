@@ -47,12 +47,14 @@ FLAGS: dict[str, str] = {
     "--augment": "train.augment",
     "--r1": "train.r1_gamma",
     "--time-limit": "train.time_limit",
+    "--precision": "train.precision",
     "--eval-every": "train.eval_every",
     "--eval-n": "train.eval_n",
 }
 # what may change when a run is resumed (how long it runs and where), not what it trains
 RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoint_every", "train.keep_checkpoints",
-             "train.eval_every", "train.eval_n", "train.eval_metrics", "train.time_limit"}
+             "train.eval_every", "train.eval_n", "train.eval_metrics", "train.time_limit", "train.precision",
+             "train.compile"}
 
 
 def _default(key: str):
@@ -78,6 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if key in choices:
             text = f"{text}; one of: {', '.join(choices[key])}"
         cfg.add_argument(flag, metavar=key.split(".")[1].upper(), help=text.replace("%", "%%"))
+    cfg.add_argument("--compile", action="store_true", help=f"{field_help('train.compile')} [train.compile]")
     cfg.add_argument("--lr", metavar="LR", help="learning rate of both G and D (default: 0.0002, the tutorial's)")
     cfg.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                      help="set any config key, e.g. --set model.width=32 (repeatable)")
@@ -87,6 +90,8 @@ def overrides_from(args: argparse.Namespace) -> dict:
     values: dict = {}
     if args.lr is not None:
         values["train.lr_g"] = values["train.lr_d"] = args.lr
+    if args.compile:
+        values["train.compile"] = True
     for flag, key in FLAGS.items():
         value = getattr(args, flag[2:].replace("-", "_"))
         if value is not None:
@@ -100,6 +105,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gankit.device import check_compile_support, resolve_device
     from gankit.runs import create_run, open_run
     from gankit.train import train
     from gankit.train.loop import Interrupted
@@ -120,6 +126,10 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(to_toml(config), end="")
         return 0
+    # problems with the machine are reported before a run folder is created or changed
+    device = resolve_device(config.train.device)
+    if config.train.compile:
+        check_compile_support(device)
     if args.resume:
         (run_dir / "config.toml").write_text(to_toml(config))  # records the new length or device
     else:

@@ -7,7 +7,7 @@ with --eval-every call `evaluate.score`, which extracts features once and runs t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -22,6 +22,19 @@ class ScoringInput:
     real_probs: torch.Tensor | None
     train: torch.Tensor | None  # (T, D) features of the training images (memorisation only)
     seed: int = 0
+    # what depends on real images only, when the reference has it cached: {k: (M,) k-NN radii} and
+    # (M,) distances from each held-out real image to its nearest training image
+    real_radii: dict[int, torch.Tensor] | None = None
+    real_to_train: torch.Tensor | None = None
+    # precision/recall/density/coverage come from one shared pass over the distances
+    _manifold: dict | None = field(default=None, repr=False)
+
+    def manifold(self) -> dict[str, float]:
+        if self._manifold is None:
+            from gankit.metrics.prdc import manifold_scores
+
+            self._manifold = manifold_scores(self.real, self.fake, self.real_radii)
+        return self._manifold
 
 
 METRICS: Registry[Callable[[ScoringInput], dict]] = Registry("metric")
@@ -55,18 +68,12 @@ def _is(s: ScoringInput) -> dict:
 
 @METRICS.register("pr")
 def _pr(s: ScoringInput) -> dict:
-    from gankit.metrics.prdc import precision_recall
-
-    precision, recall = precision_recall(s.real, s.fake, k=3)
-    return {"precision": precision, "recall": recall}
+    return {k: s.manifold()[k] for k in ("precision", "recall")}
 
 
 @METRICS.register("dc")
 def _dc(s: ScoringInput) -> dict:
-    from gankit.metrics.prdc import density_coverage
-
-    density, coverage = density_coverage(s.real, s.fake, k=5)
-    return {"density": density, "coverage": coverage}
+    return {k: s.manifold()[k] for k in ("density", "coverage")}
 
 
 @METRICS.register("class_coverage")
@@ -81,5 +88,5 @@ def _class_coverage(s: ScoringInput) -> dict:
 def _memorisation(s: ScoringInput) -> dict:
     from gankit.metrics.memorisation import memorisation
 
-    m = memorisation(s.fake, s.real, s.train)
+    m = memorisation(s.fake, s.real, s.train, real_d=s.real_to_train)
     return {"memorisation_rate": m.rate, "nn_distance_ratio": m.distance_ratio, "closest_pairs": m.closest}

@@ -8,6 +8,7 @@ class probabilities feed IS and class coverage.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -18,6 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from gankit.errors import GankitError
 
@@ -42,6 +44,20 @@ class EvaluatorNet(nn.Module):
         """(B, C, H, W) in -1..1 -> features (B, 128) and class logits (B, K)."""
         features = self.body(x).mean(dim=(2, 3))
         return features, self.head(features)
+
+
+def folded_for_inference(net: EvaluatorNet) -> EvaluatorNet:
+    """The same function in eval mode with each BatchNorm folded into the conv before it, and channels-last
+    weights: fewer passes over memory and the layout oneDNN's CPU convolutions run fastest in."""
+    folded = copy.deepcopy(net).eval()
+    body: list[nn.Module] = []
+    for layer in folded.body:
+        if isinstance(layer, nn.BatchNorm2d) and body and isinstance(body[-1], nn.Conv2d):
+            body[-1] = fuse_conv_bn_eval(body[-1], layer)
+        else:
+            body.append(layer)
+    folded.body = nn.Sequential(*body)
+    return folded.to(memory_format=torch.channels_last)
 
 
 @dataclass

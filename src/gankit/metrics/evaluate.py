@@ -14,7 +14,8 @@ from gankit.data import Dataset, conform, load_dataset
 from gankit.errors import GankitError
 from gankit.metrics import METRICS, NEEDS_CLASSES, NEEDS_TRAIN, ScoringInput
 from gankit.metrics.features import FeatureExtractor, get_extractor
-from gankit.metrics.reference import HeldOut, cached_features, held_out
+from gankit.metrics.prdc import kth_neighbour_distances, nearest
+from gankit.metrics.reference import HeldOut, cache_key, cached_features, cached_tensors, held_out, images_digest
 
 
 @dataclass
@@ -29,12 +30,34 @@ class Reference:
     real_probs: torch.Tensor | None
     device: torch.device
     _train_features: torch.Tensor | None = None
+    _real_radii: dict[int, torch.Tensor] | None = None
+    _real_to_train: torch.Tensor | None = None
 
     def train_features(self) -> torch.Tensor:
         if self._train_features is None:
             self._train_features, _ = cached_features(self.extractor, self.data.name, "train", self.train.images,
                                                       self.device)
         return self._train_features
+
+    def _key(self) -> str:
+        return cache_key(self.extractor, self.data.name, self.heldout.split, self.heldout.images)
+
+    def real_radii(self) -> dict[int, torch.Tensor]:
+        """k-NN radii of the real features for precision/recall and density/coverage (cached)."""
+        if self._real_radii is None:
+            stored = cached_tensors(f"{self._key()}-radii",
+                                    lambda: {f"k{k}": r for k, r in kth_neighbour_distances(self.real).items()},
+                                    self.device)
+            self._real_radii = {int(k[1:]): r for k, r in stored.items()}
+        return self._real_radii
+
+    def real_to_train(self) -> torch.Tensor:
+        """Distance from each held-out real image to its nearest training image, in features (cached)."""
+        if self._real_to_train is None:
+            key = f"{self._key()}-to-train-{images_digest(self.train.images)}"
+            self._real_to_train = cached_tensors(key, lambda: {"distance": nearest(self.real, self.train_features())[0]},
+                                                 self.device)["distance"]
+        return self._real_to_train
 
 
 def parse_metrics(text: str | None) -> list[str]:
@@ -74,9 +97,11 @@ def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None 
         metrics = [m for m in metrics if m not in NEEDS_CLASSES]
     started = time.perf_counter()
     fake, fake_probs = ext.extract(images, reference.device)
-    train = reference.train_features() if any(m in NEEDS_TRAIN for m in metrics) else None
+    needs_train = any(m in NEEDS_TRAIN for m in metrics)
     inputs = ScoringInput(fake=fake, real=reference.real, fake_probs=fake_probs, real_probs=reference.real_probs,
-                          train=train, seed=seed)
+                          train=reference.train_features() if needs_train else None, seed=seed,
+                          real_radii=reference.real_radii() if {"pr", "dc"} & set(metrics) else None,
+                          real_to_train=reference.real_to_train() if needs_train else None)
     values: dict = {}
     for name in metrics:
         values |= METRICS.get(name)(inputs)

@@ -70,7 +70,7 @@ def default_extractor(data: DataConfig) -> str:
 
 @EXTRACTORS.register("classifier")
 def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device) -> FeatureExtractor:
-    from gankit.metrics.classifier import SHIPPED, load_evaluator
+    from gankit.metrics.classifier import SHIPPED, folded_for_inference, load_evaluator
 
     shipped = SHIPPED / f"{data.name}.safetensors"
     if is_named(data.name) and shipped.is_file():
@@ -83,10 +83,10 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
                                   "(put images in one subfolder per class, or use --extractor inception)")
             train_classifier_for(data, train, path, device)
     evaluator = load_evaluator(path)
-    net = evaluator.net.to(device)
+    net = folded_for_inference(evaluator.net.to(device))
 
     def forward(x: torch.Tensor):
-        features, logits = net(x)
+        features, logits = net(x.contiguous(memory_format=torch.channels_last))
         return features, logits.softmax(dim=1)
 
     accuracy = evaluator.info.get("test_accuracy")

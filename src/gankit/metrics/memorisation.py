@@ -23,9 +23,14 @@ class Memorisation:
     closest: list[tuple[int, int, float]]
 
 
-def memorisation(fake: torch.Tensor, real_heldout: torch.Tensor, train: torch.Tensor, pairs: int = 16) -> Memorisation:
+def memorisation(fake: torch.Tensor, real_heldout: torch.Tensor, train: torch.Tensor, pairs: int = 16,
+                 real_d: torch.Tensor | None = None) -> Memorisation:
+    """Args:
+        real_d: nearest(real_heldout, train) distances, when already known (they do not depend on G).
+    """
     fake_d, fake_i = nearest(fake, train)
-    real_d, _ = nearest(real_heldout, train)
+    if real_d is None:
+        real_d, _ = nearest(real_heldout, train)
     threshold = torch.quantile(real_d.double().cpu(), 0.01)
     rate = float((fake_d.double().cpu() <= threshold).double().mean())
     ratio = float(fake_d.double().median() / real_d.double().median().clamp_min(1e-12))

@@ -1,7 +1,9 @@
 """Precision and recall (Kynkäänniemi et al. 2019) and density and coverage (Naeem et al. 2020).
 
 Each sample's neighbourhood is the ball reaching its k-th nearest neighbour within its own set.
-Distances are computed in blocks, so 10,000 x 10,000 pairs never sit in memory at once.
+Distances are computed in blocks, so 10,000 x 10,000 pairs never sit in memory at once, and all four
+scores come from one pass over the fake-to-real distances (the real radii can be computed once and
+cached: they do not depend on the samples).
 """
 
 from __future__ import annotations
@@ -9,15 +11,18 @@ from __future__ import annotations
 import torch
 
 BLOCK = 2048
+# neighbourhood sizes: k = 3 for precision/recall and k = 5 for density/coverage, as in the papers
+K_PR, K_DC = 3, 5
 
 
-def kth_neighbour_distance(x: torch.Tensor, k: int) -> torch.Tensor:
-    """(N,) distance from each row of x to its k-th nearest other row."""
-    radii = []
+def kth_neighbour_distances(x: torch.Tensor, ks: tuple[int, ...] = (K_PR, K_DC)) -> dict[int, torch.Tensor]:
+    """{k: (N,) distance from each row of x to its k-th nearest other row}, for every k in one pass."""
+    radii: dict[int, list] = {k: [] for k in ks}
     for block in x.split(BLOCK):
-        d = torch.cdist(block, x)
-        radii.append(d.topk(k + 1, dim=1, largest=False).values[:, k])  # +1: the row itself at distance 0
-    return torch.cat(radii)
+        ranked = torch.cdist(block, x).topk(max(ks) + 1, dim=1, largest=False).values  # column 0: the row itself
+        for k in ks:
+            radii[k].append(ranked[:, k])
+    return {k: torch.cat(r) for k, r in radii.items()}
 
 
 def nearest(queries: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -30,26 +35,29 @@ def nearest(queries: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, to
     return torch.cat(dists), torch.cat(index)
 
 
-def _inside_counts(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor) -> torch.Tensor:
-    """(len(points),) how many balls (centres, radii) contain each point."""
-    counts = []
-    for block in points.split(BLOCK):
-        counts.append((torch.cdist(block, centres) <= radii[None, :]).sum(1))
-    return torch.cat(counts)
+def manifold_scores(real: torch.Tensor, fake: torch.Tensor,
+                    real_radii: dict[int, torch.Tensor] | None = None) -> dict[str, float]:
+    """precision: share of fakes inside the real manifold (k = 3 balls); recall: share of reals inside
+    the fake one; density: mean number of real k = 5 balls holding each fake, over k (about 1 when fakes
+    look like reals); coverage: share of real k = 5 balls holding at least one fake.
 
-
-def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
-    """precision: share of fakes inside the real manifold; recall: share of reals inside the fake one."""
-    precision = (_inside_counts(fake, real, kth_neighbour_distance(real, k)) > 0).double().mean()
-    recall = (_inside_counts(real, fake, kth_neighbour_distance(fake, k)) > 0).double().mean()
-    return float(precision), float(recall)
-
-
-def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> tuple[float, float]:
-    """density: mean number of real balls holding each fake, over k (about 1 when fakes look like reals);
-    coverage: share of real balls that hold at least one fake."""
-    radii = kth_neighbour_distance(real, k)
-    density = _inside_counts(fake, real, radii).double().sum() / (k * len(fake))
-    nearest_fake, _ = nearest(real, fake)
-    coverage = (nearest_fake <= radii).double().mean()
-    return float(density), float(coverage)
+    Args:
+        real_radii: kth_neighbour_distances(real), when already known.
+    """
+    real_radii = real_radii if real_radii is not None else kth_neighbour_distances(real)
+    fake_radii = kth_neighbour_distances(fake, (K_PR,))[K_PR]
+    in_real_manifold, real_balls_holding = [], []
+    in_fake_manifold = torch.zeros(len(real), dtype=torch.bool, device=real.device)
+    nearest_fake = torch.full((len(real),), float("inf"), device=real.device)
+    for block, radii in zip(fake.split(BLOCK), fake_radii.split(BLOCK)):
+        d = torch.cdist(block, real)  # (block, len(real))
+        in_real_manifold.append((d <= real_radii[K_PR][None, :]).any(1))
+        real_balls_holding.append((d <= real_radii[K_DC][None, :]).sum(1))
+        in_fake_manifold |= (d <= radii[:, None]).any(0)
+        nearest_fake = torch.minimum(nearest_fake, d.min(0).values)
+    return {
+        "precision": float(torch.cat(in_real_manifold).double().mean()),
+        "recall": float(in_fake_manifold.double().mean()),
+        "density": float(torch.cat(real_balls_holding).double().sum() / (K_DC * len(fake))),
+        "coverage": float((nearest_fake <= real_radii[K_DC]).double().mean()),
+    }

@@ -8,6 +8,7 @@ hash), so a changed dataset or extractor recomputes them and nothing stale is re
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -48,25 +49,38 @@ def images_digest(images: torch.Tensor) -> str:
     return hashlib.sha256(images.contiguous().numpy().tobytes()).hexdigest()[:16]
 
 
+def cache_key(extractor: FeatureExtractor, dataset: str, split: str, images: torch.Tensor) -> str:
+    """Names what real images' features depend on: dataset, split, their content, the extractor."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in dataset.rstrip("/").split("/")[-1])
+    return f"{safe}-{split}-{images_digest(images)}-{extractor.name}-{extractor.digest}"
+
+
+def cached_tensors(key: str, compute: Callable[[], dict[str, torch.Tensor]],
+                   device: torch.device) -> dict[str, torch.Tensor]:
+    """compute() once per key; later calls read the saved tensors (a damaged file is recomputed)."""
+    from gankit.data.sources import cache_dir
+
+    path = cache_dir() / "reference" / f"{key}.safetensors"
+    if path.is_file():
+        try:
+            return load_file(str(path), device=str(device))
+        except Exception:
+            path.unlink(missing_ok=True)
+    tensors = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file({k: v.cpu().contiguous() for k, v in tensors.items()}, str(tmp))
+    tmp.replace(path)
+    return tensors
+
+
 def cached_features(extractor: FeatureExtractor, dataset: str, split: str, images: torch.Tensor,
                     device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Features (and class probabilities) of real images, from the cache when nothing changed."""
-    from gankit.data.sources import cache_dir
 
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in dataset.rstrip("/").split("/")[-1])
-    path = cache_dir() / "reference" / f"{safe}-{split}-{images_digest(images)}-{extractor.name}-{extractor.digest}.safetensors"
-    if path.is_file():
-        try:
-            stored = load_file(str(path), device=str(device))
-            return stored["features"], stored.get("probs")
-        except Exception:  # a damaged cache file is simply recomputed
-            path.unlink(missing_ok=True)
-    features, probs = extractor.extract(images, device)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {"features": features.cpu().contiguous()}
-    if probs is not None:
-        tensors["probs"] = probs.cpu().contiguous()
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp))
-    tmp.replace(path)
-    return features, probs
+    def extract() -> dict[str, torch.Tensor]:
+        features, probs = extractor.extract(images, device)
+        return {"features": features} | ({"probs": probs} if probs is not None else {})
+
+    stored = cached_tensors(cache_key(extractor, dataset, split, images), extract, device)
+    return stored["features"], stored.get("probs")

@@ -23,7 +23,7 @@ from gankit.augment import parse_policy
 from gankit.config import Config
 from gankit.data import load_dataset
 from gankit.data.batches import DeviceBatches
-from gankit.device import resolve_device
+from gankit.device import check_compile_support, resolve_device
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.models import MODELS
@@ -31,7 +31,7 @@ from gankit.plots import save_loss_plot, save_progress_gif
 from gankit.runs import METRICS_FILE
 from gankit.sampling import generate, grid, grid_labels, latents, save_png
 from gankit.train.state import new_state, restore, save
-from gankit.train.steps import StepRules, d_step, ema_step, g_step
+from gankit.train.steps import StepRules, d_step, ema_step, g_step, uses_batch_statistics
 
 # stats are moved to the host in blocks of this many steps, so a GPU is not synced every step
 LOG_BLOCK = 25
@@ -167,7 +167,10 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
         restore(state, found[-1])
     loss = LOSSES.get(t.loss)
     rules = StepRules(loss=loss, gp_weight=loss.gp_weight if t.gp_weight is None else t.gp_weight,
-                      r1_gamma=t.r1_gamma, augment=parse_policy(t.augment))
+                      r1_gamma=t.r1_gamma, augment=parse_policy(t.augment), autocast=autocast_dtype(t.precision),
+                      joint_d_pass=not uses_batch_statistics(state.d))
+    if t.compile:
+        compile_networks(state.g, state.d, device, double_backward=rules.gp_weight > 0 or rules.r1_gamma > 0)
     fixed_y = grid_labels(num_classes, max(1, t.sample_count // num_classes), device) if conditional else None
     grid_size = len(fixed_y) if conditional else t.sample_count
     fixed_z = latents(grid_size, config.model.latent_dim, t.seed + GRID_SEED_OFFSET, device)
@@ -186,7 +189,7 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
 
     def checkpoint(name: str) -> None:
         log.flush()  # raises Diverged before a poisoned state can be saved
-        save(state, config, shape, checkpoints, name, num_classes)
+        save(state, config, shape, checkpoints, name, num_classes, seconds=state.seconds + time.perf_counter() - started)
         ckpt.prune(checkpoints, t.keep_checkpoints)
 
     def sample_grid(name: str) -> None:
@@ -215,7 +218,7 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
                 z = torch.randn(len(real), config.model.latent_dim, device=device, generator=state.noise)  # 1
                 y_fake = (torch.randint(num_classes, (len(real),), device=device, generator=state.noise)
                           if conditional else None)
-                with torch.set_grad_enabled(g_turn):
+                with torch.set_grad_enabled(g_turn), rules.forward_precision(device):
                     fake = state.g(z, y_fake)                                                                # 2
                 stats = d_step(state, real, fake, rules, y_real, y_fake)                                     # 3-4
                 state.d_steps += 1
@@ -227,7 +230,8 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
                 if state.g_ema is not None:
                     ema_step(state, t.ema_decay)
                 state.step += 1
-                log.record({"step": state.step, "epoch": state.epoch + 1, "images_seen": state.images_seen}, stats)
+                log.record({"step": state.step, "epoch": state.epoch + 1, "images_seen": state.images_seen,
+                            "seconds": round(state.seconds + time.perf_counter() - started, 3)}, stats)
                 bar.update(1)
                 if state.step % LOG_BLOCK == 0:
                     bar.set_postfix_str(_postfix(log.last), refresh=False)
@@ -292,6 +296,24 @@ class Evaluation:
         result = score(generate(generator, self.z, self.y), self.reference, self.metrics, seed=self.seed)
         values = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
         return {**values, "eval_n": result["n"], "eval_extractor": self.reference.extractor.id}
+
+
+def autocast_dtype(precision: str) -> torch.dtype | None:
+    from gankit.config import PRECISIONS
+
+    name = PRECISIONS[precision]
+    return getattr(torch, name) if name else None
+
+
+def compile_networks(g: torch.nn.Module, d: torch.nn.Module, device: torch.device, double_backward: bool) -> None:
+    """torch.compile G and D in place (their state_dict keys do not change, so checkpoints stay the same).
+
+    D stays eager when a penalty differentiates through it twice: compiled graphs have no double backward.
+    """
+    check_compile_support(device)
+    g.compile()
+    if not double_backward:
+        d.compile()
 
 
 def _postfix(last: dict) -> str:

@@ -23,6 +23,14 @@ class StepRules:
     r1_gamma: float = 0.0
     # DiffAugment policy applied to every image D sees (empty: none)
     augment: list[str] = field(default_factory=list)
+    # dtype the forward passes autocast to (None: fp32); penalties and losses are computed in fp32
+    autocast: torch.dtype | None = None
+    # D judges real and fake in one pass over both (only right for D without batch statistics)
+    joint_d_pass: bool = False
+
+    def forward_precision(self, device: torch.device):
+        """Context for a forward pass: autocast to `autocast` when set, else a no-op."""
+        return torch.autocast(device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None)
 
 
 def grad_norm(module: nn.Module) -> torch.Tensor:
@@ -30,7 +38,12 @@ def grad_norm(module: nn.Module) -> torch.Tensor:
     grads = [p.grad for p in module.parameters() if p.grad is not None]
     if not grads:
         return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+def uses_batch_statistics(module: nn.Module) -> bool:
+    """Whether a sample's output depends on the rest of its batch in training mode (BatchNorm)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
 @contextmanager
@@ -55,11 +68,17 @@ def d_step(state: TrainState, real: torch.Tensor, fake: torch.Tensor, rules: Ste
     fake = fake.detach()
     if rules.r1_gamma > 0:
         real = real.detach().requires_grad_(True)
-    # Two passes rather than one over the tutorial's concatenated batch: identical for D without
-    # BatchNorm, and with BatchNorm a mixed batch's statistics differ from the all-fake batch D sees
-    # in the G step, which lets D separate real from fake by batch statistics alone (G then learns nothing).
-    real_logits = state.d(_seen_by_d(state, real, rules), y_real)
-    fake_logits = state.d(_seen_by_d(state, fake, rules), y_fake)
+    with rules.forward_precision(real.device):
+        if rules.joint_d_pass:
+            # the tutorial's single pass over real + fake: one larger batch runs faster than two
+            y = None if y_real is None else torch.cat([y_real, y_fake])
+            logits = state.d(_seen_by_d(state, torch.cat([real, fake]), rules), y).float()
+            real_logits, fake_logits = logits[: len(real)], logits[len(real):]
+        else:
+            # with BatchNorm a mixed batch's statistics differ from the all-fake batch D sees in the G
+            # step, which lets D separate real from fake by batch statistics alone (G then learns nothing)
+            real_logits = state.d(_seen_by_d(state, real, rules), y_real).float()
+            fake_logits = state.d(_seen_by_d(state, fake, rules), y_fake).float()
     d_loss = rules.loss.d(real_logits, fake_logits)
     stats = {"d_loss": d_loss.detach()}
     if rules.gp_weight > 0:
@@ -84,7 +103,9 @@ def d_step(state: TrainState, real: torch.Tensor, fake: torch.Tensor, rules: Ste
 def g_step(state: TrainState, fake: torch.Tensor, rules: StepRules, y_fake: torch.Tensor | None = None) -> dict:
     """Train G to fool the just-updated, frozen D on the same generated batch."""
     with frozen(state.d):
-        g_loss = rules.loss.g(state.d(_seen_by_d(state, fake, rules), y_fake))
+        with rules.forward_precision(fake.device):
+            fake_logits = state.d(_seen_by_d(state, fake, rules), y_fake).float()
+        g_loss = rules.loss.g(fake_logits)
         state.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
     stats = {"g_loss": g_loss.detach(), "g_grad_norm": grad_norm(state.g)}
