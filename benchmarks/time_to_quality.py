@@ -41,6 +41,10 @@ CONFIGS: dict[str, list[str]] = {
     "sngan": ["--model", "sngan"],
     "sngan+ema": ["--model", "sngan", "--ema", "0.999"],
     "sngan+ema+diffaug": ["--model", "sngan", "--ema", "0.999", "--augment", "translation,cutout"],
+    # speed options (issue 5): the same configuration, faster arithmetic; quality must stay within noise
+    "classic+bf16": ["--model", "classic", "--precision", "bf16"],
+    "dcgan+bf16": ["--model", "dcgan", "--precision", "bf16"],
+    "dcgan+ema+bf16": ["--model", "dcgan", "--ema", "0.999", "--precision", "bf16"],
 }
 
 
