@@ -88,6 +88,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default="ttq-out")
     parser.add_argument("--merge", nargs="+", metavar="JSON", help="render earlier results instead of training")
+    parser.add_argument("--cut", type=float, metavar="MINUTES", help="with --merge: compare every run at this budget "
+                        "(longer runs are cut there in the table and listed in full below it)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -118,9 +120,7 @@ def main() -> None:
     render(results, args, out)
 
 
-def render(results: dict, args: argparse.Namespace, out: Path) -> None:
-    """table.md (sorted by final FID; runs of one configuration with several seeds also summarised) and
-    fid_vs_time.png."""
+def _table(results: dict) -> list[str]:
     lines = ["| configuration | minutes trained | final FID | best FID (at min) | precision | recall | G steps |",
              "|---|---|---|---|---|---|---|"]
     for name, curve in sorted(results.items(), key=lambda kv: kv[1][-1]["fid"]):
@@ -128,8 +128,23 @@ def render(results: dict, args: argparse.Namespace, out: Path) -> None:
         last = curve[-1]
         lines.append(f"| {name} | {last['minutes']:g} | {last['fid']:.2f} | {best['fid']:.2f} ({best['minutes']:g}) "
                      f"| {last['precision']:.3f} | {last['recall']:.3f} | {last['steps']} |")
+    return lines
+
+
+def render(results: dict, args: argparse.Namespace, out: Path) -> None:
+    """table.md (sorted by final FID; runs of one configuration with several seeds also summarised) and
+    fid_vs_time.png (full curves, also past --cut)."""
+    cut = getattr(args, "cut", None)
+    at_budget = results
+    if cut:
+        at_budget = {name: [p for p in curve if p["minutes"] <= cut + 0.1] for name, curve in results.items()}
+        at_budget = {name: curve for name, curve in at_budget.items() if curve}
+    lines = _table(at_budget)
+    longer = {name: curve for name, curve in results.items() if len(curve) > len(at_budget.get(name, []))}
+    if longer:
+        lines += ["", f"Trained longer than {cut:g} minutes:", ""] + _table(longer)
     by_config: dict[str, list[float]] = {}
-    for name, curve in results.items():
+    for name, curve in at_budget.items():
         by_config.setdefault(name.split(" seed ")[0], []).append(curve[-1]["fid"])
     spread = {name: fids for name, fids in by_config.items() if len(fids) > 1}
     if spread:
