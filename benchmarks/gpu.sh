@@ -4,6 +4,7 @@
 #                             through --device auto), short classic/dcgan runs, resume on cuda (~6 min)
 #   benchmarks/gpu.sh speed   benchmarks/throughput.py (tutorial loop vs gankit variants; dcgan at 64 px
 #                             and sngan at 32 px) and benchmarks/evaluation.py on cuda (~6 min)
+#   benchmarks/gpu.sh ttq     time to quality on cuda: batch 100 vs 1000, bf16 (~8 min)
 # Installs gankit without dependencies first. Fashion-MNIST travels in .gpu-data/ (ignored by git).
 # Results go to $OUT (default ./gpu-out).
 set -uo pipefail
@@ -24,6 +25,12 @@ if [ "$MODE" = speed ]; then
     tp --models dcgan --image-size 64 --no-tutorial --variants fp32,bf16,bf16+compile+b512 --repeats 3 --steps 100 --json "$OUT/throughput-dcgan64.json"
     tp --models sngan --image-size 32 --no-tutorial --variants fp32,bf16,bf16+b512 --repeats 3 --steps 50 --json "$OUT/throughput-sngan32.json"
     timeout 90 python3 benchmarks/evaluation.py --device cuda 2>&1 | tail -3 | tee "$OUT/evaluation.txt"
+    exit 0
+fi
+if [ "$MODE" = ttq ]; then
+    # time to quality on the GPU: batch 100 against batch 1000 (same and square-root learning rate), 90 s each
+    timeout 560 python3 benchmarks/time_to_quality.py --device cuda --budget 1.5 --points 3 \
+        --configs dcgan,dcgan+bf16,dcgan+bf16+b1000,dcgan+bf16+b1000+sqrt-lr --out "$OUT/ttq" 2>&1 | tail -12
     exit 0
 fi
 

@@ -45,6 +45,9 @@ CONFIGS: dict[str, list[str]] = {
     "classic+bf16": ["--model", "classic", "--precision", "bf16"],
     "dcgan+bf16": ["--model", "dcgan", "--precision", "bf16"],
     "dcgan+ema+bf16": ["--model", "dcgan", "--ema", "0.999", "--precision", "bf16"],
+    # larger batches for GPUs: the same learning rate, and the square-root rule (2e-4 * sqrt(1000 / 100))
+    "dcgan+bf16+b1000": ["--model", "dcgan", "--precision", "bf16", "--batch-size", "1000"],
+    "dcgan+bf16+b1000+sqrt-lr": ["--model", "dcgan", "--precision", "bf16", "--batch-size", "1000", "--lr", "6.3e-4"],
 }
 
 
