@@ -7,7 +7,9 @@ Sanity (classifier features, reference = the 10,000 test images):
   noise     10,000 uniform-noise images       -> huge FID
   copies    10,000 copies of one train image  -> low recall and coverage, memorisation rate 1
 Speed: `score` of 10,000 generated-like images (the real ones) with every metric, reference features
-already cached (as after the first `gankit eval`); median over repeats, and images/s.
+already cached (as after the first `gankit eval`); median over repeats, and images/s. Then the same
+end to end as `gankit eval` does it: generating the 10,000 images with a `classic` and a `dcgan` G
+(untrained weights: the same arithmetic) and scoring them.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import time
 
 import torch
 
-from gankit.config import DataConfig
+from gankit.config import DataConfig, resolve_config
 from gankit.metrics.evaluate import prepare_reference, score
+from gankit.models import build_models
+from gankit.sampling import generate, latents
 
 
 def main() -> None:
@@ -51,6 +55,17 @@ def main() -> None:
     print(f"scoring 10,000 samples with all metrics on {args.device} ({torch.get_num_threads()} threads): "
           f"median {median:.2f} s over {args.repeats} runs = {10_000 / median:,.0f} images/s "
           f"(runs: {', '.join(f'{t:.2f}' for t in times)} s)")
+    for model in ("classic", "dcgan"):
+        g, _ = build_models(resolve_config(overrides={"model.name": model}), (1, 28, 28))
+        g = g.to(args.device).eval()
+        z = latents(10_000, 100, 0, args.device)
+        times = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            score(generate(g, z), reference)
+            times.append(time.perf_counter() - started)
+        print(f"generating and scoring 10,000 samples ({model} G), all metrics: median "
+              f"{statistics.median(times):.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)} s)")
 
 
 if __name__ == "__main__":
