@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_ARGS ?=
 
-.PHONY: demo test test-fast lint data install clean
+.PHONY: demo test test-fast lint data browser install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,16 @@ install: $(STAMP)
 data: $(STAMP)
 	@scripts/ensure-fashion-mnist.sh $(BIN)/gankit
 
+browser:
+	@scripts/ensure-browser.sh
+
 demo: data
 	$(BIN)/gankit train $(DEMO_ARGS)
 
-test: data
+test: data browser
 	$(BIN)/python -m pytest -q
 
-test-fast: data
+test-fast: data browser
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)

@@ -70,16 +70,31 @@ def save_progress_gif(samples: Path, out: Path, frame_ms: int = 500, scale: int 
     Grids are named by epoch or by step (a run stopped mid-epoch), so their order is the order they
     were written in, not their names'.
     """
-    frames = sorted(list(samples.glob("epoch_*.png")) + list(samples.glob("step_*.png")),
-                    key=lambda p: (p.stat().st_mtime_ns, p.name))
+    frames = sample_grids(samples)
     if not frames:
         return None
-    images = []
+    pictures = []
     for path in frames:
         with Image.open(path) as img:
-            img = img.convert("RGB")
-            images.append(img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST))
-    durations = [frame_ms] * (len(images) - 1) + [frame_ms * 4]
+            pictures.append(np.asarray(img.convert("RGB")))
+    return save_gif(pictures, out, frame_ms, scale, hold_last=4)
+
+
+def sample_grids(samples: Path) -> list[Path]:
+    """A run's per-epoch (and mid-epoch) sample grids, in the order training wrote them."""
+    return sorted(list(samples.glob("epoch_*.png")) + list(samples.glob("step_*.png")),
+                  key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def save_gif(pictures: list[np.ndarray], out: Path, frame_ms: int, scale: int = 1, hold_last: int = 1) -> Path:
+    """An animated GIF of uint8 (H, W, 1|3) pictures, each enlarged `scale` times (nearest), written atomically;
+    the last frame stays `hold_last` frames long."""
+    images = []
+    for picture in pictures:
+        img = Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture).convert("RGB")
+        images.append(img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST))
+    durations = [frame_ms] * (len(images) - 1) + [frame_ms * hold_last]
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
     tmp.replace(out)

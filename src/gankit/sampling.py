@@ -26,6 +26,24 @@ def latents(n: int, latent_dim: int, seed: int, device: torch.device | str = "cp
     return torch.randn(n, latent_dim, generator=generator).to(device)
 
 
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation from a to b (D,) at fractions t (T,) -> (T, D): stays at the norm a Gaussian
+    z typically has, where straight lines would pass through unlikely, too-short vectors."""
+    cos = torch.dot(a / a.norm(), b / b.norm()).clamp(-1.0, 1.0)
+    omega = torch.arccos(cos)
+    if omega.abs() < 1e-6:  # (anti-)parallel: the straight line is as good
+        return a + t[:, None] * (b - a)
+    return (torch.sin((1 - t) * omega)[:, None] * a + torch.sin(t * omega)[:, None] * b) / torch.sin(omega)
+
+
+def walk_latents(latent_dim: int, seeds: list[int], steps: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A walk through the latent vectors of `seeds` in turn, `steps` frames per leg (the last seed's z last)."""
+    points = [latents(1, latent_dim, seed)[0] for seed in seeds]
+    fractions = torch.linspace(0, 1, steps + 1)[:-1]
+    frames = [slerp(a, b, fractions) for a, b in zip(points, points[1:])] + [points[-1][None]]
+    return torch.cat(frames).to(device)
+
+
 def grid_labels(num_classes: int, per_class: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """Labels for a class-by-row grid: each class fills one row of `per_class` images, classes in order."""
     return torch.arange(num_classes, device=device).repeat_interleave(per_class)
@@ -107,3 +125,17 @@ def load_generator(checkpoint: Path, device: torch.device | str = "cpu") -> tupl
         raise GankitError(f"checkpoint {checkpoint}: weights do not fit the {config.model.name} model "
                           f"({str(exc).splitlines()[0]})") from None
     return g.to(device).eval(), config, meta
+
+
+def class_index(meta: dict, label: str) -> int:
+    """A class given by index or by name (for named datasets), checked against a checkpoint's meta."""
+    from gankit.data.sources import NAMED_DATASETS
+
+    num_classes = int(meta.get("num_classes") or 0)
+    name = meta["config"]["data"]["name"]
+    classes = list(NAMED_DATASETS[name].classes) if name in NAMED_DATASETS else []
+    if label.isdigit() and int(label) < num_classes:
+        return int(label)
+    if label in classes:
+        return classes.index(label)
+    raise GankitError(f"--class {label!r} is not one of 0..{num_classes - 1}" + (f" or {', '.join(classes)}" if classes else ""))

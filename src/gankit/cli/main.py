@@ -19,7 +19,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gankit.cli import data, eval, evaluator, info, sample, train
+    from gankit.cli import compare, data, eval, evaluator, info, interpolate, report, sample, train
 
     parser = argparse.ArgumentParser(
         prog="gankit", formatter_class=HelpFormatter,
@@ -27,12 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "  gankit train                      the tutorial's GAN on Fashion-MNIST\n"
                     "  gankit sample runs/NAME --n 64    a grid from a trained run\n"
                     "  gankit eval runs/NAME             FID, KID, IS, precision/recall, ...\n"
+                    "  gankit report runs/NAME           one HTML page: curves, diagnosis, samples\n"
+                    "  gankit compare runs/A runs/B      runs side by side\n"
+                    "  gankit interpolate runs/NAME      a walk through latent space\n"
                     "  gankit info runs/NAME             what a run holds\n"
                     "  gankit data fashion-mnist         find or download a dataset",
     )
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train, sample, eval, info, data, evaluator):
+    for module in (train, sample, eval, report, compare, interpolate, info, data, evaluator):
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
                                   formatter_class=HelpFormatter)
         module.add_arguments(sub)

@@ -72,7 +72,7 @@ def _labels(args: argparse.Namespace, meta: dict, device):
     """Labels for a conditional G: one class (--class), else the classes in turn, one per row."""
     import torch
 
-    from gankit.sampling import grid_labels
+    from gankit.sampling import class_index, grid_labels
 
     num_classes = int(meta.get("num_classes") or 0)
     if num_classes == 0:
@@ -82,19 +82,4 @@ def _labels(args: argparse.Namespace, meta: dict, device):
     if args.label is None:
         per_class = -(-args.n // num_classes)  # ceil: every class gets a row of the same length
         return grid_labels(num_classes, per_class, device)[: args.n], per_class
-    classes = _class_names(meta)
-    if args.label.isdigit() and int(args.label) < num_classes:
-        label = int(args.label)
-    elif args.label in classes:
-        label = classes.index(args.label)
-    else:
-        raise GankitError(f"--class {args.label!r} is not one of 0..{num_classes - 1}"
-                          + (f" or {', '.join(classes)}" if classes else ""))
-    return torch.full((args.n,), label, device=device), None
-
-
-def _class_names(meta: dict) -> list[str]:
-    from gankit.data.sources import NAMED_DATASETS
-
-    name = meta["config"]["data"]["name"]
-    return list(NAMED_DATASETS[name].classes) if name in NAMED_DATASETS else []
+    return torch.full((args.n,), class_index(meta, args.label), device=device), None

@@ -13,7 +13,9 @@ NAME = "train"
 HELP = "train a GAN (default: the tutorial's classic model on Fashion-MNIST)"
 DESCRIPTION = """Train G and D in turns, the tutorial's way: sample z, generate, train D on real +
 fake, train G against the fixed D, repeat. Everything goes into a run folder: config.toml,
-metrics.jsonl, samples/epoch_NNNN.png, checkpoints/, losses.png and progress.gif.
+metrics.jsonl, samples/epoch_NNNN.png, checkpoints/, losses.png, progress.gif and report.html.
+Training watches its own signals and warns, once per episode, when D overpowers G, samples
+collapse or the game oscillates; it stops when it diverges.
 
 examples:
   gankit train
@@ -54,7 +56,7 @@ FLAGS: dict[str, str] = {
 # what may change when a run is resumed (how long it runs and where), not what it trains
 RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoint_every", "train.keep_checkpoints",
              "train.eval_every", "train.eval_n", "train.eval_metrics", "train.time_limit", "train.precision",
-             "train.compile"}
+             "train.compile", "train.diagnose", "train.report", "train.tensorboard"}
 
 
 def _default(key: str):
@@ -81,6 +83,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             text = f"{text}; one of: {', '.join(choices[key])}"
         cfg.add_argument(flag, metavar=key.split(".")[1].upper(), help=text.replace("%", "%%"))
     cfg.add_argument("--compile", action="store_true", help=f"{field_help('train.compile')} [train.compile]")
+    cfg.add_argument("--tensorboard", action="store_true",
+                     help=f"{field_help('train.tensorboard')} [train.tensorboard]".replace("%", "%%"))
     cfg.add_argument("--lr", metavar="LR", help="learning rate of both G and D (default: 0.0002, the tutorial's)")
     cfg.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                      help="set any config key, e.g. --set model.width=32 (repeatable)")
@@ -92,6 +96,8 @@ def overrides_from(args: argparse.Namespace) -> dict:
         values["train.lr_g"] = values["train.lr_d"] = args.lr
     if args.compile:
         values["train.compile"] = True
+    if args.tensorboard:
+        values["train.tensorboard"] = True
     for flag, key in FLAGS.items():
         value = getattr(args, flag[2:].replace("-", "_"))
         if value is not None:
@@ -106,6 +112,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from gankit.device import check_compile_support, resolve_device
+    from gankit.report.tensorboard import require_tensorboard
     from gankit.runs import create_run, open_run
     from gankit.train import train
     from gankit.train.loop import Interrupted
@@ -130,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(config.train.device)
     if config.train.compile:
         check_compile_support(device)
+    if config.train.tensorboard:
+        require_tensorboard()
     if args.resume:
         (run_dir / "config.toml").write_text(to_toml(config))  # records the new length or device
     else:

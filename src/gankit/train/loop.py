@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,10 @@ from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.models import MODELS
 from gankit.plots import save_loss_plot, save_progress_gif
+from gankit.report.diagnosis import Diagnosis
+from gankit.report.diversity import DiversityProbe
+from gankit.report.html import write_report
+from gankit.report.tensorboard import TensorBoardLog
 from gankit.runs import METRICS_FILE
 from gankit.sampling import generate, grid, grid_labels, latents, save_png
 from gankit.train.state import new_state, restore, save
@@ -37,6 +42,8 @@ from gankit.train.steps import StepRules, d_step, ema_step, g_step, uses_batch_s
 LOG_BLOCK = 25
 # the fixed latent batch for sample grids is drawn from this offset of the run's seed
 GRID_SEED_OFFSET = 1_000_000
+# G steps between two checks of sample diversity (for the mode-collapse diagnosis)
+DIVERSITY_EVERY = 250
 
 
 class Interrupted(Exception):
@@ -92,6 +99,14 @@ class MetricsLog:
         self._truncate_after(resume_step)
         self.pending: list[tuple[dict, dict]] = []
         self.last: dict = {}
+        # each is called with every batch of rows written (per-step rows, evaluations, diversity checks)
+        self.watchers: list[Callable[[list[dict]], None]] = []
+
+    def rows(self) -> list[dict]:
+        """Everything written so far (a resumed run's history)."""
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
 
     def _truncate_after(self, step: int) -> None:
         # a run that crashed after its last checkpoint logged steps it will now redo
@@ -108,6 +123,12 @@ class MetricsLog:
     def write_row(self, row: dict) -> None:
         """A row outside the per-step stream (e.g. an evaluation), after the pending steps."""
         self.flush()
+        self.note(row)
+        for watch in self.watchers:
+            watch([row])
+
+    def note(self, row: dict) -> None:
+        """Append a row that nothing watches (e.g. a diagnosis)."""
         with self.path.open("a") as f:
             f.write(json.dumps(row) + "\n")
 
@@ -116,24 +137,26 @@ class MetricsLog:
             return
         keys = list(self.pending[0][1])
         values = torch.stack([torch.stack([s[k].float() for k in keys]) for _, s in self.pending]).tolist()
-        lines = []
+        entries = []
         for (where, _), row in zip(self.pending, values):
             entry = {**where, **{k: round(v, 6) if math.isfinite(v) else v for k, v in zip(keys, row)}}
             bad = [k for k in keys if not math.isfinite(entry[k])]
             if bad:
                 self.pending.clear()
-                raise Diverged(entry["step"], {k: entry[k] for k in bad})
-            lines.append(json.dumps(entry))
+                raise Diverged(entry["step"], f"non-finite {', '.join(bad)}")
+            entries.append(entry)
             self.last = entry
         with self.path.open("a") as f:
-            f.write("\n".join(lines) + "\n")
+            f.write("".join(json.dumps(e) + "\n" for e in entries))
         self.pending.clear()
+        for watch in self.watchers:
+            watch(entries)
 
 
 class Diverged(Exception):
-    def __init__(self, step: int, values: dict):
-        super().__init__(f"step {step}: {values}")
-        self.step, self.values = step, values
+    def __init__(self, step: int, reason: str):
+        super().__init__(f"step {step}: {reason}")
+        self.step, self.reason = step, reason
 
 
 def train(config: Config, run: Path, resume: bool = False, progress: bool = True) -> TrainResult:
@@ -156,7 +179,8 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
                           "(use a labelled dataset or a folder with one subfolder per class)")
     num_classes = len(dataset.classes) if conditional else 0
     labels = dataset.labels.to(device) if conditional else None
-    batches = DeviceBatches(dataset.images.to(device), t.batch_size, t.seed, labels)
+    images = dataset.images.to(device)
+    batches = DeviceBatches(images, t.batch_size, t.seed, labels)
     shape = dataset.sample_shape
     state = new_state(config, shape, device, num_classes)
     checkpoints = run / "checkpoints"
@@ -180,6 +204,22 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     log = MetricsLog(run / METRICS_FILE, state.step)
     bar = tqdm(total=total, initial=min(state.step, total), disable=not progress, unit="step",
                dynamic_ncols=True, file=sys.stderr)
+    if t.diagnose:
+        diagnosis = Diagnosis()
+        diagnosis.add(log.rows())  # a resumed run's history: its problems were reported when they happened
+        probe = DiversityProbe(images, config.model.latent_dim, t.seed, labels)
+
+        def watch(rows: list[dict]) -> None:
+            for finding in diagnosis.add(rows):
+                log.note(finding.as_row())
+                bar.write(f"gankit: {finding.text()}", file=sys.stderr)
+                if finding.severity == "fatal":
+                    raise Diverged(finding.step, finding.title)
+
+        log.watchers.append(watch)
+    board = TensorBoardLog(run / "tensorboard", state.step) if t.tensorboard else None
+    if board:
+        log.watchers.append(board.rows)
     started = time.perf_counter()
     deadline = started + t.time_limit * 60 if t.time_limit else float("inf")
     stopped_by = "epochs" if t.max_steps is None or t.max_steps >= total else "max_steps"
@@ -194,7 +234,10 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
 
     def sample_grid(name: str) -> None:
         nrow = len(fixed_y) // num_classes if conditional else None
-        save_png(grid(generate(sampler(), fixed_z, fixed_y), nrow), run / "samples" / f"{name}.png")
+        picture = grid(generate(sampler(), fixed_z, fixed_y), nrow)
+        save_png(picture, run / "samples" / f"{name}.png")
+        if board:
+            board.image("samples", picture, state.step)
 
     evaluator = Evaluation(config, dataset, device, num_classes) if t.eval_every else None
 
@@ -235,6 +278,8 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
                 bar.update(1)
                 if state.step % LOG_BLOCK == 0:
                     bar.set_postfix_str(_postfix(log.last), refresh=False)
+                if t.diagnose and state.step % DIVERSITY_EVERY == 0:
+                    log.write_row({"step": state.step, "diversity": round(probe(state.g), 4)})
                 if t.checkpoint_every and state.step % t.checkpoint_every == 0:
                     checkpoint(ckpt.step_name(state.step))
                 if stop.received:
@@ -261,15 +306,19 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
         bar.close()
         good = ckpt.list_checkpoints(checkpoints)
         where = f"the last good checkpoint is {good[-1]}" if good else "no checkpoint was written"
-        raise GankitError(f"training diverged at step {exc.step} (non-finite {', '.join(exc.values)}); {where}; "
+        raise GankitError(f"training diverged at step {exc.step} ({exc.reason}); {where}; "
                           "try a lower --lr or another --loss") from None
     finally:
         stop.__exit__()
         bar.close()
+        if board:
+            board.close()
     log.flush()
     seconds = time.perf_counter() - started
     save_loss_plot(run / METRICS_FILE, run / "losses.png")
     save_progress_gif(run / "samples", run / "progress.gif")
+    if t.report:
+        write_report(run)
     return TrainResult(run=run, steps=state.step, epochs_done=state.epoch, seconds=seconds, last=log.last,
                        stopped_by=stopped_by)
 

@@ -1,0 +1,222 @@
+"""Is my GAN training, collapsing or diverging? Rules over the signals training logs, in plain words.
+
+Each rule is a pure function of the run's history (the rows of metrics.jsonl so far) that returns a
+Finding or None. `Diagnosis` runs the rules as rows arrive and reports each problem once per
+episode: a rule that fired stays quiet until it has been clear for a while, so a flickering signal
+does not flood the console.
+
+The signals: per step d_loss, g_loss, D(x) = d_real, D(G(z)) = d_fake and both gradient norms; every
+DIVERSITY_EVERY steps the diversity of a batch of samples relative to real images (mean pairwise
+distance, 1 = as varied as the data); and, with --eval-every, FID and class coverage.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    step: int
+    # one line: what is happening, with the numbers that show it
+    title: str
+    # what to try
+    advice: str
+    # "warning", or "fatal" when training must stop
+    severity: str = "warning"
+
+    def as_row(self) -> dict:
+        return {"step": self.step, "diagnosis": self.rule, "severity": self.severity, "title": self.title,
+                "advice": self.advice}
+
+    def text(self) -> str:
+        return f"step {self.step}: {self.title}\n  try: {self.advice}"
+
+
+# D winning at the start is the tutorial's expected opening, not a problem
+WARMUP_STEPS = 300
+# a sustained signal: this many steps, all (or nearly all) showing it
+WINDOW = 200
+# per-step rows kept for the rules: the first WINDOW (the run's opening) and the most recent RECENT
+RECENT = 2000
+
+
+@dataclass
+class History:
+    """What the rules read: per-step rows, diversity checks and evaluations, oldest first."""
+
+    early: list[dict] = field(default_factory=list)
+    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))
+    diversity: list[dict] = field(default_factory=list)
+    evals: list[dict] = field(default_factory=list)
+    # per-step rows seen in all
+    count: int = 0
+
+    def add(self, row: dict) -> None:
+        if "diversity" in row:
+            self.diversity.append(row)
+        elif "fid" in row or "class_coverage" in row:
+            self.evals.append(row)
+        elif "d_loss" in row:
+            if len(self.early) < WINDOW:
+                self.early.append(row)
+            self.recent.append(row)
+            self.count += 1
+
+    def last(self, n: int) -> list[dict]:
+        return list(self.recent)[-n:]
+
+    @property
+    def step(self) -> int:
+        return self.recent[-1]["step"] if self.recent else 0
+
+
+Rule = Callable[[History], "Finding | None"]
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str):
+    def register(fn: Rule) -> Rule:
+        RULES[name] = fn
+        return fn
+    return register
+
+
+def _mean(rows: list[dict], key: str) -> float:
+    return statistics.fmean(r[key] for r in rows)
+
+
+@rule("d_overpowers")
+def d_overpowers(h: History) -> Finding | None:
+    """D is (almost) always right: D(G(z)) near 0 and D(x) near 1 for a sustained window."""
+    rows = h.last(WINDOW)
+    if h.step < WARMUP_STEPS or len(rows) < WINDOW:
+        return None
+    confident = sum(r["d_fake"] < 0.05 and r["d_real"] > 0.9 for r in rows)
+    if confident < 0.95 * len(rows):
+        return None
+    early = [r["g_grad_norm"] for r in h.early]
+    g_grad, g_grad_early = _mean(rows, "g_grad_norm"), statistics.median(early)
+    vanishing = g_grad < 0.1 * g_grad_early
+    grads = (f"; G's gradient norm fell to {g_grad:.3g} from {g_grad_early:.3g} at the start (vanishing)"
+             if vanishing else "")
+    return Finding(
+        "d_overpowers", h.step,
+        f"D is overpowering G: over the last {len(rows)} steps D(G(z)) averaged {_mean(rows, 'd_fake'):.3f} and "
+        f"D(x) {_mean(rows, 'd_real'):.3f}, so G learns little from D{grads}",
+        "lower D's learning rate (--lr-d, e.g. half of --lr-g), use --loss hinge or add --r1 10, "
+        "add --augment translation,cutout on small datasets, or give G more capacity")
+
+
+@rule("mode_collapse")
+def mode_collapse(h: History) -> Finding | None:
+    """Samples far less varied than real data, or evaluations losing classes."""
+    checks = h.diversity[-2:]
+    if len(checks) == 2 and all(c["diversity"] < 0.5 for c in checks):
+        return Finding(
+            "mode_collapse", h.step,
+            f"mode collapse: samples are {checks[-1]['diversity']:.2f}x as varied as real images (1.0 = as varied; "
+            f"below 0.5 in the last two checks), so G produces a few outputs over and over",
+            "lower the learning rates, use --loss hinge or wgan-gp, add --ema 0.999, or a model with a "
+            "stronger D (dcgan, sngan); for the classic model this is the tutorial's known early collapse")
+    covered = [e for e in h.evals if "class_coverage" in e]
+    if len(covered) >= 2:
+        best = max(covered, key=lambda e: e["class_coverage"])
+        now = covered[-1]
+        if now["class_coverage"] <= best["class_coverage"] - 0.3 and now is not best:
+            return Finding(
+                "mode_collapse", h.step,
+                f"mode collapse: class coverage fell to {now['class_coverage']:.1f} from "
+                f"{best['class_coverage']:.1f} at step {best['step']}: G stopped producing some classes",
+                "keep the best checkpoint (checkpoints/best), lower the learning rates or add --ema 0.999")
+    return None
+
+
+# a loss this far above its typical size is an explosion, not noise
+EXPLOSION_FACTOR = 100.0
+
+
+@rule("divergence")
+def divergence(h: History) -> Finding | None:
+    """Losses or gradients exploding (non-finite values already stop training before this runs)."""
+    if h.count < 2 * WINDOW:
+        return None
+    history = h.last(RECENT)
+    rows, before = history[-25:], history[:-25]
+    for key in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm"):
+        typical = statistics.median(abs(r[key]) for r in before) + 1e-3
+        now = statistics.fmean(abs(r[key]) for r in rows)
+        if now > EXPLOSION_FACTOR * typical and now > 100:
+            return Finding(
+                "divergence", h.step,
+                f"training is diverging: {key} averaged {now:.3g} over the last {len(rows)} steps, "
+                f"{now / typical:.0f}x its usual size ({typical:.3g})",
+                "resume from the last good checkpoint with a lower learning rate (start a new run with --lr "
+                "divided by 10), or use a loss with bounded gradients (--loss hinge)", severity="fatal")
+    return None
+
+
+@rule("oscillation")
+def oscillation(h: History) -> Finding | None:
+    """D(G(z)) swinging up and down in big waves, and quality not improving."""
+    blocks = 8
+    size = 50
+    if h.step < WARMUP_STEPS or h.count < blocks * size:
+        return None
+    rows = h.last(blocks * size)
+    means = [_mean(rows[i * size:(i + 1) * size], "d_fake") for i in range(blocks)]
+    turns = sum((b - a) * (c - b) < 0 for a, b, c in zip(means, means[1:], means[2:]))
+    swing = max(means) - min(means)
+    if swing < 0.3 or turns < 3:
+        return None
+    fids = [e["fid"] for e in h.evals if "fid" in e and math.isfinite(e["fid"])]
+    if len(fids) >= 3 and min(fids[-2:]) < 0.95 * min(fids[:-2]):
+        return None  # quality still improves: the swings are not stopping progress
+    progress = (f"and FID has not improved in the last two evaluations (best {min(fids):.3g})" if len(fids) >= 3
+                else "(turn on --eval-every to see whether quality still improves)")
+    return Finding(
+        "oscillation", h.step,
+        f"D and G are oscillating: D(G(z)) swung between {min(means):.2f} and {max(means):.2f} over the last "
+        f"{len(rows)} steps, changing direction {turns} times, {progress}",
+        "lower both learning rates (e.g. --lr 1e-4), use Adam beta1 0.5 (--set train.beta1=0.5), or add "
+        "--ema 0.999 to average the oscillation out of the samples")
+
+
+class Diagnosis:
+    """Runs the rules as rows arrive; each problem is reported once per episode.
+
+    Args:
+        rearm_checks: how many consecutive clear checks end an episode (so the rule may fire again).
+    """
+
+    def __init__(self, rules: dict[str, Rule] | None = None, rearm_checks: int = 8):
+        self.rules = rules if rules is not None else RULES
+        self.history = History()
+        self.rearm_checks = rearm_checks
+        self._clear: dict[str, int] = {}
+        self._active: set[str] = set()
+        self.findings: list[Finding] = []
+
+    def add(self, rows: list[dict]) -> list[Finding]:
+        """Take new rows (as written to metrics.jsonl) and return the findings that start an episode."""
+        for row in rows:
+            self.history.add(row)
+        new = []
+        for name, check in self.rules.items():
+            finding = check(self.history)
+            if finding is None:
+                self._clear[name] = self._clear.get(name, 0) + 1
+                if self._clear[name] >= self.rearm_checks:
+                    self._active.discard(name)
+                continue
+            self._clear[name] = 0
+            if name not in self._active:
+                self._active.add(name)
+                self.findings.append(finding)
+                new.append(finding)
+        return new

@@ -1,0 +1,366 @@
+"""One self-contained HTML page per run (and one comparing runs), made from the run folder's files alone.
+
+Everything is inline: charts and sample grids as PNG data URIs, a few lines of CSS and of plain
+JavaScript for the epoch slider. It opens offline, from a file or an e-mail attachment.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gankit.errors import GankitError
+from gankit.plots import read_metrics, sample_grids
+from gankit.runs import METRICS_FILE
+
+REPORT_FILE = "report.html"
+
+
+@dataclass
+class RunFiles:
+    """What a run folder holds, read once."""
+
+    path: Path
+    config_text: str
+    steps: list[dict] = field(default_factory=list)
+    evals: list[dict] = field(default_factory=list)
+    diversity: list[dict] = field(default_factory=list)
+    diagnoses: list[dict] = field(default_factory=list)
+    # saved `gankit eval` results (eval/<checkpoint>.json)
+    scored: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def extractor(self) -> str | None:
+        """The feature extractor every score of this run came from (None: no scores)."""
+        ids = {row["eval_extractor"] for row in self.evals if "eval_extractor" in row}
+        ids |= {f"{s['extractor']['name']}:{s['extractor']['digest']}" for s in self.scored.values() if "extractor" in s}
+        if len(ids) > 1:
+            raise GankitError(f"{self.path} holds scores from different feature extractors ({', '.join(sorted(ids))})")
+        return ids.pop() if ids else None
+
+
+def read_run(path: Path) -> RunFiles:
+    from gankit.runs import open_run
+
+    path, _ = open_run(path)
+    files = RunFiles(path, (path / "config.toml").read_text())
+    for row in read_metrics(path / METRICS_FILE):
+        if "diagnosis" in row:
+            files.diagnoses.append(row)
+        elif "diversity" in row:
+            files.diversity.append(row)
+        elif "d_loss" in row:
+            files.steps.append(row)
+        elif "fid" in row or "eval_n" in row:
+            files.evals.append(row)
+    for result in sorted((path / "eval").glob("*.json")) if (path / "eval").is_dir() else []:
+        try:
+            files.scored[result.stem] = json.loads(result.read_text())
+        except (OSError, ValueError):
+            continue  # a damaged result file is left out of the report, not fatal to it
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# pictures
+
+
+def _png_uri(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _figure_uri(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return _png_uri(buffer.getvalue())
+
+
+def _smooth(values: np.ndarray) -> np.ndarray:
+    window = max(1, len(values) // 50)
+    if window < 2:
+        return values
+    head = np.cumsum(values[: window - 1]) / np.arange(1, window)
+    return np.concatenate([head, np.convolve(values, np.ones(window) / window, mode="valid")])
+
+
+def _mark_diagnoses(ax, diagnoses: list[dict]) -> None:
+    for row in diagnoses:
+        ax.axvline(row["step"], color="crimson", linestyle="--", linewidth=1, alpha=0.8)
+        ax.annotate(row["diagnosis"].replace("_", " "), (row["step"], 1.0), xycoords=("data", "axes fraction"),
+                    rotation=90, va="top", ha="right", fontsize=8, color="crimson")
+
+
+def training_charts(run: RunFiles) -> list[tuple[str, str]]:
+    """(title, PNG data URI) for each chart of a run; diagnoses are dashed red lines on every time axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    charts = []
+    if run.steps:
+        steps = np.array([r["step"] for r in run.steps])
+        fig, ax = plt.subplots(figsize=(9, 3.6))
+        for key, label, color in (("d_loss", "D loss", "tab:blue"), ("g_loss", "G loss", "tab:orange")):
+            values = np.array([r[key] for r in run.steps])
+            ax.plot(steps, values, color=color, alpha=0.15, linewidth=0.7)
+            ax.plot(steps, _smooth(values), color=color, label=label, linewidth=1.6)
+        early = steps[min(len(steps) - 1, max(1, len(steps) // 10))]
+        ax.axvspan(steps[0], early, color="grey", alpha=0.12)
+        ax.annotate("expected early: D wins\n(D loss low, G loss high)", (0.01, 0.97), xycoords="axes fraction",
+                    va="top", fontsize=8, color="dimgrey")
+        ax.annotate("expected as G improves: D loss rises, G loss falls", (0.99, 0.97), xycoords="axes fraction",
+                    va="top", ha="right", fontsize=8, color="dimgrey")
+        ax.set_xlabel("G step")
+        ax.set_ylabel("loss")
+        ax.legend(loc="center right")
+        _mark_diagnoses(ax, run.diagnoses)
+        charts.append(("Losses", _figure_uri(fig)))
+
+        fig, ax = plt.subplots(figsize=(9, 3.2))
+        for key, label, color in (("d_real", "D(x): real judged real", "tab:green"),
+                                  ("d_fake", "D(G(z)): fake judged real", "tab:red")):
+            values = np.array([r[key] for r in run.steps])
+            ax.plot(steps, values, color=color, alpha=0.15, linewidth=0.7)
+            ax.plot(steps, _smooth(values), color=color, label=label, linewidth=1.6)
+        ax.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="0.5: D cannot tell")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("G step")
+        ax.set_ylabel("D's probability of 'real'")
+        ax.legend(loc="center right", fontsize=8)
+        _mark_diagnoses(ax, run.diagnoses)
+        charts.append(("What D believes", _figure_uri(fig)))
+
+        fig, ax = plt.subplots(figsize=(9, 3.0))
+        for key, label, color in (("d_grad_norm", "D", "tab:blue"), ("g_grad_norm", "G", "tab:orange")):
+            ax.plot(steps, _smooth(np.array([r[key] for r in run.steps])), color=color, label=label)
+        ax.set_yscale("log")
+        ax.set_xlabel("G step")
+        ax.set_ylabel("gradient norm")
+        ax.legend(loc="upper right")
+        _mark_diagnoses(ax, run.diagnoses)
+        charts.append(("Gradient norms", _figure_uri(fig)))
+
+    scored = [e for e in run.evals if "fid" in e]
+    if scored or run.diversity:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+        if scored:
+            left.plot([e["step"] for e in scored], [e["fid"] for e in scored], marker="o", color="tab:purple")
+            left.set_yscale("log")
+            left.set_ylabel(f"FID ({scored[-1].get('eval_extractor', 'features')})", fontsize=8)
+        else:
+            left.text(0.5, 0.5, "no evaluations\n(train with --eval-every N)", ha="center", va="center",
+                      transform=left.transAxes, color="grey")
+        left.set_xlabel("G step")
+        for key, color in (("precision", "tab:green"), ("recall", "tab:orange"), ("class_coverage", "tab:brown")):
+            points = [(e["step"], e[key]) for e in run.evals if key in e]
+            if points:
+                right.plot(*zip(*points), marker="o", color=color, label=key.replace("_", " "))
+        if run.diversity:
+            right.plot([d["step"] for d in run.diversity], [d["diversity"] for d in run.diversity], color="tab:grey",
+                       linestyle="--", label="diversity (1 = as varied as data)")
+        right.set_xlabel("G step")
+        right.legend(fontsize=8)
+        for ax in (left, right):
+            _mark_diagnoses(ax, run.diagnoses)
+        charts.append(("Quality over time", _figure_uri(fig)))
+    return charts
+
+
+def sample_frames(run: RunFiles) -> list[dict]:
+    """Every sample grid as {"label", "src"}, in training order."""
+    frames = []
+    for path in sample_grids(run.path / "samples"):
+        kind, number = path.stem.split("_", 1)
+        frames.append({"label": f"{kind} {int(number)}", "src": _png_uri(path.read_bytes())})
+    return frames
+
+
+def interpolation_strip(run: RunFiles, steps: int = 12) -> str | None:
+    """A walk from seed 0's z to seed 1's with the newest generator, as a PNG data URI (None: no checkpoint)."""
+    from gankit.sampling import find_checkpoint, generate, grid, load_generator, walk_latents
+
+    try:
+        checkpoint = find_checkpoint(run.path)
+    except GankitError:
+        return None
+    g, config, meta = load_generator(checkpoint)
+    z = walk_latents(config.model.latent_dim, [0, 1], steps)
+    labels = None
+    if int(meta.get("num_classes") or 0):
+        import torch
+
+        labels = torch.zeros(len(z), dtype=torch.long)
+    from PIL import Image
+
+    picture = grid(generate(g, z, labels), nrow=len(z))
+    buffer = io.BytesIO()
+    image = Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture)
+    image.resize((image.width * 2, image.height * 2), Image.Resampling.NEAREST).save(buffer, format="PNG")
+    return _png_uri(buffer.getvalue())
+
+
+# ---------------------------------------------------------------------------------------------
+# pages
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+.meta { color: #555; } img { max-width: 100%; image-rendering: pixelated; }
+table { border-collapse: collapse; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.finding { border-left: 4px solid crimson; padding: 0.3em 0.8em; margin: 0.6em 0; background: #fff5f5; }
+.finding.fatal { background: #ffe0e0; } .ok { border-left: 4px solid seagreen; padding: 0.3em 0.8em; background: #f3fbf5; }
+pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+#slider { width: 100%; }
+"""
+
+SLIDER_SCRIPT = """
+const frames = JSON.parse(document.getElementById("frames").textContent);
+const slider = document.getElementById("slider");
+const shown = document.getElementById("grid");
+const label = document.getElementById("grid-label");
+function show(i) { shown.src = frames[i].src; label.textContent = frames[i].label + " (" + (i + 1) + " of " + frames.length + ")"; }
+slider.max = frames.length - 1;
+slider.value = frames.length - 1;
+slider.addEventListener("input", () => show(Number(slider.value)));
+show(frames.length - 1);
+"""
+
+SCORE_KEYS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "class_coverage",
+              "memorisation_rate", "nn_distance_ratio")
+
+
+def _json_script(element_id: str, value) -> str:
+    text = json.dumps(value).replace("</", "<\\/")  # no early end of the script element
+    return f'<script type="application/json" id="{element_id}">{text}</script>'
+
+
+def _page(title: str, body: list[str], script: str = "") -> str:
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>\n"
+            + "\n".join(body) + (f"\n<script>{script}</script>" if script else "") + "\n</body></html>\n")
+
+
+def _scores_table(rows: list[tuple[str, dict]]) -> str:
+    keys = [k for k in SCORE_KEYS if any(isinstance(m.get(k), (int, float)) for _, m in rows)]
+    head = "".join(f"<th>{html.escape(k.replace('_', ' '))}</th>" for k in keys)
+    lines = [f"<table><tr><th></th>{head}</tr>"]
+    for name, metrics in rows:
+        cells = "".join(f"<td>{metrics[k]:.4g}</td>" if isinstance(metrics.get(k), (int, float)) else "<td>-</td>"
+                        for k in keys)
+        lines.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
+    return "\n".join(lines) + "</table>"
+
+
+def write_report(path: Path, out: Path | None = None, interpolation: bool = True) -> Path:
+    """Write RUN/report.html (or `out`) and return its path."""
+    run = read_run(Path(path))
+    out = Path(out) if out else run.path / REPORT_FILE
+    last = run.steps[-1] if run.steps else {}
+    body = [f"<h1>{html.escape(run.name)}</h1>",
+            f"<p class=\"meta\">{len(run.steps)} G steps logged"
+            + (f", {last.get('images_seen', 0):,} images seen, {last['seconds'] / 60:.1f} minutes of training"
+               if "seconds" in last else "") + "</p>"]
+    body.append("<h2>Diagnosis</h2>")
+    if run.diagnoses:
+        for row in run.diagnoses:
+            body.append(f"<div class=\"finding {html.escape(row.get('severity', ''))}\"><b>step {row['step']}</b>: "
+                        f"{html.escape(row['title'])}<br><i>try:</i> {html.escape(row['advice'])}</div>")
+    else:
+        body.append("<div class=\"ok\">No problems detected: no sustained D dominance, mode collapse, oscillation "
+                    "or divergence in the logged signals.</div>")
+    for title, uri in training_charts(run):
+        body.append(f"<h2>{html.escape(title)}</h2><img alt=\"{html.escape(title)}\" src=\"{uri}\">")
+    frames = sample_frames(run)
+    script = ""
+    if frames:
+        body += ["<h2>Samples</h2>", "<p>The same latent vectors after each epoch; drag the slider.</p>",
+                 "<input type=\"range\" id=\"slider\" min=\"0\" step=\"1\">", "<p id=\"grid-label\"></p>",
+                 "<img id=\"grid\" alt=\"sample grid\" width=\"480\">", _json_script("frames", frames)]
+        script = SLIDER_SCRIPT
+    strip = interpolation_strip(run) if interpolation else None
+    if strip:
+        body += ["<h2>Latent walk</h2>", "<p>From seed 0's z to seed 1's along a great circle: smooth changes mean "
+                 "G learned a continuous space.</p>", f"<img alt=\"latent walk\" src=\"{strip}\">"]
+    if run.scored:
+        body += ["<h2>Scores (gankit eval)</h2>",
+                 _scores_table([(name, result["metrics"]) for name, result in run.scored.items()])]
+        for name in run.scored:
+            pairs = run.path / "eval" / f"{name}-closest.png"
+            if pairs.is_file():
+                body += [f"<h3>Closest to training images ({html.escape(name)})</h3>",
+                         "<p>Top: the samples nearest a training image; bottom: that training image.</p>",
+                         f"<img alt=\"closest pairs\" src=\"{_png_uri(pairs.read_bytes())}\">"]
+    body += ["<h2>Config</h2>", f"<pre>{html.escape(run.config_text)}</pre>"]
+    return _write(out, _page(f"gankit report: {run.name}", body, script))
+
+
+def write_comparison(paths: list[Path], out: Path) -> Path:
+    """One page with the runs' curves overlaid and their latest scores side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [read_run(Path(p)) for p in paths]
+    extractors = {run.name: run.extractor for run in runs if run.extractor}
+    if len(set(extractors.values())) > 1:
+        listed = ", ".join(f"{name}: {ext}" for name, ext in extractors.items())
+        raise GankitError(f"these runs were scored with different feature extractors ({listed}); their metrics "
+                          "cannot be compared; score them alike with gankit eval --extractor NAME")
+    body = [f"<h1>Comparing {len(runs)} runs</h1>",
+            "<p class=\"meta\">" + ", ".join(html.escape(r.name) for r in runs) + "</p>"]
+    panels = [("d_loss", "D loss"), ("g_loss", "G loss"), ("d_fake", "D(G(z))"), ("fid", "FID")]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.5))
+    for ax, (key, label) in zip(axes.flat, panels):
+        for run in runs:
+            rows = run.evals if key == "fid" else run.steps
+            points = [(r["step"], r[key]) for r in rows if key in r]
+            if points:
+                x, y = (np.array(v) for v in zip(*points))
+                ax.plot(x, y if key == "fid" else _smooth(y), marker="o" if key == "fid" else None, label=run.name)
+        ax.set_title(label)
+        ax.set_xlabel("G step")
+        if key == "fid":
+            ax.set_yscale("log")
+    axes.flat[0].legend(fontsize=8)
+    body += ["<h2>Curves</h2>", f"<img alt=\"curves\" src=\"{_figure_uri(fig)}\">"]
+    latest = []
+    for run in runs:
+        metrics = dict(run.evals[-1]) if run.evals else {}
+        if run.scored:
+            metrics |= run.scored[sorted(run.scored)[-1]]["metrics"]
+        last = run.steps[-1] if run.steps else {}
+        metrics |= {"steps": last.get("step"), "minutes": round(last["seconds"] / 60, 1) if "seconds" in last else None}
+        latest.append((run.name, metrics))
+    if extractors:
+        body += [f"<h2>Latest scores</h2><p class=\"meta\">features: {html.escape(next(iter(extractors.values())))}</p>",
+                 _scores_table(latest)]
+    body.append("<h2>Diagnoses</h2>")
+    for run in runs:
+        found = ", ".join(f"{d['diagnosis'].replace('_', ' ')} at step {d['step']}" for d in run.diagnoses) or "none"
+        body.append(f"<p><b>{html.escape(run.name)}</b>: {html.escape(found)}</p>")
+    return _write(out, _page("gankit compare", body))
+
+
+def _write(out: Path, text: str) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out

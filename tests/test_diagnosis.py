@@ -1,0 +1,124 @@
+"""Diagnosis rules on constructed histories: each fires on its failure, once per episode, and never on a
+healthy run."""
+
+import random
+
+from gankit.report.diagnosis import Diagnosis
+
+
+def steps(start, n, d_real=0.7, d_fake=0.3, d_loss=1.1, g_loss=1.0, grad=1.0, seed=0, jitter=0.03):
+    """n per-step rows from step `start` + 1, with small noise around the given levels."""
+    rng = random.Random(seed)
+
+    def noisy(x):
+        return x + rng.uniform(-jitter, jitter) * max(abs(x), 0.1)
+
+    return [{"step": start + i + 1, "d_real": noisy(d_real), "d_fake": max(0.0, noisy(d_fake)), "d_loss": noisy(d_loss),
+             "g_loss": noisy(g_loss), "d_grad_norm": noisy(grad), "g_grad_norm": noisy(grad)} for i in range(n)]
+
+
+def feed(diagnosis, rows, block=25):
+    """As training does: rows arrive in blocks of 25."""
+    found = []
+    for i in range(0, len(rows), block):
+        found += diagnosis.add(rows[i:i + block])
+    return found
+
+
+def test_a_healthy_run_raises_nothing():
+    d = Diagnosis()
+    rows = steps(0, 300, d_real=0.9, d_fake=0.1, d_loss=0.3, g_loss=2.5)  # D wins early: expected
+    rows += steps(300, 3000, seed=1)
+    found = feed(d, rows)
+    found += d.add([{"step": 3300, "diversity": 0.9}, {"step": 3300, "diversity": 0.85}])
+    found += d.add([{"step": 3300, "fid": 10.0, "class_coverage": 0.9}])
+    assert found == []
+
+
+def test_d_overpowering_is_reported_once_per_episode():
+    d = Diagnosis()
+    early_d_wins = steps(0, 250, d_real=0.99, d_fake=0.01, d_loss=0.02, g_loss=5)
+    assert feed(d, early_d_wins) == []  # the tutorial's opening, not a problem
+    rows = steps(250, 250) + steps(500, 600, d_real=0.99, d_fake=0.01, d_loss=0.02, g_loss=6.0, grad=0.01)
+    found = feed(d, rows)
+    assert [f.rule for f in found] == ["d_overpowers"]
+    assert "D(G(z)) averaged 0.010" in found[0].title and "vanishing" in found[0].title
+    assert "--lr-d" in found[0].advice
+    assert feed(d, steps(1100, 200)) == []  # recovers: episode ends after enough clear checks
+    again = feed(d, steps(1300, 300, d_real=0.99, d_fake=0.01, d_loss=0.02, g_loss=6.0))
+    assert [f.rule for f in again] == ["d_overpowers"]
+
+
+def test_mode_collapse_from_diversity_and_from_class_coverage():
+    d = Diagnosis()
+    feed(d, steps(0, 400))
+    assert d.add([{"step": 400, "diversity": 0.3}]) == []  # one low check is not yet a collapse
+    found = d.add([{"step": 425, "diversity": 0.25}])
+    assert [f.rule for f in found] == ["mode_collapse"] and "0.25x as varied" in found[0].title
+    d = Diagnosis()
+    feed(d, steps(0, 400))
+    assert d.add([{"step": 200, "fid": 20.0, "class_coverage": 1.0}]) == []
+    found = d.add([{"step": 400, "fid": 25.0, "class_coverage": 0.6}])
+    assert [f.rule for f in found] == ["mode_collapse"] and "fell to 0.6 from 1.0 at step 200" in found[0].title
+
+
+def test_exploding_losses_are_fatal():
+    d = Diagnosis()
+    found = feed(d, steps(0, 500) + steps(500, 25, g_loss=5e3, grad=1e4))
+    assert [(f.rule, f.severity) for f in found] == [("divergence", "fatal")]
+    assert "diverging" in found[0].title and "--lr" in found[0].advice
+
+
+def test_oscillation_without_progress():
+    swinging = []
+    for block in range(8):
+        swinging += steps(300 + block * 50, 50, d_fake=0.1 if block % 2 else 0.6, seed=block)
+    d = Diagnosis()
+    found = feed(d, steps(0, 300) + swinging)
+    assert [f.rule for f in found] == ["oscillation"] and "--eval-every" in found[0].title
+    # the same swings while FID keeps falling are not a problem
+    d = Diagnosis()
+    d.add([{"step": s, "fid": f} for s, f in ((100, 40.0), (200, 30.0), (300, 20.0), (400, 12.0))])
+    assert feed(d, steps(0, 300) + swinging) == []
+
+
+# --- real runs: settings that must trigger a rule, and a healthy one that must not -----------------
+
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+from conftest import gankit  # noqa: E402
+
+
+def _diagnoses(run):
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in rows if "diagnosis" in r], [r for r in rows if "diversity" in r]
+
+
+@pytest.mark.slow
+def test_healthy_dcgan_run_raises_nothing(tmp_path, fashion_dir):
+    result = gankit("train", "--model", "dcgan", "--max-steps", "600", "--name", "h", "--out", str(tmp_path),
+                    "--no-progress")
+    assert result.returncode == 0, result.stderr
+    diagnoses, diversity = _diagnoses(tmp_path / "h")
+    assert diagnoses == [] and "gankit: step" not in result.stderr
+    assert len(diversity) == 2 and all(0.5 < d["diversity"] < 1.5 for d in diversity)
+
+
+@pytest.mark.slow
+def test_d_with_ten_times_gs_learning_rate_overpowers_g(tmp_path, fashion_dir):
+    result = gankit("train", "--model", "dcgan", "--lr-g", "2e-5", "--lr-d", "2e-3", "--max-steps", "600", "--name",
+                    "d", "--out", str(tmp_path), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    diagnoses, _ = _diagnoses(tmp_path / "d")
+    assert "d_overpowers" in [d["diagnosis"] for d in diagnoses]
+    assert "D is overpowering G" in result.stderr and "--lr-d" in result.stderr
+
+
+@pytest.mark.slow
+def test_learning_rate_0_1_is_caught(tmp_path, fashion_dir):
+    result = gankit("train", "--lr", "0.1", "--max-steps", "600", "--name", "x", "--out", str(tmp_path),
+                    "--no-progress")
+    diagnoses, _ = _diagnoses(tmp_path / "x")
+    assert diagnoses, result.stderr
