@@ -83,6 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             text = f"{text}; one of: {', '.join(choices[key])}"
         cfg.add_argument(flag, metavar=key.split(".")[1].upper(), help=text.replace("%", "%%"))
     cfg.add_argument("--compile", action="store_true", help=f"{field_help('train.compile')} [train.compile]")
+    cfg.add_argument("--no-report", action="store_true", help="do not write report.html at the end [train.report]")
     cfg.add_argument("--tensorboard", action="store_true",
                      help=f"{field_help('train.tensorboard')} [train.tensorboard]".replace("%", "%%"))
     cfg.add_argument("--lr", metavar="LR", help="learning rate of both G and D (default: 0.0002, the tutorial's)")
@@ -98,6 +99,8 @@ def overrides_from(args: argparse.Namespace) -> dict:
         values["train.compile"] = True
     if args.tensorboard:
         values["train.tensorboard"] = True
+    if args.no_report:
+        values["train.report"] = False
     for flag, key in FLAGS.items():
         value = getattr(args, flag[2:].replace("-", "_"))
         if value is not None:
