@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -51,7 +50,8 @@ class History:
     """What the rules read: per-step rows, diversity checks and evaluations, oldest first."""
 
     early: list[dict] = field(default_factory=list)
-    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))
+    # the newest RECENT to 2 * RECENT rows (trimmed in chunks, so slicing the end stays cheap)
+    recent: list[dict] = field(default_factory=list)
     diversity: list[dict] = field(default_factory=list)
     evals: list[dict] = field(default_factory=list)
     # per-step rows seen in all
@@ -66,10 +66,12 @@ class History:
             if len(self.early) < WINDOW:
                 self.early.append(row)
             self.recent.append(row)
+            if len(self.recent) > 2 * RECENT:
+                del self.recent[:-RECENT]
             self.count += 1
 
     def last(self, n: int) -> list[dict]:
-        return list(self.recent)[-n:]
+        return self.recent[-n:]
 
     @property
     def step(self) -> int:
@@ -147,7 +149,7 @@ def divergence(h: History) -> Finding | None:
     if h.count < 2 * WINDOW:
         return None
     history = h.last(RECENT)
-    rows, before = history[-25:], history[:-25]
+    rows, before = history[-25:], history[-RECENT:-25:10]  # every 10th earlier row is plenty for a median
     for key in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm"):
         typical = statistics.median(abs(r[key]) for r in before) + 1e-3
         now = statistics.fmean(abs(r[key]) for r in rows)

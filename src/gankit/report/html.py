@@ -256,8 +256,8 @@ def _page(title: str, body: list[str], script: str = "") -> str:
             + "\n".join(body) + (f"\n<script>{script}</script>" if script else "") + "\n</body></html>\n")
 
 
-def _scores_table(rows: list[tuple[str, dict]]) -> str:
-    keys = [k for k in SCORE_KEYS if any(isinstance(m.get(k), (int, float)) for _, m in rows)]
+def _scores_table(rows: list[tuple[str, dict]], keys: tuple[str, ...] = SCORE_KEYS) -> str:
+    keys = [k for k in keys if any(isinstance(m.get(k), (int, float)) for _, m in rows)]
     head = "".join(f"<th>{html.escape(k.replace('_', ' '))}</th>" for k in keys)
     lines = [f"<table><tr><th></th>{head}</tr>"]
     for name, metrics in rows:
@@ -348,9 +348,9 @@ def write_comparison(paths: list[Path], out: Path) -> Path:
         last = run.steps[-1] if run.steps else {}
         metrics |= {"steps": last.get("step"), "minutes": round(last["seconds"] / 60, 1) if "seconds" in last else None}
         latest.append((run.name, metrics))
-    if extractors:
-        body += [f"<h2>Latest scores</h2><p class=\"meta\">features: {html.escape(next(iter(extractors.values())))}</p>",
-                 _scores_table(latest)]
+    features = f"features: {next(iter(extractors.values()))}" if extractors else "no scores yet (gankit eval RUN)"
+    body += [f"<h2>Latest scores</h2><p class=\"meta\">{html.escape(features)}</p>",
+             _scores_table(latest, ("steps", "minutes") + SCORE_KEYS)]
     body.append("<h2>Diagnoses</h2>")
     for run in runs:
         found = ", ".join(f"{d['diagnosis'].replace('_', ' ')} at step {d['step']}" for d in run.diagnoses) or "none"
