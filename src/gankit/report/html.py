@@ -256,13 +256,18 @@ def _page(title: str, body: list[str], script: str = "") -> str:
             + "\n".join(body) + (f"\n<script>{script}</script>" if script else "") + "\n</body></html>\n")
 
 
+def _number(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "-"
+    return f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
+
+
 def _scores_table(rows: list[tuple[str, dict]], keys: tuple[str, ...] = SCORE_KEYS) -> str:
     keys = [k for k in keys if any(isinstance(m.get(k), (int, float)) for _, m in rows)]
     head = "".join(f"<th>{html.escape(k.replace('_', ' '))}</th>" for k in keys)
     lines = [f"<table><tr><th></th>{head}</tr>"]
     for name, metrics in rows:
-        cells = "".join(f"<td>{metrics[k]:.4g}</td>" if isinstance(metrics.get(k), (int, float)) else "<td>-</td>"
-                        for k in keys)
+        cells = "".join(f"<td>{_number(metrics.get(k))}</td>" for k in keys)
         lines.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
     return "\n".join(lines) + "</table>"
 
