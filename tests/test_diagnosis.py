@@ -66,7 +66,15 @@ def test_exploding_losses_are_fatal():
     d = Diagnosis()
     found = feed(d, steps(0, 500) + steps(500, 25, g_loss=5e3, grad=1e4))
     assert [(f.rule, f.severity) for f in found] == [("divergence", "fatal")]
-    assert "diverging" in found[0].title and "--lr" in found[0].advice
+    assert "its usual size" in found[0].title and "--lr" in found[0].advice
+
+
+def test_losses_that_explode_from_the_start_are_fatal():
+    """With --lr 0.1 G's loss reaches 1e7 within a hundred steps: no usual size to compare with."""
+    d = Diagnosis()
+    found = feed(d, steps(0, 50) + steps(50, 50, g_loss=5e7))
+    assert [(f.rule, f.severity) for f in found] == [("divergence", "fatal")]
+    assert found[0].title.startswith("g_loss averaged 5") and "e+07" in found[0].title
 
 
 def test_oscillation_without_progress():
@@ -88,7 +96,7 @@ import json  # noqa: E402
 
 import pytest  # noqa: E402
 
-from conftest import gankit  # noqa: E402
+from conftest import assert_clean_error, gankit  # noqa: E402
 
 
 def _diagnoses(run):
@@ -121,4 +129,5 @@ def test_learning_rate_0_1_is_caught(tmp_path, fashion_dir):
     result = gankit("train", "--lr", "0.1", "--max-steps", "600", "--name", "x", "--out", str(tmp_path),
                     "--no-progress")
     diagnoses, _ = _diagnoses(tmp_path / "x")
-    assert diagnoses, result.stderr
+    assert diagnoses[-1]["diagnosis"] == "divergence" and diagnoses[-1]["severity"] == "fatal", result.stderr
+    assert_clean_error(result, "training diverged at step", "the last good checkpoint is")

@@ -141,11 +141,20 @@ def mode_collapse(h: History) -> Finding | None:
 
 # a loss this far above its typical size is an explosion, not noise
 EXPLOSION_FACTOR = 100.0
+# a loss this large is an explosion whatever came before (BCE of 1e4 means logits of 1e4)
+ABSURD_LOSS = 1e4
 
 
 @rule("divergence")
 def divergence(h: History) -> Finding | None:
     """Losses or gradients exploding (non-finite values already stop training before this runs)."""
+    rows = h.last(25)
+    for key in ("d_loss", "g_loss"):
+        now = statistics.fmean(abs(r[key]) for r in rows) if len(rows) == 25 else 0.0
+        if now > ABSURD_LOSS:  # exploded early, so there is no usual size to compare with
+            return Finding(
+                "divergence", h.step,
+                f"{key} averaged {now:.3g} over the last 25 steps, far beyond any working GAN's losses", "start again with a learning rate 10x lower (--lr), or --loss hinge", severity="fatal")
     if h.count < 2 * WINDOW:
         return None
     history = h.last(RECENT)
@@ -156,8 +165,8 @@ def divergence(h: History) -> Finding | None:
         if now > EXPLOSION_FACTOR * typical and now > 100:
             return Finding(
                 "divergence", h.step,
-                f"training is diverging: {key} averaged {now:.3g} over the last {len(rows)} steps, "
-                f"{now / typical:.0f}x its usual size ({typical:.3g})",
+                f"{key} averaged {now:.3g} over the last {len(rows)} steps, {now / typical:.0f}x its usual size "
+                f"({typical:.3g})",
                 "resume from the last good checkpoint with a lower learning rate (start a new run with --lr "
                 "divided by 10), or use a loss with bounded gradients (--loss hinge)", severity="fatal")
     return None

@@ -284,7 +284,9 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
     body.append("<h2>Diagnosis</h2>")
     if run.diagnoses:
         for row in run.diagnoses:
-            body.append(f"<div class=\"finding {html.escape(row.get('severity', ''))}\"><b>step {row['step']}</b>: "
+            stopped = ", training stopped" if row.get("severity") == "fatal" else ""
+            body.append(f"<div class=\"finding {html.escape(row.get('severity', ''))}\"><b>step {row['step']} "
+                        f"({html.escape(row['diagnosis'].replace('_', ' '))}{stopped})</b>: "
                         f"{html.escape(row['title'])}<br><i>try:</i> {html.escape(row['advice'])}</div>")
     else:
         body.append("<div class=\"ok\">No problems detected: no sustained D dominance, mode collapse, oscillation "

@@ -212,9 +212,9 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
         def watch(rows: list[dict]) -> None:
             for finding in diagnosis.add(rows):
                 log.note(finding.as_row())
-                bar.write(f"gankit: {finding.text()}", file=sys.stderr)
-                if finding.severity == "fatal":
+                if finding.severity == "fatal":  # the error that ends training says it
                     raise Diverged(finding.step, finding.title)
+                bar.write(f"gankit: {finding.text()}", file=sys.stderr)
 
         log.watchers.append(watch)
     board = TensorBoardLog(run / "tensorboard", state.step) if t.tensorboard else None
