@@ -231,6 +231,49 @@ def bare_loop(config, dataset, device: torch.device, warmup: int, steps: int) ->
 # ---------------------------------------------------------------------------------------------
 
 
+def measure(model: str, args: argparse.Namespace, device: torch.device, variants: list[str], report: dict) -> None:
+    """Every loop for one model, repeated; prints the table and adds the numbers to `report`."""
+    data = {"data.image_size": args.image_size} if args.image_size else {}
+
+    def config_for(variant: dict):
+        return resolve_config(overrides={
+            "model.name": model, "train.device": args.device, **data,
+            "train.precision": variant["precision"], "train.compile": variant["compile"],
+            "train.batch_size": variant["batch"], "train.max_steps": args.warmup + args.steps + 1,
+            "train.epochs": 10_000, "train.sample_count": 16})
+
+    base = config_for(parse_variant("fp32"))
+    dataset = load_dataset(base.data)
+    loops: dict[str, callable] = {}
+    if not args.no_tutorial:
+        loops["tutorial"] = lambda: tutorial_loop(base, dataset, device, args.warmup, args.steps)
+    for name in variants:
+        config = config_for(parse_variant(name))
+        loops[f"gankit {name}"] = lambda c=config: trainer_loop(c, device, args.warmup, args.steps)
+        loops[f"bare {name}"] = lambda c=config: bare_loop(c, dataset, device, args.warmup, args.steps)
+    measured: dict[str, list] = {name: [] for name in loops}
+    peaks: dict[str, float] = {}
+    for repeat in range(args.repeats):
+        for name, loop in loops.items():
+            with PeakMemory(device) as peak:
+                measured[name].append(loop())
+            peaks[name] = max(peaks.get(name, 0.0), peak.mib)
+            print(f"{model} repeat {repeat + 1}/{args.repeats}: {name:<28} {measured[name][-1]:9.0f} img/s",
+                  file=sys.stderr, flush=True)
+    medians = {name: statistics.median(values) for name, values in measured.items()}
+    report["models"][model] = {"images_per_s": measured, "median": medians, "peak_mib": peaks}
+    baseline = medians.get("tutorial")
+    where = report.get("gpu", f"{report['threads']} threads")
+    print(f"\n{model} on {device.type} ({where}), "
+          f"median of {args.repeats}, {args.steps} steps each")
+    print("| loop | images/s | vs tutorial | vs bare step | peak memory (MiB) |\n|---|---|---|---|---|")
+    for name, value in medians.items():
+        ratio = f"{value / baseline:.2f}x" if baseline else "-"
+        bare = medians.get(name.replace("gankit", "bare")) if name.startswith("gankit") else None
+        overhead = f"{value / bare:.2f}" if bare else "-"
+        print(f"| {name} | {value:,.0f} | {ratio} | {overhead} | {peaks[name]:,.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="classic,dcgan")
@@ -250,45 +293,7 @@ def main() -> None:
     if device.type == "cuda":
         report["gpu"] = torch.cuda.get_device_name(device)
     for model in args.models.split(","):
-        data = {"data.image_size": args.image_size} if args.image_size else {}
-
-        def config_for(variant: dict):
-            return resolve_config(overrides={
-                "model.name": model, "train.device": args.device, **data,
-                "train.precision": variant["precision"], "train.compile": variant["compile"],
-                "train.batch_size": variant["batch"], "train.max_steps": args.warmup + args.steps + 1,
-                "train.epochs": 10_000, "train.sample_count": 16})
-
-        base = config_for(parse_variant("fp32"))
-        dataset = load_dataset(base.data)
-        loops: dict[str, callable] = {}
-        if not args.no_tutorial:
-            loops["tutorial"] = lambda: tutorial_loop(base, dataset, device, args.warmup, args.steps)
-        for name in variants:
-            config = config_for(parse_variant(name))
-            loops[f"gankit {name}"] = lambda c=config: trainer_loop(c, device, args.warmup, args.steps)
-            loops[f"bare {name}"] = lambda c=config: bare_loop(c, dataset, device, args.warmup, args.steps)
-        measured: dict[str, list] = {name: [] for name in loops}
-        peaks: dict[str, float] = {}
-        for repeat in range(args.repeats):
-            for name, loop in loops.items():
-                with PeakMemory(device) as peak:
-                    measured[name].append(loop())
-                peaks[name] = max(peaks.get(name, 0.0), peak.mib)
-                print(f"{model} repeat {repeat + 1}/{args.repeats}: {name:<28} {measured[name][-1]:9.0f} img/s",
-                      file=sys.stderr, flush=True)
-        medians = {name: statistics.median(values) for name, values in measured.items()}
-        report["models"][model] = {"images_per_s": measured, "median": medians, "peak_mib": peaks}
-        baseline = medians.get("tutorial")
-        where = report.get("gpu", f"{report['threads']} threads")
-        print(f"\n{model} on {device.type} ({where}), "
-              f"median of {args.repeats}, {args.steps} steps each")
-        print(f"| loop | images/s | vs tutorial | vs bare step | peak memory (MiB) |\n|---|---|---|---|---|")
-        for name, value in medians.items():
-            ratio = f"{value / baseline:.2f}x" if baseline else "-"
-            bare = medians.get(name.replace("gankit", "bare")) if name.startswith("gankit") else None
-            overhead = f"{value / bare:.2f}" if bare else "-"
-            print(f"| {name} | {value:,.0f} | {ratio} | {overhead} | {peaks[name]:,.0f} |")
+        measure(model, args, device, variants, report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
 
