@@ -55,6 +55,17 @@ def make_idx_dataset(folder: Path, n_train: int = 200, n_test: int = 50, seed: i
     return folder
 
 
+def make_image_folder(folder: Path, n: int, shape: tuple[int, int, int], suffix: str = ".png", seed: int = 0) -> Path:
+    """n random RGB images of shape (H, W, 3) in a new folder, as a user's own image folder."""
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(folder / f"{i}{suffix}")
+    return folder
+
+
 def cifar_batch_bytes(n: int, seed: int) -> bytes:
     rng = np.random.default_rng(seed)
     batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, n).tolist())}

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_clean_error, gankit
+from conftest import assert_clean_error, gankit, make_image_folder
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +84,7 @@ def test_config_file_with_override_and_dcgan_hinge(tmp_path):
 
 
 def test_image_folder_training(tmp_path):
-    folder = tmp_path / "my_images"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(24):
-        Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
+    folder = make_image_folder(tmp_path / "my_images", 24, (40, 50, 3), suffix=".jpg")
     result = gankit("train", "--data", str(folder), "--image-size", "32", "--channels", "3", "--model", "dcgan",
                     "--set", "model.width=8", "--batch-size", "8", "--max-steps", "2", "--name", "f",
                     "--out", str(tmp_path / "runs"))

@@ -10,18 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_clean_error, gankit
+from conftest import assert_clean_error, gankit, make_image_folder
 
 
 @pytest.fixture(scope="module")
 def epochs_run(tmp_path_factory):
     """Four short epochs on a folder of 40 images (batch 10), so there are four sample grids to slide over."""
     root = tmp_path_factory.mktemp("report")
-    folder = root / "imgs"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(40):
-        Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    folder = make_image_folder(root / "imgs", 40, (12, 12, 3))
     result = gankit("train", "--data", str(folder), "--image-size", "8", "--batch-size", "10", "--epochs", "4",
                     "--name", "r", "--out", str(root / "runs"), "--no-progress")
     assert result.returncode == 0, result.stderr

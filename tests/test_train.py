@@ -47,14 +47,11 @@ def test_resume_is_exact(tmp_path, fashion_dir, model):
 
 def test_resume_across_an_epoch_boundary(tmp_path, fashion_dir):
     """A tiny epoch (folder of 30 images, batch 10) so resume crosses epochs and reshuffles."""
-    import numpy as np
     from PIL import Image
 
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(30):
-        Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    from conftest import make_image_folder
+
+    folder = make_image_folder(tmp_path / "imgs", 30, (12, 12, 3))
     common = {"data.name": str(folder), "data.image_size": 8, "train.batch_size": 10, "train.epochs": 4}
     config, straight = _run(tmp_path, "straight", **common)
     train(config, straight, progress=False)
