@@ -15,12 +15,19 @@ def read_metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+def smooth(values: np.ndarray, window: int | None = None) -> np.ndarray:
+    """Running mean over `window` points (default: a fiftieth of the series), the head averaged over what exists."""
+    window = window or max(1, len(values) // 50)
     if len(values) < window or window < 2:
         return values
     kernel = np.ones(window) / window
     head = np.cumsum(values[: window - 1]) / np.arange(1, window)
     return np.concatenate([head, np.convolve(values, kernel, mode="valid")])
+
+
+def picture_image(picture: np.ndarray) -> Image.Image:
+    """A PIL image of a uint8 (H, W, 1|3) picture (grey pictures lose their channel axis)."""
+    return Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture)
 
 
 def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
@@ -34,13 +41,12 @@ def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     steps = np.array([r["step"] for r in rows])
-    window = max(1, len(rows) // 50)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
     try:
         for key, label, color in (("d_loss", "D loss", "tab:blue"), ("g_loss", "G loss", "tab:orange")):
             values = np.array([r[key] for r in rows])
             top.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
-            top.plot(steps, _smooth(values, window), color=color, label=label, linewidth=1.6)
+            top.plot(steps, smooth(values), color=color, label=label, linewidth=1.6)
         top.set_ylabel("loss")
         top.legend(loc="upper right")
         top.set_title("Losses: early on D wins (low D loss, high G loss); then D's rises and G's falls")
@@ -48,7 +54,7 @@ def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
                                   ("d_fake", "D(G(z)): fake judged real", "tab:red")):
             values = np.array([r[key] for r in rows])
             bottom.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
-            bottom.plot(steps, _smooth(values, window), color=color, label=label, linewidth=1.6)
+            bottom.plot(steps, smooth(values), color=color, label=label, linewidth=1.6)
         bottom.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="0.5: D cannot tell")
         bottom.set_ylim(-0.02, 1.02)
         bottom.set_ylabel("D's probability of 'real'")
@@ -91,7 +97,7 @@ def save_gif(pictures: list[np.ndarray], out: Path, frame_ms: int, scale: int = 
     the last frame stays `hold_last` frames long."""
     images = []
     for picture in pictures:
-        img = Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture).convert("RGB")
+        img = picture_image(picture).convert("RGB")
         images.append(img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST))
     durations = [frame_ms] * (len(images) - 1) + [frame_ms * hold_last]
     out.parent.mkdir(parents=True, exist_ok=True)

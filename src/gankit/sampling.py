@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-from PIL import Image
 
 from gankit.checkpoint import FINAL, WEIGHTS, list_checkpoints, load_tensors, network_weights, read_meta
 from gankit.config import Config, from_dict
 from gankit.data.batches import to_uint8
 from gankit.errors import GankitError
 from gankit.models import build_models
+from gankit.plots import picture_image
 
 
 def latents(n: int, latent_dim: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -81,7 +81,7 @@ def save_png(picture: np.ndarray, path: str | Path) -> Path:
     """Write an (H, W, 1|3) uint8 array as PNG, atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    image = Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture)
+    image = picture_image(picture)
     tmp = path.with_name(f".{path.name}.tmp")
     image.save(tmp, format="PNG")
     tmp.replace(path)

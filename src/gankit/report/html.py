@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gankit.errors import GankitError
-from gankit.plots import read_metrics, sample_grids
+from gankit.plots import picture_image, read_metrics, sample_grids, smooth
 from gankit.runs import METRICS_FILE
 
 REPORT_FILE = "report.html"
@@ -89,14 +89,6 @@ def _figure_uri(fig) -> str:
     return _png_uri(buffer.getvalue())
 
 
-def _smooth(values: np.ndarray) -> np.ndarray:
-    window = max(1, len(values) // 50)
-    if window < 2:
-        return values
-    head = np.cumsum(values[: window - 1]) / np.arange(1, window)
-    return np.concatenate([head, np.convolve(values, np.ones(window) / window, mode="valid")])
-
-
 def _mark_diagnoses(ax, diagnoses: list[dict]) -> None:
     for row in diagnoses:
         ax.axvline(row["step"], color="crimson", linestyle="--", linewidth=1, alpha=0.8)
@@ -118,7 +110,7 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
         for key, label, color in (("d_loss", "D loss", "tab:blue"), ("g_loss", "G loss", "tab:orange")):
             values = np.array([r[key] for r in run.steps])
             ax.plot(steps, values, color=color, alpha=0.15, linewidth=0.7)
-            ax.plot(steps, _smooth(values), color=color, label=label, linewidth=1.6)
+            ax.plot(steps, smooth(values), color=color, label=label, linewidth=1.6)
         early = steps[min(len(steps) - 1, max(1, len(steps) // 10))]
         ax.axvspan(steps[0], early, color="grey", alpha=0.12)
         ax.annotate("expected early: D wins\n(D loss low, G loss high)", (0.01, 0.97), xycoords="axes fraction",
@@ -136,7 +128,7 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
                                   ("d_fake", "D(G(z)): fake judged real", "tab:red")):
             values = np.array([r[key] for r in run.steps])
             ax.plot(steps, values, color=color, alpha=0.15, linewidth=0.7)
-            ax.plot(steps, _smooth(values), color=color, label=label, linewidth=1.6)
+            ax.plot(steps, smooth(values), color=color, label=label, linewidth=1.6)
         ax.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="0.5: D cannot tell")
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("G step")
@@ -147,7 +139,7 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
 
         fig, ax = plt.subplots(figsize=(9, 3.0))
         for key, label, color in (("d_grad_norm", "D", "tab:blue"), ("g_grad_norm", "G", "tab:orange")):
-            ax.plot(steps, _smooth(np.array([r[key] for r in run.steps])), color=color, label=label)
+            ax.plot(steps, smooth(np.array([r[key] for r in run.steps])), color=color, label=label)
         ax.set_yscale("log")
         ax.set_xlabel("G step")
         ax.set_ylabel("gradient norm")
@@ -207,9 +199,8 @@ def interpolation_strip(run: RunFiles, steps: int = 12) -> str | None:
         labels = torch.zeros(len(z), dtype=torch.long)
     from PIL import Image
 
-    picture = grid(generate(g, z, labels), nrow=len(z))
+    image = picture_image(grid(generate(g, z, labels), nrow=len(z)))
     buffer = io.BytesIO()
-    image = Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture)
     image.resize((image.width * 2, image.height * 2), Image.Resampling.NEAREST).save(buffer, format="PNG")
     return _png_uri(buffer.getvalue())
 
@@ -340,7 +331,7 @@ def write_comparison(paths: list[Path], out: Path) -> Path:
             points = [(r["step"], r[key]) for r in rows if key in r]
             if points:
                 x, y = (np.array(v) for v in zip(*points))
-                ax.plot(x, y if key == "fid" else _smooth(y), marker="o" if key == "fid" else None, label=run.name)
+                ax.plot(x, y if key == "fid" else smooth(y), marker="o" if key == "fid" else None, label=run.name)
         ax.set_title(label)
         ax.set_xlabel("G step")
         if key == "fid":
