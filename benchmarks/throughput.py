@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -42,8 +43,8 @@ from gankit.models import build_models
 from gankit.runs import create_run
 from gankit.train import train
 from gankit.train.loop import autocast_dtype, compile_networks
-from gankit.train.state import optimizers
-from gankit.train.steps import uses_batch_statistics
+from gankit.train.state import new_state
+from gankit.train.steps import StepRules, uses_batch_statistics
 
 TUTORIAL_BATCH = 100
 
@@ -187,15 +188,12 @@ def trainer_loop(config, device: torch.device, warmup: int, steps: int) -> float
 def bare_loop(config, dataset, device: torch.device, warmup: int, steps: int) -> float:
     """n_critic D steps then one G step, on one real batch already in place; no penalties, stats or logs."""
     t = config.train
-    g, d = (m.to(device) for m in build_models(config, dataset.sample_shape))
-    opt_g, opt_d = optimizers(g, d, t, device)
+    state = new_state(config, dataset.sample_shape, device)  # the trainer's networks, layout and Adam
+    g, d, opt_g, opt_d = state.g, state.d, state.opt_g, state.opt_d
     if t.compile:
         compile_networks(g, d, device, double_backward=False)
     loss = LOSSES.get(t.loss)
-    dtype = autocast_dtype(t.precision)
-
-    def precision():
-        return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+    precision = partial(StepRules(loss=loss, autocast=autocast_dtype(t.precision)).forward_precision, device)
 
     real = dataset.images[: t.batch_size].to(device).float().div(127.5).sub(1)
     joint = not uses_batch_statistics(d)

@@ -15,32 +15,46 @@ import torch.nn.functional as F
 
 from gankit.registry import Registry
 
-Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+# (rank, world) of the training processes; every augmentation takes it (one process: (0, 1))
+Shard = tuple[int, int]
+Augmentation = Callable[[torch.Tensor, torch.Generator, Shard], torch.Tensor]
 AUGMENTATIONS: Registry[Augmentation] = Registry("augmentation")
 
 
-def _uniform(x: torch.Tensor, generator: torch.Generator, *shape: int) -> torch.Tensor:
-    return torch.rand(x.shape[0], *shape, device=x.device, dtype=x.dtype, generator=generator)
+def _per_image(x: torch.Tensor, shard: Shard, draw: Callable[[int], torch.Tensor]) -> torch.Tensor:
+    """draw(n) for x's images: each process draws for the global batch and keeps its slice, so all
+    generators stay in step (for checkpoints) and no two processes augment their images alike."""
+    rank, world = shard
+    return draw(len(x) * world)[rank * len(x) : (rank + 1) * len(x)]
+
+
+def _uniform(x: torch.Tensor, generator: torch.Generator, shard: Shard, *shape: int) -> torch.Tensor:
+    return _per_image(x, shard, lambda n: torch.rand(n, *shape, device=x.device, dtype=x.dtype, generator=generator))
+
+
+def _offsets(x: torch.Tensor, generator: torch.Generator, shard: Shard, low: int, high: int) -> torch.Tensor:
+    """(B, 1, 1) integers in [low, high)."""
+    return _per_image(x, shard, lambda n: torch.randint(low, high, (n, 1, 1), device=x.device, generator=generator))
 
 
 @AUGMENTATIONS.register("color")
-def color(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def color(x: torch.Tensor, generator: torch.Generator, shard: Shard = (0, 1)) -> torch.Tensor:
     """Brightness +-0.5, saturation x[0, 2], contrast x[0.5, 1.5] per image (on -1..1 images)."""
-    x = x + (_uniform(x, generator, 1, 1, 1) - 0.5)
+    x = x + (_uniform(x, generator, shard, 1, 1, 1) - 0.5)
     if x.shape[1] > 1:
         mean = x.mean(dim=1, keepdim=True)
-        x = (x - mean) * (_uniform(x, generator, 1, 1, 1) * 2) + mean
+        x = (x - mean) * (_uniform(x, generator, shard, 1, 1, 1) * 2) + mean
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * (_uniform(x, generator, 1, 1, 1) + 0.5) + mean
+    return (x - mean) * (_uniform(x, generator, shard, 1, 1, 1) + 0.5) + mean
 
 
 @AUGMENTATIONS.register("translation")
-def translation(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.125) -> torch.Tensor:
+def translation(x: torch.Tensor, generator: torch.Generator, shard: Shard = (0, 1), ratio: float = 0.125) -> torch.Tensor:
     """Shift each image by up to `ratio` of its size, filling with zeros (the mid grey of -1..1)."""
     b, _, h, w = x.shape
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    dy = torch.randint(-sh, sh + 1, (b, 1, 1), device=x.device, generator=generator)
-    dx = torch.randint(-sw, sw + 1, (b, 1, 1), device=x.device, generator=generator)
+    dy = _offsets(x, generator, shard, -sh, sh + 1)
+    dx = _offsets(x, generator, shard, -sw, sw + 1)
     gy, gx = torch.meshgrid(torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing="ij")
     ys = (gy[None] + dy + 1).clamp(0, h + 1)
     xs = (gx[None] + dx + 1).clamp(0, w + 1)
@@ -50,12 +64,12 @@ def translation(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.12
 
 
 @AUGMENTATIONS.register("cutout")
-def cutout(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.5) -> torch.Tensor:
+def cutout(x: torch.Tensor, generator: torch.Generator, shard: Shard = (0, 1), ratio: float = 0.5) -> torch.Tensor:
     """Zero a square of `ratio` times the image size at a random place in each image."""
     b, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    oy = torch.randint(0, h + (1 - ch % 2), (b, 1, 1), device=x.device, generator=generator)
-    ox = torch.randint(0, w + (1 - cw % 2), (b, 1, 1), device=x.device, generator=generator)
+    oy = _offsets(x, generator, shard, 0, h + (1 - ch % 2))
+    ox = _offsets(x, generator, shard, 0, w + (1 - cw % 2))
     gy, gx = torch.meshgrid(torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing="ij")
     ry, rx = gy[None] - (oy - ch // 2), gx[None] - (ox - cw // 2)  # position inside the square
     inside = (ry >= 0) & (ry < ch) & (rx >= 0) & (rx < cw)
@@ -69,7 +83,7 @@ def parse_policy(policy: str) -> list[str]:
     return names
 
 
-def diff_augment(x: torch.Tensor, policy: list[str], generator: torch.Generator) -> torch.Tensor:
+def diff_augment(x: torch.Tensor, policy: list[str], generator: torch.Generator, shard: Shard = (0, 1)) -> torch.Tensor:
     for name in policy:
-        x = AUGMENTATIONS.get(name)(x, generator)
+        x = AUGMENTATIONS.get(name)(x, generator, shard)
     return x

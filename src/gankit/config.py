@@ -75,6 +75,7 @@ class TrainConfig:
     r1_gamma: float = opt(0.0, "weight gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images (0: off)")
     precision: str = opt("fp32", "arithmetic of the forward passes: fp32, or bf16 (autocast; fast on CPUs with AVX-512 BF16 or AMX and on recent GPUs; weights, optimizer and losses stay fp32)")
     compile: bool = opt(False, "torch.compile G and D for speed after a warm-up of tens of seconds (D stays eager under a gradient penalty or R1, which need double backward)")
+    sync_batchnorm: bool = opt(False, "with several GPU processes (torchrun), compute BatchNorm statistics over the global batch (SyncBatchNorm) instead of each process's slice")
     diagnose: bool = opt(True, "watch the training signals and warn (once per episode) about D overpowering G, mode collapse and oscillation; stop on divergence")
     tensorboard: bool = opt(False, "also log scalars and sample grids to RUN/tensorboard/ (needs pip install 'gankit[tensorboard]')")
     report: bool = opt(True, "write report.html (curves, diagnosis, samples, latent walk) at the end of training")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -46,15 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as given, for relaunching under torchrun
     warnings.formatwarning = lambda message, category, *rest: f"gankit: warning: {message}\n"
     try:
         return args.handler(args) or 0
     except GankitError as exc:
-        print(f"gankit: error: {exc}", file=sys.stderr)
+        print(f"gankit: error{_process()}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _process() -> str:
+    """' (process N)' in the training processes torchrun started, except the main one."""
+    rank = os.environ.get("RANK", "0")
+    return f" (process {rank})" if int(os.environ.get("WORLD_SIZE", "1")) > 1 and rank != "0" else ""
 
 
 if __name__ == "__main__":

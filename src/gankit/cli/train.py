@@ -56,7 +56,7 @@ FLAGS: dict[str, str] = {
 # what may change when a run is resumed (how long it runs and where), not what it trains
 RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoint_every", "train.keep_checkpoints",
              "train.eval_every", "train.eval_n", "train.eval_metrics", "train.time_limit", "train.precision",
-             "train.compile", "train.diagnose", "train.report", "train.tensorboard"}
+             "train.compile", "train.sync_batchnorm", "train.diagnose", "train.report", "train.tensorboard"}
 
 
 def _default(key: str):
@@ -73,6 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its newest checkpoint")
     run.add_argument("--out", metavar="DIR", default="runs", help="folder that holds run folders (default: runs)")
     run.add_argument("--name", help="run folder name (default: the next free number, e.g. 0001-classic-fashion-mnist)")
+    run.add_argument("--nproc", type=int, metavar="N",
+                     help="train in N processes on this machine (one per GPU, or CPU processes) with "
+                          "DistributedDataParallel: a shortcut for torchrun --standalone --nproc_per_node N -m gankit train")
     run.add_argument("--dry-run", action="store_true", help="print the resolved config and exit without training")
     run.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to metrics.jsonl)")
     cfg = parser.add_argument_group("training (each maps to a config key)")
@@ -83,6 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             text = f"{text}; one of: {', '.join(choices[key])}"
         cfg.add_argument(flag, metavar=key.split(".")[1].upper(), help=text.replace("%", "%%"))
     cfg.add_argument("--compile", action="store_true", help=f"{field_help('train.compile')} [train.compile]")
+    cfg.add_argument("--sync-batchnorm", action="store_true",
+                     help=f"{field_help('train.sync_batchnorm')} [train.sync_batchnorm]")
     cfg.add_argument("--no-report", action="store_true", help="do not write report.html at the end [train.report]")
     cfg.add_argument("--tensorboard", action="store_true",
                      help=f"{field_help('train.tensorboard')} [train.tensorboard]".replace("%", "%%"))
@@ -99,6 +104,8 @@ def overrides_from(args: argparse.Namespace) -> dict:
         values["train.compile"] = True
     if args.tensorboard:
         values["train.tensorboard"] = True
+    if args.sync_batchnorm:
+        values["train.sync_batchnorm"] = True
     if args.no_report:
         values["train.report"] = False
     for flag, key in FLAGS.items():
@@ -114,11 +121,8 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.device import check_compile_support, resolve_device
-    from gankit.report.tensorboard import require_tensorboard
-    from gankit.runs import create_run, open_run
-    from gankit.train import train
-    from gankit.train.loop import Interrupted
+    from gankit.runs import open_run
+    from gankit.train.distributed import join, launched_by_torchrun, leave
 
     overrides = overrides_from(args)
     if args.resume:
@@ -132,27 +136,70 @@ def run(args: argparse.Namespace) -> int:
         file_values = {f"{s}.{k}": v for s, vals in to_dict(saved).items() for k, v in vals.items() if v is not None}
         config = resolve_config(file_values, overrides)
     else:
+        run_dir = None
         config = resolve_config(load_config_file(args.config) if args.config else None, overrides)
     if args.dry_run:
         print(to_toml(config), end="")
         return 0
+    if args.nproc is not None and args.nproc != 1 and not launched_by_torchrun():
+        from gankit.train.launch import launch, without_nproc
+
+        if args.nproc < 1:
+            raise GankitError(f"--nproc {args.nproc} must be at least 1")
+        if config.train.batch_size % args.nproc:
+            raise GankitError(f"--batch-size {config.train.batch_size} does not split over {args.nproc} processes; "
+                              f"use a multiple of {args.nproc} (it is the global batch)")
+        return launch(args.nproc, without_nproc(args.argv))
+    replicas = join(config.train.device)
+    try:
+        return _train(args, config, run_dir, replicas)
+    finally:
+        leave(replicas)
+
+
+def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, replicas) -> int:
+    from gankit.device import check_compile_support, resolve_device
+    from gankit.report.tensorboard import require_tensorboard
+    from gankit.runs import create_run
+    from gankit.train import train
+    from gankit.train.loop import Interrupted
+
     # problems with the machine are reported before a run folder is created or changed
-    device = resolve_device(config.train.device)
+    device = resolve_device(replicas.device_for(config.train.device))
+    replicas.check_batch(config.train.batch_size)
+    replicas.check_sync_batchnorm(config.train.sync_batchnorm, device)
     if config.train.compile:
         check_compile_support(device)
     if config.train.tensorboard:
         require_tensorboard()
-    if args.resume:
-        (run_dir / "config.toml").write_text(to_toml(config))  # records the new length or device
-    else:
-        run_dir = create_run(args.out, args.name, config)
-    print(f"gankit: {'resuming' if args.resume else 'training'} {config.model.name} on {config.data.name} "
-          f"-> {run_dir}", file=sys.stderr)
+
+    def prepare_folder() -> tuple[str | None, str | None]:
+        # (run folder, error): the main process creates it, every process learns the outcome
+        try:
+            if args.resume:
+                (run_dir / "config.toml").write_text(to_toml(config))  # records the new length or device
+                return str(run_dir), None
+            return str(create_run(args.out, args.name, config)), None
+        except GankitError as exc:
+            return None, str(exc)
+
+    folder, error = replicas.from_main(prepare_folder() if replicas.is_main else None)
+    if error:
+        raise GankitError(error)
+    run_dir = Path(folder)
+    say = replicas.is_main
+    if say:
+        processes = f" in {replicas.world} processes" if replicas.active else ""
+        print(f"gankit: {'resuming' if args.resume else 'training'} {config.model.name} on {config.data.name}"
+              f"{processes} -> {run_dir}", file=sys.stderr)
     try:
-        result = train(config, run_dir, resume=bool(args.resume), progress=not args.no_progress)
+        result = train(config, run_dir, resume=bool(args.resume), progress=not args.no_progress, replicas=replicas)
     except Interrupted as exc:
-        print(f"gankit: {exc}", file=sys.stderr)
+        if say:
+            print(f"gankit: {exc}", file=sys.stderr)
         return 130
+    if not say:
+        return 0
     why = {"epochs": "", "max_steps": " (--max-steps reached)", "time_limit": " (--time-limit reached)"}
     print(f"done: {result.steps} steps, {result.epochs_done} epochs in {result.seconds:.0f} s{why[result.stopped_by]}")
     if result.last:

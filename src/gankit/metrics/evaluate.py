@@ -80,8 +80,12 @@ def prepare_reference(data: DataConfig, extractor: str = "auto", device: torch.d
     return Reference(data, train, heldout, ext, real, real_probs, device)
 
 
-def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None = None, seed: int = 0) -> dict:
+def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None = None, seed: int = 0,
+          features: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> dict:
     """Score uint8 images (N, C, H, W) with the selected metrics.
+
+    `features`, when given, are the extractor's (features, class probabilities) of all the samples,
+    already computed (by several processes, each on its part); `images` is then only checked.
 
     Returns:
         {"metrics": {...}, "n", "extractor": {...}, "reference": {...}, "seed", "seconds"}; the
@@ -96,7 +100,7 @@ def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None 
     if ext.classes == () and any(m in NEEDS_CLASSES for m in metrics):
         metrics = [m for m in metrics if m not in NEEDS_CLASSES]
     started = time.perf_counter()
-    fake, fake_probs = ext.extract(images, reference.device)
+    fake, fake_probs = features if features is not None else ext.extract(images, reference.device)
     needs_train = any(m in NEEDS_TRAIN for m in metrics)
     inputs = ScoringInput(fake=fake, real=reference.real, fake_probs=fake_probs, real_probs=reference.real_probs,
                           train=reference.train_features() if needs_train else None, seed=seed,
@@ -107,7 +111,7 @@ def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None 
         values |= METRICS.get(name)(inputs)
     return {
         "metrics": values,
-        "n": len(images),
+        "n": len(fake),
         "extractor": {"name": ext.name, "digest": ext.digest, "description": ext.description},
         "reference": {"dataset": reference.data.name, "split": reference.heldout.split,
                       "n": len(reference.heldout.images)},

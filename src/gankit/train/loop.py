@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn as nn
 from tqdm import tqdm
 
 from gankit import checkpoint as ckpt
@@ -35,6 +36,7 @@ from gankit.report.html import write_report
 from gankit.report.tensorboard import TensorBoardLog
 from gankit.runs import METRICS_FILE
 from gankit.sampling import generate, grid, grid_labels, latents, save_png
+from gankit.train.distributed import SINGLE, Replicas
 from gankit.train.state import new_state, restore, save
 from gankit.train.steps import StepRules, d_step, ema_step, g_step, uses_batch_statistics
 
@@ -94,16 +96,23 @@ class TrainResult:
 class MetricsLog:
     """Appends one JSON line per step to metrics.jsonl; stats stay on the device until a block is full."""
 
-    def __init__(self, path: Path, resume_step: int):
+    def __init__(self, path: Path, resume_step: int, replicas: Replicas = SINGLE):
         self.path = path
-        self._truncate_after(resume_step)
+        # several processes log the same (averaged) rows; only the main one writes them
+        self.replicas = replicas
+        if replicas.is_main:
+            self._truncate_after(resume_step)
+        self._history = replicas.from_main(self._read() if replicas.is_main else None)
         self.pending: list[tuple[dict, dict]] = []
         self.last: dict = {}
         # each is called with every batch of rows written (per-step rows, evaluations, diversity checks)
         self.watchers: list[Callable[[list[dict]], None]] = []
 
     def rows(self) -> list[dict]:
-        """Everything written so far (a resumed run's history)."""
+        """Everything written before this process started (a resumed run's history)."""
+        return self._history
+
+    def _read(self) -> list[dict]:
         if not self.path.exists():
             return []
         return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
@@ -129,6 +138,8 @@ class MetricsLog:
 
     def note(self, row: dict) -> None:
         """Append a row that nothing watches (e.g. a diagnosis)."""
+        if not self.replicas.is_main:
+            return
         with self.path.open("a") as f:
             f.write(json.dumps(row) + "\n")
 
@@ -136,7 +147,8 @@ class MetricsLog:
         if not self.pending:
             return
         keys = list(self.pending[0][1])
-        values = torch.stack([torch.stack([s[k].float() for k in keys]) for _, s in self.pending]).tolist()
+        values = torch.stack([torch.stack([s[k].float() for k in keys]) for _, s in self.pending])
+        values = self.replicas.mean(values).tolist()
         entries = []
         for (where, _), row in zip(self.pending, values):
             entry = {**where, **{k: round(v, 6) if math.isfinite(v) else v for k, v in zip(keys, row)}}
@@ -146,8 +158,9 @@ class MetricsLog:
                 raise Diverged(entry["step"], f"non-finite {', '.join(bad)}")
             entries.append(entry)
             self.last = entry
-        with self.path.open("a") as f:
-            f.write("".join(json.dumps(e) + "\n" for e in entries))
+        if self.replicas.is_main:
+            with self.path.open("a") as f:
+                f.write("".join(json.dumps(e) + "\n" for e in entries))
         self.pending.clear()
         for watch in self.watchers:
             watch(entries)
@@ -159,7 +172,8 @@ class Diverged(Exception):
         self.step, self.reason = step, reason
 
 
-def train(config: Config, run: Path, resume: bool = False, progress: bool = True) -> TrainResult:
+def train(config: Config, run: Path, resume: bool = False, progress: bool = True,
+          replicas: Replicas = SINGLE) -> TrainResult:
     """Train G and D as `config` says, writing everything into the run folder `run`.
 
     Args:
@@ -167,10 +181,16 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
         run: the run folder.
         resume: continue from the newest checkpoint in run/checkpoints.
         progress: show a tqdm progress bar on stderr.
+        replicas: this process's place among several training processes (torchrun; see
+            gankit.train.distributed); only the main one writes into `run`.
     """
     t = config.train
-    device = resolve_device(t.device)
-    dataset = load_dataset(config.data)
+    device = resolve_device(replicas.device_for(t.device))
+    replicas.check_batch(t.batch_size)
+    replicas.check_sync_batchnorm(t.sync_batchnorm, device)
+    main = replicas.is_main
+    with replicas.main_first():  # one download, one cache
+        dataset = load_dataset(config.data)
     if len(dataset) < t.batch_size:
         raise GankitError(f"{config.data.name} has {len(dataset)} images, fewer than --batch-size {t.batch_size}")
     conditional = MODELS.get(config.model.name).conditional
@@ -183,6 +203,8 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     batches = DeviceBatches(images, t.batch_size, t.seed, labels)
     shape = dataset.sample_shape
     state = new_state(config, shape, device, num_classes)
+    if t.sync_batchnorm and replicas.active:
+        state.g, state.d = (nn.SyncBatchNorm.convert_sync_batchnorm(net) for net in (state.g, state.d))
     checkpoints = run / "checkpoints"
     if resume:
         found = ckpt.list_checkpoints(checkpoints)
@@ -192,17 +214,18 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     loss = LOSSES.get(t.loss)
     rules = StepRules(loss=loss, gp_weight=loss.gp_weight if t.gp_weight is None else t.gp_weight,
                       r1_gamma=t.r1_gamma, augment=parse_policy(t.augment), autocast=autocast_dtype(t.precision),
-                      joint_d_pass=not uses_batch_statistics(state.d))
+                      joint_d_pass=not uses_batch_statistics(state.d), replicas=replicas)
     if t.compile:
         compile_networks(state.g, state.d, device, double_backward=rules.gp_weight > 0 or rules.r1_gamma > 0)
+    state.ddp_g, state.ddp_d = replicas.wrap(state.g, device), replicas.wrap(state.d, device)
     fixed_y = grid_labels(num_classes, max(1, t.sample_count // num_classes), device) if conditional else None
     grid_size = len(fixed_y) if conditional else t.sample_count
     fixed_z = latents(grid_size, config.model.latent_dim, t.seed + GRID_SEED_OFFSET, device)
     total = batches.steps_per_epoch * t.epochs // t.n_critic  # G steps
     if t.max_steps is not None:
         total = min(total, t.max_steps)
-    log = MetricsLog(run / METRICS_FILE, state.step)
-    bar = tqdm(total=total, initial=min(state.step, total), disable=not progress, unit="step",
+    log = MetricsLog(run / METRICS_FILE, state.step, replicas)
+    bar = tqdm(total=total, initial=min(state.step, total), disable=not (progress and main), unit="step",
                dynamic_ncols=True, file=sys.stderr)
     if t.diagnose:
         diagnosis = Diagnosis()
@@ -210,14 +233,16 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
         probe = DiversityProbe(images, config.model.latent_dim, t.seed, labels)
 
         def watch(rows: list[dict]) -> None:
+            # every process sees the same averaged rows, so all of them stop together on a fatal finding
             for finding in diagnosis.add(rows):
                 log.note(finding.as_row())
                 if finding.severity == "fatal":  # the error that ends training says it
                     raise Diverged(finding.step, finding.title)
-                bar.write(f"gankit: {finding.text()}", file=sys.stderr)
+                if main:
+                    bar.write(f"gankit: {finding.text()}", file=sys.stderr)
 
         log.watchers.append(watch)
-    board = TensorBoardLog(run / "tensorboard", state.step) if t.tensorboard else None
+    board = TensorBoardLog(run / "tensorboard", state.step) if t.tensorboard and main else None
     if board:
         log.watchers.append(board.rows)
     started = time.perf_counter()
@@ -229,25 +254,32 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
 
     def checkpoint(name: str) -> None:
         log.flush()  # raises Diverged before a poisoned state can be saved
-        save(state, config, shape, checkpoints, name, num_classes, seconds=state.seconds + time.perf_counter() - started)
-        ckpt.prune(checkpoints, t.keep_checkpoints)
+        digest = replicas.check_in_sync(state.g, state.d)
+        if main:
+            save(state, config, shape, checkpoints, name, num_classes,
+                 seconds=state.seconds + time.perf_counter() - started,
+                 extra={"processes": replicas.world, "params_sha256": digest} if digest else None)
+            ckpt.prune(checkpoints, t.keep_checkpoints)
 
     def sample_grid(name: str) -> None:
+        if not main:
+            return
         nrow = len(fixed_y) // num_classes if conditional else None
         picture = grid(generate(sampler(), fixed_z, fixed_y), nrow)
         save_png(picture, run / "samples" / f"{name}.png")
         if board:
             board.image("samples", picture, state.step)
 
-    evaluator = Evaluation(config, dataset, device, num_classes) if t.eval_every else None
+    evaluator = Evaluation(config, dataset, device, num_classes, replicas) if t.eval_every else None
 
     def evaluate() -> None:
         log.flush()
         scores = evaluator.run(sampler())
         log.write_row({"step": state.step, "epoch": state.epoch, **scores})
         shown = ", ".join(f"{k} {scores[k]:.4g}" for k in ("fid", "kid", "precision", "recall") if k in scores)
-        bar.write(f"epoch {state.epoch}: {shown} ({scores['eval_n']} samples, {scores['eval_extractor']})",
-                  file=sys.stderr)
+        if main:
+                bar.write(f"epoch {state.epoch}: {shown} ({scores['eval_n']} samples, {scores['eval_extractor']})",
+                      file=sys.stderr)
         if "fid" in scores and (state.best_fid is None or scores["fid"] < state.best_fid):
             state.best_fid = scores["fid"]
             checkpoint(ckpt.BEST)
@@ -258,15 +290,17 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
         while state.step < total and stopped_by != "time_limit":
             for index, real, y_real in batches.epoch(state.epoch, start=state.batch_in_epoch):
                 g_turn = (state.d_steps + 1) % t.n_critic == 0  # G trains after every n_critic-th D step
+                # drawn for the global batch: each process keeps its slice of the batch, z and labels
                 z = torch.randn(len(real), config.model.latent_dim, device=device, generator=state.noise)  # 1
                 y_fake = (torch.randint(num_classes, (len(real),), device=device, generator=state.noise)
                           if conditional else None)
+                real, y_real, z, y_fake = (replicas.local(v) for v in (real, y_real, z, y_fake))
                 with torch.set_grad_enabled(g_turn), rules.forward_precision(device):
-                    fake = state.g(z, y_fake)                                                                # 2
+                    fake = state.synced_g(z, y_fake)                                                         # 2
                 stats = d_step(state, real, fake, rules, y_real, y_fake)                                     # 3-4
                 state.d_steps += 1
                 state.batch_in_epoch = index + 1
-                state.images_seen += len(real)
+                state.images_seen += len(real) * replicas.world
                 if not g_turn:
                     continue
                 stats |= g_step(state, fake, rules, y_fake)                                                  # 5
@@ -282,9 +316,13 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
                     log.write_row({"step": state.step, "diversity": round(probe(state.g), 4)})
                 if t.checkpoint_every and state.step % t.checkpoint_every == 0:
                     checkpoint(ckpt.step_name(state.step))
-                if stop.received:
+                interrupted, timed_out = stop.received is not None, time.perf_counter() >= deadline
+                if replicas.active:  # processes agree where they stop, at the points where they exchange stats
+                    at_block = state.step % LOG_BLOCK == 0
+                    interrupted, timed_out = replicas.any(interrupted, timed_out, device=device) if at_block else (False, False)
+                if interrupted:
                     raise Interrupted(run, state.step)
-                if time.perf_counter() >= deadline:
+                if timed_out:
                     stopped_by = "time_limit"
                 if state.step >= total or stopped_by == "time_limit":
                     break
@@ -315,36 +353,56 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
             board.close()
     log.flush()
     seconds = time.perf_counter() - started
-    save_loss_plot(run / METRICS_FILE, run / "losses.png")
-    save_progress_gif(run / "samples", run / "progress.gif")
-    if t.report:
-        write_report(run)
+    if main:
+        save_loss_plot(run / METRICS_FILE, run / "losses.png")
+        save_progress_gif(run / "samples", run / "progress.gif")
+        if t.report:
+            write_report(run)
     return TrainResult(run=run, steps=state.step, epochs_done=state.epoch, seconds=seconds, last=log.last,
                        stopped_by=stopped_by)
 
 
 class Evaluation:
-    """Scores during training: the reference features are prepared once, the latents are fixed."""
+    """Scores during training: the reference features are prepared once, the latents are fixed.
+
+    With several processes each generates and extracts features for its slice of the latents; the
+    main one scores them all and every process gets the scores.
+    """
 
     # latents for evaluation come from this offset of the run's seed (apart from the grid's)
     SEED_OFFSET = 2_000_000
 
-    def __init__(self, config: Config, dataset, device: torch.device, num_classes: int = 0):
+    def __init__(self, config: Config, dataset, device: torch.device, num_classes: int = 0,
+                 replicas: Replicas = SINGLE):
         from gankit.metrics.evaluate import labels_like_data, parse_metrics, prepare_reference
 
         t = config.train
+        if t.eval_n % replicas.world:
+            raise GankitError(f"--eval-n {t.eval_n} does not split over {replicas.world} processes; "
+                              f"use a multiple of {replicas.world}")
         self.metrics = parse_metrics(t.eval_metrics)
-        self.reference = prepare_reference(config.data, t.extractor, device, train=dataset)
-        self.z = latents(t.eval_n, config.model.latent_dim, t.seed + self.SEED_OFFSET, device)
-        self.y = labels_like_data(dataset, t.eval_n, t.seed + self.SEED_OFFSET, device) if num_classes else None
+        with replicas.main_first():  # the main process computes and caches the reference features
+            self.reference = prepare_reference(config.data, t.extractor, device, train=dataset)
+        z = latents(t.eval_n, config.model.latent_dim, t.seed + self.SEED_OFFSET, device)
+        y = labels_like_data(dataset, t.eval_n, t.seed + self.SEED_OFFSET, device) if num_classes else None
+        self.z, self.y = replicas.local(z), replicas.local(y)
         self.seed = t.seed
+        self.replicas = replicas
 
     def run(self, generator) -> dict:
         from gankit.metrics.evaluate import score
 
-        result = score(generate(generator, self.z, self.y), self.reference, self.metrics, seed=self.seed)
-        values = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
-        return {**values, "eval_n": result["n"], "eval_extractor": self.reference.extractor.id}
+        images = generate(generator, self.z, self.y)
+        features = None
+        if self.replicas.active:
+            fake, probs = self.reference.extractor.extract(images, self.reference.device)
+            features = (self.replicas.gather(fake), None if probs is None else self.replicas.gather(probs))
+        scores = None
+        if self.replicas.is_main:
+            result = score(images, self.reference, self.metrics, seed=self.seed, features=features)
+            values = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
+            scores = {**values, "eval_n": result["n"], "eval_extractor": self.reference.extractor.id}
+        return self.replicas.from_main(scores)
 
 
 def autocast_dtype(precision: str) -> torch.dtype | None:

@@ -36,11 +36,25 @@ class TrainState:
     best_fid: float | None = None
     # seconds of training wall time before this process resumed the run
     seconds: float = 0.0
+    # G and D wrapped in DistributedDataParallel when several processes train (None: one process)
+    ddp_g: nn.Module | None = None
+    ddp_d: nn.Module | None = None
+
+    @property
+    def synced_g(self) -> nn.Module:
+        """G as the training step calls it: its backward averages gradients across processes."""
+        return self.ddp_g if self.ddp_g is not None else self.g
+
+    @property
+    def synced_d(self) -> nn.Module:
+        return self.ddp_d if self.ddp_d is not None else self.d
 
 
 def new_state(config: Config, sample_shape: tuple[int, ...], device: torch.device, num_classes: int = 0) -> TrainState:
     g, d = build_models(config, sample_shape, num_classes)
-    g, d = g.to(device), d.to(device)
+    # channels-last convolutions run 15-25 % faster on oneDNN (CPU) and on tensor cores; only 4-d
+    # weights change layout, so MLPs are untouched and checkpoints are saved contiguous as before
+    g, d = (net.to(device, memory_format=torch.channels_last) for net in (g, d))
     g_ema = copy.deepcopy(g).requires_grad_(False) if config.train.ema_decay > 0 else None
     opt_g, opt_d = optimizers(g, d, config.train, device)
     noise = torch.Generator(device=device)
@@ -56,7 +70,8 @@ def optimizers(g: nn.Module, d: nn.Module, t: TrainConfig, device: torch.device)
 
 
 def save(state: TrainState, config: Config, sample_shape: tuple[int, ...], folder: Path, name: str,
-         num_classes: int = 0, seconds: float = 0.0) -> Path:
+         num_classes: int = 0, seconds: float = 0.0, extra: dict | None = None) -> Path:
+    """Write the state as checkpoint `folder/name`; `extra` goes into meta.json as it is."""
     weights = {f"G.{k}": v for k, v in state.g.state_dict().items()}
     weights |= {f"D.{k}": v for k, v in state.d.state_dict().items()}
     if state.g_ema is not None:
@@ -70,8 +85,20 @@ def save(state: TrainState, config: Config, sample_shape: tuple[int, ...], folde
     meta = {"config": to_dict(config), "sample_shape": list(sample_shape), "num_classes": num_classes,
             "step": state.step, "d_steps": state.d_steps,
             "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch, "images_seen": state.images_seen,
-            "best_fid": state.best_fid, "train_seconds": round(seconds, 3)}
+            "best_fid": state.best_fid, "train_seconds": round(seconds, 3), **(extra or {})}
     return ckpt.save_checkpoint(folder, name, weights=weights, train_state=train_state, meta=meta)
+
+
+def _match_layouts(opt: torch.optim.Optimizer) -> None:
+    """Give loaded moments their parameter's memory layout (checkpoints store them contiguous).
+
+    Fused Adam walks a parameter and its moments in memory order, so a channels-last weight with a
+    contiguous moment would be updated from the wrong elements.
+    """
+    for p, slots in opt.state.items():
+        for name, value in slots.items():
+            if torch.is_tensor(value) and value.shape == p.shape and value.stride() != p.stride():
+                slots[name] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def restore(state: TrainState, path: Path) -> None:
@@ -85,8 +112,9 @@ def restore(state: TrainState, path: Path) -> None:
         if state.g_ema is not None:
             state.g_ema.load_state_dict(ckpt.network_weights(tensors, "G_ema"))
         saved = ckpt.load_train_state(path, meta)
-        state.opt_g.load_state_dict(saved["opt_g"])
-        state.opt_d.load_state_dict(saved["opt_d"])
+        for opt, key in ((state.opt_g, "opt_g"), (state.opt_d, "opt_d")):
+            opt.load_state_dict(saved[key])
+            _match_layouts(opt)
         state.noise.set_state(saved["noise_rng"])
         torch.set_rng_state(saved["cpu_rng"])
         state.step, state.epoch = int(meta["step"]), int(meta["epoch"])

@@ -11,6 +11,7 @@ import torch.nn as nn
 from gankit.augment import diff_augment
 from gankit.losses import GANLoss
 from gankit.regularizers import gradient_penalty, r1_penalty
+from gankit.train.distributed import SINGLE, Replicas
 from gankit.train.state import TrainState
 
 
@@ -27,6 +28,8 @@ class StepRules:
     autocast: torch.dtype | None = None
     # D judges real and fake in one pass over both (only right for D without batch statistics)
     joint_d_pass: bool = False
+    # the training processes: per-sample random draws are made for the global batch and sliced
+    replicas: Replicas = SINGLE
 
     def forward_precision(self, device: torch.device):
         """Context for a forward pass: autocast to `autocast` when set, else a no-op."""
@@ -59,7 +62,9 @@ def frozen(module: nn.Module):
 
 
 def _seen_by_d(state: TrainState, x: torch.Tensor, rules: StepRules) -> torch.Tensor:
-    return diff_augment(x, rules.augment, state.noise) if rules.augment else x
+    if not rules.augment:
+        return x
+    return diff_augment(x, rules.augment, state.noise, (rules.replicas.rank, rules.replicas.world))
 
 
 def d_step(state: TrainState, real: torch.Tensor, fake: torch.Tensor, rules: StepRules,
@@ -72,17 +77,19 @@ def d_step(state: TrainState, real: torch.Tensor, fake: torch.Tensor, rules: Ste
         if rules.joint_d_pass:
             # the tutorial's single pass over real + fake: one larger batch runs faster than two
             y = None if y_real is None else torch.cat([y_real, y_fake])
-            logits = state.d(_seen_by_d(state, torch.cat([real, fake]), rules), y).float()
+            logits = state.synced_d(_seen_by_d(state, torch.cat([real, fake]), rules), y).float()
             real_logits, fake_logits = logits[: len(real)], logits[len(real):]
         else:
             # with BatchNorm a mixed batch's statistics differ from the all-fake batch D sees in the G
             # step, which lets D separate real from fake by batch statistics alone (G then learns nothing)
-            real_logits = state.d(_seen_by_d(state, real, rules), y_real).float()
-            fake_logits = state.d(_seen_by_d(state, fake, rules), y_fake).float()
+            real_logits = state.synced_d(_seen_by_d(state, real, rules), y_real).float()
+            fake_logits = state.synced_d(_seen_by_d(state, fake, rules), y_fake).float()
     d_loss = rules.loss.d(real_logits, fake_logits)
     stats = {"d_loss": d_loss.detach()}
     if rules.gp_weight > 0:
-        mix = torch.rand(len(real), device=real.device, generator=state.noise)
+        world = rules.replicas.world
+        mix = rules.replicas.local(torch.rand(len(real) * world, device=real.device, generator=state.noise))
+        # the plain D: the penalty's own gradient pass must not trigger DDP's gradient averaging
         penalty = gradient_penalty(lambda x: state.d(x, y_real), real.detach(), fake, mix)
         d_loss = d_loss + rules.gp_weight * penalty
         stats["gp"] = penalty.detach()
@@ -101,7 +108,10 @@ def d_step(state: TrainState, real: torch.Tensor, fake: torch.Tensor, rules: Ste
 
 
 def g_step(state: TrainState, fake: torch.Tensor, rules: StepRules, y_fake: torch.Tensor | None = None) -> dict:
-    """Train G to fool the just-updated, frozen D on the same generated batch."""
+    """Train G to fool the just-updated, frozen D on the same generated batch.
+
+    D is called unwrapped: with its weights frozen there are no D gradients to average across processes.
+    """
     with frozen(state.d):
         with rules.forward_precision(fake.device):
             fake_logits = state.d(_seen_by_d(state, fake, rules), y_fake).float()
