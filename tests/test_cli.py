@@ -44,7 +44,10 @@ def test_sample_png_and_npy(trained_run, tmp_path):
     array = np.load(tmp_path / "g.npy")
     assert array.shape == (10, 28, 28) and array.dtype == np.uint8
     again = gankit("sample", str(run), "--n", "10", "--npy", str(tmp_path / "h.npy"), "--seed", "7")
-    assert again.returncode == 0 and np.array_equal(np.load(tmp_path / "h.npy"), array)  # seeded
+    assert again.returncode == 0, again.stderr
+    # seeded: the same images; MKL's matmul may round differently with memory alignment, which can
+    # move a pixel by one level across processes (seen once in a full test run)
+    assert np.abs(np.load(tmp_path / "h.npy").astype(int) - array.astype(int)).max() <= 1
     with Image.open(tmp_path / "g.png") as img:
         assert img.mode == "L"
 

@@ -30,6 +30,8 @@ WEIGHTS = "weights.safetensors"
 TRAIN_STATE = "train_state.safetensors"
 META = "meta.json"
 FINAL = "final"
+# free space kept beyond a checkpoint's own size (file system metadata, the logs that follow)
+DISK_MARGIN = 16 * 2**20
 BEST = "best"
 
 
@@ -87,21 +89,30 @@ def save_checkpoint(folder: Path, name: str, *, weights: dict[str, torch.Tensor]
         meta: JSON-able values (config, step, ...).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".tmp-{name}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+    final = folder / name
     weight_tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in weights.items()}
     state_tensors: dict[str, torch.Tensor] = {}
     state_tree = split_tensors(train_state, "state", state_tensors)
     full_meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "gankit_version": __version__,
                  "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **meta, "train_state": state_tree}
-    save_file(weight_tensors, str(tmp / WEIGHTS))
-    save_file(state_tensors, str(tmp / TRAIN_STATE))
-    (tmp / META).write_text(json.dumps(full_meta, indent=1))
-    for file in tmp.iterdir():
-        _fsync(file)
-    final = folder / name
+    meta_text = json.dumps(full_meta, indent=1)
+    needed = sum(t.numel() * t.element_size() for t in [*weight_tensors.values(), *state_tensors.values()])
+    _check_space(folder, final, needed + len(meta_text) + DISK_MARGIN)
+    tmp = folder / f".tmp-{name}-{os.getpid()}"
+    try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        save_file(weight_tensors, str(tmp / WEIGHTS))
+        save_file(state_tensors, str(tmp / TRAIN_STATE))
+        (tmp / META).write_text(meta_text)
+        for file in tmp.iterdir():
+            _fsync(file)
+    except (OSError, SafetensorError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise GankitError(f"could not write checkpoint {final} ({reason}); the earlier checkpoints are intact: "
+                          f"fix the cause and resume with gankit train --resume {folder.parent}") from None
     if final.exists():
         trash = folder / f".old-{name}-{os.getpid()}"
         os.replace(final, trash)
@@ -111,6 +122,14 @@ def save_checkpoint(folder: Path, name: str, *, weights: dict[str, torch.Tensor]
         os.replace(tmp, final)
     _fsync(folder)
     return final
+
+
+def _check_space(folder: Path, final: Path, needed: int) -> None:
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise GankitError(f"not enough disk space for checkpoint {final}: it needs {needed / 2**20:.0f} MiB and "
+                          f"{free / 2**20:.0f} MiB are free; the earlier checkpoints are intact: free some space "
+                          f"(fewer --set train.keep_checkpoints) and resume with gankit train --resume {folder.parent}")
 
 
 def _fsync(path: Path) -> None:
@@ -125,7 +144,10 @@ def prune(folder: Path, keep: int) -> None:
     """Keep the newest `keep` step checkpoints (the final one is never pruned); drop stale temp folders."""
     steps = sorted(p for p in folder.glob("step_*") if p.is_dir())
     for old in steps[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+        # renamed out of sight first: a crash mid-delete must not leave a listed, half-deleted checkpoint
+        trash = folder / f".old-{old.name}-{os.getpid()}"
+        os.replace(old, trash)
+        shutil.rmtree(trash, ignore_errors=True)
     for tmp in list(folder.glob(".tmp-*")) + list(folder.glob(".old-*")):
         if not _owned_by_live_process(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -168,10 +190,13 @@ def read_meta(path: Path) -> dict[str, Any]:
         raise GankitError(f"checkpoint {path}: {META} is unreadable ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise GankitError(f"checkpoint {path}: {META} is not a gankit checkpoint")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
+    version = meta.get("format_version", 0)
+    if type(version) is not int:
+        raise GankitError(f"checkpoint {path}: {META} has an invalid format_version")
+    if version > FORMAT_VERSION:
         raise GankitError(f"checkpoint {path} was written by a newer gankit; upgrade gankit to read it")
     for key, kind in (("step", int), ("config", dict)):
-        if not isinstance(meta.get(key), kind):
+        if type(meta.get(key)) is not kind:
             raise GankitError(f"checkpoint {path}: {META} lacks a valid {key!r}")
     return meta
 

@@ -75,6 +75,7 @@ class TrainConfig:
     r1_gamma: float = opt(0.0, "weight gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images (0: off)")
     precision: str = opt("fp32", "arithmetic of the forward passes: fp32, or bf16 (autocast; fast on CPUs with AVX-512 BF16 or AMX and on recent GPUs; weights, optimizer and losses stay fp32)")
     compile: bool = opt(False, "torch.compile G and D for speed after a warm-up of tens of seconds (D stays eager under a gradient penalty or R1, which need double backward)")
+    on_nan: str = opt("stop", "when a loss or weight becomes NaN/Inf: stop (keeping the last good checkpoint), or rollback to it with both learning rates halved (at most 3 times)")
     sync_batchnorm: bool = opt(False, "with several GPU processes (torchrun), compute BatchNorm statistics over the global batch (SyncBatchNorm) instead of each process's slice")
     diagnose: bool = opt(True, "watch the training signals and warn (once per episode) about D overpowering G, mode collapse and oscillation; stop on divergence")
     tensorboard: bool = opt(False, "also log scalars and sample grids to RUN/tensorboard/ (needs pip install 'gankit[tensorboard]')")
@@ -257,6 +258,7 @@ def validate(config: Config) -> None:
     _require(t.n_critic >= 1, "train.n_critic", "must be >= 1", t.n_critic)
     _require(0 <= t.ema_decay < 1, "train.ema_decay", "must be in [0, 1)", t.ema_decay)
     _require(t.r1_gamma >= 0, "train.r1_gamma", "must be >= 0", t.r1_gamma)
+    _require(t.on_nan in ("stop", "rollback"), "train.on_nan", "must be stop or rollback", t.on_nan)
     _require(t.precision in PRECISIONS, "train.precision", f"must be one of {', '.join(PRECISIONS)}", t.precision)
     _require(t.time_limit is None or t.time_limit > 0, "train.time_limit", "must be > 0 minutes", t.time_limit)
     from gankit.augment import AUGMENTATIONS

@@ -5,6 +5,7 @@ A run folder is created exclusively: an existing one is never overwritten.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -44,8 +45,15 @@ def create_run(out: str | Path, name: str | None, config: Config) -> Path:
         raise GankitError(f"cannot find a free run name in {out}")
     (run / "samples").mkdir()
     (run / "checkpoints").mkdir()
-    (run / CONFIG_FILE).write_text(to_toml(config))
+    write_atomically(run / CONFIG_FILE, to_toml(config))
     return run
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that a crash leaves the old file or the new one, never a torn one."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def open_run(path: str | Path) -> tuple[Path, Config]:

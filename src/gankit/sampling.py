@@ -113,10 +113,16 @@ def load_generator(checkpoint: Path, device: torch.device | str = "cpu") -> tupl
     """
     meta = read_meta(checkpoint)
     config = from_dict(meta["config"])
-    shape = tuple(meta.get("sample_shape") or ())
-    if not shape:
-        raise GankitError(f"checkpoint {checkpoint}: meta.json lacks sample_shape")
-    g, _ = build_models(config, shape, int(meta.get("num_classes") or 0))
+    shape, num_classes = meta.get("sample_shape"), meta.get("num_classes") or 0
+    if not (isinstance(shape, list) and len(shape) == 3 and all(type(n) is int and 0 < n <= 4096 for n in shape)):
+        raise GankitError(f"checkpoint {checkpoint}: meta.json has no valid sample_shape (C, H, W)")
+    if not (type(num_classes) is int and 0 <= num_classes <= 100_000):
+        raise GankitError(f"checkpoint {checkpoint}: meta.json has an invalid num_classes")
+    try:
+        g, _ = build_models(config, tuple(shape), num_classes)
+    except (RuntimeError, ValueError) as exc:  # a shape the model cannot be built for
+        raise GankitError(f"checkpoint {checkpoint}: cannot build {config.model.name} for sample shape {shape} "
+                          f"({str(exc).splitlines()[0]})") from None
     tensors = load_tensors(checkpoint, WEIGHTS)
     state = network_weights(tensors, "G_ema") or network_weights(tensors, "G")
     try:

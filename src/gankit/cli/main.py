@@ -20,7 +20,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gankit.cli import compare, data, eval, evaluator, info, interpolate, report, sample, train
+    from gankit.cli import compare, data, eval, evaluator, import_tutorial, info, interpolate, report, sample, train
 
     parser = argparse.ArgumentParser(
         prog="gankit", formatter_class=HelpFormatter,
@@ -32,11 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "  gankit compare runs/A runs/B      runs side by side\n"
                     "  gankit interpolate runs/NAME      a walk through latent space\n"
                     "  gankit info runs/NAME             what a run holds\n"
-                    "  gankit data fashion-mnist         find or download a dataset",
+                    "  gankit data fashion-mnist         find or download a dataset\n"
+                    "  gankit import-tutorial G.ckpt     the tutorial's own saved G (and D) as a run",
     )
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train, sample, eval, report, compare, interpolate, info, data, evaluator):
+    for module in (train, sample, eval, report, compare, interpolate, info, data, evaluator, import_tutorial):
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
                                   formatter_class=HelpFormatter)
         module.add_arguments(sub)

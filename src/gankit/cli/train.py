@@ -50,18 +50,23 @@ FLAGS: dict[str, str] = {
     "--r1": "train.r1_gamma",
     "--time-limit": "train.time_limit",
     "--precision": "train.precision",
+    "--on-nan": "train.on_nan",
     "--eval-every": "train.eval_every",
     "--eval-n": "train.eval_n",
 }
 # what may change when a run is resumed (how long it runs and where), not what it trains
 RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoint_every", "train.keep_checkpoints",
-             "train.eval_every", "train.eval_n", "train.eval_metrics", "train.time_limit", "train.precision",
+             "train.eval_every", "train.eval_n", "train.eval_metrics", "train.time_limit", "train.precision", "train.on_nan",
              "train.compile", "train.sync_batchnorm", "train.diagnose", "train.report", "train.tensorboard"}
 
 
-def _default(key: str):
+def _value(config: Config, key: str):
     section, name = key.split(".")
-    return getattr(getattr(Config(), section), name)
+    return getattr(getattr(config, section), name)
+
+
+def _default(key: str):
+    return _value(Config(), key)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -128,13 +133,14 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         if args.config or args.name:
             raise GankitError("--resume continues a run with its own config; drop --config and --name")
-        fixed = sorted(set(overrides) - RESUMABLE)
-        if fixed:
-            raise GankitError(f"cannot change {', '.join(fixed)} when resuming; only {', '.join(sorted(RESUMABLE))} "
-                              "may change (start a new run to change the rest)")
         run_dir, saved = open_run(args.resume)
         file_values = {f"{s}.{k}": v for s, vals in to_dict(saved).items() for k, v in vals.items() if v is not None}
         config = resolve_config(file_values, overrides)
+        # repeating the run's own value is fine (the same command line can start and resume a run)
+        fixed = sorted(key for key in set(overrides) - RESUMABLE if _value(config, key) != _value(saved, key))
+        if fixed:
+            raise GankitError(f"cannot change {', '.join(fixed)} when resuming; only {', '.join(sorted(RESUMABLE))} "
+                              "may change (start a new run to change the rest)")
     else:
         run_dir = None
         config = resolve_config(load_config_file(args.config) if args.config else None, overrides)
@@ -160,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, replicas) -> int:
     from gankit.device import check_compile_support, resolve_device
     from gankit.report.tensorboard import require_tensorboard
-    from gankit.runs import create_run
+    from gankit.runs import create_run, write_atomically
     from gankit.train import train
     from gankit.train.loop import Interrupted
 
@@ -177,7 +183,7 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
         # (run folder, error): the main process creates it, every process learns the outcome
         try:
             if args.resume:
-                (run_dir / "config.toml").write_text(to_toml(config))  # records the new length or device
+                write_atomically(run_dir / "config.toml", to_toml(config))  # records the new length or device
                 return str(run_dir), None
             return str(create_run(args.out, args.name, config)), None
         except GankitError as exc:
@@ -197,7 +203,7 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
     except Interrupted as exc:
         if say:
             print(f"gankit: {exc}", file=sys.stderr)
-        return 130
+        return exc.exit_status
     if not say:
         return 0
     why = {"epochs": "", "max_steps": " (--max-steps reached)", "time_limit": " (--time-limit reached)"}

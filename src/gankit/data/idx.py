@@ -7,6 +7,7 @@ dimension as a big-endian uint32, then the values in C order.
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     if ndim == 0 or len(raw) < header:
         raise GankitError(f"{path}: idx header is truncated; delete the file and fetch it again")
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(dims, dtype=np.int64))
+    expected = math.prod(dims)  # Python ints: a forged header cannot overflow into a plausible size
     if len(raw) - header != expected:
         raise GankitError(
             f"{path}: idx file is truncated or padded: header says {dims} = {expected} bytes, "

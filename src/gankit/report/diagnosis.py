@@ -148,13 +148,15 @@ ABSURD_LOSS = 1e4
 @rule("divergence")
 def divergence(h: History) -> Finding | None:
     """Losses or gradients exploding (non-finite values already stop training before this runs)."""
+    # judged from the first row on: a checkpoint written before this rule could run would keep an exploded state
     rows = h.last(25)
     for key in ("d_loss", "g_loss"):
-        now = statistics.fmean(abs(r[key]) for r in rows) if len(rows) == 25 else 0.0
+        now = statistics.fmean(abs(r[key]) for r in rows) if rows else 0.0
         if now > ABSURD_LOSS:  # exploded early, so there is no usual size to compare with
             return Finding(
                 "divergence", h.step,
-                f"{key} averaged {now:.3g} over the last 25 steps, far beyond any working GAN's losses", "start again with a learning rate 10x lower (--lr), or --loss hinge", severity="fatal")
+                f"{key} averaged {now:.3g} over the last {len(rows)} steps, far beyond any working GAN's losses",
+                "start again with a learning rate 10x lower (--lr), or --loss hinge", severity="fatal")
     if h.count < 2 * WINDOW:
         return None
     history = h.last(RECENT)

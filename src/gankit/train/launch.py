@@ -31,6 +31,7 @@ def launch(nproc: int, argv: list[str]) -> int:
         nproc: processes to start (one per GPU, or CPU processes with the gloo backend).
         argv: the gankit arguments without --nproc (they start with the subcommand).
     """
+    from torch.distributed.elastic.multiprocessing import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
@@ -46,4 +47,8 @@ def launch(nproc: int, argv: list[str]) -> int:
         print(f"gankit: training process {rank} of {nproc} exited with status {failure.exitcode}; "
               "the others were stopped (their messages are above)", file=sys.stderr)
         return code
+    except SignalException as exc:
+        # Ctrl-C or SIGTERM: the agent passed it on and waited for the processes, whose main one
+        # finished its step, saved a checkpoint and said how to resume
+        return 128 + int(exc.sigval)
     return 0

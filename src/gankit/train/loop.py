@@ -29,12 +29,12 @@ from gankit.device import check_compile_support, resolve_device
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.models import MODELS
-from gankit.plots import save_loss_plot, save_progress_gif
+from gankit.plots import read_metrics, save_loss_plot, save_progress_gif
 from gankit.report.diagnosis import Diagnosis
 from gankit.report.diversity import DiversityProbe
 from gankit.report.html import write_report
 from gankit.report.tensorboard import TensorBoardLog
-from gankit.runs import METRICS_FILE
+from gankit.runs import METRICS_FILE, write_atomically
 from gankit.sampling import generate, grid, grid_labels, latents, save_png
 from gankit.train.distributed import SINGLE, Replicas
 from gankit.train.state import new_state, restore, save
@@ -44,6 +44,8 @@ from gankit.train.steps import StepRules, d_step, ema_step, g_step, uses_batch_s
 LOG_BLOCK = 25
 # the fixed latent batch for sample grids is drawn from this offset of the run's seed
 GRID_SEED_OFFSET = 1_000_000
+# --on-nan rollback gives up after this many rollbacks in one process
+MAX_ROLLBACKS = 3
 # G steps between two checks of sample diversity (for the mode-collapse diagnosis)
 DIVERSITY_EVERY = 250
 
@@ -51,9 +53,15 @@ DIVERSITY_EVERY = 250
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM: a checkpoint was written; the run can be resumed."""
 
-    def __init__(self, run: Path, step: int):
-        super().__init__(f"interrupted at step {step}; checkpoint saved. Resume with: gankit train --resume {run}")
-        self.run, self.step = run, step
+    def __init__(self, run: Path, step: int, signal_name: str | None = None):
+        by = f" by {signal_name}" if signal_name else ""
+        super().__init__(f"interrupted{by} at step {step}; checkpoint saved. Resume with: gankit train --resume {run}")
+        self.run, self.step, self.signal_name = run, step, signal_name
+
+    @property
+    def exit_status(self) -> int:
+        """The shell's convention, 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
+        return 128 + signal.Signals[self.signal_name or "SIGINT"].value
 
 
 class StopRequests:
@@ -113,16 +121,20 @@ class MetricsLog:
         return self._history
 
     def _read(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        return read_metrics(self.path)
 
     def _truncate_after(self, step: int) -> None:
-        # a run that crashed after its last checkpoint logged steps it will now redo
-        if not self.path.exists():
-            return
-        kept = [line for line in self.path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
-        self.path.write_text("".join(line + "\n" for line in kept))
+        # a run that crashed after its last checkpoint logged steps it will now redo (and maybe a torn line)
+        if self.path.exists():
+            # rollback notes stay: they record what happened, not a step that will be redone
+            kept = [row for row in read_metrics(self.path) if row["step"] <= step or "rollback" in row]
+            write_atomically(self.path, "".join(json.dumps(row) + "\n" for row in kept))
+
+    def rewind(self, step: int) -> None:
+        """Forget everything after `step` (a rollback to a checkpoint of that step)."""
+        self.pending.clear()
+        if self.replicas.is_main:
+            self._truncate_after(step)
 
     def record(self, where: dict, stats: dict) -> None:
         self.pending.append((where, stats))
@@ -208,9 +220,10 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     checkpoints = run / "checkpoints"
     if resume:
         found = ckpt.list_checkpoints(checkpoints)
-        if not found:
-            raise GankitError(f"{run} has no complete checkpoint to resume from; start a new run instead")
-        restore(state, found[-1])
+        if found:
+            restore(state, found[-1])
+        elif main:  # stopped before its first checkpoint: nothing was kept, so it starts again
+            print(f"gankit: {run} has no complete checkpoint yet; starting it from step 0", file=sys.stderr)
     loss = LOSSES.get(t.loss)
     rules = StepRules(loss=loss, gp_weight=loss.gp_weight if t.gp_weight is None else t.gp_weight,
                       r1_gamma=t.r1_gamma, augment=parse_policy(t.augment), autocast=autocast_dtype(t.precision),
@@ -227,6 +240,7 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     log = MetricsLog(run / METRICS_FILE, state.step, replicas)
     bar = tqdm(total=total, initial=min(state.step, total), disable=not (progress and main), unit="step",
                dynamic_ncols=True, file=sys.stderr)
+    diagnosis: Diagnosis | None = None
     if t.diagnose:
         diagnosis = Diagnosis()
         diagnosis.add(log.rows())  # a resumed run's history: its problems were reported when they happened
@@ -254,6 +268,9 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
 
     def checkpoint(name: str) -> None:
         log.flush()  # raises Diverged before a poisoned state can be saved
+        broken = [name for name, net in (("G", state.g), ("D", state.d)) if not finite(net)]
+        if broken:
+            raise Diverged(state.step, f"non-finite weights in {' and '.join(broken)}")
         digest = replicas.check_in_sync(state.g, state.d)
         if main:
             save(state, config, shape, checkpoints, name, num_classes,
@@ -284,9 +301,9 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
             state.best_fid = scores["fid"]
             checkpoint(ckpt.BEST)
 
-    stop = StopRequests()
-    try:
-        stop.__enter__()
+    def train_epochs() -> None:
+        """Steps until the end (or a stop); raises Interrupted or Diverged."""
+        nonlocal stopped_by
         while state.step < total and stopped_by != "time_limit":
             for index, real, y_real in batches.epoch(state.epoch, start=state.batch_in_epoch):
                 g_turn = (state.d_steps + 1) % t.n_critic == 0  # G trains after every n_critic-th D step
@@ -321,7 +338,7 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
                     at_block = state.step % LOG_BLOCK == 0
                     interrupted, timed_out = replicas.any(interrupted, timed_out, device=device) if at_block else (False, False)
                 if interrupted:
-                    raise Interrupted(run, state.step)
+                    raise Interrupted(run, state.step, stop.received)
                 if timed_out:
                     stopped_by = "time_limit"
                 if state.step >= total or stopped_by == "time_limit":
@@ -333,6 +350,48 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
                 checkpoint(ckpt.step_name(state.step))
                 if evaluator and state.epoch % t.eval_every == 0:                                          # evaluate
                     evaluate()
+
+    def roll_back(path: Path, exc: Diverged) -> None:
+        """--on-nan rollback: back to a good checkpoint, both learning rates halved, the log rewound."""
+        nonlocal diagnosis
+        trained = state.seconds
+        in_use = [[group["lr"] for group in opt.param_groups] for opt in (state.opt_g, state.opt_d)]
+        restore(state, path)
+        state.seconds = trained  # the lost steps took time too
+        for opt, rates in zip((state.opt_g, state.opt_d), in_use):
+            for group, rate in zip(opt.param_groups, rates):
+                group["lr"] = rate * 0.5  # half of what was in use (the checkpoint may hold an older rate)
+        log.rewind(state.step)
+        if diagnosis is not None:
+            diagnosis = Diagnosis()  # the rows it judged are gone
+        text = (f"training diverged at step {exc.step} ({exc.reason}); rolled back to checkpoint {path.name} "
+                f"(step {state.step}) with learning rates halved: G {state.opt_g.param_groups[0]['lr']:.3g}, "
+                f"D {state.opt_d.param_groups[0]['lr']:.3g}")
+        log.note({"step": state.step, "rollback": text})
+        if main:
+            bar.write(f"gankit: {text}", file=sys.stderr)
+            bar.n = min(state.step, total)
+            bar.refresh()
+
+    rollbacks = 0
+    last_target: int | None = None  # step of the checkpoint the previous rollback went to
+    stop = StopRequests()
+    try:
+        stop.__enter__()
+        while True:
+            try:
+                train_epochs()
+                break
+            except Diverged as exc:
+                # a second divergence means the last target may already have been on its way out: go
+                # back further each time
+                good = [p for p in ckpt.list_checkpoints(checkpoints)
+                        if last_target is None or ckpt.read_meta(p)["step"] < last_target]
+                if t.on_nan != "rollback" or rollbacks == MAX_ROLLBACKS or not good:
+                    raise
+                rollbacks += 1
+                roll_back(good[-1], exc)
+                last_target = state.step
         if state.batch_in_epoch:  # stopped mid-epoch by --max-steps or --time-limit
             sample_grid(f"step_{state.step:08d}")
         checkpoint(ckpt.FINAL)
@@ -344,8 +403,9 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
         bar.close()
         good = ckpt.list_checkpoints(checkpoints)
         where = f"the last good checkpoint is {good[-1]}" if good else "no checkpoint was written"
-        raise GankitError(f"training diverged at step {exc.step} ({exc.reason}); {where}; "
-                          "try a lower --lr or another --loss") from None
+        tried = f" after {rollbacks} rollback{'s' if rollbacks > 1 else ''}" if rollbacks else ""
+        hint = "try a lower --lr or another --loss" + ("" if t.on_nan == "rollback" else ", or --on-nan rollback")
+        raise GankitError(f"training diverged at step {exc.step}{tried} ({exc.reason}); {where}; {hint}") from None
     finally:
         stop.__exit__()
         bar.close()
@@ -403,6 +463,12 @@ class Evaluation:
             values = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
             scores = {**values, "eval_n": result["n"], "eval_extractor": self.reference.extractor.id}
         return self.replicas.from_main(scores)
+
+
+def finite(module: nn.Module) -> bool:
+    """Whether every parameter of `module` is finite (one host sync)."""
+    norms = torch._foreach_norm([p.detach().float() for p in module.parameters()])
+    return bool(torch.isfinite(torch.stack(norms)).all())
 
 
 def autocast_dtype(precision: str) -> torch.dtype | None:
