@@ -268,7 +268,7 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
 
     def checkpoint(name: str) -> None:
         log.flush()  # raises Diverged before a poisoned state can be saved
-        broken = [name for name, net in (("G", state.g), ("D", state.d)) if not finite(net)]
+        broken = [label for label, net in (("G", state.g), ("D", state.d)) if not finite(net)]
         if broken:
             raise Diverged(state.step, f"non-finite weights in {' and '.join(broken)}")
         digest = replicas.check_in_sync(state.g, state.d)
@@ -295,7 +295,7 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
         log.write_row({"step": state.step, "epoch": state.epoch, **scores})
         shown = ", ".join(f"{k} {scores[k]:.4g}" for k in ("fid", "kid", "precision", "recall") if k in scores)
         if main:
-                bar.write(f"epoch {state.epoch}: {shown} ({scores['eval_n']} samples, {scores['eval_extractor']})",
+            bar.write(f"epoch {state.epoch}: {shown} ({scores['eval_n']} samples, {scores['eval_extractor']})",
                       file=sys.stderr)
         if "fid" in scores and (state.best_fid is None or scores["fid"] < state.best_fid):
             state.best_fid = scores["fid"]
