@@ -35,10 +35,19 @@ def tag(key: str, row: dict) -> str:
 class TensorBoardLog:
     def __init__(self, folder: Path, resume_step: int = 0):
         require_tensorboard()
+        self.folder = folder
+        self.writer = self._open(resume_step)
+
+    def _open(self, step: int):
         from torch.utils.tensorboard import SummaryWriter
 
-        # purge_step drops what a crashed session logged after the checkpoint this run resumes from
-        self.writer = SummaryWriter(str(folder), purge_step=resume_step + 1 if resume_step else None)
+        # purge_step drops what was logged after `step` (a crashed session, a rolled-back stretch)
+        return SummaryWriter(str(self.folder), purge_step=step + 1 if step else None)
+
+    def rewind(self, step: int) -> None:
+        """Continue from `step` again (a rollback): later events are purged."""
+        self.writer.close()
+        self.writer = self._open(step)
 
     def rows(self, rows: list[dict]) -> None:
         for row in rows:

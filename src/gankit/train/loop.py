@@ -362,6 +362,8 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
             for group, rate in zip(opt.param_groups, rates):
                 group["lr"] = rate * 0.5  # half of what was in use (the checkpoint may hold an older rate)
         log.rewind(state.step)
+        if board:
+            board.rewind(state.step)
         if diagnosis is not None:
             diagnosis = Diagnosis()  # the rows it judged are gone
         text = (f"training diverged at step {exc.step} ({exc.reason}); rolled back to checkpoint {path.name} "
