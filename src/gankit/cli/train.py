@@ -158,9 +158,12 @@ def run(args: argparse.Namespace) -> int:
         return launch(args.nproc, without_nproc(args.argv))
     replicas = join(config.train.device)
     try:
-        return _train(args, config, run_dir, replicas)
-    finally:
-        leave(replicas)
+        status = _train(args, config, run_dir, replicas)
+    except BaseException:
+        leave(replicas, finished=False)
+        raise
+    leave(replicas, finished=True)
+    return status
 
 
 def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, replicas) -> int:

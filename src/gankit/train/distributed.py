@@ -16,6 +16,7 @@ How gankit splits the work, so that N processes train exactly what one process w
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from contextlib import contextmanager
@@ -178,6 +179,21 @@ def join(requested_device: str) -> Replicas:
     return replicas
 
 
-def leave(replicas: Replicas) -> None:
-    if replicas.active and dist.is_initialized():
-        dist.destroy_process_group()
+def leave(replicas: Replicas, finished: bool) -> None:
+    """Leave the process group after training.
+
+    Args:
+        finished: every process got here the same way (done, or stopped together). After an error
+            the others may be inside a collective: nothing is waited for, and only gloo's group
+            (local to this process) is taken down; NCCL's could block, so torchrun ends it.
+    """
+    if not (replicas.active and dist.is_initialized()):
+        return
+    if not finished and dist.get_backend() != "gloo":
+        return
+    # DDP wrappers left in reference cycles would otherwise be freed at interpreter exit, after the
+    # process group, and gloo aborts the process ("terminate called without an active exception")
+    gc.collect()
+    if finished:
+        dist.barrier()
+    dist.destroy_process_group()

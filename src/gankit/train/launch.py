@@ -42,7 +42,7 @@ def launch(nproc: int, argv: list[str]) -> int:
     try:
         run(parse_args(["--standalone", f"--nproc_per_node={nproc}", "-m", "gankit", *argv]))
     except ChildFailedError as exc:
-        rank, failure = min(exc.failures.items())
+        rank, failure = exc.get_first_failure()  # the others were stopped because of it
         code = failure.exitcode if failure.exitcode > 0 else 1
         print(f"gankit: training process {rank} of {nproc} exited with status {failure.exitcode}; "
               "the others were stopped (their messages are above)", file=sys.stderr)
