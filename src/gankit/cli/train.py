@@ -23,6 +23,7 @@ examples:
   gankit train --config run.toml --lr 1e-4
   gankit train --data ./my_images --image-size 64 --channels 3
   gankit train --resume runs/my-run --epochs 10
+  gankit train --nproc 4 --model dcgan --batch-size 512     (4 processes: one per GPU, or CPU ones)
 
 Precedence: defaults < the model's own defaults < --config file < flags. Any config key can be set
 with --set section.key=value (e.g. --set model.width=32)."""
