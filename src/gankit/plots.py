@@ -39,6 +39,28 @@ def picture_image(picture: np.ndarray) -> Image.Image:
     return Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture)
 
 
+# (metrics key, legend label, colour) of the two charts every run gets: the losses and D's beliefs
+LOSS_SERIES = (("d_loss", "D loss", "tab:blue"), ("g_loss", "G loss", "tab:orange"))
+BELIEF_SERIES = (("d_real", "D(x): real judged real", "tab:green"), ("d_fake", "D(G(z)): fake judged real", "tab:red"))
+
+
+def plot_series(ax, rows: list[dict], series, raw_alpha: float, raw_width: float) -> None:
+    """Each (key, label, colour) of `series` over the step rows: the raw values faint, their running mean bold."""
+    steps = np.array([r["step"] for r in rows])
+    for key, label, color in series:
+        values = np.array([r[key] for r in rows])
+        ax.plot(steps, values, color=color, alpha=raw_alpha, linewidth=raw_width)
+        ax.plot(steps, smooth(values), color=color, label=label, linewidth=1.6)
+
+
+def plot_beliefs(ax, rows: list[dict], raw_alpha: float, raw_width: float) -> None:
+    """D(x) and D(G(z)) on a probability axis, with the 0.5 line where D cannot tell."""
+    plot_series(ax, rows, BELIEF_SERIES, raw_alpha, raw_width)
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="0.5: D cannot tell")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("D's probability of 'real'")
+
+
 def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
     """losses.png: D and G losses (top) and D(x), D(G(z)) (bottom) over G steps, raw and smoothed."""
     rows = [r for r in read_metrics(metrics_path) if "d_loss" in r]  # step rows, not evaluations
@@ -49,24 +71,13 @@ def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = np.array([r["step"] for r in rows])
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
     try:
-        for key, label, color in (("d_loss", "D loss", "tab:blue"), ("g_loss", "G loss", "tab:orange")):
-            values = np.array([r[key] for r in rows])
-            top.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
-            top.plot(steps, smooth(values), color=color, label=label, linewidth=1.6)
+        plot_series(top, rows, LOSS_SERIES, raw_alpha=0.2, raw_width=0.8)
         top.set_ylabel("loss")
         top.legend(loc="upper right")
         top.set_title("Losses: early on D wins (low D loss, high G loss); then D's rises and G's falls")
-        for key, label, color in (("d_real", "D(x): real judged real", "tab:green"),
-                                  ("d_fake", "D(G(z)): fake judged real", "tab:red")):
-            values = np.array([r[key] for r in rows])
-            bottom.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
-            bottom.plot(steps, smooth(values), color=color, label=label, linewidth=1.6)
-        bottom.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="0.5: D cannot tell")
-        bottom.set_ylim(-0.02, 1.02)
-        bottom.set_ylabel("D's probability of 'real'")
+        plot_beliefs(bottom, rows, raw_alpha=0.2, raw_width=0.8)
         bottom.set_xlabel("G step")
         bottom.legend(loc="upper right")
         fig.tight_layout()

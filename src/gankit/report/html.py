@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gankit.errors import GankitError
-from gankit.plots import picture_image, read_metrics, sample_grids, smooth
+from gankit.plots import LOSS_SERIES, picture_image, plot_beliefs, plot_series, read_metrics, sample_grids, smooth
 from gankit.runs import METRICS_FILE
 
 REPORT_FILE = "report.html"
@@ -107,10 +107,7 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
     if run.steps:
         steps = np.array([r["step"] for r in run.steps])
         fig, ax = plt.subplots(figsize=(9, 3.6))
-        for key, label, color in (("d_loss", "D loss", "tab:blue"), ("g_loss", "G loss", "tab:orange")):
-            values = np.array([r[key] for r in run.steps])
-            ax.plot(steps, values, color=color, alpha=0.15, linewidth=0.7)
-            ax.plot(steps, smooth(values), color=color, label=label, linewidth=1.6)
+        plot_series(ax, run.steps, LOSS_SERIES, raw_alpha=0.15, raw_width=0.7)
         early = steps[min(len(steps) - 1, max(1, len(steps) // 10))]
         ax.axvspan(steps[0], early, color="grey", alpha=0.12)
         ax.annotate("expected early: D wins\n(D loss low, G loss high)", (0.01, 0.97), xycoords="axes fraction",
@@ -124,15 +121,8 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
         charts.append(("Losses", _figure_uri(fig)))
 
         fig, ax = plt.subplots(figsize=(9, 3.2))
-        for key, label, color in (("d_real", "D(x): real judged real", "tab:green"),
-                                  ("d_fake", "D(G(z)): fake judged real", "tab:red")):
-            values = np.array([r[key] for r in run.steps])
-            ax.plot(steps, values, color=color, alpha=0.15, linewidth=0.7)
-            ax.plot(steps, smooth(values), color=color, label=label, linewidth=1.6)
-        ax.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="0.5: D cannot tell")
-        ax.set_ylim(-0.02, 1.02)
+        plot_beliefs(ax, run.steps, raw_alpha=0.15, raw_width=0.7)
         ax.set_xlabel("G step")
-        ax.set_ylabel("D's probability of 'real'")
         ax.legend(loc="center right", fontsize=8)
         _mark_diagnoses(ax, run.diagnoses)
         charts.append(("What D believes", _figure_uri(fig)))
