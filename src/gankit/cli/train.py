@@ -128,7 +128,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from gankit.runs import open_run
-    from gankit.train.distributed import join, launched_by_torchrun, leave
+    from gankit.train.distributed import GLOBAL_BATCH, Replicas, join, launched_by_torchrun, leave
 
     overrides = overrides_from(args)
     if args.resume:
@@ -153,9 +153,7 @@ def run(args: argparse.Namespace) -> int:
 
         if args.nproc < 1:
             raise GankitError(f"--nproc {args.nproc} must be at least 1")
-        if config.train.batch_size % args.nproc:
-            raise GankitError(f"--batch-size {config.train.batch_size} does not split over {args.nproc} processes; "
-                              f"use a multiple of {args.nproc} (it is the global batch)")
+        Replicas(world=args.nproc).check_splits(config.train.batch_size, "--batch-size", GLOBAL_BATCH)
         return launch(args.nproc, without_nproc(args.argv))
     replicas = join(config.train.device)
     try:
@@ -172,11 +170,12 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
     from gankit.report.tensorboard import require_tensorboard
     from gankit.runs import create_run, write_atomically
     from gankit.train import train
+    from gankit.train.distributed import GLOBAL_BATCH
     from gankit.train.loop import Interrupted
 
     # problems with the machine are reported before a run folder is created or changed
     device = resolve_device(replicas.device_for(config.train.device))
-    replicas.check_batch(config.train.batch_size)
+    replicas.check_splits(config.train.batch_size, "--batch-size", GLOBAL_BATCH)
     replicas.check_sync_batchnorm(config.train.sync_batchnorm, device)
     if config.train.compile:
         check_compile_support(device)

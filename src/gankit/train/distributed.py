@@ -58,10 +58,11 @@ class Replicas:
         size = len(batch) // self.world
         return batch[self.rank * size : (self.rank + 1) * size]
 
-    def check_batch(self, batch_size: int) -> None:
-        if batch_size % self.world:
-            raise GankitError(f"--batch-size {batch_size} does not split over {self.world} processes; "
-                              f"use a multiple of {self.world} (it is the global batch)")
+    def check_splits(self, n: int, flag: str, why: str = "") -> None:
+        """`n` (the value of `flag`) must split into equal parts, one per process."""
+        if n % self.world:
+            raise GankitError(f"{flag} {n} does not split over {self.world} processes; "
+                              f"use a multiple of {self.world}{why}")
 
     # -- collectives (no-ops on one process) -----------------------------------------------------
 
@@ -149,6 +150,8 @@ class Replicas:
 
 
 SINGLE = Replicas()
+# what check_splits adds for --batch-size
+GLOBAL_BATCH = " (it is the global batch)"
 
 
 def params_digest(*modules: nn.Module) -> str:

@@ -36,7 +36,7 @@ from gankit.report.html import write_report
 from gankit.report.tensorboard import TensorBoardLog
 from gankit.runs import METRICS_FILE, write_atomically
 from gankit.sampling import generate, grid, grid_labels, latents, save_png
-from gankit.train.distributed import SINGLE, Replicas
+from gankit.train.distributed import GLOBAL_BATCH, SINGLE, Replicas
 from gankit.train.state import new_state, restore, save
 from gankit.train.steps import StepRules, d_step, ema_step, g_step, uses_batch_statistics
 
@@ -108,9 +108,8 @@ class MetricsLog:
         self.path = path
         # several processes log the same (averaged) rows; only the main one writes them
         self.replicas = replicas
-        if replicas.is_main:
-            self._truncate_after(resume_step)
-        self._history = replicas.from_main(self._read() if replicas.is_main else None)
+        kept = self._truncate_after(resume_step) if replicas.is_main else None
+        self._history = replicas.from_main(kept)
         self.pending: list[tuple[dict, dict]] = []
         self.last: dict = {}
         # each is called with every batch of rows written (per-step rows, evaluations, diversity checks)
@@ -120,15 +119,14 @@ class MetricsLog:
         """Everything written before this process started (a resumed run's history)."""
         return self._history
 
-    def _read(self) -> list[dict]:
-        return read_metrics(self.path)
-
-    def _truncate_after(self, step: int) -> None:
-        # a run that crashed after its last checkpoint logged steps it will now redo (and maybe a torn line)
-        if self.path.exists():
-            # rollback notes stay: they record what happened, not a step that will be redone
-            kept = [row for row in read_metrics(self.path) if row["step"] <= step or "rollback" in row]
-            write_atomically(self.path, "".join(json.dumps(row) + "\n" for row in kept))
+    def _truncate_after(self, step: int) -> list[dict]:
+        """Drop what a run logged after `step` (steps it will redo, a torn line); returns the rows kept."""
+        if not self.path.exists():
+            return []
+        # rollback notes stay: they record what happened, not a step that will be redone
+        kept = [row for row in read_metrics(self.path) if row["step"] <= step or "rollback" in row]
+        write_atomically(self.path, "".join(json.dumps(row) + "\n" for row in kept))
+        return kept
 
     def rewind(self, step: int) -> None:
         """Forget everything after `step` (a rollback to a checkpoint of that step)."""
@@ -198,7 +196,7 @@ def train(config: Config, run: Path, resume: bool = False, progress: bool = True
     """
     t = config.train
     device = resolve_device(replicas.device_for(t.device))
-    replicas.check_batch(t.batch_size)
+    replicas.check_splits(t.batch_size, "--batch-size", GLOBAL_BATCH)
     replicas.check_sync_batchnorm(t.sync_batchnorm, device)
     main = replicas.is_main
     with replicas.main_first():  # one download, one cache
@@ -439,9 +437,7 @@ class Evaluation:
         from gankit.metrics.evaluate import labels_like_data, parse_metrics, prepare_reference
 
         t = config.train
-        if t.eval_n % replicas.world:
-            raise GankitError(f"--eval-n {t.eval_n} does not split over {replicas.world} processes; "
-                              f"use a multiple of {replicas.world}")
+        replicas.check_splits(t.eval_n, "--eval-n")
         self.metrics = parse_metrics(t.eval_metrics)
         with replicas.main_first():  # the main process computes and caches the reference features
             self.reference = prepare_reference(config.data, t.extractor, device, train=dataset)
