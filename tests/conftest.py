@@ -9,6 +9,7 @@ import http.server
 import io
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -134,3 +135,13 @@ def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> 
     assert len(errors) == 1, result.stderr
     for fragment in fragments:
         assert fragment in errors[0], (fragment, errors[0])
+
+
+class PicklePayload:
+    """A pickle that copies a file to `marker` when loaded by an unrestricted unpickler: loaders must refuse it."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (shutil.copyfile, (__file__, str(self.marker)))

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from safetensors.torch import save_file
 
-from conftest import assert_clean_error, cifar_batch_bytes, gankit, write_idx
+from conftest import PicklePayload, assert_clean_error, cifar_batch_bytes, gankit, write_idx
 from gankit import checkpoint as ckpt
 from gankit.config import SECTIONS, load_config_file, resolve_config
 from gankit.data.cifar import _load_batch
@@ -102,19 +102,9 @@ def test_cifar_batch_reader(data):
         assert images.shape[1:] == (3, 32, 32) and len(images) == len(labels)
 
 
-class _Payload:
-    """A pickle that would run a command when loaded by an unrestricted unpickler."""
-
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (shutil.copyfile, (__file__, str(self.marker)))
-
-
 def test_cifar_pickle_cannot_run_code(tmp_path):
     marker = tmp_path / "pwned"
-    data = pickle.dumps({b"data": _Payload(marker), b"labels": [0]}, protocol=2)
+    data = pickle.dumps({b"data": PicklePayload(marker), b"labels": [0]}, protocol=2)
     with pytest.raises(GankitError, match="refusing to load shutil.copyfile"):
         _load_batch(data, "data_batch_1")
     assert not marker.exists()
@@ -241,7 +231,7 @@ def test_checkpoint_with_wrong_shapes_and_a_disguised_pickle(good_checkpoint, tm
     disguised = tmp_path / "disguised"
     shutil.copytree(good_checkpoint, disguised)
     marker = tmp_path / "pwned"
-    torch.save({"G.fc1.weight": _Payload(marker)}, disguised / ckpt.WEIGHTS)
+    torch.save({"G.fc1.weight": PicklePayload(marker)}, disguised / ckpt.WEIGHTS)
     with pytest.raises(GankitError, match="not a valid safetensors file"):
         load_generator(disguised)
     assert not marker.exists()

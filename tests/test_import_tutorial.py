@@ -1,12 +1,11 @@
 """`gankit import-tutorial`: the tutorial's own torch.save(state_dict) files become a gankit run."""
 
-import shutil
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from conftest import assert_clean_error, gankit
+from conftest import PicklePayload, assert_clean_error, gankit
 from gankit.checkpoint import WEIGHTS, load_tensors, read_meta
 from gankit.data.batches import to_uint8
 from gankit.sampling import latents
@@ -95,17 +94,9 @@ def test_generator_alone_and_refusals(tmp_path):
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["g"]  # refusals create no run folder
 
 
-class _Payload:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (shutil.copyfile, (__file__, str(self.marker)))
-
-
 def test_a_pickle_with_code_is_not_run(tmp_path):
     marker = tmp_path / "pwned"
-    torch.save({"fc1.weight": _Payload(marker)}, tmp_path / "evil.ckpt")
+    torch.save({"fc1.weight": PicklePayload(marker)}, tmp_path / "evil.ckpt")
     result = gankit("import-tutorial", str(tmp_path / "evil.ckpt"), "--out", str(tmp_path / "runs"))
     assert_clean_error(result, "not a torch.save file of plain tensors")
     assert not marker.exists()
