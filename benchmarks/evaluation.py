@@ -20,10 +20,13 @@ import time
 
 import torch
 
-from gankit.config import DataConfig, resolve_config
+from gankit.config import DataConfig
 from gankit.metrics.evaluate import prepare_reference, score
+from gankit.modalities import SampleSpec
+from gankit.modalities.image import ImageModality
 from gankit.models import build_models
-from gankit.sampling import generate, latents
+from gankit.pipeline import Pipeline, latents
+from gankit.resolve import resolve_config
 
 
 def main() -> None:
@@ -34,7 +37,7 @@ def main() -> None:
     torch.manual_seed(0)
     reference = prepare_reference(DataConfig(), "classifier", args.device)
     reference.train_features()  # warm the cache: the timed runs measure scoring, not first-time setup
-    train = reference.train.images
+    train = reference.train.samples
     pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:10_000]
     cases = {
         "real": train[pick],
@@ -57,12 +60,12 @@ def main() -> None:
           f"(runs: {', '.join(f'{t:.2f}' for t in times)} s)")
     for model in ("classic", "dcgan"):
         g, _ = build_models(resolve_config(overrides={"model.name": model}), (1, 28, 28))
-        g = g.to(args.device).eval()
+        pipe = Pipeline(g.to(args.device).eval(), 100, SampleSpec((1, 28, 28), ImageModality()), args.device)
         z = latents(10_000, 100, 0, args.device)
         times = []
         for _ in range(args.repeats):
             started = time.perf_counter()
-            score(generate(g, z), reference)
+            score(pipe.generate(z), reference)
             times.append(time.perf_counter() - started)
         print(f"generating and scoring 10,000 samples ({model} G), all metrics: median "
               f"{statistics.median(times):.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)} s)")

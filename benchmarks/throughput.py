@@ -35,16 +35,17 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from gankit.config import resolve_config
 from gankit.data import load_dataset
 from gankit.device import resolve_device
 from gankit.losses import LOSSES
 from gankit.models import build_models
+from gankit.resolve import resolve_config
 from gankit.runs import create_run
 from gankit.train import train
-from gankit.train.loop import autocast_dtype, compile_networks
+from gankit.train.log import LOG_BLOCK
 from gankit.train.state import new_state
-from gankit.train.steps import StepRules, uses_batch_statistics
+from gankit.train.steps import StepRules, autocast_dtype, uses_batch_statistics
+from gankit.train.trainer import compile_networks
 
 TUTORIAL_BATCH = 100
 
@@ -115,7 +116,7 @@ def tutorial_loop(config, dataset, device: torch.device, warmup: int, steps: int
     criterion = nn.BCELoss()
     optimizer_g = torch.optim.Adam(g.parameters(), lr=2e-4)
     optimizer_d = torch.optim.Adam(d.parameters(), lr=2e-4)
-    loader = torch.utils.data.DataLoader(PerSampleDataset(dataset.images, dataset.labels),
+    loader = torch.utils.data.DataLoader(PerSampleDataset(dataset.samples, dataset.labels),
                                          batch_size=TUTORIAL_BATCH, shuffle=True)
     latent = config.model.latent_dim
     done, started = 0, None
@@ -170,8 +171,6 @@ def trainer_loop(config, device: torch.device, warmup: int, steps: int) -> float
     Rows are stamped when a step is queued; right after a LOG_BLOCK flush (which waits for the device),
     so rows warmup + 1 and warmup + steps + 1, both one past a flush, time exactly `steps` steps.
     """
-    from gankit.train.loop import LOG_BLOCK
-
     assert warmup % LOG_BLOCK == 0 and steps % LOG_BLOCK == 0, f"warm-up and steps must be multiples of {LOG_BLOCK}"
     with tempfile.TemporaryDirectory() as tmp:
         run = create_run(tmp, "throughput", config)
@@ -195,7 +194,7 @@ def bare_loop(config, dataset, device: torch.device, warmup: int, steps: int) ->
     loss = LOSSES.get(t.loss)
     precision = partial(StepRules(loss=loss, autocast=autocast_dtype(t.precision)).forward_precision, device)
 
-    real = dataset.images[: t.batch_size].to(device).float().div(127.5).sub(1)
+    real = dataset.samples[: t.batch_size].to(device).float().div(127.5).sub(1)
     joint = not uses_batch_statistics(d)
     for i in range(warmup + steps):
         if i == warmup:

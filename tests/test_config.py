@@ -2,8 +2,9 @@
 
 import pytest
 
-from gankit.config import Config, from_dict, load_config_file, resolve_config, to_dict, to_toml
+from gankit.config import Config, flatten, load_config_file, to_dict, to_toml
 from gankit.errors import GankitError
+from gankit.resolve import from_dict, resolve_config
 
 
 def test_defaults_are_the_tutorials():
@@ -52,6 +53,14 @@ def test_round_trips():
     ({"train.device": "gpu"}, "train.device must be auto, cpu, cuda, cuda:N or mps"),
     ({"model.g_activation": "swish"}, "model.g_activation must be one of relu, leaky_relu"),
     ({"model.name": "dcgan", "train.loss": "wgan-gp"}, "model.d_norm must be none with a gradient penalty"),
+    # wgan-gp builds dcgan's critic, which honours d_norm: BatchNorm under a gradient penalty is refused
+    ({"model.name": "wgan-gp", "model.d_norm": "batch"}, "model.d_norm must be none with a gradient penalty"),
+    ({"model.name": "cgan", "train.r1_gamma": 1.0}, "model.d_norm must be none with a gradient penalty or R1"),
+    # each family has its own settings: classic's sizes are the tutorial's, sngan's activations the paper's
+    ({"model.width": 8}, "unknown config key 'model.width' for model classic; valid keys in [model]: name, "
+                         "latent_dim, g_activation, d_activation, negative_slope"),
+    ({"model.name": "sngan", "model.g_activation": "tanh"}, "unknown config key 'model.g_activation' for model sngan"),
+    ({"model.name": "dcgan", "model.d_norm": "layer"}, "model.d_norm must be batch or none"),
 ])
 def test_bad_values_name_key_and_rule(overrides, fragment):
     with pytest.raises(GankitError) as err:
@@ -78,3 +87,38 @@ def test_config_is_frozen():
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         Config().train.lr_g = 1.0  # type: ignore[misc]
+
+
+def test_family_settings_live_with_the_family():
+    from gankit.models.dcgan import ConvParams
+
+    c = resolve_config(overrides={"model.name": "wgan-gp", "model.width": 16})
+    assert c.model.params == ConvParams(width=16, d_norm="none")  # wgan-gp's own default d_norm
+    assert to_dict(c)["model"] == {"name": "wgan-gp", "latent_dim": 100, "g_activation": "relu",
+                                   "d_activation": "leaky_relu", "negative_slope": 0.2, "width": 16, "d_norm": "none"}
+    assert "width" not in to_dict(resolve_config())["model"]  # classic has no width
+
+
+def test_saved_configs_of_older_runs_still_load():
+    """Runs written before per-family settings held width and d_norm for every family."""
+    old = {"data": {"name": "fashion-mnist"}, "model": {"name": "classic", "latent_dim": 100, "width": 64,
+                                                        "d_norm": "batch", "g_activation": "relu"}, "train": {}}
+    assert from_dict(old) == resolve_config()
+    with pytest.raises(GankitError, match="unknown config key 'model.width'"):
+        resolve_config(flatten(old, "run.toml"))  # what a user types is still checked strictly
+
+
+def test_saved_configs_load_without_their_data(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    c = resolve_config(overrides={"data.name": str(folder), "data.image_size": 8})
+    folder.rmdir()
+    assert from_dict(to_dict(c)) == c  # sampling a run needs only the run
+    with pytest.raises(GankitError, match="neither a dataset"):
+        resolve_config(flatten(to_dict(c), "run.toml"))  # training needs the data
+
+
+def test_a_folder_is_kept_as_an_absolute_path(tmp_path, monkeypatch):
+    (tmp_path / "imgs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert resolve_config(overrides={"data.name": "imgs"}).data.name == str(tmp_path / "imgs")

@@ -17,8 +17,8 @@ import torch
 
 from conftest import assert_clean_error, gankit
 from gankit import checkpoint as ckpt
-from gankit.config import resolve_config
 from gankit.errors import GankitError
+from gankit.resolve import resolve_config
 from gankit.runs import create_run
 from gankit.train import train
 

@@ -13,27 +13,28 @@ from PIL import Image
 
 from conftest import cifar_batch_bytes, make_cifar_tarball, make_idx_dataset, write_idx
 from gankit.config import DataConfig
-from gankit.data import conform, load_dataset
-from gankit.data.batches import DeviceBatches, to_model_range, to_uint8
+from gankit.data import load_dataset
+from gankit.data.batches import DeviceBatches
 from gankit.data.cifar import read_cifar10
 from gankit.data.folder import read_image_folder
 from gankit.data.idx import read_idx
 from gankit.errors import GankitError
+from gankit.modalities.image import conform, to_model_range, to_uint8
 
 
 def test_real_fashion_mnist(fashion_dir):
     data = load_dataset(DataConfig(name="fashion-mnist"))
-    assert data.images.shape == (60000, 1, 28, 28) and data.images.dtype == torch.uint8
+    assert data.samples.shape == (60000, 1, 28, 28) and data.samples.dtype == torch.uint8
     assert torch.bincount(data.labels).tolist() == [6000] * 10
     assert data.classes[0] == "T-shirt/top" and len(data.classes) == 10
     test = load_dataset(DataConfig(name="fashion-mnist"), split="test")
-    assert test.images.shape == (10000, 1, 28, 28)
+    assert test.samples.shape == (10000, 1, 28, 28)
 
 
 def test_conform_size_and_channels(fashion_dir):
     data = load_dataset(DataConfig(name="fashion-mnist", image_size=32, channels=3))
-    assert data.images.shape == (60000, 3, 32, 32)
-    assert torch.equal(data.images[:, 0], data.images[:, 2])  # grey -> RGB repeats the channel
+    assert data.samples.shape == (60000, 3, 32, 32)
+    assert torch.equal(data.samples[:, 0], data.samples[:, 2])  # grey -> RGB repeats the channel
     rgb = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
     grey = conform(rgb, 1, 8)
     assert grey.shape == (2, 1, 8, 8)
@@ -54,7 +55,7 @@ def test_idx_raw_files_are_found(tmp_path):
         gz.with_suffix("").write_bytes(gzip.decompress(gz.read_bytes()))
         gz.unlink()
     data = load_dataset(DataConfig(name="mnist", data_dir=str(folder)))
-    assert data.images.shape == (12, 1, 28, 28)
+    assert data.samples.shape == (12, 1, 28, 28)
 
 
 @pytest.mark.parametrize("damage,message", [
@@ -99,7 +100,7 @@ def test_cifar_tarball_and_folder(tmp_path):
     with tarfile.open(tar_path) as tar:
         tar.extractall(tmp_path / "extracted", filter="data")
     data = load_dataset(DataConfig(name="cifar10", data_dir=str(tmp_path / "extracted")))
-    assert data.images.shape == (35, 3, 32, 32)
+    assert data.samples.shape == (35, 3, 32, 32)
 
 
 def test_cifar_refuses_code_in_pickles(tmp_path):
@@ -181,14 +182,14 @@ def test_range_conversions():
 
 def test_device_batches_are_seeded_and_cover_the_epoch():
     images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1)
-    a = DeviceBatches(images, batch_size=3, seed=5)
+    a = DeviceBatches(images, batch_size=3, seed=5, to_model=to_model_range)
     assert a.steps_per_epoch == 3
     first = [b.view(-1).tolist() for _, b, _ in a.epoch(0)]
-    again = [b.view(-1).tolist() for _, b, _ in DeviceBatches(images, 3, 5).epoch(0)]
+    again = [b.view(-1).tolist() for _, b, _ in DeviceBatches(images, 3, 5, to_model=to_model_range).epoch(0)]
     assert first == again
     assert len({v for batch in first for v in batch}) == 9  # one batch of 3 x 3, no repeats, one dropped
     assert [b.view(-1).tolist() for _, b, _ in a.epoch(1)] != first  # a new order each epoch
     assert [b.view(-1).tolist() for _, b, _ in a.epoch(0, start=2)] == first[2:]  # resume mid-epoch
-    labelled = DeviceBatches(images, 3, 5, labels=torch.arange(10) * 10)
+    labelled = DeviceBatches(images, 3, 5, labels=torch.arange(10) * 10, to_model=to_model_range)
     for _, batch, labels in labelled.epoch(0):
         assert torch.equal(labels, to_uint8(batch).view(-1).long() * 10)  # labels follow their images

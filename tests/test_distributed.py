@@ -12,8 +12,8 @@ import torch
 from conftest import assert_clean_error, gankit, make_idx_dataset
 from gankit import checkpoint as ckpt
 from gankit.checkpoint import load_tensors, network_weights
-from gankit.config import resolve_config
 from gankit.models import build_models
+from gankit.resolve import resolve_config
 from gankit.train.distributed import params_digest
 
 pytestmark = pytest.mark.slow

@@ -38,11 +38,11 @@ def test_named_dataset_from_mirror(http_server, monkeypatch, isolated_cache):
     monkeypatch.setenv("GANKIT_SYSTEM_DATASETS", "")
     monkeypatch.setenv("GANKIT_DOWNLOAD_URL", url)
     data = load_dataset(DataConfig(name="mnist"))
-    assert data.images.shape == (30, 1, 28, 28)
+    assert data.samples.shape == (30, 1, 28, 28)
     assert (isolated_cache / "datasets" / "mnist" / "train-images-idx3-ubyte.gz").is_file()
     # second time: from the cache, with the server gone
     monkeypatch.setenv("GANKIT_DOWNLOAD_URL", "http://127.0.0.1:9/")
-    assert load_dataset(DataConfig(name="mnist")).images.shape == (30, 1, 28, 28)
+    assert load_dataset(DataConfig(name="mnist")).samples.shape == (30, 1, 28, 28)
 
 
 def test_cli_checksum_mismatch_from_mirror(http_server, tmp_path):

@@ -9,15 +9,16 @@ from safetensors.torch import load_file
 
 from conftest import assert_clean_error, gankit
 from gankit.augment import AUGMENTATIONS, diff_augment
-from gankit.config import resolve_config
 from gankit.models import MODELS
+from gankit.pipeline import Pipeline, find_checkpoint, load_generator
+from gankit.resolve import resolve_config
 from gankit.runs import create_run
-from gankit.sampling import find_checkpoint, generate, latents, load_generator
 from gankit.train import train
 
 
 def _train(tmp_path, name, **overrides):
-    config = resolve_config(overrides={"train.device": "cpu", "model.width": 8, "train.batch_size": 16, **overrides})
+    narrow = {} if overrides.get("model.name", "classic") == "classic" else {"model.width": 8}  # classic has no width
+    config = resolve_config(overrides={"train.device": "cpu", **narrow, "train.batch_size": 16, **overrides})
     run = create_run(tmp_path, name, config)
     return config, run, train(config, run, progress=False)
 
@@ -25,15 +26,13 @@ def _train(tmp_path, name, **overrides):
 @pytest.mark.parametrize("model", MODELS.names())
 def test_every_family_trains_and_samples(tmp_path, fashion_dir, model):
     overrides = {"model.name": model, "train.max_steps": 3}
-    if model == "classic":
-        overrides.pop("model.width", None)
     config, run, result = _train(tmp_path, model, **overrides)
     assert result.steps == 3
     meta = json.loads((run / "checkpoints" / "final" / "meta.json").read_text())
     assert meta["d_steps"] == 3 * config.train.n_critic
-    g, _, meta = load_generator(find_checkpoint(run), "cpu")
+    pipe = Pipeline.from_run(run, device="cpu")
     labels = torch.arange(4) if MODELS.get(model).conditional else None
-    images = generate(g, latents(4, config.model.latent_dim, 0), labels)
+    images = pipe.generate(pipe.latents(4, 0), labels)
     assert images.shape == (4, 1, 28, 28) and images.dtype == torch.uint8
     assert (run / "samples" / "step_00000003.png").is_file()
 
@@ -41,7 +40,7 @@ def test_every_family_trains_and_samples(tmp_path, fashion_dir, model):
 def test_family_defaults_come_from_their_papers():
     wgan = resolve_config(overrides={"model.name": "wgan-gp"}).train
     assert (wgan.loss, wgan.n_critic, wgan.beta1, wgan.beta2, wgan.lr_g) == ("wgan-gp", 5, 0.0, 0.9, 1e-4)
-    assert resolve_config(overrides={"model.name": "wgan-gp"}).model.d_norm == "none"
+    assert resolve_config(overrides={"model.name": "wgan-gp"}).model.params.d_norm == "none"
     sngan = resolve_config(overrides={"model.name": "sngan"}).train
     assert (sngan.loss, sngan.n_critic, sngan.beta1, sngan.beta2, sngan.lr_d) == ("hinge", 5, 0.0, 0.9, 2e-4)
     assert resolve_config(overrides={"model.name": "sngan", "train.n_critic": 2}).train.n_critic == 2

@@ -24,12 +24,13 @@ from safetensors.torch import save_file
 
 from conftest import PicklePayload, assert_clean_error, cifar_batch_bytes, gankit, write_idx
 from gankit import checkpoint as ckpt
-from gankit.config import SECTIONS, load_config_file, resolve_config
+from gankit.config import SECTIONS, load_config_file
 from gankit.data.cifar import _load_batch
 from gankit.data.folder import read_image_folder
 from gankit.data.idx import read_idx
 from gankit.errors import GankitError
-from gankit.sampling import load_generator
+from gankit.pipeline import load_generator
+from gankit.resolve import resolve_config
 
 FUZZ = settings(max_examples=150, deadline=2000, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -7,8 +7,8 @@ import torch.nn as nn
 
 from conftest import PicklePayload, assert_clean_error, gankit
 from gankit.checkpoint import WEIGHTS, load_tensors, read_meta
-from gankit.data.batches import to_uint8
-from gankit.sampling import latents
+from gankit.modalities.image import to_uint8
+from gankit.pipeline import latents
 
 
 class Generator(nn.Module):

@@ -142,7 +142,8 @@ def test_reference_features_are_cached_and_keyed(monkeypatch):
 def test_inception_offline_message(tmp_path, monkeypatch):
     from gankit.config import DataConfig
     from gankit.errors import GankitError
-    from gankit.metrics.features import INCEPTION_FILE, get_extractor
+    from gankit.cache import INCEPTION_FILE
+    from gankit.metrics.features import get_extractor
 
     missing = tmp_path / INCEPTION_FILE
     monkeypatch.setenv("GANKIT_INCEPTION_WEIGHTS", str(missing))
@@ -171,7 +172,7 @@ def test_sanity_on_real_fashion_mnist(fashion_dir):
     from gankit.metrics.evaluate import prepare_reference, score
 
     reference = prepare_reference(DataConfig(), "classifier", "cpu")
-    train = reference.train.images
+    train = reference.train.samples
     real = score(train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:10_000]], reference)
     noise = score(torch.randint(0, 256, (10_000, 1, 28, 28), dtype=torch.uint8,
                                 generator=torch.Generator().manual_seed(0)), reference, ["fid", "pr"])

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from gankit.config import resolve_config
 from gankit.models import ACTIVATIONS, MODELS, build_models
+from gankit.resolve import resolve_config
 
 TUTORIAL_G_PARAMS = (100 * 256 + 256) + (256 * 512 + 512) + (512 * 784 + 784)  # 559,632
 TUTORIAL_D_PARAMS = (1 * 64 * 9 + 64) + (64 * 128 * 9 + 128) + (128 * 256 * 9 + 256) + (256 * 4 * 4 + 1)  # 373,761

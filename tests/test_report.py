@@ -79,7 +79,7 @@ def test_interpolate_writes_a_gif_and_a_strip(epochs_run, tmp_path):
 def test_walk_ends_exactly_on_the_seeds():
     import torch
 
-    from gankit.sampling import latents, slerp, walk_latents
+    from gankit.pipeline import latents, slerp, walk_latents
 
     z = walk_latents(100, [3, 4], 5)
     assert len(z) == 6

@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gankit.config import resolve_config
+from gankit.resolve import resolve_config
 from gankit.runs import create_run
 from gankit.train import train
 
@@ -101,14 +101,14 @@ def test_every_loss_trains(tmp_path, fashion_dir, loss):
 def test_d_step_judges_fakes_as_the_g_step_sees_them(fashion_dir):
     """With BatchNorm in D, D must see fakes in a batch of their own in both steps (see d_step)."""
     from gankit.data import load_dataset
-    from gankit.data.batches import to_model_range
     from gankit.losses import LOSSES
+    from gankit.modalities.image import to_model_range
     from gankit.train.state import new_state
     from gankit.train.steps import StepRules, d_step
 
     config = resolve_config(overrides={"model.name": "dcgan", "model.width": 8})
     state = new_state(config, (1, 28, 28), torch.device("cpu"))
-    real = to_model_range(load_dataset(config.data).images[:16])
+    real = to_model_range(load_dataset(config.data).samples[:16])
     fake = state.g(torch.randn(16, 100))
     with torch.no_grad():
         alone = torch.sigmoid(state.d(fake)).mean()  # how the G step's D pass judges these fakes
@@ -148,13 +148,13 @@ def test_compiled_networks_train_like_eager_ones(tmp_path, fashion_dir):
 def test_one_pass_over_real_and_fake_is_the_two_passes_maths(fashion_dir):
     """D without batch statistics (classic) judges real + fake in one pass: same loss, same update."""
     from gankit.data import load_dataset
-    from gankit.data.batches import to_model_range
     from gankit.losses import LOSSES
+    from gankit.modalities.image import to_model_range
     from gankit.train.state import new_state
     from gankit.train.steps import StepRules, d_step, uses_batch_statistics
 
     config = resolve_config()
-    real = to_model_range(load_dataset(config.data).images[:16])
+    real = to_model_range(load_dataset(config.data).samples[:16])
     after = {}
     for joint in (False, True):
         state = new_state(config, (1, 28, 28), torch.device("cpu"))

@@ -1,8 +1,12 @@
-"""Run configuration: a tree of frozen dataclasses, loaded from TOML/YAML plus `key=value` overrides.
+"""Run configuration: the schema (frozen dataclasses), coercion of values, range checks, TOML out.
 
 Every value is checked against its field's type; an unknown key names the valid ones. The resolved
 config is written into the run folder (config.toml) and into every checkpoint, so a checkpoint alone
 rebuilds its models. Config holds data only, never live objects.
+
+This module imports nothing else of gankit: what depends on the registries (model families and
+their settings, `--model auto`, loss, metric and augmentation names, the data's shape) is checked
+by `gankit.resolve`, which builds configs through `build_config` here.
 
 Precedence, lowest first: field defaults < the model's registry defaults < the config file < the
 command line.
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gankit.errors import GankitError
+from gankit import GankitError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,7 +39,7 @@ def opt(default: Any, help: str) -> Any:
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = opt("fashion-mnist", "a dataset name (fashion-mnist, mnist, cifar10) or a folder of images")
+    name: str = opt("fashion-mnist", "a dataset name (fashion-mnist, mnist, cifar10) or a folder of images (kept as an absolute path)")
     data_dir: str | None = opt(None, "a folder holding the dataset's files; searched before the cache and system folders")
     image_size: int | None = opt(None, "side of the square images fed to the models; None keeps the dataset's own (28 for Fashion-MNIST)")
     channels: int | None = opt(None, "1 (grey) or 3 (RGB); None keeps the dataset's own")
@@ -47,11 +51,9 @@ class ModelConfig:
     name: str = opt("classic", "architecture, from the model registry (classic = the tutorial's G and D; auto = the "
                                "fastest to a low FID in docs/benchmarks.md)")
     latent_dim: int = opt(100, "size of the latent vector z that G maps to a sample")
-    g_activation: str = opt("relu", "G's hidden activation: relu, leaky_relu, tanh, elu, gelu, silu")
-    d_activation: str = opt("leaky_relu", "D's hidden activation, same choices")
-    negative_slope: float = opt(0.2, "slope a of leaky_relu, f(x) = max(a*x, x)")
-    width: int = opt(64, "base channel count of convolutional models (dcgan); classic's sizes are fixed by the tutorial")
-    d_norm: str = opt("batch", "normalisation in D's hidden layers for dcgan: batch or none (wgan-gp needs none)")
+    # the family's own settings (a frozen dataclass declared by its model spec, e.g. width and d_norm for
+    # dcgan); written into [model] next to name and latent_dim. None: the family has none
+    params: Any = None
 
 
 @dataclass(frozen=True)
@@ -101,14 +103,16 @@ PRECISIONS = {"fp32": None, "bf16": "bfloat16"}
 SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 
 
-def valid_keys() -> list[str]:
-    return [f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
+def section_fields(section: str, params: type | None = None) -> list[dataclasses.Field]:
+    """The settable fields of a section; [model] holds name, latent_dim and the family's `params` fields."""
+    own = [f for f in dataclasses.fields(SECTIONS[section]) if f.name != "params"]
+    return own + (list(dataclasses.fields(params)) if section == "model" and params is not None else [])
 
 
-def field_help(key: str) -> str:
+def field_help(key: str, params: type | None = None) -> str:
     """The field's one-line description, used as its --help text and as a comment in config.toml."""
     section, name = key.split(".")
-    return next(f.metadata["help"] for f in dataclasses.fields(SECTIONS[section]) if f.name == name)
+    return next(f.metadata.get("help", "") for f in section_fields(section, params) if f.name == name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,45 +158,45 @@ def flatten(tree: dict[str, Any], source: str) -> dict[str, Any]:
     return flat
 
 
-def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Build and validate a Config from file values and command-line overrides (both dotted keys)."""
-    from gankit.models import AUTO, MODELS
+def build_config(raw: dict[str, Any], params: type | None = None, family: str = "") -> Config:
+    """A Config from dotted keys, each coerced to its field's type, then range-checked.
 
-    raw: dict[str, Any] = {}
-    for source in (file_values or {}, overrides or {}):
-        for key, value in source.items():
-            _check_key(key)
-            raw[key] = value
-    if raw.get("model.name") == "auto":
-        del raw["model.name"]
-        for key, value in AUTO.items():
-            raw.setdefault(key, value)
-    model_name = raw.get("model.name", ModelConfig.name)
-    if isinstance(model_name, str) and model_name in MODELS:
-        for key, value in MODELS.get(model_name).defaults.items():
-            raw.setdefault(key, value)
+    Args:
+        raw: {"train.lr_g": 0.001, ...}; absent keys keep their defaults.
+        params: the model family's settings dataclass (its fields are more [model] keys), or None.
+        family: the family's name, for messages about keys it does not have.
+    """
+    for key in raw:
+        _check_key(key, params, family)
     sections = {}
     for section, cls in SECTIONS.items():
-        kwargs = {}
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            key = f"{section}.{f.name}"
-            if key in raw:
-                kwargs[f.name] = _coerce(key, raw[key], hints[f.name])
-        sections[section] = cls(**kwargs)
+        sections[section] = cls(**_coerced(raw, section, cls))
+    if params is not None:
+        sections["model"] = dataclasses.replace(sections["model"], params=params(**_coerced(raw, "model", params)))
     config = Config(**sections)
-    validate(config)
+    check_ranges(config)
     return config
 
 
-def _check_key(key: str) -> None:
-    if key in valid_keys():
+def _coerced(raw: dict[str, Any], section: str, cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        key = f"{section}.{f.name}"
+        if key in raw and f.name != "params":
+            values[f.name] = _coerce(key, raw[key], hints[f.name])
+    return values
+
+
+def _check_key(key: str, params: type | None, family: str) -> None:
+    section, _, name = key.partition(".")
+    if section not in SECTIONS or not name:
+        raise GankitError(f"unknown config key {key!r}; keys look like section.name with sections data, model, train")
+    names = [f.name for f in section_fields(section, params)]
+    if name in names:
         return
-    section = key.split(".")[0]
-    if section in SECTIONS and "." in key:
-        names = [f.name for f in dataclasses.fields(SECTIONS[section])]
-        raise GankitError(f"unknown config key {key!r}; valid keys in [{section}]: {', '.join(names)}")
-    raise GankitError(f"unknown config key {key!r}; keys look like section.name with sections data, model, train")
+    whose = f" for model {family}" if section == "model" and family else ""
+    raise GankitError(f"unknown config key {key!r}{whose}; valid keys in [{section}]: {', '.join(names)}")
 
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:
@@ -236,69 +240,35 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
     raise GankitError(f"{key} must be {kind}, got {value!r}")
 
 
-def validate(config: Config) -> None:
-    """Checks across fields and against the registries; each failure names the key and what is allowed."""
-    from gankit.data import validate_data_config
-    from gankit.losses import LOSSES
-    from gankit.models import ACTIVATIONS, MODELS
-
-    t, m = config.train, config.model
-    _require(t.lr_g > 0, "train.lr_g", "must be > 0", t.lr_g)
-    _require(t.lr_d > 0, "train.lr_d", "must be > 0", t.lr_d)
-    _require(0 <= t.beta1 < 1, "train.beta1", "must be in [0, 1)", t.beta1)
-    _require(0 <= t.beta2 < 1, "train.beta2", "must be in [0, 1)", t.beta2)
-    _require(t.batch_size >= 1, "train.batch_size", "must be >= 1", t.batch_size)
-    _require(t.epochs >= 1, "train.epochs", "must be >= 1", t.epochs)
-    _require(t.max_steps is None or t.max_steps >= 1, "train.max_steps", "must be >= 1", t.max_steps)
-    _require(t.seed >= 0, "train.seed", "must be >= 0", t.seed)
-    _require(t.gp_weight is None or t.gp_weight >= 0, "train.gp_weight", "must be >= 0", t.gp_weight)
-    _require(t.checkpoint_every >= 0, "train.checkpoint_every", "must be >= 0", t.checkpoint_every)
-    _require(t.keep_checkpoints >= 1, "train.keep_checkpoints", "must be >= 1", t.keep_checkpoints)
-    _require(1 <= t.sample_count <= 1024, "train.sample_count", "must be in 1..1024", t.sample_count)
-    _require(t.n_critic >= 1, "train.n_critic", "must be >= 1", t.n_critic)
-    _require(0 <= t.ema_decay < 1, "train.ema_decay", "must be in [0, 1)", t.ema_decay)
-    _require(t.r1_gamma >= 0, "train.r1_gamma", "must be >= 0", t.r1_gamma)
-    _require(t.on_nan in ("stop", "rollback"), "train.on_nan", "must be stop or rollback", t.on_nan)
-    _require(t.precision in PRECISIONS, "train.precision", f"must be one of {', '.join(PRECISIONS)}", t.precision)
-    _require(t.time_limit is None or t.time_limit > 0, "train.time_limit", "must be > 0 minutes", t.time_limit)
-    from gankit.augment import AUGMENTATIONS
-
-    for name in filter(None, (p.strip() for p in t.augment.split(","))):
-        _require(name in AUGMENTATIONS, "train.augment", f"must list augmentations from {', '.join(AUGMENTATIONS.names())}",
-                 t.augment)
-    _require(t.eval_every >= 0, "train.eval_every", "must be >= 0", t.eval_every)
-    _require(t.eval_n >= 2, "train.eval_n", "must be >= 2", t.eval_n)
-    from gankit.metrics import METRICS
-    from gankit.metrics.features import EXTRACTORS
-
-    for name in t.eval_metrics.split(","):
-        _require(name.strip() in METRICS, "train.eval_metrics", f"must list metrics from {', '.join(METRICS.names())}",
-                 t.eval_metrics)
-    _require(t.extractor == "auto" or t.extractor in EXTRACTORS, "train.extractor",
-             f"must be auto or one of {', '.join(EXTRACTORS.names())}", t.extractor)
-    _require(m.latent_dim >= 1, "model.latent_dim", "must be >= 1", m.latent_dim)
-    _require(m.width >= 1, "model.width", "must be >= 1", m.width)
-    _require(m.negative_slope >= 0, "model.negative_slope", "must be >= 0", m.negative_slope)
-    _require(m.d_norm in ("batch", "none"), "model.d_norm", "must be batch or none", m.d_norm)
-    for key, name in (("model.g_activation", m.g_activation), ("model.d_activation", m.d_activation)):
-        _require(name in ACTIVATIONS, key, f"must be one of {', '.join(ACTIVATIONS.names())}", name)
-    _require(m.name in MODELS, "model.name", f"must be one of {', '.join(MODELS.names())}", m.name)
-    _require(t.loss in LOSSES, "train.loss", f"must be one of {', '.join(LOSSES.names())}", t.loss)
-    from gankit.device import validate_device_name
-
-    validate_device_name(t.device)
-    validate_data_config(config.data)
-    MODELS.get(m.name).check(config)
-    if LOSSES.get(t.loss).gp_weight > 0 or (t.gp_weight or 0) > 0 or t.r1_gamma > 0:
-        _require(
-            not (m.name in ("dcgan", "cgan") and m.d_norm == "batch"),
-            "model.d_norm",
-            "must be none with a gradient penalty or R1 (they are per-sample; BatchNorm mixes samples)",
-            m.d_norm,
-        )
+def check_ranges(config: Config) -> None:
+    """Checks of values and across fields that need no registry; each failure names the key and what is allowed."""
+    t, m, d = config.train, config.model, config.data
+    require(t.lr_g > 0, "train.lr_g", "must be > 0", t.lr_g)
+    require(t.lr_d > 0, "train.lr_d", "must be > 0", t.lr_d)
+    require(0 <= t.beta1 < 1, "train.beta1", "must be in [0, 1)", t.beta1)
+    require(0 <= t.beta2 < 1, "train.beta2", "must be in [0, 1)", t.beta2)
+    require(t.batch_size >= 1, "train.batch_size", "must be >= 1", t.batch_size)
+    require(t.epochs >= 1, "train.epochs", "must be >= 1", t.epochs)
+    require(t.max_steps is None or t.max_steps >= 1, "train.max_steps", "must be >= 1", t.max_steps)
+    require(t.seed >= 0, "train.seed", "must be >= 0", t.seed)
+    require(t.gp_weight is None or t.gp_weight >= 0, "train.gp_weight", "must be >= 0", t.gp_weight)
+    require(t.checkpoint_every >= 0, "train.checkpoint_every", "must be >= 0", t.checkpoint_every)
+    require(t.keep_checkpoints >= 1, "train.keep_checkpoints", "must be >= 1", t.keep_checkpoints)
+    require(1 <= t.sample_count <= 1024, "train.sample_count", "must be in 1..1024", t.sample_count)
+    require(t.n_critic >= 1, "train.n_critic", "must be >= 1", t.n_critic)
+    require(0 <= t.ema_decay < 1, "train.ema_decay", "must be in [0, 1)", t.ema_decay)
+    require(t.r1_gamma >= 0, "train.r1_gamma", "must be >= 0", t.r1_gamma)
+    require(t.on_nan in ("stop", "rollback"), "train.on_nan", "must be stop or rollback", t.on_nan)
+    require(t.precision in PRECISIONS, "train.precision", f"must be one of {', '.join(PRECISIONS)}", t.precision)
+    require(t.time_limit is None or t.time_limit > 0, "train.time_limit", "must be > 0 minutes", t.time_limit)
+    require(t.eval_every >= 0, "train.eval_every", "must be >= 0", t.eval_every)
+    require(t.eval_n >= 2, "train.eval_n", "must be >= 2", t.eval_n)
+    require(m.latent_dim >= 1, "model.latent_dim", "must be >= 1", m.latent_dim)
+    require(d.channels in (None, 1, 3), "data.channels", "must be 1 or 3", d.channels)
+    require(d.image_size is None or 4 <= d.image_size <= 1024, "data.image_size", "must be in 4..1024", d.image_size)
 
 
-def _require(ok: bool, key: str, rule: str, value: Any) -> None:
+def require(ok: bool, key: str, rule: str, value: Any) -> None:
     if not ok:
         raise GankitError(f"{key} {rule}, got {value!r}")
 
@@ -308,23 +278,24 @@ def _require(ok: bool, key: str, rule: str, value: Any) -> None:
 
 
 def to_dict(config: Config) -> dict[str, dict[str, Any]]:
-    return dataclasses.asdict(config)
-
-
-def from_dict(tree: dict[str, Any]) -> Config:
-    """Rebuild a Config saved by to_dict (e.g. from a checkpoint), validating it again."""
-    return resolve_config(flatten(tree, source="saved config"))
+    """{section: {key: value}}, the family's settings flattened into [model] (as config.toml holds them)."""
+    tree = {section: {f.name: getattr(getattr(config, section), f.name) for f in section_fields(section)}
+            for section in SECTIONS}
+    if config.model.params is not None:
+        tree["model"] |= dataclasses.asdict(config.model.params)
+    return tree
 
 
 def to_toml(config: Config) -> str:
     """TOML text of the config. None values are left out (TOML has no null; absent means default None)."""
+    params = type(config.model.params) if config.model.params is not None else None
     lines = []
     for section, values in to_dict(config).items():
         lines.append(f"[{section}]")
         for key, value in values.items():
             if value is None:
                 continue
-            comment = field_help(f"{section}.{key}")
+            comment = field_help(f"{section}.{key}", params)
             if comment:
                 lines.append(f"# {comment}")
             lines.append(f"{key} = {_toml_value(value)}")

@@ -1,5 +1,5 @@
-"""The one exception type users see as a single line (the CLI turns it into exit code 2)."""
+"""The one error type: a problem the user can fix, whose message says how (see gankit.GankitError)."""
 
+from gankit import GankitError
 
-class GankitError(Exception):
-    """Bad input or an unusable environment: the message says what is wrong and how to fix it."""
+__all__ = ["GankitError"]

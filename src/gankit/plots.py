@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-
-def read_metrics(path: Path) -> list[dict]:
-    """The rows of a metrics.jsonl; a line cut short by a killed process is skipped."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict) and isinstance(row.get("step"), int):
-            rows.append(row)
-    return rows
+from gankit.atomic import atomic_path
+from gankit.modalities.image import picture_image
+from gankit.runlog import read_metrics, rows_of
 
 
 def smooth(values: np.ndarray, window: int | None = None) -> np.ndarray:
@@ -32,11 +20,6 @@ def smooth(values: np.ndarray, window: int | None = None) -> np.ndarray:
     kernel = np.ones(window) / window
     head = np.cumsum(values[: window - 1]) / np.arange(1, window)
     return np.concatenate([head, np.convolve(values, kernel, mode="valid")])
-
-
-def picture_image(picture: np.ndarray) -> Image.Image:
-    """A PIL image of a uint8 (H, W, 1|3) picture (grey pictures lose their channel axis)."""
-    return Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture)
 
 
 # (metrics key, legend label, colour) of the two charts every run gets: the losses and D's beliefs
@@ -63,7 +46,7 @@ def plot_beliefs(ax, rows: list[dict], raw_alpha: float, raw_width: float) -> No
 
 def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
     """losses.png: D and G losses (top) and D(x), D(G(z)) (bottom) over G steps, raw and smoothed."""
-    rows = [r for r in read_metrics(metrics_path) if "d_loss" in r]  # step rows, not evaluations
+    rows = rows_of(read_metrics(metrics_path), "step")
     if not rows:
         return None
     import matplotlib
@@ -81,10 +64,8 @@ def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
         bottom.set_xlabel("G step")
         bottom.legend(loc="upper right")
         fig.tight_layout()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        fig.savefig(tmp, dpi=110, format="png")
-        tmp.replace(out)
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
     finally:
         plt.close(fig)
     return out
@@ -120,8 +101,6 @@ def save_gif(pictures: list[np.ndarray], out: Path, frame_ms: int, scale: int = 
         img = picture_image(picture).convert("RGB")
         images.append(img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST))
     durations = [frame_ms] * (len(images) - 1) + [frame_ms * hold_last]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
     return out

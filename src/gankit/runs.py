@@ -5,15 +5,15 @@ A run folder is created exclusively: an existing one is never overwritten.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-from gankit.config import Config, load_config_file, resolve_config, to_toml
+from gankit.atomic import write_atomically
+from gankit.config import Config, to_toml
 from gankit.errors import GankitError
+from gankit.resolve import load_saved_config
 
 CONFIG_FILE = "config.toml"
-METRICS_FILE = "metrics.jsonl"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -49,16 +49,9 @@ def create_run(out: str | Path, name: str | None, config: Config) -> Path:
     return run
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that a crash leaves the old file or the new one, never a torn one."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def open_run(path: str | Path) -> tuple[Path, Config]:
     """An existing run folder and its config."""
     run = Path(path)
     if not (run / CONFIG_FILE).is_file():
         raise GankitError(f"{run} is not a gankit run folder (no {CONFIG_FILE}); runs live in ./runs by default")
-    return run, resolve_config(load_config_file(run / CONFIG_FILE))
+    return run, load_saved_config(run / CONFIG_FILE)

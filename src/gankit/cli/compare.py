@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from gankit.errors import GankitError
+from gankit.report.html import write_comparison
 
 NAME = "compare"
 HELP = "write one HTML page with several runs' curves overlaid and their scores side by side"
@@ -22,8 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.report.html import write_comparison
-
     if len(args.runs) < 2:
         raise GankitError("compare needs two or more run folders")
     out = write_comparison([Path(p) for p in args.runs], Path(args.out))

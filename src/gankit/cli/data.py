@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from gankit.config import DataConfig
+from gankit.data import load_dataset
+from gankit.data.sources import NAMED_DATASETS, find_local, locate
+
 NAME = "data"
 HELP = "find or download a dataset (fashion-mnist, mnist, cifar10)"
 DESCRIPTION = """Look for a named dataset in --data-dir, ~/.cache/gankit/datasets/<name> and
@@ -16,8 +20,6 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from gankit.data.sources import NAMED_DATASETS
-
     parser.add_argument("name", choices=list(NAMED_DATASETS), help="dataset name")
     parser.add_argument("--data-dir", help="a folder holding the dataset's files")
     parser.add_argument("--download-url", help="a mirror's base URL to download from")
@@ -25,10 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.config import DataConfig
-    from gankit.data import load_dataset
-    from gankit.data.sources import find_local, locate
-
     if args.no_download and not all(find_local(args.name, split, args.data_dir) for split in ("train", "test")):
         print(f"{args.name}: no local copy")
         return 1

@@ -6,7 +6,21 @@ import argparse
 import json
 from pathlib import Path
 
+from gankit.atomic import write_atomically
+from gankit.device import resolve_device
 from gankit.errors import GankitError
+from gankit.metrics.evaluate import (
+    closest_pairs_picture,
+    labels_like_data,
+    load_samples,
+    parse_metrics,
+    prepare_reference,
+    score,
+)
+from gankit.modalities.image import save_png
+from gankit.pipeline import Pipeline
+from gankit.resolve import resolve_data
+from gankit.runs import open_run
 
 NAME = "eval"
 HELP = "score a run (or a file of samples): FID, KID, IS, precision/recall, density/coverage, ..."
@@ -51,18 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.config import Config, DataConfig, validate
-    from gankit.device import resolve_device
-    from gankit.metrics.evaluate import (
-        closest_pairs_picture,
-        labels_like_data,
-        load_samples,
-        parse_metrics,
-        prepare_reference,
-        score,
-    )
-    from gankit.sampling import save_png
-
     if (args.run is None) == (args.samples is None):
         raise GankitError("give a run folder or --samples PATH (one of them)")
     if args.n < 2:
@@ -71,25 +73,20 @@ def run(args: argparse.Namespace) -> int:
     earlier = [_read_result(path) for path in args.compare]
     device = resolve_device(args.device)
     if args.samples is not None:
-        data = DataConfig(name=args.data or "fashion-mnist", data_dir=args.data_dir)
-        validate(Config(data=data))
+        data = resolve_data(args.data or "fashion-mnist", args.data_dir)
         images = load_samples(args.samples)
         reference = prepare_reference(data, args.extractor, device)
         label, out_dir = Path(args.samples).name, None
     else:
-        from gankit.runs import open_run
-        from gankit.sampling import find_checkpoint, generate, latents, load_generator
 
         if args.data or args.data_dir:
             raise GankitError("--data and --data-dir go with --samples; a run is scored against its own data")
         run_dir, config = open_run(args.run)
-        data = config.data
-        checkpoint = find_checkpoint(run_dir, args.checkpoint)
-        g, config, meta = load_generator(checkpoint, device)
-        reference = prepare_reference(data, args.extractor, device)
-        labels = labels_like_data(reference.train, args.n, args.seed, device) if meta.get("num_classes") else None
-        images = generate(g, latents(args.n, config.model.latent_dim, args.seed, device), labels)
-        label, out_dir = checkpoint.name, run_dir / "eval"
+        pipe = Pipeline.from_run(run_dir, args.checkpoint, device)
+        reference = prepare_reference(config.data, args.extractor, device)
+        labels = labels_like_data(reference.train, args.n, args.seed, device) if pipe.conditional else None
+        images = pipe.generate(pipe.latents(args.n, args.seed), labels)
+        label, out_dir = pipe.checkpoint.name, run_dir / "eval"
     for other in earlier:
         if not _comparable_with(other, reference):
             raise GankitError(f"refusing to compare with {other['_path']}: it was scored with "
@@ -103,10 +100,7 @@ def run(args: argparse.Namespace) -> int:
         picture = closest_pairs_picture(result, images, reference)
         if picture is not None:
             result["closest_pairs_png"] = str(save_png(picture, out_dir / f"{label}-closest.png"))
-        path = out_dir / f"{label}.json"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(result, indent=1) + "\n")
-        tmp.replace(path)
+        path = write_atomically(out_dir / f"{label}.json", json.dumps(result, indent=1) + "\n")
         result["written_to"] = str(path)
     if args.json:
         print(json.dumps(result))

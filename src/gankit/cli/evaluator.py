@@ -6,6 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
+from gankit.data import load_dataset
+from gankit.device import resolve_device
+from gankit.errors import GankitError
+from gankit.metrics.features import cached_evaluator_path, train_classifier_for
+from gankit.resolve import resolve_data
+
 NAME = "evaluator"
 HELP = "train the classifier used as feature extractor for scoring"
 DESCRIPTION = """Train the small CNN whose penultimate features score GANs on this dataset (FID, KID,
@@ -33,16 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.config import Config, DataConfig, validate
-    from gankit.data import load_dataset
-    from gankit.device import resolve_device
-    from gankit.errors import GankitError
-    from gankit.metrics.features import cached_evaluator_path, train_classifier_for
-
     if args.epochs < 1:
         raise GankitError(f"--epochs must be >= 1, got {args.epochs}")
-    data = DataConfig(name=args.data, data_dir=args.data_dir, image_size=args.image_size, channels=args.channels)
-    validate(Config(data=data))
+    data = resolve_data(args.data, args.data_dir, args.image_size, args.channels)
     device = resolve_device(args.device)
     train = load_dataset(data)
     if train.labels is None:

@@ -6,6 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from gankit.checkpoint import FINAL
+from gankit.errors import GankitError
+from gankit.modalities import SampleSpec
+from gankit.modalities.image import ImageModality
+from gankit.resolve import resolve_config
+from gankit.runs import create_run
+from gankit.train.state import new_state, save
+
 NAME = "import-tutorial"
 HELP = "turn the tutorial's generator.ckpt (and discriminator.ckpt) into a gankit run"
 DESCRIPTION = """Read the files the tutorial's code saves, torch.save(G.state_dict(), 'generator.ckpt') and
@@ -37,10 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from gankit.checkpoint import FINAL
-    from gankit.config import resolve_config
-    from gankit.runs import create_run
-    from gankit.train.state import new_state, save
 
     config = resolve_config(overrides={"model.name": "classic", "data.name": args.data, "train.device": "cpu"})
     shape = (1, 28, 28)
@@ -54,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     run_dir = create_run(args.out, args.name, config)
     imported = {"generator": str(Path(args.generator).resolve()),
                 "discriminator": str(Path(args.discriminator).resolve()) if args.discriminator else None}
-    save(state, config, shape, run_dir / "checkpoints", FINAL, extra={"imported_from": imported})
+    save(state, config, SampleSpec(shape, ImageModality()), run_dir / "checkpoints", FINAL,
+         extra={"imported_from": imported})
     what = "G and D" if discriminator is not None else "G (D starts fresh)"
     print(f"gankit: imported the tutorial's {what} -> {run_dir}", file=sys.stderr)
     print(f"run folder: {run_dir}\nnext: gankit sample {run_dir}   gankit eval {run_dir}   "
@@ -66,7 +71,6 @@ def _state_dict(path: Path, what: str) -> dict:
     """A state_dict of tensors from a torch.save file, without running any code stored in it."""
     import torch
 
-    from gankit.errors import GankitError
 
     if not path.is_file():
         raise GankitError(f"{what} file {path} does not exist")
@@ -86,8 +90,6 @@ def _state_dict(path: Path, what: str) -> dict:
 
 
 def _refuse_tutorial_bug(state: dict, path: str) -> None:
-    from gankit.errors import GankitError
-
     weight = state.get("fc1.weight")
     if weight is not None and weight.dim() == 2 and weight.shape[1] == 256 * 3 * 3:
         raise GankitError(f"discriminator file {path} has the tutorial's Linear(256*3*3, 1) last layer, which "
@@ -96,8 +98,6 @@ def _refuse_tutorial_bug(state: dict, path: str) -> None:
 
 
 def _load(module, state: dict, path: str, what: str) -> None:
-    from gankit.errors import GankitError
-
     expected = module.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

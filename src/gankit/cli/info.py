@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from gankit.checkpoint import list_checkpoints, read_meta
+from gankit.config import to_dict, to_toml
+from gankit.runlog import METRICS_FILE, read_metrics, rows_of
+from gankit.runs import open_run
+
 NAME = "info"
 HELP = "show a run's config, progress, checkpoints and last metrics"
 DESCRIPTION = "Show a run's config, steps done, checkpoints and last logged metrics.\n\nexample:\n  gankit info runs/my-run"
@@ -16,11 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.checkpoint import list_checkpoints, read_meta
-    from gankit.config import to_dict, to_toml
-    from gankit.plots import read_metrics
-    from gankit.runs import METRICS_FILE, open_run
-
     run_dir, config = open_run(args.run)
     checkpoints = []
     for path in list_checkpoints(run_dir / "checkpoints"):
@@ -29,8 +29,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoints.append({"name": path.name, "step": meta["step"], "epoch": meta["epoch"],
                             "images_seen": meta["images_seen"], "saved_at": meta["saved_at"], "bytes": size})
     rows = read_metrics(run_dir / METRICS_FILE)
-    metrics = [r for r in rows if "d_loss" in r]
-    evals = [r for r in rows if "eval_n" in r]
+    metrics, evals = rows_of(rows, "step"), rows_of(rows, "eval")
     last = metrics[-1] if metrics else None
     last_eval = evals[-1] if evals else None
     steps = max([c["step"] for c in checkpoints] + [0])

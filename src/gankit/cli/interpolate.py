@@ -6,6 +6,9 @@ import argparse
 from pathlib import Path
 
 from gankit.errors import GankitError
+from gankit.pipeline import Pipeline
+from gankit.plots import save_gif
+from gankit.runs import open_run
 
 NAME = "interpolate"
 HELP = "walk between latent vectors (spherical interpolation) and write a GIF or a PNG strip"
@@ -42,13 +45,6 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from gankit.device import resolve_device
-    from gankit.plots import save_gif
-    from gankit.runs import open_run
-    from gankit.sampling import class_index, find_checkpoint, generate, grid, load_generator, save_png, walk_latents
-
     seeds = parse_seeds(args.seeds)
     if not 1 <= args.steps <= 1000:
         raise GankitError(f"--steps must be in 1..1000, got {args.steps}")
@@ -58,21 +54,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() not in (".gif", ".png"):
         raise GankitError(f"--out {out} must end in .gif or .png")
-    device = resolve_device(args.device)
-    checkpoint = find_checkpoint(run_dir, args.checkpoint)
-    g, config, meta = load_generator(checkpoint, device)
-    z = walk_latents(config.model.latent_dim, seeds, args.steps, device)
-    labels = None
-    if int(meta.get("num_classes") or 0):
-        labels = torch.full((len(z),), class_index(meta, args.label or "0"), device=device)
-    elif args.label is not None:
-        raise GankitError(f"--class needs a conditional model; this run's is {config.model.name}")
-    images = generate(g, z, labels)  # uint8 (frames, C, H, W)
-    out = out or run_dir / "samples" / f"walk_{checkpoint.name}_seeds{'-'.join(map(str, seeds))}.gif"
+    pipe = Pipeline.from_run(run_dir, args.checkpoint, args.device)
+    images = pipe.walk(seeds, args.steps, args.label)  # uint8 (frames, C, H, W)
+    out = out or run_dir / "samples" / f"walk_{pipe.checkpoint.name}_seeds{'-'.join(map(str, seeds))}.gif"
     if out.suffix.lower() == ".png":
-        save_png(grid(images, nrow=args.steps if len(seeds) > 2 else len(images)), out)
+        pipe.preview(images, out, nrow=args.steps if len(seeds) > 2 else len(images))
     else:
         scale = max(1, 128 // images.shape[-1])
         save_gif([img.permute(1, 2, 0).numpy() for img in images], out, args.frame_ms, scale, hold_last=8)
-    print(f"wrote {out} ({len(images)} frames from {checkpoint.name}, seeds {', '.join(map(str, seeds))})")
+    print(f"wrote {out} ({len(images)} frames from {pipe.checkpoint.name}, seeds {', '.join(map(str, seeds))})")
     return 0

@@ -8,6 +8,7 @@ import sys
 import warnings
 
 from gankit import __version__
+from gankit.cli import compare, data, eval, evaluator, import_tutorial, info, interpolate, report, sample, train
 from gankit.errors import GankitError
 
 EXIT_USAGE = 2
@@ -20,8 +21,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gankit.cli import compare, data, eval, evaluator, import_tutorial, info, interpolate, report, sample, train
-
     parser = argparse.ArgumentParser(
         prog="gankit", formatter_class=HelpFormatter,
         description="Train, watch and sample Generative Adversarial Networks.\n\n"

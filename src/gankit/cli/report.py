@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from gankit.report.html import write_report
+
 NAME = "report"
 HELP = "write RUN/report.html: curves, diagnosis, samples by epoch, latent walk, scores, config"
 DESCRIPTION = """Write one HTML file that opens offline (everything inline): the loss curves with what
@@ -23,8 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.report.html import write_report
-
     out = write_report(args.run, args.out, interpolation=not args.no_walk)
     print(f"wrote {out}")
     return 0

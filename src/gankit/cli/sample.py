@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from gankit.errors import GankitError
+from gankit.pipeline import Pipeline
+from gankit.runs import open_run
 
 NAME = "sample"
 HELP = "generate images from a trained run"
@@ -34,10 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.device import resolve_device
-    from gankit.runs import open_run
-    from gankit.sampling import find_checkpoint, generate, grid, latents, load_generator, save_png
-
     if args.n < 1:
         raise GankitError(f"--n must be >= 1, got {args.n}")
     if args.seed < 0:
@@ -45,19 +43,18 @@ def run(args: argparse.Namespace) -> int:
     if args.nrow is not None and args.nrow < 1:
         raise GankitError(f"--nrow must be >= 1, got {args.nrow}")
     run_dir, _ = open_run(args.run)
-    device = resolve_device(args.device)
-    checkpoint = find_checkpoint(run_dir, args.checkpoint)
-    g, config, meta = load_generator(checkpoint, device)
-    labels, nrow = _labels(args, meta, device)
-    images = generate(g, latents(args.n, config.model.latent_dim, args.seed, device), labels)  # uint8 (N, C, H, W)
+    pipe = Pipeline.from_run(run_dir, args.checkpoint, args.device)
+    images = pipe.sample(args.n, args.seed, args.label)  # uint8 (N, C, H, W)
+    # a conditional grid has one class per row unless --class picked one
+    nrow = pipe.per_class(args.n) if pipe.conditional and args.label is None else None
     out = args.out
     if out is None and args.npy is None:
-        out = run_dir / "samples" / f"sample_{checkpoint.name}_seed{args.seed}.png"
+        out = run_dir / "samples" / f"sample_{pipe.checkpoint.name}_seed{args.seed}.png"
     if out is not None:
         if Path(out).suffix.lower() != ".png":
             raise GankitError(f"--out {out} must end in .png")
-        save_png(grid(images, args.nrow or nrow), out)
-        print(f"wrote {out} ({args.n} images from {checkpoint.name}, step {meta['step']}, seed {args.seed})")
+        pipe.preview(images, out, args.nrow or nrow)
+        print(f"wrote {out} ({args.n} images from {pipe.checkpoint.name}, step {pipe.meta['step']}, seed {args.seed})")
     if args.npy is not None:
         array = images.permute(0, 2, 3, 1).numpy()
         if array.shape[-1] == 1:
@@ -66,20 +63,3 @@ def run(args: argparse.Namespace) -> int:
         np.save(args.npy, np.ascontiguousarray(array, dtype=np.uint8))
         print(f"wrote {args.npy} (uint8 {tuple(array.shape)})")
     return 0
-
-
-def _labels(args: argparse.Namespace, meta: dict, device):
-    """Labels for a conditional G: one class (--class), else the classes in turn, one per row."""
-    import torch
-
-    from gankit.sampling import class_index, grid_labels
-
-    num_classes = int(meta.get("num_classes") or 0)
-    if num_classes == 0:
-        if args.label is not None:
-            raise GankitError(f"--class needs a conditional model; this run's is {meta['config']['model']['name']}")
-        return None, None
-    if args.label is None:
-        per_class = -(-args.n // num_classes)  # ceil: every class gets a row of the same length
-        return grid_labels(num_classes, per_class, device)[: args.n], per_class
-    return torch.full((args.n,), class_index(meta, args.label), device=device), None

@@ -6,8 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from gankit.config import Config, field_help, load_config_file, resolve_config, to_dict, to_toml
+from gankit.atomic import write_atomically
+from gankit.config import Config, field_help, load_config_file, to_dict, to_toml
 from gankit.errors import GankitError
+from gankit.losses import LOSSES
+from gankit.models import MODELS
+from gankit.report.tensorboard import require_tensorboard
+from gankit.resolve import resolve_config
+from gankit.runs import create_run, open_run
+from gankit.train import preflight, train
+from gankit.train.distributed import GLOBAL_BATCH, Replicas, join, launched_by_torchrun, leave
+from gankit.train.launch import launch, without_nproc
+from gankit.train.stops import Interrupted
 
 NAME = "train"
 HELP = "train a GAN (default: the tutorial's classic model on Fashion-MNIST)"
@@ -63,7 +73,7 @@ RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoin
 
 def _value(config: Config, key: str):
     section, name = key.split(".")
-    return getattr(getattr(config, section), name)
+    return to_dict(config)[section].get(name)
 
 
 def _default(key: str):
@@ -71,9 +81,6 @@ def _default(key: str):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from gankit.losses import LOSSES
-    from gankit.models import MODELS
-
     run = parser.add_argument_group("run folder")
     run.add_argument("--config", metavar="FILE", help="TOML or YAML file with [data], [model], [train] sections")
     run.add_argument("--resume", metavar="RUN", help="continue the run in this folder from its newest checkpoint")
@@ -127,9 +134,6 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.runs import open_run
-    from gankit.train.distributed import GLOBAL_BATCH, Replicas, join, launched_by_torchrun, leave
-
     overrides = overrides_from(args)
     if args.resume:
         if args.config or args.name:
@@ -149,8 +153,6 @@ def run(args: argparse.Namespace) -> int:
         print(to_toml(config), end="")
         return 0
     if args.nproc is not None and args.nproc != 1 and not launched_by_torchrun():
-        from gankit.train.launch import launch, without_nproc
-
         if args.nproc < 1:
             raise GankitError(f"--nproc {args.nproc} must be at least 1")
         Replicas(world=args.nproc).check_splits(config.train.batch_size, "--batch-size", GLOBAL_BATCH)
@@ -166,19 +168,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, replicas) -> int:
-    from gankit.device import check_compile_support, resolve_device
-    from gankit.report.tensorboard import require_tensorboard
-    from gankit.runs import create_run, write_atomically
-    from gankit.train import train
-    from gankit.train.distributed import GLOBAL_BATCH
-    from gankit.train.loop import Interrupted
-
     # problems with the machine are reported before a run folder is created or changed
-    device = resolve_device(replicas.device_for(config.train.device))
-    replicas.check_splits(config.train.batch_size, "--batch-size", GLOBAL_BATCH)
-    replicas.check_sync_batchnorm(config.train.sync_batchnorm, device)
-    if config.train.compile:
-        check_compile_support(device)
+    device = preflight(config, replicas)
     if config.train.tensorboard:
         require_tensorboard()
 
@@ -202,7 +193,8 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
         print(f"gankit: {'resuming' if args.resume else 'training'} {config.model.name} on {config.data.name}"
               f"{processes} -> {run_dir}", file=sys.stderr)
     try:
-        result = train(config, run_dir, resume=bool(args.resume), progress=not args.no_progress, replicas=replicas)
+        result = train(config, run_dir, resume=bool(args.resume), progress=not args.no_progress, replicas=replicas,
+                       device=device)
     except Interrupted as exc:
         if say:
             print(f"gankit: {exc}", file=sys.stderr)

@@ -1,18 +1,12 @@
-"""Batches cut from a device-resident uint8 tensor: no DataLoader, no per-sample Python work."""
+"""Batches cut from a device-resident tensor of stored samples: no DataLoader, no per-sample Python work."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
-
-def to_model_range(images_u8: torch.Tensor) -> torch.Tensor:
-    """uint8 0..255 -> float -1..1, the range of G's Tanh output (the tutorial's Normalize(0.5, 0.5))."""
-    return images_u8.float().div_(127.5).sub_(1.0)
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """float -1..1 -> uint8 0..255 (inverse of to_model_range, clamped)."""
-    return images.add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+from gankit.seeds import epoch_order_seed
 
 
 class DeviceBatches:
@@ -20,30 +14,36 @@ class DeviceBatches:
 
     Each epoch's order comes from (seed, epoch) alone, so a resumed run needs only the epoch and
     the batch index to continue with exactly the batches it would have seen.
+
+    Args:
+        samples: the stored samples (uint8 images), on the training device.
+        to_model: the modality's conversion of a batch to the model's tensor (pixels -> [-1, 1]).
     """
 
-    def __init__(self, images_u8: torch.Tensor, batch_size: int, seed: int, labels: torch.Tensor | None = None):
-        if images_u8.shape[0] < batch_size:
-            raise ValueError(f"{images_u8.shape[0]} images are fewer than one batch of {batch_size}")
-        self.images = images_u8
+    def __init__(self, samples: torch.Tensor, batch_size: int, seed: int, labels: torch.Tensor | None = None, *,
+                 to_model: Callable[[torch.Tensor], torch.Tensor]):
+        if samples.shape[0] < batch_size:
+            raise ValueError(f"{samples.shape[0]} samples are fewer than one batch of {batch_size}")
+        self.samples = samples
         self.labels = labels
         self.batch_size = batch_size
         self.seed = seed
+        self.to_model = to_model
         # the last partial batch is dropped, as a GAN step wants equal real and fake counts
-        self.steps_per_epoch = images_u8.shape[0] // batch_size
+        self.steps_per_epoch = samples.shape[0] // batch_size
 
     def epoch_order(self, epoch: int) -> torch.Tensor:
-        generator = torch.Generator(device=self.images.device)
-        generator.manual_seed(self.seed * 1_000_003 + epoch)
-        return torch.randperm(self.images.shape[0], generator=generator, device=self.images.device)
+        generator = torch.Generator(device=self.samples.device)
+        generator.manual_seed(epoch_order_seed(self.seed, epoch))
+        return torch.randperm(self.samples.shape[0], generator=generator, device=self.samples.device)
 
     def epoch(self, epoch: int, start: int = 0):
         """Yield (index, batch, labels) for batches start.. of `epoch`.
 
-        batch is float (B, C, H, W) in -1..1; labels int64 (B,), or None for unlabelled data.
+        batch is the model's float tensor (B, C, H, W in -1..1 for images); labels int64 (B,), or None.
         """
         order = self.epoch_order(epoch)
         for index in range(start, self.steps_per_epoch):
             take = order[index * self.batch_size : (index + 1) * self.batch_size]
             labels = self.labels[take] if self.labels is not None else None
-            yield index, to_model_range(self.images[take]), labels
+            yield index, self.to_model(self.samples[take]), labels

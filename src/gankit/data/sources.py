@@ -1,4 +1,5 @@
-"""Where named datasets come from: local folders first, then a verified download.
+"""Named datasets: their facts (kind of data, sample shape, reader, classes, splits) in one table, and
+where their files come from: local folders first, then a verified download.
 
 Search order for a dataset's files: `--data-dir`; `~/.cache/gankit/datasets/<name>`; the system
 dataset folders (`/usr/share/datasets/<name>`, where Debian's dataset packages install); else a
@@ -12,16 +13,40 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
+from gankit.cache import cache_dir
+from gankit.config import DataConfig
+from gankit.data.cifar import read_cifar10
+from gankit.data.idx import read_idx
 from gankit.errors import GankitError
 
 DOWNLOAD_URL_ENV = "GANKIT_DOWNLOAD_URL"
-CACHE_ENV = "GANKIT_CACHE_DIR"
 SYSTEM_DIRS_ENV = "GANKIT_SYSTEM_DATASETS"
+# a folder of the user's own images, when --image-size and --channels do not say otherwise
+FOLDER_SHAPE = (3, 64, 64)
+
+# (files found for a split, split) -> (samples as a uint8 array (N, ...), int64 labels (N,))
+Reader = Callable[[dict[str, Path], str], tuple[np.ndarray, np.ndarray]]
+
+
+def read_idx_pair(files: dict[str, Path], split: str) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-style images and labels, as (N, 1, H, W) and (N,)."""
+    image_file, label_file = _IDX_FILES[split]
+    images, labels = read_idx(files[image_file]), read_idx(files[label_file]).astype(np.int64)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise GankitError(f"{files[image_file]} and {files[label_file]} do not match "
+                          f"(images {images.shape}, labels {labels.shape})")
+    return images[:, None], labels
+
+
+def read_cifar_split(files: dict[str, Path], split: str) -> tuple[np.ndarray, np.ndarray]:
+    return read_cifar10(files["cifar-10-python.tar.gz"], split)
 
 
 @dataclass(frozen=True)
@@ -32,6 +57,12 @@ class NamedDataset:
     files: dict[str, tuple[str, ...]]
     sha256: dict[str, str]
     classes: tuple[str, ...]
+    # the kind of data (a gankit.modalities name) and the shape of one sample as stored
+    modality: str
+    shape: tuple[int, ...]
+    read: Reader
+    # the split samples are scored against (the rest of the data trains)
+    test_split: str = "test"
     # Debian package that installs the files into /usr/share/datasets/<name>, if there is one
     system_package: str | None = None
 
@@ -56,6 +87,7 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
             },
             classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+            modality="image", shape=(1, 28, 28), read=read_idx_pair,
             system_package="dataset-fashion-mnist",
         ),
         NamedDataset(
@@ -69,6 +101,7 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
                 "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
             },
             classes=tuple(str(i) for i in range(10)),
+            modality="image", shape=(1, 28, 28), read=read_idx_pair,
         ),
         NamedDataset(
             name="cifar10",
@@ -77,16 +110,32 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
             sha256={"cifar-10-python.tar.gz": "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"},
             classes=("airplane", "automobile", "bird", "cat", "deer",
                      "dog", "frog", "horse", "ship", "truck"),
+            modality="image", shape=(3, 32, 32), read=read_cifar_split,
         ),
     )
 }
 
 
-def cache_dir() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "gankit"
+def is_named(name: str) -> bool:
+    return name in NAMED_DATASETS
+
+
+def data_modality(cfg: DataConfig) -> str:
+    """The kind of data `cfg` names, before loading any file (a folder holds images)."""
+    return NAMED_DATASETS[cfg.name].modality if is_named(cfg.name) else "image"
+
+
+def sample_shape(cfg: DataConfig) -> tuple[int, ...]:
+    """The shape of one sample as the models will see it, before loading any file."""
+    channels, height, width = NAMED_DATASETS[cfg.name].shape if is_named(cfg.name) else FOLDER_SHAPE
+    size = cfg.image_size or width
+    return (cfg.channels or channels, size if cfg.image_size else height, size)
+
+
+def check_data_exists(cfg: DataConfig) -> None:
+    if not is_named(cfg.name) and not Path(cfg.name).is_dir():
+        raise GankitError(f"data.name {cfg.name!r} is neither a dataset ({', '.join(NAMED_DATASETS)}) "
+                          "nor an existing folder of images")
 
 
 def system_dirs() -> list[Path]:

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from gankit.metrics.classes import class_coverage, inception_score
+from gankit.metrics.fid import frechet_distance, kernel_distance
+from gankit.metrics.memorisation import memorisation
+from gankit.metrics.prdc import manifold_scores
 from gankit.registry import Registry
 
 
@@ -31,7 +35,6 @@ class ScoringInput:
 
     def manifold(self) -> dict[str, float]:
         if self._manifold is None:
-            from gankit.metrics.prdc import manifold_scores
 
             self._manifold = manifold_scores(self.real, self.fake, self.real_radii)
         return self._manifold
@@ -45,23 +48,17 @@ NEEDS_CLASSES = {"is", "class_coverage"}
 
 @METRICS.register("fid")
 def _fid(s: ScoringInput) -> dict:
-    from gankit.metrics.fid import frechet_distance
-
     return {"fid": frechet_distance(s.real, s.fake)}
 
 
 @METRICS.register("kid")
 def _kid(s: ScoringInput) -> dict:
-    from gankit.metrics.fid import kernel_distance
-
     mean, std = kernel_distance(s.real, s.fake, seed=s.seed)
     return {"kid": mean, "kid_std": std}
 
 
 @METRICS.register("is")
 def _is(s: ScoringInput) -> dict:
-    from gankit.metrics.classes import inception_score
-
     mean, std = inception_score(s.fake_probs)
     return {"is": mean, "is_std": std}
 
@@ -78,15 +75,11 @@ def _dc(s: ScoringInput) -> dict:
 
 @METRICS.register("class_coverage")
 def _class_coverage(s: ScoringInput) -> dict:
-    from gankit.metrics.classes import class_coverage
-
     coverage, shares = class_coverage(s.fake_probs, s.real_probs)
     return {"class_coverage": coverage, "class_shares": shares}
 
 
 @METRICS.register("memorisation")
 def _memorisation(s: ScoringInput) -> dict:
-    from gankit.metrics.memorisation import memorisation
-
     m = memorisation(s.fake, s.real, s.train, real_d=s.real_to_train)
     return {"memorisation_rate": m.rate, "nn_distance_ratio": m.distance_ratio, "closest_pairs": m.closest}

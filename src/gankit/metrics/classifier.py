@@ -20,8 +20,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch.nn.utils.fusion import fuse_conv_bn_eval
+from tqdm import tqdm
 
+from gankit.atomic import atomic_path, write_atomically
 from gankit.errors import GankitError
+from gankit.modalities.image import to_model_range
 
 FEATURES = 128
 SHIPPED = Path(__file__).parent / "evaluators"
@@ -99,10 +102,6 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     Returns:
         The trained evaluator, loaded back from what was written.
     """
-    from tqdm import tqdm
-
-    from gankit.data.batches import to_model_range
-
     device = torch.device(device)
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
@@ -135,11 +134,10 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
             "epochs": epochs, "seed": seed, "train_seconds": round(time.perf_counter() - started, 1),
             "command": command, "torch": torch.__version__}
     # fp16 storage halves the file (the shipped one stays well under 2 MB); inference runs in fp32
-    tmp = out.with_name(f".{out.name}.tmp")
-    save_file({k: (v.half() if v.is_floating_point() else v).cpu().contiguous() for k, v in net.state_dict().items()},
-              str(tmp))
-    out.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        save_file({k: (v.half() if v.is_floating_point() else v).cpu().contiguous()
+                   for k, v in net.state_dict().items()}, str(tmp))
+        write_atomically(out.with_suffix(".json"), json.dumps(info, indent=1) + "\n")
     return load_evaluator(out)
 
 
@@ -153,8 +151,6 @@ def _shift(x: torch.Tensor, generator: torch.Generator, pixels: int = 2) -> torc
 
 @torch.no_grad()
 def evaluate_accuracy(net: EvaluatorNet, x: torch.Tensor, y: torch.Tensor, device: torch.device | str) -> float:
-    from gankit.data.batches import to_model_range
-
     correct = 0
     for xs, ys in zip(x.split(2000), y.split(2000)):
         correct += (net(to_model_range(xs.to(device)))[1].argmax(1).cpu() == ys).sum().item()

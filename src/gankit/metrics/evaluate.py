@@ -8,14 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from gankit.config import DataConfig
-from gankit.data import Dataset, conform, load_dataset
+from gankit.data import Dataset, load_dataset
+from gankit.data.folder import read_image_folder
 from gankit.errors import GankitError
 from gankit.metrics import METRICS, NEEDS_CLASSES, NEEDS_TRAIN, ScoringInput
 from gankit.metrics.features import FeatureExtractor, get_extractor
 from gankit.metrics.prdc import kth_neighbour_distances, nearest
 from gankit.metrics.reference import HeldOut, cache_key, cached_features, cached_tensors, held_out, images_digest
+from gankit.modalities.image import conform, grid
 
 
 @dataclass
@@ -35,7 +38,7 @@ class Reference:
 
     def train_features(self) -> torch.Tensor:
         if self._train_features is None:
-            self._train_features, _ = cached_features(self.extractor, self.data.name, "train", self.train.images,
+            self._train_features, _ = cached_features(self.extractor, self.data.name, "train", self.train.samples,
                                                       self.device)
         return self._train_features
 
@@ -54,7 +57,7 @@ class Reference:
     def real_to_train(self) -> torch.Tensor:
         """Distance from each held-out real image to its nearest training image, in features (cached)."""
         if self._real_to_train is None:
-            key = f"{self._key()}-to-train-{images_digest(self.train.images)}"
+            key = f"{self._key()}-to-train-{images_digest(self.train.samples)}"
             self._real_to_train = cached_tensors(key, lambda: {"distance": nearest(self.real, self.train_features())[0]},
                                                  self.device)["distance"]
         return self._real_to_train
@@ -130,14 +133,12 @@ def labels_like_data(train: Dataset, n: int, seed: int, device: torch.device | s
 
 def closest_pairs_picture(result: dict, samples: torch.Tensor, reference: Reference) -> np.ndarray | None:
     """Two rows: the samples closest to a training image, and those training images below them."""
-    from gankit.sampling import grid
-
     pairs = result["metrics"].get("closest_pairs")
     if not pairs:
         return None
-    c, h = reference.train.images.shape[1], reference.train.images.shape[2]
+    c, h = reference.train.samples.shape[1], reference.train.samples.shape[2]
     top = torch.stack([conform(samples[j : j + 1], c, h)[0] for j, _, _ in pairs])
-    bottom = torch.stack([reference.train.images[i] for _, i, _ in pairs])
+    bottom = torch.stack([reference.train.samples[i] for _, i, _ in pairs])
     return grid(torch.cat([top, bottom]), nrow=len(pairs))
 
 
@@ -145,13 +146,9 @@ def load_samples(path: str | Path) -> torch.Tensor:
     """Samples from anywhere: a .npy of uint8 N x H x W [x C] or N x C x H x W, or a folder of images."""
     path = Path(path)
     if path.is_dir():
-        from gankit.data.folder import read_image_folder
-
         probe = next(iter(sorted(p for p in path.rglob("*") if p.is_file())), None)
         if probe is None:
             raise GankitError(f"sample folder {path} is empty")
-        from PIL import Image
-
         try:
             with Image.open(probe) as img:
                 size, channels = min(img.size), (1 if img.mode in ("L", "I", "I;16", "F", "1") else 3)

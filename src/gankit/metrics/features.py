@@ -8,22 +8,21 @@ on disk (they cannot be fetched on an offline machine).
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from gankit.cache import INCEPTION_URL, INCEPTION_WEIGHTS_ENV, cache_dir, inception_weights_path
 from gankit.config import DataConfig
-from gankit.data import Dataset, conform, is_named, native_shape
-from gankit.data.batches import to_model_range
+from gankit.data import Dataset, is_named
+from gankit.data.sources import sample_shape
 from gankit.errors import GankitError
+from gankit.metrics.classifier import SHIPPED, folded_for_inference, load_evaluator, train_evaluator
+from gankit.metrics.reference import held_out, images_digest
+from gankit.modalities.image import conform, to_model_range
 from gankit.registry import Registry
-
-INCEPTION_WEIGHTS_ENV = "GANKIT_INCEPTION_WEIGHTS"
-INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
-INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_FILE}"
 
 
 @dataclass
@@ -59,19 +58,8 @@ class FeatureExtractor:
 EXTRACTORS: Registry[Callable[[DataConfig, Dataset, torch.device], FeatureExtractor]] = Registry("feature extractor")
 
 
-def default_extractor(data: DataConfig) -> str:
-    """classifier for small grey images (as in the MNIST literature); for colour or larger images the
-    papers' Inception-v3 when its weights are on disk, else the classifier."""
-    channels, size = native_shape(data)
-    if channels == 1 and size <= 32:
-        return "classifier"
-    return "inception" if inception_weights_path().is_file() else "classifier"
-
-
 @EXTRACTORS.register("classifier")
 def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device) -> FeatureExtractor:
-    from gankit.metrics.classifier import SHIPPED, folded_for_inference, load_evaluator
-
     shipped = SHIPPED / f"{data.name}.safetensors"
     if is_named(data.name) and shipped.is_file():
         path = shipped
@@ -98,23 +86,17 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
 
 def cached_evaluator_path(data: DataConfig, train: Dataset) -> Path:
     """Where a classifier trained on first use is kept: keyed by the data's content, not just its name."""
-    from gankit.data.sources import cache_dir
-    from gankit.metrics.reference import images_digest
-
-    key = f"{Path(data.name).name}-{train.images.shape[1]}x{train.images.shape[2]}-{images_digest(train.images)}"
+    key = f"{Path(data.name).name}-{train.samples.shape[1]}x{train.samples.shape[2]}-{images_digest(train.samples)}"
     return cache_dir() / "evaluators" / f"{key}.safetensors"
 
 
 def train_classifier_for(data: DataConfig, train: Dataset, path: Path, device: torch.device, epochs: int = 4) -> None:
-    from gankit.metrics.classifier import train_evaluator
-    from gankit.metrics.reference import held_out
-
     test = held_out(data, train)
     if test.labels is None:
         raise GankitError(f"{data.name}: the held-out images have no labels to test the classifier on")
-    fit_x, fit_y = train.images, train.labels
+    fit_x, fit_y = train.samples, train.labels
     if test.from_training_set:
-        fit_x, fit_y = train.images[test.rest], train.labels[test.rest]
+        fit_x, fit_y = train.samples[test.rest], train.labels[test.rest]
     train_evaluator(fit_x, fit_y, test.images, test.labels, train.classes, path, device=device, dataset=data.name,
                     epochs=epochs, command=f"gankit evaluator train --data {data.name} --epochs {epochs}")
 
@@ -126,7 +108,7 @@ def inception_extractor(data: DataConfig, train: Dataset, device: torch.device) 
         raise GankitError(f"Inception-v3 FID weights not found at {weights}; download {INCEPTION_URL} "
                           f"and put the file there (or set {INCEPTION_WEIGHTS_ENV} to its path), "
                           "or use --extractor classifier")
-    try:
+    try:  # an optional extra: gankit[inception]
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
     except ImportError:
         raise GankitError("the inception extractor needs torch-fidelity: pip install 'gankit[inception]'") from None
@@ -140,18 +122,12 @@ def inception_extractor(data: DataConfig, train: Dataset, device: torch.device) 
         return features, logits.softmax(dim=1)
 
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    _, size = native_shape(data)
+    size = sample_shape(data)[-1]
     return FeatureExtractor(name="inception", digest=digest, forward=forward, input_shape=(3, size, size),
                             description="Inception-v3 pool3 (torch-fidelity, FID weights)")
 
 
-def inception_weights_path() -> Path:
-    from gankit.data.sources import cache_dir
-
-    return Path(os.environ.get(INCEPTION_WEIGHTS_ENV) or cache_dir() / "weights" / INCEPTION_FILE)
-
-
 def get_extractor(name: str, data: DataConfig, train: Dataset, device: torch.device) -> FeatureExtractor:
     if name == "auto":
-        name = default_extractor(data)
+        name = train.modality.default_extractor(train.sample_shape)
     return EXTRACTORS.get(name)(data, train, device)

@@ -10,13 +10,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from gankit.atomic import atomic_path
+from gankit.cache import cache_dir
 from gankit.config import DataConfig
 from gankit.data import Dataset, is_named, load_dataset
-from gankit.metrics.features import FeatureExtractor
+from gankit.data.sources import NAMED_DATASETS
+
+if TYPE_CHECKING:  # the extractors use held_out; only the annotation goes the other way
+    from gankit.metrics.features import FeatureExtractor
 
 HOLDOUT_SHARE = 0.1
 HOLDOUT_SEED = 0
@@ -34,14 +40,15 @@ class HeldOut:
 
 def held_out(data: DataConfig, train: Dataset) -> HeldOut:
     if is_named(data.name):
-        test = load_dataset(data, split="test")
-        return HeldOut(test.images, test.labels, split="test")
+        split = NAMED_DATASETS[data.name].test_split
+        test = load_dataset(data, split=split)
+        return HeldOut(test.samples, test.labels, split=split)
     n = len(train)
     count = max(1, int(n * HOLDOUT_SHARE))
     order = torch.randperm(n, generator=torch.Generator().manual_seed(HOLDOUT_SEED))
     take, rest = order[:count].sort().values, order[count:].sort().values
     labels = train.labels[take] if train.labels is not None else None
-    return HeldOut(train.images[take], labels, split=f"heldout-{HOLDOUT_SHARE:g}-seed{HOLDOUT_SEED}",
+    return HeldOut(train.samples[take], labels, split=f"heldout-{HOLDOUT_SHARE:g}-seed{HOLDOUT_SEED}",
                    from_training_set=True, rest=rest)
 
 
@@ -58,8 +65,6 @@ def cache_key(extractor: FeatureExtractor, dataset: str, split: str, images: tor
 def cached_tensors(key: str, compute: Callable[[], dict[str, torch.Tensor]],
                    device: torch.device) -> dict[str, torch.Tensor]:
     """compute() once per key; later calls read the saved tensors (a damaged file is recomputed)."""
-    from gankit.data.sources import cache_dir
-
     path = cache_dir() / "reference" / f"{key}.safetensors"
     if path.is_file():
         try:
@@ -68,9 +73,8 @@ def cached_tensors(key: str, compute: Callable[[], dict[str, torch.Tensor]],
             path.unlink(missing_ok=True)
     tensors = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file({k: v.cpu().contiguous() for k, v in tensors.items()}, str(tmp))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.cpu().contiguous() for k, v in tensors.items()}, str(tmp))
     return tensors
 
 

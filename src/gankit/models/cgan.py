@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from gankit.config import Config
 from gankit.errors import GankitError
-from gankit.models.dcgan import DCGANDiscriminator, DCGANGenerator, init_weights
+from gankit.models.dcgan import ConvParams, DCGANDiscriminator, DCGANGenerator, batch_norm_in_d, init_weights
 from gankit.models.dcgan import check as dcgan_check
 from gankit.models.spec import MODELS, ModelSpec
 
@@ -45,13 +45,15 @@ def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -
     if num_classes < 2:
         raise GankitError(f"model cgan needs class labels, and {config.data.name} has none "
                           "(use a labelled dataset or a folder with one subfolder per class)")
-    m = config.model
-    g = ConditionalGenerator(m.latent_dim, num_classes, sample_shape, m.width, m.g_activation, m.negative_slope)
-    d = ProjectionDiscriminator(num_classes, sample_shape, m.width, m.d_activation, m.negative_slope, m.d_norm)
+    p = config.model.params
+    g = ConditionalGenerator(config.model.latent_dim, num_classes, sample_shape, p.width, p.g_activation,
+                             p.negative_slope)
+    d = ProjectionDiscriminator(num_classes, sample_shape, p.width, p.d_activation, p.negative_slope, p.d_norm)
     g.apply(init_weights)
     d.apply(init_weights)
     return g, d
 
 
-MODELS.add("cgan", ModelSpec(build=build, check=dcgan_check, conditional=True, defaults={"train.beta1": 0.5},
+MODELS.add("cgan", ModelSpec(build=build, params=ConvParams, check=dcgan_check, conditional=True,
+                             batch_norm_in_d=batch_norm_in_d, defaults={"train.beta1": 0.5},
                              summary="class-conditional DCGAN with a projection discriminator"))

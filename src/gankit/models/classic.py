@@ -18,7 +18,7 @@ import torch.nn as nn
 
 from gankit.config import Config
 from gankit.errors import GankitError
-from gankit.models.spec import MODELS, ModelSpec, activation
+from gankit.models.spec import MODELS, ActivationParams, ModelSpec, activation, check_activations
 
 
 class ClassicGenerator(nn.Module):
@@ -61,15 +61,20 @@ class ClassicDiscriminator(nn.Module):
 
 
 def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
-    m = config.model
-    return (ClassicGenerator(m.latent_dim, sample_shape, m.g_activation, m.negative_slope),
-            ClassicDiscriminator(sample_shape, m.d_activation, m.negative_slope))
+    p = config.model.params
+    return (ClassicGenerator(config.model.latent_dim, sample_shape, p.g_activation, p.negative_slope),
+            ClassicDiscriminator(sample_shape, p.d_activation, p.negative_slope))
 
 
-def check(config: Config) -> None:
-    size = config.data.image_size
-    if size is not None and size < 8:
-        raise GankitError(f"data.image_size {size} is too small for classic (D halves it three times); use >= 8")
+def check(config: Config, sample_shape: tuple[int, ...]) -> None:
+    check_activations(config.model.params)
+    if len(sample_shape) != 3:
+        raise GankitError(f"model classic makes images, and {config.data.name} holds samples of shape {sample_shape}")
+    if min(sample_shape[1:]) < 8:
+        raise GankitError(f"data.image_size {sample_shape[-1]} is too small for classic (D halves it three times); "
+                          "use >= 8")
 
 
-MODELS.add("classic", ModelSpec(build=build, check=check, summary="the tutorial's MLP G and conv D"))
+# the tutorial's sizes are fixed (100 -> 256 -> 512 -> C*H*W, 64-128-256 channels): only the activations vary
+MODELS.add("classic", ModelSpec(build=build, params=ActivationParams, check=check,
+                                summary="the tutorial's MLP G and conv D"))

@@ -6,15 +6,25 @@ Spatial plan: G starts at a 4x4 (32, 64 px) or 7x7 (28 px) map and doubles it pe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
 
-from gankit.config import Config
+from gankit.config import Config, opt, require
 from gankit.errors import GankitError
-from gankit.models.spec import MODELS, ModelSpec, activation
+from gankit.models.spec import MODELS, ActivationParams, ModelSpec, activation, check_activations
 
 # image size -> (start map size, number of doublings)
 PLANS = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
+
+
+@dataclass(frozen=True)
+class ConvParams(ActivationParams):
+    """Settings of the DCGAN-shaped families (dcgan, wgan-gp, cgan)."""
+
+    width: int = opt(64, "base channel count: G's last and D's first hidden layer; doubled per resolution step")
+    d_norm: str = opt("batch", "normalisation in D's hidden layers: batch or none (a gradient penalty or R1 needs none)")
 
 
 def _image_size(sample_shape: tuple[int, ...]) -> int:
@@ -72,30 +82,40 @@ def init_weights(module: nn.Module) -> None:
 
 
 def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
-    m = config.model
-    g = DCGANGenerator(m.latent_dim, sample_shape, m.width, m.g_activation, m.negative_slope)
-    d = DCGANDiscriminator(sample_shape, m.width, m.d_activation, m.negative_slope, m.d_norm)
+    p = config.model.params
+    g = DCGANGenerator(config.model.latent_dim, sample_shape, p.width, p.g_activation, p.negative_slope)
+    d = DCGANDiscriminator(sample_shape, p.width, p.d_activation, p.negative_slope, p.d_norm)
     g.apply(init_weights)
     d.apply(init_weights)
     return g, d
 
 
-def check(config: Config) -> None:
-    from gankit.data import native_shape
-
-    _, size = native_shape(config.data)
-    if size not in PLANS:
+def check(config: Config, sample_shape: tuple[int, ...]) -> None:
+    p = config.model.params
+    if hasattr(p, "g_activation"):
+        check_activations(p)
+    if hasattr(p, "d_norm"):
+        require(p.d_norm in ("batch", "none"), "model.d_norm", "must be batch or none", p.d_norm)
+    require(p.width >= 1, "model.width", "must be >= 1", p.width)
+    size = sample_shape[-1]
+    if len(sample_shape) != 3 or sample_shape[1] != size or size not in PLANS:
         raise GankitError(f"model {config.model.name} makes 28, 32 or 64 px images, got data.image_size={size}; "
                           "pass --image-size 32 (or 28, 64) or use --model classic")
-    if config.model.width < 2 ** (PLANS[size][1] - 1):
+    if p.width < 2 ** (PLANS[size][1] - 1):
         raise GankitError(f"model.width must be >= {2 ** (PLANS[size][1] - 1)} for {config.model.name} at {size} px")
 
 
-MODELS.add("dcgan", ModelSpec(build=build, check=check, defaults={"train.beta1": 0.5},
+def batch_norm_in_d(params: ConvParams) -> bool:
+    return params.d_norm == "batch"
+
+
+MODELS.add("dcgan", ModelSpec(build=build, params=ConvParams, check=check, batch_norm_in_d=batch_norm_in_d,
+                              defaults={"train.beta1": 0.5},
                               summary="DCGAN: transposed-conv G, strided-conv D, BatchNorm"))
 # Gulrajani et al. 2017: a DCGAN critic without BatchNorm, 5 critic steps per G step, gradient
 # penalty 10, Adam(lr 1e-4, betas 0, 0.9)
-MODELS.add("wgan-gp", ModelSpec(build=build, check=check, summary="WGAN-GP: DCGAN nets, critic without BatchNorm",
+MODELS.add("wgan-gp", ModelSpec(build=build, params=ConvParams, check=check, batch_norm_in_d=batch_norm_in_d,
+                                summary="WGAN-GP: DCGAN nets, critic without BatchNorm",
                                 defaults={"train.loss": "wgan-gp", "model.d_norm": "none", "train.n_critic": 5,
                                           "train.beta1": 0.0, "train.beta2": 0.9, "train.lr_g": 1e-4,
                                           "train.lr_d": 1e-4}))

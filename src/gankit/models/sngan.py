@@ -5,12 +5,14 @@ Built for 32 px; 28 px (grey) and 64 px work with the same plan as dcgan (start 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
-from gankit.config import Config
+from gankit.config import Config, opt
 from gankit.models.dcgan import PLANS
 from gankit.models.dcgan import check as dcgan_check
 from gankit.models.spec import MODELS, ModelSpec
@@ -87,12 +89,19 @@ class ResNetDiscriminator(nn.Module):
         return self.linear(h).view(-1)
 
 
+@dataclass(frozen=True)
+class SNGANParams:
+    """SNGAN's activations (ReLU) and normalisation (spectral norm in D, BatchNorm in G) are the paper's."""
+
+    width: int = opt(64, "channels of every residual block (the paper's CIFAR-10 nets use 128 in D, 256 in G)")
+
+
 def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
-    m = config.model
-    return ResNetGenerator(m.latent_dim, sample_shape, m.width), ResNetDiscriminator(sample_shape, m.width)
+    width = config.model.params.width
+    return ResNetGenerator(config.model.latent_dim, sample_shape, width), ResNetDiscriminator(sample_shape, width)
 
 
-MODELS.add("sngan", ModelSpec(build=build, check=dcgan_check,
+MODELS.add("sngan", ModelSpec(build=build, params=SNGANParams, check=dcgan_check,
                               summary="SNGAN: ResNet G, spectrally normalised ResNet D, hinge loss",
                               defaults={"train.loss": "hinge", "train.n_critic": 5, "train.beta1": 0.0,
                                         "train.beta2": 0.9, "train.lr_g": 2e-4, "train.lr_d": 2e-4}))

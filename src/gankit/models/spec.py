@@ -1,4 +1,4 @@
-"""The model registry: name -> how to build (G, D) from a config, and what that config must satisfy."""
+"""The model registry: name -> how to build (G, D), the family's own settings, and what they must satisfy."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from typing import Any
 
 import torch.nn as nn
 
-from gankit.config import Config
+from gankit.config import Config, opt, require
 from gankit.registry import Registry
+
+
+def no_check(config: Config, sample_shape: tuple[int, ...]) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -17,13 +21,20 @@ class ModelSpec:
     # (config, sample_shape, num_classes) -> (G, D). G(z, y) returns samples, D(x, y) one logit per
     # sample, shape (B,); unconditional models ignore the labels y (None)
     build: Callable[[Config, tuple[int, ...], int], tuple[nn.Module, nn.Module]]
-    # raises GankitError when the config asks for something the model cannot make
-    check: Callable[[Config], None]
+    # the family's settings: a frozen dataclass of opt() fields, set as model.<field> and saved in [model]
+    params: type
+    # (config, sample_shape) -> raises GankitError when the config asks for something the model cannot make
+    check: Callable[[Config, tuple[int, ...]], None] = no_check
     # config values this model prefers over the field defaults (dotted keys); the user still wins
     defaults: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
     # G and D take class labels: the data must have them, and fakes get uniformly drawn labels
     conditional: bool = False
+    # the kinds of data (gankit.modalities) the family makes
+    modalities: tuple[str, ...] = ("image",)
+    # whether D, built with these params, mixes the samples of a batch (BatchNorm): per-sample penalties
+    # (gradient penalty, R1) are then meaningless
+    batch_norm_in_d: Callable[[Any], bool] = lambda params: False
 
 
 MODELS: Registry[ModelSpec] = Registry("model")
@@ -39,3 +50,18 @@ ACTIVATIONS.add("silu", lambda slope: nn.SiLU())
 
 def activation(name: str, slope: float) -> nn.Module:
     return ACTIVATIONS.get(name)(slope)
+
+
+@dataclass(frozen=True)
+class ActivationParams:
+    """Settings of a family whose hidden activations are configurable (the tutorial's ReLU, LeakyReLU(a), Tanh)."""
+
+    g_activation: str = opt("relu", "G's hidden activation: relu, leaky_relu, tanh, elu, gelu, silu")
+    d_activation: str = opt("leaky_relu", "D's hidden activation, same choices")
+    negative_slope: float = opt(0.2, "slope a of leaky_relu, f(x) = max(a*x, x)")
+
+
+def check_activations(params: ActivationParams) -> None:
+    require(params.negative_slope >= 0, "model.negative_slope", "must be >= 0", params.negative_slope)
+    for key, name in (("model.g_activation", params.g_activation), ("model.d_activation", params.d_activation)):
+        require(name in ACTIVATIONS, key, f"must be one of {', '.join(ACTIVATIONS.names())}", name)

@@ -17,6 +17,8 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gankit.runlog import row_kind
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -58,11 +60,12 @@ class History:
     count: int = 0
 
     def add(self, row: dict) -> None:
-        if "diversity" in row:
+        kind = row_kind(row)
+        if kind == "diversity":
             self.diversity.append(row)
-        elif "fid" in row or "class_coverage" in row:
+        elif kind == "eval":
             self.evals.append(row)
-        elif "d_loss" in row:
+        elif kind == "step":
             if len(self.early) < WINDOW:
                 self.early.append(row)
             self.recent.append(row)

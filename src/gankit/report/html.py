@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from gankit.atomic import write_atomically
 from gankit.errors import GankitError
-from gankit.plots import LOSS_SERIES, picture_image, plot_beliefs, plot_series, read_metrics, sample_grids, smooth
-from gankit.runs import METRICS_FILE
+from gankit.modalities.image import picture_image
+from gankit.pipeline import Pipeline, find_checkpoint
+from gankit.plots import LOSS_SERIES, plot_beliefs, plot_series, sample_grids, smooth
+from gankit.runlog import METRICS_FILE, read_metrics, row_kind
+from gankit.runs import open_run
 
 REPORT_FILE = "report.html"
 
@@ -50,19 +55,13 @@ class RunFiles:
 
 
 def read_run(path: Path) -> RunFiles:
-    from gankit.runs import open_run
-
     path, _ = open_run(path)
     files = RunFiles(path, (path / "config.toml").read_text())
+    lists = {"diagnosis": files.diagnoses, "diversity": files.diversity, "step": files.steps, "eval": files.evals}
     for row in read_metrics(path / METRICS_FILE):
-        if "diagnosis" in row:
-            files.diagnoses.append(row)
-        elif "diversity" in row:
-            files.diversity.append(row)
-        elif "d_loss" in row:
-            files.steps.append(row)
-        elif "fid" in row or "eval_n" in row:
-            files.evals.append(row)
+        kind = row_kind(row)
+        if kind in lists:
+            lists[kind].append(row)
     for result in sorted((path / "eval").glob("*.json")) if (path / "eval").is_dir() else []:
         try:
             files.scored[result.stem] = json.loads(result.read_text())
@@ -80,7 +79,7 @@ def _png_uri(data: bytes) -> str:
 
 
 def _figure_uri(fig) -> str:
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy; the callers chose the Agg backend
 
     buffer = io.BytesIO()
     fig.tight_layout()
@@ -98,7 +97,7 @@ def _mark_diagnoses(ax, diagnoses: list[dict]) -> None:
 
 def training_charts(run: RunFiles) -> list[tuple[str, str]]:
     """(title, PNG data URI) for each chart of a run; diagnoses are dashed red lines on every time axis."""
-    import matplotlib
+    import matplotlib  # heavy, and only the report and the end of training draw charts
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -174,22 +173,13 @@ def sample_frames(run: RunFiles) -> list[dict]:
 
 def interpolation_strip(run: RunFiles, steps: int = 12) -> str | None:
     """A walk from seed 0's z to seed 1's with the newest generator, as a PNG data URI (None: no checkpoint)."""
-    from gankit.sampling import find_checkpoint, generate, grid, load_generator, walk_latents
-
     try:
         checkpoint = find_checkpoint(run.path)
     except GankitError:
         return None
-    g, config, meta = load_generator(checkpoint)
-    z = walk_latents(config.model.latent_dim, [0, 1], steps)
-    labels = None
-    if int(meta.get("num_classes") or 0):
-        import torch
-
-        labels = torch.zeros(len(z), dtype=torch.long)
-    from PIL import Image
-
-    image = picture_image(grid(generate(g, z, labels), nrow=len(z)))
+    pipe = Pipeline.from_checkpoint(checkpoint, "cpu")
+    frames = pipe.walk([0, 1], steps)
+    image = picture_image(pipe.picture(frames, nrow=len(frames)))
     buffer = io.BytesIO()
     image.resize((image.width * 2, image.height * 2), Image.Resampling.NEAREST).save(buffer, format="PNG")
     return _png_uri(buffer.getvalue())
@@ -300,7 +290,7 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
 
 def write_comparison(paths: list[Path], out: Path) -> Path:
     """One page with the runs' curves overlaid and their latest scores side by side."""
-    import matplotlib
+    import matplotlib  # heavy, and only the report and the end of training draw charts
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -347,8 +337,4 @@ def write_comparison(paths: list[Path], out: Path) -> Path:
 
 
 def _write(out: Path, text: str) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_atomically(out, text)

@@ -12,6 +12,7 @@ import torch.nn as nn
 from gankit import checkpoint as ckpt
 from gankit.config import Config, TrainConfig, to_dict
 from gankit.errors import GankitError
+from gankit.modalities import SampleSpec
 from gankit.models import build_models
 
 
@@ -69,9 +70,13 @@ def optimizers(g: nn.Module, d: nn.Module, t: TrainConfig, device: torch.device)
             torch.optim.Adam(d.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), fused=fused))
 
 
-def save(state: TrainState, config: Config, sample_shape: tuple[int, ...], folder: Path, name: str,
-         num_classes: int = 0, seconds: float = 0.0, extra: dict | None = None) -> Path:
-    """Write the state as checkpoint `folder/name`; `extra` goes into meta.json as it is."""
+def save(state: TrainState, config: Config, spec: SampleSpec, folder: Path, name: str, seconds: float = 0.0,
+         extra: dict | None = None) -> Path:
+    """Write the state as checkpoint `folder/name`; `extra` goes into meta.json as it is.
+
+    meta.json records what G makes (shape, kind of data and its decoding, class names), so sampling
+    needs nothing but the checkpoint.
+    """
     weights = {f"G.{k}": v for k, v in state.g.state_dict().items()}
     weights |= {f"D.{k}": v for k, v in state.d.state_dict().items()}
     if state.g_ema is not None:
@@ -82,8 +87,7 @@ def save(state: TrainState, config: Config, sample_shape: tuple[int, ...], folde
         "noise_rng": state.noise.get_state(),
         "cpu_rng": torch.get_rng_state(),
     }
-    meta = {"config": to_dict(config), "sample_shape": list(sample_shape), "num_classes": num_classes,
-            "step": state.step, "d_steps": state.d_steps,
+    meta = {"config": to_dict(config), **spec.as_meta(), "step": state.step, "d_steps": state.d_steps,
             "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch, "images_seen": state.images_seen,
             "best_fid": state.best_fid, "train_seconds": round(seconds, 3), **(extra or {})}
     return ckpt.save_checkpoint(folder, name, weights=weights, train_state=train_state, meta=meta)

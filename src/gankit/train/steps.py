@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 
 from gankit.augment import diff_augment
+from gankit.config import PRECISIONS
 from gankit.losses import GANLoss
 from gankit.regularizers import gradient_penalty, r1_penalty
 from gankit.train.distributed import SINGLE, Replicas
@@ -34,6 +35,12 @@ class StepRules:
     def forward_precision(self, device: torch.device):
         """Context for a forward pass: autocast to `autocast` when set, else a no-op."""
         return torch.autocast(device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None)
+
+
+def autocast_dtype(precision: str) -> torch.dtype | None:
+    """train.precision -> the dtype forward passes autocast to (None: plain fp32)."""
+    name = PRECISIONS[precision]
+    return getattr(torch, name) if name else None
 
 
 def grad_norm(module: nn.Module) -> torch.Tensor:

@@ -1,0 +1,125 @@
+"""Modalities: what a sample is. One per kind of data (images today; audio and text next), registered by name.
+
+A modality owns everything that depends on what a sample is, so the trainer, checkpoints, metrics
+and report never need to know:
+  - raw data <-> the model's tensor (uint8 pixels <-> [-1, 1] for images)
+  - conforming a training set to the shape the models see (channels and size for images)
+  - a *preview* of a batch of samples for the run folder, the report and TensorBoard (a PNG grid)
+  - the cheap diversity measure the mode-collapse diagnosis uses
+  - which DiffAugment policies make sense, and the default feature extractor for evaluation
+  - what decoding needs (e.g. a sample rate, a vocabulary): `info()` goes into every checkpoint's
+    meta.json, and `from_info` rebuilds the modality from it, so a run samples without its data.
+To add a kind of data: a module here with a Modality subclass, registered in MODALITIES, and its
+readers in gankit.data.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gankit.errors import GankitError
+from gankit.registry import Registry
+
+
+class Modality:
+    """The interface every kind of data implements (see the module docstring)."""
+
+    name: str = ""
+    # DiffAugment policies (gankit.augment names) that are meaningful for these samples
+    augmentations: tuple[str, ...] = ()
+
+    def info(self) -> dict[str, Any]:
+        """What decoding needs, JSON-able (recorded in meta.json as {"name": ..., **info})."""
+        return {}
+
+    @classmethod
+    def from_info(cls, info: dict[str, Any]) -> Modality:
+        return cls()
+
+    def to_model(self, raw: torch.Tensor) -> torch.Tensor:
+        """Stored samples (e.g. uint8) -> the float tensor G makes and D judges."""
+        raise NotImplementedError
+
+    def from_model(self, x: torch.Tensor) -> torch.Tensor:
+        """G's output -> stored samples (the inverse of to_model)."""
+        raise NotImplementedError
+
+    def picture(self, samples: torch.Tensor, nrow: int | None = None) -> np.ndarray:
+        """A uint8 (H, W, C) picture of a batch of stored samples, for the report and TensorBoard."""
+        raise NotImplementedError
+
+    def preview(self, samples: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+        """Write a preview of stored samples to `path` (atomically) and return it."""
+        raise NotImplementedError
+
+    def spread(self, x: torch.Tensor) -> float:
+        """Mean pairwise distance of model-range samples: the diversity measure of the collapse diagnosis."""
+        raise NotImplementedError
+
+    def default_extractor(self, sample_shape: tuple[int, ...]) -> str:
+        """The feature extractor `--extractor auto` picks for samples of this shape."""
+        raise NotImplementedError
+
+
+MODALITIES: Registry[type[Modality]] = Registry("modality")
+
+def modality_from_info(info: Any) -> Modality:
+    """The modality a checkpoint's meta.json records; checkpoints older than the field are images."""
+    if info is None:
+        return MODALITIES.get("image").from_info({})
+    if not isinstance(info, dict) or not isinstance(info.get("name"), str) or info["name"] not in MODALITIES:
+        raise GankitError(f"meta.json names an unknown kind of data {info!r}; known: {', '.join(MODALITIES.names())}")
+    return MODALITIES.get(info["name"]).from_info(info)
+
+
+def modality_info(modality: Modality) -> dict[str, Any]:
+    return {"name": modality.name, **modality.info()}
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """What a generator makes, as a checkpoint records it: enough to decode and label samples without the data."""
+
+    shape: tuple[int, ...]
+    modality: Modality
+    # class names, for conditional models (empty otherwise)
+    classes: tuple[str, ...] = ()
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def as_meta(self) -> dict[str, Any]:
+        return {"sample_shape": list(self.shape), "num_classes": self.num_classes, "classes": list(self.classes),
+                "modality": modality_info(self.modality)}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any], where: str, known_classes: tuple[str, ...] = ()) -> SampleSpec:
+        """Read back as_meta's fields, refusing values a damaged or hostile file could hold.
+
+        `known_classes`: names to use when the checkpoint predates the `classes` field.
+        """
+        shape, num_classes = meta.get("sample_shape"), meta.get("num_classes") or 0
+        if not (isinstance(shape, list) and 1 <= len(shape) <= 3
+                and all(type(n) is int and 0 < n <= 1 << 20 for n in shape)):
+            raise GankitError(f"checkpoint {where}: meta.json has no valid sample_shape")
+        if not (type(num_classes) is int and 0 <= num_classes <= 100_000):
+            raise GankitError(f"checkpoint {where}: meta.json has an invalid num_classes")
+        classes = meta.get("classes")
+        if classes is None:
+            classes = known_classes if len(known_classes) == num_classes else [str(i) for i in range(num_classes)]
+        if not (isinstance(classes, list | tuple) and len(classes) == num_classes
+                and all(isinstance(c, str) for c in classes)):
+            raise GankitError(f"checkpoint {where}: meta.json's classes do not match its num_classes")
+        return cls(tuple(shape), modality_from_info(meta.get("modality")), tuple(classes))
+
+
+# each module registers its modality; this order is the order messages list them in
+for _module in ("image",):
+    importlib.import_module(f"gankit.modalities.{_module}")

@@ -1,0 +1,199 @@
+"""Inference: checkpoint -> G (the EMA copy if the run kept one) -> latents (+ labels) -> samples -> preview.
+
+One path for `gankit sample`, `eval`, `interpolate`, the report, the trainer's previews and your own
+code. It needs only the checkpoint: the config, the sample shape, the kind of data and the class names
+are in its meta.json, so it works after the training data was moved or deleted, from any directory.
+
+    import gankit
+    pipe = gankit.Pipeline.from_run("runs/0001-classic-fashion-mnist")
+    images = pipe.sample(64, seed=0)        # uint8 (64, 1, 28, 28)
+    pipe.preview(images, "grid.png")
+
+Everything here runs without gradients and draws z from an explicit, seeded torch.Generator.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from gankit.checkpoint import FINAL, WEIGHTS, list_checkpoints, load_tensors, network_weights, read_meta
+from gankit.config import Config
+from gankit.data.sources import NAMED_DATASETS
+from gankit.device import resolve_device
+from gankit.errors import GankitError
+from gankit.modalities import SampleSpec
+from gankit.models import build_models
+from gankit.resolve import from_dict
+
+
+def latents(n: int, latent_dim: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """n latent vectors z ~ N(0, I), the same for a seed on every device (drawn on the CPU)."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(n, latent_dim, generator=generator).to(device)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation from a to b (D,) at fractions t (T,) -> (T, D): stays at the norm a Gaussian
+    z typically has, where straight lines would pass through unlikely, too-short vectors."""
+    cos = torch.dot(a / a.norm(), b / b.norm()).clamp(-1.0, 1.0)
+    omega = torch.arccos(cos)
+    if omega.abs() < 1e-6:  # (anti-)parallel: the straight line is as good
+        return a + t[:, None] * (b - a)
+    return (torch.sin((1 - t) * omega)[:, None] * a + torch.sin(t * omega)[:, None] * b) / torch.sin(omega)
+
+
+def walk_latents(latent_dim: int, seeds: list[int], steps: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A walk through the latent vectors of `seeds` in turn, `steps` frames per leg (the last seed's z last)."""
+    points = [latents(1, latent_dim, seed)[0] for seed in seeds]
+    fractions = torch.linspace(0, 1, steps + 1)[:-1]
+    frames = [slerp(a, b, fractions) for a, b in zip(points, points[1:])] + [points[-1][None]]
+    return torch.cat(frames).to(device)
+
+
+def grid_labels(num_classes: int, per_class: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Labels for a class-by-row grid: each class fills one row of `per_class` samples, classes in order."""
+    return torch.arange(num_classes, device=device).repeat_interleave(per_class)
+
+
+def find_checkpoint(run: Path, choice: str | None = None) -> Path:
+    """`choice`: None (final if present, else the newest), a checkpoint name, or a step number."""
+    folder = Path(run) / "checkpoints"
+    available = list_checkpoints(folder)
+    if not available:
+        raise GankitError(f"{run} has no checkpoints yet; train it first (or resume it)")
+    if choice is None:
+        finals = [p for p in available if p.name == FINAL]
+        return finals[0] if finals else available[-1]
+    for path in available:
+        if path.name == choice or (choice.isdigit() and path.name == f"step_{int(choice):08d}"):
+            return path
+    names = ", ".join(p.name for p in available)
+    raise GankitError(f"checkpoint {choice!r} is not in {run}; available: {names}")
+
+
+class Pipeline:
+    """A generator and what decoding its output needs.
+
+    Args:
+        generator: G, called as G(z, labels); switched to eval mode while it generates.
+        latent_dim: the size of z.
+        spec: the samples' shape, kind (modality) and class names.
+        device: where z and labels are made.
+        config, meta, checkpoint: where the generator came from (None when built from a live G).
+    """
+
+    def __init__(self, generator: nn.Module, latent_dim: int, spec: SampleSpec, device: torch.device | str = "cpu",
+                 config: Config | None = None, meta: dict | None = None, checkpoint: Path | None = None):
+        self.generator = generator
+        self.latent_dim = latent_dim
+        self.spec = spec
+        self.device = torch.device(device)
+        self.config, self.meta, self.checkpoint = config, meta or {}, checkpoint
+
+    @classmethod
+    def from_run(cls, run: str | Path, checkpoint: str | None = None, device: str | torch.device = "auto") -> Pipeline:
+        """The run's final checkpoint (else its newest), or `checkpoint` (a name or a step number)."""
+        return cls.from_checkpoint(find_checkpoint(Path(run), checkpoint), device)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "auto") -> Pipeline:
+        """Rebuild G from a checkpoint folder alone (config + safetensors, no pickles)."""
+        path = Path(path)
+        device = resolve_device(device) if isinstance(device, str) else device
+        meta = read_meta(path)
+        config = from_dict(meta["config"])
+        named = NAMED_DATASETS.get(config.data.name)
+        spec = SampleSpec.from_meta(meta, str(path), named.classes if named else ())
+        try:
+            g, _ = build_models(config, spec.shape, spec.num_classes)
+        except (RuntimeError, ValueError) as exc:  # a shape the model cannot be built for
+            raise GankitError(f"checkpoint {path}: cannot build {config.model.name} for sample shape "
+                              f"{list(spec.shape)} ({str(exc).splitlines()[0]})") from None
+        tensors = load_tensors(path, WEIGHTS)
+        state = network_weights(tensors, "G_ema") or network_weights(tensors, "G")
+        try:
+            g.load_state_dict(state)
+        except RuntimeError as exc:
+            raise GankitError(f"checkpoint {path}: weights do not fit the {config.model.name} model "
+                              f"({str(exc).splitlines()[0]})") from None
+        return cls(g.to(device).eval(), config.model.latent_dim, spec, device, config, meta, path)
+
+    @property
+    def conditional(self) -> bool:
+        return self.spec.num_classes > 0
+
+    def class_index(self, label: str | int) -> int:
+        """A class given by index or by name, checked against the classes G was trained on."""
+        text = str(label)
+        if text.isdigit() and int(text) < self.spec.num_classes:
+            return int(text)
+        if text in self.spec.classes:
+            return self.spec.classes.index(text)
+        names = f" or {', '.join(self.spec.classes)}" if self.spec.classes else ""
+        if not self.conditional:
+            raise GankitError(f"--class needs a conditional model; this run's is "
+                              f"{self.config.model.name if self.config else 'unconditional'}")
+        raise GankitError(f"--class {label!r} is not one of 0..{self.spec.num_classes - 1}{names}")
+
+    def labels(self, n: int, label: str | int | None = None) -> torch.Tensor | None:
+        """Labels for n samples of a conditional G: one class (`label`), else the classes in turn, one per row
+        of ceil(n / classes) samples. None for an unconditional G (where `label` is an error)."""
+        if not self.conditional:
+            if label is not None:
+                self.class_index(label)  # raises: no classes
+            return None
+        if label is None:
+            return grid_labels(self.spec.num_classes, self.per_class(n), self.device)[:n]
+        return torch.full((n,), self.class_index(label), device=self.device)
+
+    def per_class(self, n: int) -> int:
+        """Samples per class (one row each) when n samples go through every class in turn."""
+        return -(-n // self.spec.num_classes)  # ceil: every class gets a row of the same length
+
+    def latents(self, n: int, seed: int = 0) -> torch.Tensor:
+        return latents(n, self.latent_dim, seed, self.device)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 1000) -> torch.Tensor:
+        """Stored samples (uint8 images (N, C, H, W)) for latents z and, for a conditional G, labels; on the CPU."""
+        g = self.generator
+        was_training = g.training
+        g.eval()
+        try:
+            chunks = []
+            for i, chunk in enumerate(z.split(batch_size)):
+                y = labels[i * batch_size : i * batch_size + len(chunk)] if labels is not None else None
+                chunks.append(self.spec.modality.from_model(g(chunk, y)).cpu())
+            return torch.cat(chunks)
+        finally:
+            g.train(was_training)
+
+    def sample(self, n: int, seed: int = 0, labels: torch.Tensor | str | int | None = None) -> torch.Tensor:
+        """n samples from the latents of `seed`; `labels`: a tensor, one class (index or name), or None (every
+        class in turn, for a conditional G)."""
+        if not torch.is_tensor(labels):
+            labels = self.labels(n, labels)
+        return self.generate(self.latents(n, seed), labels)
+
+    def walk(self, seeds: list[int], steps: int, label: str | int | None = None) -> torch.Tensor:
+        """Samples along a spherical path through the latents of `seeds`, `steps` frames per leg."""
+        z = walk_latents(self.latent_dim, seeds, steps, self.device)
+        labels = self.labels(len(z), 0 if label is None and self.conditional else label)  # class 0 by default
+        return self.generate(z, labels)
+
+    def preview(self, samples: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+        """Write the modality's preview of `samples` (a PNG grid for images) to `path`."""
+        return self.spec.modality.preview(samples, path, nrow)
+
+    def picture(self, samples: torch.Tensor, nrow: int | None = None):
+        """The preview as a uint8 (H, W, C) array (for TensorBoard and the report)."""
+        return self.spec.modality.picture(samples, nrow)
+
+
+def load_generator(checkpoint: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Config, dict]:
+    """(G in eval mode on `device`, the run's config, the checkpoint's meta): Pipeline.from_checkpoint's parts."""
+    pipe = Pipeline.from_checkpoint(checkpoint, torch.device(device))
+    return pipe.generator, pipe.config, pipe.meta

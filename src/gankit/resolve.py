@@ -1,0 +1,107 @@
+"""From what a user typed (or a run saved) to a checked Config: `--model auto`, the family's defaults
+and settings, then every check that needs a registry. `gankit.config` is the schema; this is the one
+place that knows the registries.
+
+Precedence, lowest first: field defaults < the model's registry defaults < the config file < the
+command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from gankit.augment import AUGMENTATIONS
+from gankit.config import Config, DataConfig, ModelConfig, build_config, flatten, load_config_file, require
+from gankit.data.sources import check_data_exists, data_modality, is_named, sample_shape
+from gankit.device import validate_device_name
+from gankit.errors import GankitError
+from gankit.losses import LOSSES
+from gankit.metrics import METRICS
+from gankit.metrics.features import EXTRACTORS
+from gankit.modalities import MODALITIES
+from gankit.models import AUTO, MODELS
+
+
+def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None, *,
+                   saved: bool = False) -> Config:
+    """Build and check a Config from file values and command-line overrides (both dotted keys).
+
+    Args:
+        saved: the values come from a run or checkpoint gankit wrote. Its data need not be where it
+            was (sampling needs only the run), and settings an older gankit wrote for every family
+            (e.g. model.width of a classic run) are dropped instead of refused.
+    """
+    raw: dict[str, Any] = {}
+    for source in (file_values or {}, overrides or {}):
+        raw.update(source)
+    if raw.get("model.name") == "auto":
+        del raw["model.name"]
+        for key, value in AUTO.items():
+            raw.setdefault(key, value)
+    name = raw.get("model.name", ModelConfig.name)
+    require(isinstance(name, str) and name in MODELS, "model.name", f"must be one of {', '.join(MODELS.names())}", name)
+    spec = MODELS.get(name)
+    for key, value in spec.defaults.items():
+        raw.setdefault(key, value)
+    if saved:
+        settings = {"model.name", "model.latent_dim"} | {f"model.{f}" for f in spec.params.__dataclass_fields__}
+        raw = {k: v for k, v in raw.items() if not k.startswith("model.") or k in settings}
+    elif isinstance(raw.get("data.name"), str) and not is_named(raw["data.name"]):
+        # a folder is kept as an absolute path: the run works from any working directory
+        raw["data.name"] = str(Path(raw["data.name"]).expanduser().absolute())
+    if not saved and isinstance(raw.get("data.data_dir"), str) and raw["data.data_dir"]:
+        raw["data.data_dir"] = str(Path(raw["data.data_dir"]).expanduser().absolute())
+    config = build_config(raw, spec.params, family=name)
+    check_with_registries(config, check_data=not saved)
+    return config
+
+
+def check_with_registries(config: Config, check_data: bool = True) -> None:
+    """Names that must be registered, the family's own checks, and what the data must be for the model."""
+    t, m = config.train, config.model
+    spec = MODELS.get(m.name)
+    require(t.loss in LOSSES, "train.loss", f"must be one of {', '.join(LOSSES.names())}", t.loss)
+    for name in t.eval_metrics.split(","):
+        require(name.strip() in METRICS, "train.eval_metrics", f"must list metrics from {', '.join(METRICS.names())}",
+                t.eval_metrics)
+    require(t.extractor == "auto" or t.extractor in EXTRACTORS, "train.extractor",
+            f"must be auto or one of {', '.join(EXTRACTORS.names())}", t.extractor)
+    validate_device_name(t.device)
+    if check_data:
+        check_data_exists(config.data)
+    modality = data_modality(config.data)
+    if modality not in spec.modalities:
+        raise GankitError(f"model {m.name} makes {', '.join(spec.modalities)} samples, and {config.data.name} holds "
+                          f"{modality}; pick a model for {modality}")
+    allowed = MODALITIES.get(modality).augmentations
+    for name in filter(None, (p.strip() for p in t.augment.split(","))):
+        require(name in AUGMENTATIONS and name in allowed, "train.augment",
+                f"must list augmentations from {', '.join(allowed)}", t.augment)
+    spec.check(config, sample_shape(config.data))
+    if LOSSES.get(t.loss).gp_weight > 0 or (t.gp_weight or 0) > 0 or t.r1_gamma > 0:
+        require(not spec.batch_norm_in_d(m.params), "model.d_norm",
+                "must be none with a gradient penalty or R1 (they are per-sample; BatchNorm mixes samples)",
+                getattr(m.params, "d_norm", None))
+
+
+def from_dict(tree: dict[str, Any]) -> Config:
+    """Rebuild a Config that gankit saved (config.toml, a checkpoint's meta.json), checking it again."""
+    return resolve_config(flatten(tree, source="saved config"), saved=True)
+
+
+def load_saved_config(path: Path) -> Config:
+    """A run's config.toml."""
+    return resolve_config(load_config_file(path), saved=True)
+
+
+def resolve_data(name: str, data_dir: str | None = None, image_size: int | None = None,
+                 channels: int | None = None) -> DataConfig:
+    """A checked data section alone (scoring files of samples, training an evaluator)."""
+    values = {"data.name": name, "data.data_dir": data_dir, "data.image_size": image_size, "data.channels": channels}
+    data = build_config({k: v for k, v in values.items() if v is not None}).data
+    check_data_exists(data)
+    if not is_named(data.name):
+        data = dataclasses.replace(data, name=str(Path(data.name).absolute()))
+    return data

@@ -1,0 +1,37 @@
+"""The training diagnosis: rules over the logged signals, and the diversity probe they read for mode collapse."""
+
+from __future__ import annotations
+
+from gankit.report.diagnosis import Diagnosis
+from gankit.report.diversity import DiversityProbe
+from gankit.train.callbacks import Callback
+from gankit.train.log import Diverged
+
+# G steps between two checks of sample diversity (for the mode-collapse diagnosis)
+DIVERSITY_EVERY = 250
+
+
+class Diagnose(Callback):
+    """Warns once per episode about D overpowering G, mode collapse and oscillation; a fatal finding
+    (divergence) raises Diverged. Every process sees the same averaged rows, so all stop together."""
+
+    def __init__(self, trainer):
+        self.diagnosis = Diagnosis()
+        self.diagnosis.add(trainer.log.rows())  # a resumed run's history: its problems were reported when they happened
+        self.probe = DiversityProbe(trainer.samples_on_device, trainer.dataset.modality,
+                                    trainer.config.model.latent_dim, trainer.config.train.seed, trainer.labels_on_device)
+
+    def on_rows(self, trainer, rows: list[dict]) -> None:
+        for finding in self.diagnosis.add(rows):
+            trainer.log.note("diagnosis", finding.as_row())
+            if finding.severity == "fatal":  # the error that ends training says it
+                raise Diverged(finding.step, finding.title)
+            trainer.say(finding.text())
+
+    def on_step(self, trainer) -> None:
+        if trainer.state.step % DIVERSITY_EVERY == 0:
+            trainer.log.write_row("diversity", {"step": trainer.state.step,
+                                                "diversity": round(self.probe(trainer.state.g), 4)})
+
+    def on_rewind(self, trainer, step: int) -> None:
+        self.diagnosis = Diagnosis()  # the rows it judged are gone

@@ -1,0 +1,48 @@
+"""Stopping on request: Ctrl-C and SIGTERM finish the step in flight, checkpoint, and say how to resume."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM: a checkpoint was written; the run can be resumed."""
+
+    def __init__(self, run: Path, step: int, signal_name: str | None = None):
+        by = f" by {signal_name}" if signal_name else ""
+        super().__init__(f"interrupted{by} at step {step}; checkpoint saved. Resume with: gankit train --resume {run}")
+        self.run, self.step, self.signal_name = run, step, signal_name
+
+    @property
+    def exit_status(self) -> int:
+        """The shell's convention, 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
+        return 128 + signal.Signals[self.signal_name or "SIGINT"].value
+
+
+class StopRequests:
+    """While active, Ctrl-C and SIGTERM only raise a flag, so the step in flight finishes cleanly.
+
+    A second Ctrl-C stops at once (the newest checkpoint on disk stays intact).
+    """
+
+    def __init__(self):
+        self.received: str | None = None
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame):
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = signal.Signals(signum).name
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()

@@ -1,0 +1,333 @@
+"""The Trainer: the tutorial's loop, readable top to bottom, with everything else hung on callbacks.
+
+    1. sample z   2. generate   3-4. train D on real + (detached) fake   5. train G against a fixed D
+    6. repeat; and around that: log, preview each epoch, checkpoint.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from tqdm import tqdm
+
+from gankit import checkpoint as ckpt
+from gankit.augment import parse_policy
+from gankit.config import Config
+from gankit.data import Dataset, load_dataset
+from gankit.data.batches import DeviceBatches
+from gankit.device import check_compile_support, resolve_device
+from gankit.errors import GankitError
+from gankit.losses import LOSSES
+from gankit.modalities import SampleSpec
+from gankit.models import MODELS
+from gankit.runlog import METRICS_FILE
+from gankit.train.callbacks import Callback
+from gankit.train.callbacks.diagnosis import Diagnose
+from gankit.train.callbacks.evaluation import Evaluation
+from gankit.train.callbacks.previews import Previews
+from gankit.train.callbacks.summary import Summary
+from gankit.train.callbacks.tensorboard import TensorBoard
+from gankit.train.distributed import GLOBAL_BATCH, SINGLE, Replicas
+from gankit.train.log import LOG_BLOCK, Diverged, MetricsLog
+from gankit.train.state import new_state, restore, save
+from gankit.train.steps import StepRules, autocast_dtype, d_step, ema_step, g_step, uses_batch_statistics
+from gankit.train.stops import Interrupted, StopRequests
+
+# --on-nan rollback gives up after this many rollbacks in one process
+MAX_ROLLBACKS = 3
+
+
+@dataclass
+class TrainResult:
+    run: Path
+    steps: int
+    epochs_done: int
+    seconds: float
+    last: dict
+    # what ended training: epochs, max_steps or time_limit
+    stopped_by: str = "epochs"
+
+
+def preflight(config: Config, replicas: Replicas = SINGLE) -> torch.device:
+    """What the machine must offer for this config, checked before a run folder is made or changed."""
+    t = config.train
+    device = resolve_device(replicas.device_for(t.device))
+    replicas.check_splits(t.batch_size, "--batch-size", GLOBAL_BATCH)
+    replicas.check_sync_batchnorm(t.sync_batchnorm, device)
+    if t.compile:
+        check_compile_support(device)
+    return device
+
+
+class Trainer:
+    """Trains G and D as `config` says, writing everything into the run folder `run`.
+
+    Args:
+        config: the resolved run config (already written to run/config.toml).
+        run: the run folder.
+        resume: continue from the newest checkpoint in run/checkpoints.
+        progress: show a tqdm progress bar on stderr.
+        replicas: this process's place among several training processes (torchrun; see
+            gankit.train.distributed); only the main one writes into `run`.
+        device: the device `preflight` chose (None: check and choose here).
+    """
+
+    def __init__(self, config: Config, run: Path, resume: bool = False, progress: bool = True,
+                 replicas: Replicas = SINGLE, device: torch.device | None = None):
+        t = config.train
+        self.config, self.run, self.replicas = config, run, replicas
+        self.device = device = device or preflight(config, replicas)
+        self.main = replicas.is_main
+        with replicas.main_first():  # one download, one cache
+            self.dataset: Dataset = load_dataset(config.data)
+        if len(self.dataset) < t.batch_size:
+            raise GankitError(f"{config.data.name} has {len(self.dataset)} samples, fewer than --batch-size {t.batch_size}")
+        conditional = MODELS.get(config.model.name).conditional
+        if conditional and self.dataset.labels is None:
+            raise GankitError(f"model {config.model.name} needs class labels, and {config.data.name} has none "
+                              "(use a labelled dataset or a folder with one subfolder per class)")
+        self.spec = SampleSpec(self.dataset.sample_shape, self.dataset.modality,
+                               self.dataset.classes if conditional else ())
+        self.labels_on_device = self.dataset.labels.to(device) if conditional else None
+        self.samples_on_device = self.dataset.samples.to(device)
+        self.batches = DeviceBatches(self.samples_on_device, t.batch_size, t.seed, self.labels_on_device,
+                                     to_model=self.dataset.modality.to_model)
+        self.state = state = new_state(config, self.spec.shape, device, self.spec.num_classes)
+        if t.sync_batchnorm and replicas.active:
+            state.g, state.d = (nn.SyncBatchNorm.convert_sync_batchnorm(net) for net in (state.g, state.d))
+        self.checkpoints = run / "checkpoints"
+        if resume:
+            found = ckpt.list_checkpoints(self.checkpoints)
+            if found:
+                restore(state, found[-1])
+            elif self.main:  # stopped before its first checkpoint: nothing was kept, so it starts again
+                print(f"gankit: {run} has no complete checkpoint yet; starting it from step 0", file=sys.stderr)
+        loss = LOSSES.get(t.loss)
+        self.rules = StepRules(loss=loss, gp_weight=loss.gp_weight if t.gp_weight is None else t.gp_weight,
+                               r1_gamma=t.r1_gamma, augment=parse_policy(t.augment), autocast=autocast_dtype(t.precision),
+                               joint_d_pass=not uses_batch_statistics(state.d), replicas=replicas)
+        if t.compile:
+            compile_networks(state.g, state.d, device,
+                             double_backward=self.rules.gp_weight > 0 or self.rules.r1_gamma > 0)
+        state.ddp_g, state.ddp_d = replicas.wrap(state.g, device), replicas.wrap(state.d, device)
+        self.total = self.batches.steps_per_epoch * t.epochs // t.n_critic  # G steps
+        if t.max_steps is not None:
+            self.total = min(self.total, t.max_steps)
+        self.log = MetricsLog(run / METRICS_FILE, state.step, replicas)
+        self.bar = tqdm(total=self.total, initial=min(state.step, self.total), disable=not (progress and self.main),
+                        unit="step", dynamic_ncols=True, file=sys.stderr)
+        self.callbacks: list[Callback] = []
+        if t.diagnose:
+            self.callbacks.append(Diagnose(self))
+        if t.tensorboard and self.main:
+            self.callbacks.append(TensorBoard(self))
+        self.callbacks.append(Previews(self))
+        if t.eval_every:
+            self.callbacks.append(Evaluation(self))
+        self.callbacks.append(Summary(report=t.report))
+        self.log.watchers.append(lambda rows: self.emit("rows", rows))
+        self.stop = StopRequests()
+        self.started = time.perf_counter()
+        self.deadline = self.started + t.time_limit * 60 if t.time_limit else float("inf")
+        self.stopped_by = "epochs" if t.max_steps is None or t.max_steps >= self.total else "max_steps"
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def train_epochs(self) -> None:
+        """Steps until the end (or a stop); raises Interrupted or Diverged."""
+        state = self.state
+        while state.step < self.total and self.stopped_by != "time_limit":
+            for index, real, y_real in self.batches.epoch(state.epoch, start=state.batch_in_epoch):
+                self.step(index, real, y_real)
+                if state.step >= self.total or self.stopped_by == "time_limit":
+                    break
+            if state.batch_in_epoch == self.batches.steps_per_epoch:                                      # 6
+                self.end_epoch()
+
+    def step(self, index: int, real: torch.Tensor, y_real: torch.Tensor | None) -> None:
+        """One D step on a batch, and a G step after every n_critic-th D step."""
+        state, t, rules, replicas = self.state, self.config.train, self.rules, self.replicas
+        g_turn = (state.d_steps + 1) % t.n_critic == 0
+        # drawn for the global batch: each process keeps its slice of the batch, z and labels
+        z = torch.randn(len(real), self.config.model.latent_dim, device=self.device, generator=state.noise)   # 1
+        y_fake = (torch.randint(self.spec.num_classes, (len(real),), device=self.device, generator=state.noise)
+                  if self.spec.num_classes else None)
+        real, y_real, z, y_fake = (replicas.local(v) for v in (real, y_real, z, y_fake))
+        with torch.set_grad_enabled(g_turn), rules.forward_precision(self.device):
+            fake = state.synced_g(z, y_fake)                                                               # 2
+        stats = d_step(state, real, fake, rules, y_real, y_fake)                                           # 3-4
+        state.d_steps += 1
+        state.batch_in_epoch = index + 1
+        state.images_seen += len(real) * replicas.world
+        if not g_turn:
+            return
+        stats |= g_step(state, fake, rules, y_fake)                                                        # 5
+        if state.g_ema is not None:
+            ema_step(state, t.ema_decay)
+        state.step += 1
+        self.log.record({"step": state.step, "epoch": state.epoch + 1, "images_seen": state.images_seen,
+                         "seconds": round(self.elapsed(), 3)}, stats)
+        self.bar.update(1)
+        if state.step % LOG_BLOCK == 0:
+            self.bar.set_postfix_str(_postfix(self.log.last), refresh=False)
+        self.emit("step")
+        if t.checkpoint_every and state.step % t.checkpoint_every == 0:
+            self.checkpoint(ckpt.step_name(state.step))
+        self.check_stops()
+
+    def end_epoch(self) -> None:
+        self.state.epoch += 1
+        self.state.batch_in_epoch = 0
+        self.emit("epoch_end")  # previews first: a checkpoint that fails leaves the epoch's picture
+        self.checkpoint(ckpt.step_name(self.state.step))
+        self.emit("epoch_saved")
+
+    def check_stops(self) -> None:
+        interrupted, timed_out = self.stop.received is not None, time.perf_counter() >= self.deadline
+        if self.replicas.active:  # processes agree where they stop, at the points where they exchange stats
+            at_block = self.state.step % LOG_BLOCK == 0
+            interrupted, timed_out = (self.replicas.any(interrupted, timed_out, device=self.device) if at_block
+                                      else (False, False))
+        if interrupted:
+            raise Interrupted(self.run, self.state.step, self.stop.received)
+        if timed_out:
+            self.stopped_by = "time_limit"
+
+    # -- around the loop -------------------------------------------------------------------------
+
+    def fit(self) -> TrainResult:
+        """Train to the end; on divergence roll back (--on-nan rollback) or stop with the reason."""
+        rollbacks = 0
+        last_target: int | None = None  # step of the checkpoint the previous rollback went to
+        try:
+            self.stop.__enter__()
+            while True:
+                try:
+                    self.train_epochs()
+                    break
+                except Diverged as exc:
+                    # a second divergence means the last target may already have been on its way out: go
+                    # back further each time
+                    good = [p for p in ckpt.list_checkpoints(self.checkpoints)
+                            if last_target is None or ckpt.read_meta(p)["step"] < last_target]
+                    if self.config.train.on_nan != "rollback" or rollbacks == MAX_ROLLBACKS or not good:
+                        raise
+                    rollbacks += 1
+                    self.roll_back(good[-1], exc)
+                    last_target = self.state.step
+            self.emit("stopping")
+            self.checkpoint(ckpt.FINAL)
+        except Interrupted:
+            self.bar.close()
+            self.checkpoint(ckpt.step_name(self.state.step))
+            raise
+        except Diverged as exc:
+            self.bar.close()
+            raise self.divergence_error(exc, rollbacks) from None
+        finally:
+            self.close()
+        self.log.flush()
+        seconds = time.perf_counter() - self.started
+        self.emit("finished")
+        return TrainResult(run=self.run, steps=self.state.step, epochs_done=self.state.epoch, seconds=seconds,
+                           last=self.log.last, stopped_by=self.stopped_by)
+
+    def divergence_error(self, exc: Diverged, rollbacks: int) -> GankitError:
+        good = ckpt.list_checkpoints(self.checkpoints)
+        where = f"the last good checkpoint is {good[-1]}" if good else "no checkpoint was written"
+        tried = f" after {rollbacks} rollback{'s' if rollbacks > 1 else ''}" if rollbacks else ""
+        on_nan = self.config.train.on_nan
+        hint = "try a lower --lr or another --loss" + ("" if on_nan == "rollback" else ", or --on-nan rollback")
+        return GankitError(f"training diverged at step {exc.step}{tried} ({exc.reason}); {where}; {hint}")
+
+    def checkpoint(self, name: str) -> None:
+        state = self.state
+        self.log.flush()  # raises Diverged before a poisoned state can be saved
+        broken = [label for label, net in (("G", state.g), ("D", state.d)) if not finite(net)]
+        if broken:
+            raise Diverged(state.step, f"non-finite weights in {' and '.join(broken)}")
+        digest = self.replicas.check_in_sync(state.g, state.d)
+        if self.main:
+            save(state, self.config, self.spec, self.checkpoints, name, seconds=self.elapsed(),
+                 extra={"processes": self.replicas.world, "params_sha256": digest} if digest else None)
+            ckpt.prune(self.checkpoints, self.config.train.keep_checkpoints)
+
+    def roll_back(self, path: Path, exc: Diverged) -> None:
+        """--on-nan rollback: back to a good checkpoint, both learning rates halved, the log rewound."""
+        state = self.state
+        trained = state.seconds
+        in_use = [[group["lr"] for group in opt.param_groups] for opt in (state.opt_g, state.opt_d)]
+        restore(state, path)
+        state.seconds = trained  # the lost steps took time too
+        for opt, rates in zip((state.opt_g, state.opt_d), in_use):
+            for group, rate in zip(opt.param_groups, rates):
+                group["lr"] = rate * 0.5  # half of what was in use (the checkpoint may hold an older rate)
+        self.log.rewind(state.step)
+        self.emit("rewind", state.step)
+        text = (f"training diverged at step {exc.step} ({exc.reason}); rolled back to checkpoint {path.name} "
+                f"(step {state.step}) with learning rates halved: G {state.opt_g.param_groups[0]['lr']:.3g}, "
+                f"D {state.opt_d.param_groups[0]['lr']:.3g}")
+        self.log.note("rollback", {"step": state.step, "rollback": text})
+        self.say(text)
+        if self.main:
+            self.bar.n = min(state.step, self.total)
+            self.bar.refresh()
+
+    def close(self) -> None:
+        self.stop.__exit__()
+        self.bar.close()
+        self.emit("close")
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def sampler(self) -> nn.Module:
+        """The G that previews and evaluations use: the EMA copy when the run keeps one."""
+        return self.state.g_ema if self.state.g_ema is not None else self.state.g
+
+    def elapsed(self) -> float:
+        """Training seconds of the whole run, this process's and those before a resume."""
+        return self.state.seconds + time.perf_counter() - self.started
+
+    def emit(self, event: str, *args) -> None:
+        for callback in self.callbacks:
+            getattr(callback, f"on_{event}")(self, *args)
+
+    def say(self, text: str, prefix: bool = True) -> None:
+        """A line on stderr above the progress bar (main process only)."""
+        if self.main:
+            self.bar.write(f"gankit: {text}" if prefix else text, file=sys.stderr)
+
+
+def train(config: Config, run: Path, resume: bool = False, progress: bool = True,
+          replicas: Replicas = SINGLE, device: torch.device | None = None) -> TrainResult:
+    """Train G and D as `config` says, writing everything into the run folder `run` (see Trainer)."""
+    return Trainer(config, run, resume, progress, replicas, device).fit()
+
+
+def finite(module: nn.Module) -> bool:
+    """Whether every parameter of `module` is finite (one host sync)."""
+    norms = torch._foreach_norm([p.detach().float() for p in module.parameters()])
+    return bool(torch.isfinite(torch.stack(norms)).all())
+
+
+def compile_networks(g: torch.nn.Module, d: torch.nn.Module, device: torch.device, double_backward: bool) -> None:
+    """torch.compile G and D in place (their state_dict keys do not change, so checkpoints stay the same).
+
+    D stays eager when a penalty differentiates through it twice: compiled graphs have no double backward.
+    """
+    check_compile_support(device)
+    g.compile()
+    if not double_backward:
+        d.compile()
+
+
+def _postfix(last: dict) -> str:
+    if not last:
+        return ""
+    return (f"d_loss={last['d_loss']:.3f} g_loss={last['g_loss']:.3f} "
+            f"D(x)={last['d_real']:.2f} D(G(z))={last['d_fake']:.2f}")
