@@ -140,9 +140,9 @@ def test_reference_features_are_cached_and_keyed(monkeypatch):
 
 
 def test_inception_offline_message(tmp_path, monkeypatch):
+    from gankit.cache import INCEPTION_FILE
     from gankit.config import DataConfig
     from gankit.errors import GankitError
-    from gankit.cache import INCEPTION_FILE
     from gankit.metrics.features import get_extractor
 
     missing = tmp_path / INCEPTION_FILE

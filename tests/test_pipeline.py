@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 import gankit
-from conftest import assert_clean_error, gankit as run_gankit
+from conftest import assert_clean_error
+from conftest import gankit as run_gankit
 
 
 @pytest.fixture

@@ -130,7 +130,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         if suffix == ".toml":
             tree = tomllib.loads(text)
         elif suffix in (".yaml", ".yml"):
-            import yaml
+            import yaml  # only YAML config files need it
 
             tree = yaml.safe_load(text) or {}
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import torch
 
@@ -39,8 +40,6 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 def check_compile_support(device: torch.device) -> None:
     """torch.compile's CPU backend writes C++: without a compiler it would fail deep inside the first step."""
-    import shutil
-
     if device.type == "cpu" and not any(shutil.which(cxx) for cxx in ("g++", "c++", "clang++")):
         raise GankitError("--compile on CPU needs a C++ compiler (g++ or clang++) on the PATH; install one "
                           "or train without --compile")

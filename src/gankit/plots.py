@@ -49,7 +49,7 @@ def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
     rows = rows_of(read_metrics(metrics_path), "step")
     if not rows:
         return None
-    import matplotlib
+    import matplotlib  # heavy, and only the end of training and the report draw charts
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

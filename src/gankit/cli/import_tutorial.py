@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import torch
+
 from gankit.checkpoint import FINAL
 from gankit.errors import GankitError
 from gankit.modalities import SampleSpec
@@ -43,7 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
 
 
     config = resolve_config(overrides={"model.name": "classic", "data.name": args.data, "train.device": "cpu"})
@@ -69,7 +70,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _state_dict(path: Path, what: str) -> dict:
     """A state_dict of tensors from a torch.save file, without running any code stored in it."""
-    import torch
 
 
     if not path.is_file():

@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
               f"{c['bytes'] / 2**20:6.1f} MiB  {c['saved_at']}")
     for title, row in (("last metrics", last), ("last evaluation", last_eval)):
         if row:
-            print(f"{title}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+            print(f"{title}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                         for k, v in row.items() if k != "kind"))
     print("config:")
     print("".join(f"  {line}\n" for line in to_toml(config).splitlines() if line and not line.startswith("#")), end="")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from gankit.atomic import atomic_path
 from gankit.cache import inception_weights_path
@@ -54,8 +55,6 @@ def grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.
 
 def picture_image(picture: np.ndarray):
     """A PIL image of a uint8 (H, W, 1|3) picture (grey pictures lose their channel axis)."""
-    from PIL import Image
-
     return Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture)
 
 

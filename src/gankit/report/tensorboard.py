@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from gankit.errors import GankitError
+from gankit.runlog import row_kind
 
 # metrics.jsonl keys that are positions, not measurements
-NOT_SCALARS = {"step", "epoch", "images_seen", "seconds", "eval_n"}
+NOT_SCALARS = {"kind", "step", "epoch", "images_seen", "seconds", "eval_n"}
 
 
 def require_tensorboard() -> None:
@@ -27,7 +28,7 @@ def tag(key: str, row: dict) -> str:
         return f"loss/{key[0].upper()}"
     if key in ("d_real", "d_fake"):
         return "D/" + ("D(x)" if key == "d_real" else "D(G(z))")
-    if "fid" in row or "eval_extractor" in row:
+    if row_kind(row) == "eval":
         return f"eval/{key}"
     return f"train/{key}"
 
@@ -39,7 +40,7 @@ class TensorBoardLog:
         self.writer = self._open(resume_step)
 
     def _open(self, step: int):
-        from torch.utils.tensorboard import SummaryWriter
+        from torch.utils.tensorboard import SummaryWriter  # the optional extra gankit[tensorboard]
 
         # purge_step drops what was logged after `step` (a crashed session, a rolled-back stretch)
         return SummaryWriter(str(self.folder), purge_step=step + 1 if step else None)

@@ -31,6 +31,7 @@ def launch(nproc: int, argv: list[str]) -> int:
         nproc: processes to start (one per GPU, or CPU processes with the gloo backend).
         argv: the gankit arguments without --nproc (they start with the subcommand).
     """
+    # torch's elastic agent is only needed by --nproc, and slow to import
     from torch.distributed.elastic.multiprocessing import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run

@@ -79,11 +79,18 @@ class Trainer:
 
     def __init__(self, config: Config, run: Path, resume: bool = False, progress: bool = True,
                  replicas: Replicas = SINGLE, device: torch.device | None = None):
-        t = config.train
         self.config, self.run, self.replicas = config, run, replicas
-        self.device = device = device or preflight(config, replicas)
+        self.device = device or preflight(config, replicas)
         self.main = replicas.is_main
-        with replicas.main_first():  # one download, one cache
+        self.checkpoints = run / "checkpoints"
+        self._load_data()
+        self._build_networks(resume)
+        self._open_outputs(progress)
+
+    def _load_data(self) -> None:
+        """The training set, on the device, in batches; what G will make (self.spec)."""
+        config, t = self.config, self.config.train
+        with self.replicas.main_first():  # one download, one cache
             self.dataset: Dataset = load_dataset(config.data)
         if len(self.dataset) < t.batch_size:
             raise GankitError(f"{config.data.name} has {len(self.dataset)} samples, fewer than --batch-size {t.batch_size}")
@@ -93,20 +100,26 @@ class Trainer:
                               "(use a labelled dataset or a folder with one subfolder per class)")
         self.spec = SampleSpec(self.dataset.sample_shape, self.dataset.modality,
                                self.dataset.classes if conditional else ())
-        self.labels_on_device = self.dataset.labels.to(device) if conditional else None
-        self.samples_on_device = self.dataset.samples.to(device)
+        self.labels_on_device = self.dataset.labels.to(self.device) if conditional else None
+        self.samples_on_device = self.dataset.samples.to(self.device)
         self.batches = DeviceBatches(self.samples_on_device, t.batch_size, t.seed, self.labels_on_device,
                                      to_model=self.dataset.modality.to_model)
-        self.state = state = new_state(config, self.spec.shape, device, self.spec.num_classes)
+        self.total = self.batches.steps_per_epoch * t.epochs // t.n_critic  # G steps
+        if t.max_steps is not None:
+            self.total = min(self.total, t.max_steps)
+
+    def _build_networks(self, resume: bool) -> None:
+        """G, D and their optimizers (restored when resuming), and the rules of the steps."""
+        t, device, replicas = self.config.train, self.device, self.replicas
+        self.state = state = new_state(self.config, self.spec.shape, device, self.spec.num_classes)
         if t.sync_batchnorm and replicas.active:
             state.g, state.d = (nn.SyncBatchNorm.convert_sync_batchnorm(net) for net in (state.g, state.d))
-        self.checkpoints = run / "checkpoints"
         if resume:
             found = ckpt.list_checkpoints(self.checkpoints)
             if found:
                 restore(state, found[-1])
             elif self.main:  # stopped before its first checkpoint: nothing was kept, so it starts again
-                print(f"gankit: {run} has no complete checkpoint yet; starting it from step 0", file=sys.stderr)
+                print(f"gankit: {self.run} has no complete checkpoint yet; starting it from step 0", file=sys.stderr)
         loss = LOSSES.get(t.loss)
         self.rules = StepRules(loss=loss, gp_weight=loss.gp_weight if t.gp_weight is None else t.gp_weight,
                                r1_gamma=t.r1_gamma, augment=parse_policy(t.augment), autocast=autocast_dtype(t.precision),
@@ -115,12 +128,13 @@ class Trainer:
             compile_networks(state.g, state.d, device,
                              double_backward=self.rules.gp_weight > 0 or self.rules.r1_gamma > 0)
         state.ddp_g, state.ddp_d = replicas.wrap(state.g, device), replicas.wrap(state.d, device)
-        self.total = self.batches.steps_per_epoch * t.epochs // t.n_critic  # G steps
-        if t.max_steps is not None:
-            self.total = min(self.total, t.max_steps)
-        self.log = MetricsLog(run / METRICS_FILE, state.step, replicas)
-        self.bar = tqdm(total=self.total, initial=min(state.step, self.total), disable=not (progress and self.main),
-                        unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def _open_outputs(self, progress: bool) -> None:
+        """The metrics log, the progress bar, the callbacks, and the clocks and stop signals."""
+        t = self.config.train
+        self.log = MetricsLog(self.run / METRICS_FILE, self.state.step, self.replicas)
+        self.bar = tqdm(total=self.total, initial=min(self.state.step, self.total),
+                        disable=not (progress and self.main), unit="step", dynamic_ncols=True, file=sys.stderr)
         self.callbacks: list[Callback] = []
         if t.diagnose:
             self.callbacks.append(Diagnose(self))
