@@ -72,7 +72,7 @@ def test_interpolate_writes_a_gif_and_a_strip(epochs_run, tmp_path):
     assert result.returncode == 0, result.stderr
     with Image.open(strip) as image:
         assert image.width > image.height  # 9 frames, 4 to a row
-    assert_clean_error(gankit("interpolate", str(epochs_run), "--seeds", "3"), "--seeds must list two or more")
+    assert_clean_error(gankit("interpolate", str(epochs_run), "--seeds", "3"), "--seeds must list 2 to 1000 seeds")
     assert_clean_error(gankit("interpolate", str(epochs_run), "--out", str(tmp_path / "x.jpg")), "must end in .gif or .png")
 
 

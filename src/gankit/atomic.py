@@ -7,22 +7,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from gankit.errors import GankitError
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path` to write to; it replaces `path` when the block ends without error.
 
     The temp name is hidden and carries the process id, so concurrent writers (several training
-    processes, two commands) never share one.
+    processes, two commands) never share one. A failed write raises GankitError and leaves no temp file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a read-only folder: one line, and the old file stays as it was
+        raise GankitError(f"could not write {path} ({exc.strerror or exc})") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def write_atomically(path: str | Path, text: str) -> Path:

@@ -172,22 +172,34 @@ def _owned_by_live_process(tmp: Path) -> bool:
 
 
 def list_checkpoints(folder: Path) -> list[Path]:
-    """Complete checkpoints (those with meta.json), oldest first by step; `final` last on ties."""
-    found = []
-    for path in folder.iterdir() if folder.is_dir() else []:
-        if path.is_dir() and not path.name.startswith(".") and (path / META).is_file():
-            try:
-                found.append((read_meta(path)["step"], path.name == FINAL, path))
-            except GankitError:
-                continue
-    return [p for _, _, p in sorted(found)]
+    """Complete checkpoints whose meta.json reads, oldest first by step; `final` last on ties."""
+    return scan_checkpoints(folder)[0]
+
+
+def scan_checkpoints(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(readable checkpoints, oldest first; damaged ones with the reason, by name).
+
+    A folder being written (hidden, `.tmp-*`) is neither; one without meta.json is damaged.
+    """
+    found, damaged = [], []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if not path.is_dir() or path.name.startswith("."):
+            continue
+        try:
+            found.append((read_meta(path)["step"], path.name == FINAL, path))
+        except GankitError as exc:
+            damaged.append((path, str(exc)))
+    return [p for _, _, p in sorted(found)], damaged
 
 
 def read_meta(path: Path) -> dict[str, Any]:
     try:
-        meta = json.loads((path / META).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GankitError(f"checkpoint {path}: {META} is unreadable ({exc})") from None
+        meta = json.loads((path / META).read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise GankitError(f"checkpoint {path} is incomplete: {META} is missing") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)[:200]
+        raise GankitError(f"checkpoint {path}: {META} is unreadable ({reason})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise GankitError(f"checkpoint {path}: {META} is not a gankit checkpoint")
     version = meta.get("format_version", 0)
@@ -195,9 +207,13 @@ def read_meta(path: Path) -> dict[str, Any]:
         raise GankitError(f"checkpoint {path}: {META} has an invalid format_version")
     if version > FORMAT_VERSION:
         raise GankitError(f"checkpoint {path} was written by a newer gankit; upgrade gankit to read it")
-    for key, kind in (("step", int), ("config", dict)):
-        if type(meta.get(key)) is not kind:
+    for key, kind in (("step", int), ("config", dict), ("epoch", int), ("batch_in_epoch", int), ("images_seen", int)):
+        if type(meta.get(key)) is not kind or (kind is int and not 0 <= meta[key] <= 10**15):
             raise GankitError(f"checkpoint {path}: {META} lacks a valid {key!r}")
+    for key, kinds in (("d_steps", (int,)), ("train_seconds", (int, float)), ("best_fid", (int, float, type(None))),
+                       ("saved_at", (str,))):
+        if key in meta and type(meta[key]) not in kinds:
+            raise GankitError(f"checkpoint {path}: {META} has an invalid {key!r}")
     return meta
 
 

@@ -97,6 +97,16 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
+# upper bounds of integer settings: beyond them torch refuses the value (seeds are offset and multiplied
+# into other seeds, which must stay below 2**63) or the run could not finish or fit anywhere
+MAX_SEED = 2**32 - 1
+MAX_BATCH = 2**20
+MAX_COUNT = 10**6
+MAX_STEPS = 10**12
+MAX_SAMPLES = 10**7
+MAX_LATENT = 2**16
+MAX_WIDTH = 2**14
+
 # train.precision -> the autocast dtype of forward passes (None: plain fp32)
 PRECISIONS = {"fp32": None, "bf16": "bfloat16"}
 
@@ -247,23 +257,26 @@ def check_ranges(config: Config) -> None:
     require(t.lr_d > 0, "train.lr_d", "must be > 0", t.lr_d)
     require(0 <= t.beta1 < 1, "train.beta1", "must be in [0, 1)", t.beta1)
     require(0 <= t.beta2 < 1, "train.beta2", "must be in [0, 1)", t.beta2)
-    require(t.batch_size >= 1, "train.batch_size", "must be >= 1", t.batch_size)
-    require(t.epochs >= 1, "train.epochs", "must be >= 1", t.epochs)
-    require(t.max_steps is None or t.max_steps >= 1, "train.max_steps", "must be >= 1", t.max_steps)
-    require(t.seed >= 0, "train.seed", "must be >= 0", t.seed)
+    require(1 <= t.batch_size <= MAX_BATCH, "train.batch_size", f"must be in 1..{MAX_BATCH:,}", t.batch_size)
+    require(1 <= t.epochs <= MAX_COUNT, "train.epochs", f"must be in 1..{MAX_COUNT:,}", t.epochs)
+    require(t.max_steps is None or 1 <= t.max_steps <= MAX_STEPS, "train.max_steps", f"must be in 1..{MAX_STEPS:,}",
+            t.max_steps)
+    require(0 <= t.seed <= MAX_SEED, "train.seed", f"must be in 0..{MAX_SEED} (2**32 - 1)", t.seed)
     require(t.gp_weight is None or t.gp_weight >= 0, "train.gp_weight", "must be >= 0", t.gp_weight)
-    require(t.checkpoint_every >= 0, "train.checkpoint_every", "must be >= 0", t.checkpoint_every)
-    require(t.keep_checkpoints >= 1, "train.keep_checkpoints", "must be >= 1", t.keep_checkpoints)
+    require(0 <= t.checkpoint_every <= MAX_STEPS, "train.checkpoint_every", f"must be in 0..{MAX_STEPS:,}",
+            t.checkpoint_every)
+    require(1 <= t.keep_checkpoints <= 1000, "train.keep_checkpoints", "must be in 1..1000", t.keep_checkpoints)
     require(1 <= t.sample_count <= 1024, "train.sample_count", "must be in 1..1024", t.sample_count)
-    require(t.n_critic >= 1, "train.n_critic", "must be >= 1", t.n_critic)
+    require(1 <= t.n_critic <= 100, "train.n_critic", "must be in 1..100", t.n_critic)
     require(0 <= t.ema_decay < 1, "train.ema_decay", "must be in [0, 1)", t.ema_decay)
     require(t.r1_gamma >= 0, "train.r1_gamma", "must be >= 0", t.r1_gamma)
     require(t.on_nan in ("stop", "rollback"), "train.on_nan", "must be stop or rollback", t.on_nan)
     require(t.precision in PRECISIONS, "train.precision", f"must be one of {', '.join(PRECISIONS)}", t.precision)
-    require(t.time_limit is None or t.time_limit > 0, "train.time_limit", "must be > 0 minutes", t.time_limit)
-    require(t.eval_every >= 0, "train.eval_every", "must be >= 0", t.eval_every)
-    require(t.eval_n >= 2, "train.eval_n", "must be >= 2", t.eval_n)
-    require(m.latent_dim >= 1, "model.latent_dim", "must be >= 1", m.latent_dim)
+    require(t.time_limit is None or 0 < t.time_limit <= 10**7, "train.time_limit", "must be in (0, 10**7] minutes",
+            t.time_limit)
+    require(0 <= t.eval_every <= MAX_COUNT, "train.eval_every", f"must be in 0..{MAX_COUNT:,}", t.eval_every)
+    require(2 <= t.eval_n <= MAX_SAMPLES, "train.eval_n", f"must be in 2..{MAX_SAMPLES:,}", t.eval_n)
+    require(1 <= m.latent_dim <= MAX_LATENT, "model.latent_dim", f"must be in 1..{MAX_LATENT:,}", m.latent_dim)
     require(d.channels in (None, 1, 3), "data.channels", "must be 1 or 3", d.channels)
     require(d.image_size is None or 4 <= d.image_size <= 1024, "data.image_size", "must be in 4..1024", d.image_size)
 

@@ -14,12 +14,21 @@ Everything here runs without gradients and draws z from an explicit, seeded torc
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
-from gankit.checkpoint import FINAL, WEIGHTS, list_checkpoints, load_tensors, network_weights, read_meta
+from gankit.checkpoint import (
+    FINAL,
+    WEIGHTS,
+    list_checkpoints,
+    load_tensors,
+    network_weights,
+    read_meta,
+    scan_checkpoints,
+)
 from gankit.config import Config
 from gankit.data.sources import NAMED_DATASETS
 from gankit.device import resolve_device
@@ -59,16 +68,29 @@ def grid_labels(num_classes: int, per_class: int, device: torch.device | str = "
 
 
 def find_checkpoint(run: Path, choice: str | None = None) -> Path:
-    """`choice`: None (final if present, else the newest), a checkpoint name, or a step number."""
+    """`choice`: None (final if present, else the newest), a checkpoint name, or a step number.
+
+    Damaged checkpoints are never picked: asking for one says why it is unusable; passing one over to
+    pick the default says so in a warning.
+    """
     folder = Path(run) / "checkpoints"
-    available = list_checkpoints(folder)
+    available, damaged = scan_checkpoints(folder)
+    wanted = f"step_{int(choice):08d}" if choice is not None and choice.isdigit() else choice
+    for path, reason in damaged:
+        if path.name == wanted:
+            alternatives = f"; intact: {', '.join(p.name for p in available)}" if available else ""
+            raise GankitError(f"{reason}{alternatives}")
     if not available:
-        raise GankitError(f"{run} has no checkpoints yet; train it first (or resume it)")
+        why = f" ({damaged[0][1]})" if damaged else ""
+        raise GankitError(f"{run} has no usable checkpoint yet{why}; train it first (or resume it)")
     if choice is None:
         finals = [p for p in available if p.name == FINAL]
-        return finals[0] if finals else available[-1]
+        chosen = finals[0] if finals else available[-1]
+        for _, reason in damaged:
+            warnings.warn(f"passed over {reason}; using checkpoint {chosen.name}", stacklevel=2)
+        return chosen
     for path in available:
-        if path.name == choice or (choice.isdigit() and path.name == f"step_{int(choice):08d}"):
+        if path.name == wanted:
             return path
     names = ", ".join(p.name for p in available)
     raise GankitError(f"checkpoint {choice!r} is not in {run}; available: {names}")
@@ -95,8 +117,19 @@ class Pipeline:
 
     @classmethod
     def from_run(cls, run: str | Path, checkpoint: str | None = None, device: str | torch.device = "auto") -> Pipeline:
-        """The run's final checkpoint (else its newest), or `checkpoint` (a name or a step number)."""
-        return cls.from_checkpoint(find_checkpoint(Path(run), checkpoint), device)
+        """The run's final checkpoint (else its newest), or `checkpoint` (a name or a step number).
+
+        When the checkpoint's files are damaged, the error names an older one that loads.
+        """
+        path = find_checkpoint(Path(run), checkpoint)
+        try:
+            return cls.from_checkpoint(path, device)
+        except GankitError as exc:
+            for other in reversed(list_checkpoints(Path(run) / "checkpoints")):
+                if other != path and _loads(other):
+                    raise GankitError(f"{exc}; checkpoint {other.name} is intact: use it with --checkpoint "
+                                      f"{other.name}") from None
+            raise
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "auto") -> Pipeline:
@@ -191,6 +224,14 @@ class Pipeline:
     def picture(self, samples: torch.Tensor, nrow: int | None = None):
         """The preview as a uint8 (H, W, C) array (for TensorBoard and the report)."""
         return self.spec.modality.picture(samples, nrow)
+
+
+def _loads(checkpoint: Path) -> bool:
+    try:
+        Pipeline.from_checkpoint(checkpoint, torch.device("cpu"))
+        return True
+    except GankitError:
+        return False
 
 
 def load_generator(checkpoint: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Config, dict]:

@@ -1,31 +1,105 @@
-"""A run's metrics.jsonl, read: one JSON object per line, each with a `step` and a `kind` (ROW_KINDS).
+"""What a run recorded, read back without trusting it: metrics.jsonl rows and `gankit eval` results.
 
-`row_kind` reads the kind, and guesses it from the keys of logs written before rows carried one.
+A run folder may come from anywhere (a colleague, a download, a half-copied disk), so every row and
+result is checked for types and ranges here, in the one reader every command uses; what does not
+check out is skipped and counted, never passed on.
+
+Each metrics.jsonl row has a `step` and a `kind` (ROW_KINDS); `row_kind` reads the kind, and guesses
+it from the keys of logs written before rows carried one.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
+
+from gankit.errors import GankitError
 
 METRICS_FILE = "metrics.jsonl"
 
 # step: one G step's losses and signals; eval: scores during training; diversity: the collapse probe;
-# diagnosis: a finding of the training diagnosis; rollback: --on-nan rollback went back to a checkpoint
-ROW_KINDS = ("step", "eval", "diversity", "diagnosis", "rollback")
+# diagnosis: a finding of the training diagnosis; rollback: --on-nan rollback went back to a checkpoint;
+# checkpoint_skipped: --resume passed over a damaged checkpoint
+ROW_KINDS = ("step", "eval", "diversity", "diagnosis", "rollback", "checkpoint_skipped")
+# keys each kind must have besides `step`, and the keys that hold text (every other value is a number)
+REQUIRED = {"step": ("d_loss", "g_loss", "d_real", "d_fake"), "eval": (), "diversity": ("diversity",),
+            "diagnosis": ("diagnosis", "title", "advice"), "rollback": ("rollback",),
+            "checkpoint_skipped": ("checkpoint", "reason")}
+TEXT = {"eval": {"eval_extractor"}, "diagnosis": {"diagnosis", "severity", "title", "advice"},
+        "rollback": {"rollback"}, "checkpoint_skipped": {"checkpoint", "reason"}}
+COUNTS = {"step", "epoch", "images_seen", "eval_n"}
+# beyond this a logged value is not a measurement but damage (and breaks plotting ranges)
+LARGEST = 1e15
 
 
-def read_metrics(path: Path) -> list[dict]:
-    """The rows of a metrics.jsonl; a line cut short by a killed process is skipped."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
+class Rows(list):
+    """Rows read from a metrics.jsonl; `skipped` counts the lines that did not validate."""
+
+    skipped: int = 0
+
+    def note(self) -> str:
+        """'' or e.g. ' (3 unreadable rows skipped)'."""
+        if not self.skipped:
+            return ""
+        return f" ({self.skipped} unreadable row{'s' if self.skipped > 1 else ''} of metrics.jsonl skipped)"
+
+
+def _count(value) -> bool:
+    return type(value) is int and 0 <= value <= LARGEST
+
+
+def _number(value, nan_ok: bool) -> bool:
+    if type(value) not in (int, float):
+        return False
+    return (math.isfinite(value) and abs(value) <= LARGEST) or (nan_ok and math.isnan(value))
+
+
+def valid_row(row) -> dict | None:
+    """The row with its kind set, or None when any value has the wrong type or an impossible size."""
+    if not isinstance(row, dict) or not _count(row.get("step")):
+        return None
+    kind = row_kind(row)
+    if kind is None or any(key not in row for key in REQUIRED[kind]):
+        return None
+    for key, value in row.items():
+        if key == "kind":
             continue
-        if isinstance(row, dict) and isinstance(row.get("step"), int):
+        if key in TEXT.get(kind, ()):
+            ok = isinstance(value, str) and len(value) <= 10_000
+        elif key in COUNTS:
+            ok = _count(value)
+        else:
+            ok = _number(value, nan_ok=kind == "eval")  # a score can be undefined (NaN); a loss cannot
+        if not ok:
+            return None
+    if kind == "diagnosis" and (not re.fullmatch(r"[a-z_]{1,40}", row["diagnosis"])
+                                or row.get("severity", "warning") not in ("warning", "fatal")):
+        return None
+    return {**row, "kind": kind}
+
+
+def read_metrics(path: Path) -> Rows:
+    """The valid rows of a metrics.jsonl; a line cut short by a killed process, bytes that are not UTF-8,
+    and rows with wrong types or sizes are skipped and counted."""
+    rows = Rows()
+    if not path.is_file():
+        return rows
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GankitError(f"cannot read {path} ({exc.strerror})") from None
+    for raw in data.split(b"\n"):
+        if not raw.strip():
+            continue
+        try:
+            row = valid_row(json.loads(raw.decode("utf-8")))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            row = None
+        if row is None:
+            rows.skipped += 1
+        else:
             rows.append(row)
     return rows
 
@@ -33,8 +107,10 @@ def read_metrics(path: Path) -> list[dict]:
 def row_kind(row: dict) -> str | None:
     """The row's kind (one of ROW_KINDS), or None for a row gankit does not know."""
     kind = row.get("kind")
-    if kind in ROW_KINDS:
+    if isinstance(kind, str) and kind in ROW_KINDS:
         return kind
+    if kind is not None:
+        return None
     # logs written before rows carried their kind
     for key, guessed in (("rollback", "rollback"), ("diagnosis", "diagnosis"), ("diversity", "diversity"),
                          ("d_loss", "step"), ("fid", "eval"), ("eval_n", "eval")):
@@ -45,3 +121,24 @@ def row_kind(row: dict) -> str | None:
 
 def rows_of(rows: list[dict], kind: str) -> list[dict]:
     return [row for row in rows if row_kind(row) == kind]
+
+
+def read_eval_result(path: Path) -> dict:
+    """A `gankit eval` result (RUN/eval/<checkpoint>.json), checked; raises GankitError when it is not one.
+
+    Only numeric metrics are kept; the extractor and reference say what the scores may be compared with.
+    """
+    try:
+        result = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        result = None
+    if not isinstance(result, dict):
+        raise GankitError(f"{path} is not a gankit eval result (.json)")
+    extractor, reference, metrics = result.get("extractor"), result.get("reference"), result.get("metrics")
+    ok = (isinstance(metrics, dict) and isinstance(extractor, dict) and isinstance(reference, dict)
+          and all(isinstance(extractor.get(k), str) for k in ("name", "digest"))
+          and all(isinstance(reference.get(k), str) for k in ("dataset", "split")))
+    if not ok:
+        raise GankitError(f"{path} is not a gankit eval result (.json): it lacks valid metrics, extractor or reference")
+    numbers = {k: v for k, v in metrics.items() if isinstance(k, str) and _number(v, nan_ok=True)}
+    return {**result, "metrics": numbers}

@@ -6,6 +6,7 @@ A run folder is created exclusively: an existing one is never overwritten.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from gankit.atomic import write_atomically
@@ -43,9 +44,14 @@ def create_run(out: str | Path, name: str | None, config: Config) -> Path:
             raise GankitError(f"cannot create run folder {run}: {exc.strerror}") from None
     else:  # pragma: no cover - 100 concurrent creators
         raise GankitError(f"cannot find a free run name in {out}")
-    (run / "samples").mkdir()
-    (run / "checkpoints").mkdir()
-    write_atomically(run / CONFIG_FILE, to_toml(config))
+    try:
+        (run / "samples").mkdir()
+        (run / "checkpoints").mkdir()
+        write_atomically(run / CONFIG_FILE, to_toml(config))
+    except (OSError, GankitError) as exc:  # e.g. a full disk: no half-made folder may block the name
+        shutil.rmtree(run, ignore_errors=True)
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise GankitError(f"cannot create run folder {run}: {reason}") from None
     return run
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from gankit.atomic import write_atomically
+from gankit.config import MAX_SAMPLES, MAX_SEED
 from gankit.device import resolve_device
 from gankit.errors import GankitError
 from gankit.metrics.evaluate import (
@@ -20,6 +21,7 @@ from gankit.metrics.evaluate import (
 from gankit.modalities.image import save_png
 from gankit.pipeline import Pipeline
 from gankit.resolve import resolve_data
+from gankit.runlog import read_eval_result
 from gankit.runs import open_run
 
 NAME = "eval"
@@ -67,8 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if (args.run is None) == (args.samples is None):
         raise GankitError("give a run folder or --samples PATH (one of them)")
-    if args.n < 2:
-        raise GankitError(f"--n must be >= 2, got {args.n}")
+    if not 2 <= args.n <= MAX_SAMPLES:
+        raise GankitError(f"--n must be in 2..{MAX_SAMPLES:,}, got {args.n}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise GankitError(f"--seed must be in 0..{MAX_SEED}, got {args.seed}")
     metrics = parse_metrics(args.metrics)
     earlier = [_read_result(path) for path in args.compare]
     device = resolve_device(args.device)
@@ -111,13 +115,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _read_result(path: str) -> dict:
     try:
-        result = json.loads(Path(path).read_text())
-        valid = isinstance(result["extractor"]["digest"], str) and isinstance(result["metrics"], dict)
-        valid = valid and isinstance(result["reference"], dict)
-    except (OSError, ValueError, KeyError, TypeError):
-        valid = False
-    if not valid:
-        raise GankitError(f"--compare {path} is not a gankit eval result (.json)")
+        result = read_eval_result(Path(path))
+    except GankitError as exc:
+        raise GankitError(f"--compare {exc}") from None
     result["_path"] = path
     return result
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from gankit.checkpoint import list_checkpoints, read_meta
+from gankit.checkpoint import read_meta, scan_checkpoints
 from gankit.config import to_dict, to_toml
 from gankit.runlog import METRICS_FILE, read_metrics, rows_of
 from gankit.runs import open_run
@@ -22,12 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     run_dir, config = open_run(args.run)
+    good, damaged = scan_checkpoints(run_dir / "checkpoints")
     checkpoints = []
-    for path in list_checkpoints(run_dir / "checkpoints"):
+    for path in good:
         meta = read_meta(path)
-        size = sum(f.stat().st_size for f in path.iterdir())
+        size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
         checkpoints.append({"name": path.name, "step": meta["step"], "epoch": meta["epoch"],
-                            "images_seen": meta["images_seen"], "saved_at": meta["saved_at"], "bytes": size})
+                            "images_seen": meta["images_seen"], "saved_at": meta.get("saved_at", "?"), "bytes": size})
+    broken = [{"name": path.name, "reason": reason} for path, reason in damaged]
     rows = read_metrics(run_dir / METRICS_FILE)
     metrics, evals = rows_of(rows, "step"), rows_of(rows, "eval")
     last = metrics[-1] if metrics else None
@@ -35,14 +37,17 @@ def run(args: argparse.Namespace) -> int:
     steps = max([c["step"] for c in checkpoints] + [0])
     if args.json:
         print(json.dumps({"run": str(run_dir), "config": to_dict(config), "steps_done": steps,
-                          "checkpoints": checkpoints, "last_metrics": last, "last_eval": last_eval}))
+                          "checkpoints": checkpoints, "damaged_checkpoints": broken, "last_metrics": last,
+                          "last_eval": last_eval, "unreadable_rows": rows.skipped}))
         return 0
     print(f"run: {run_dir}")
-    print(f"steps done (newest checkpoint): {steps}   logged steps: {len(metrics)}")
+    print(f"steps done (newest checkpoint): {steps}   logged steps: {len(metrics)}{rows.note()}")
     print("checkpoints:" if checkpoints else "checkpoints: none yet")
     for c in checkpoints:
         print(f"  {c['name']:<16} step {c['step']:>7}  epochs done {c['epoch']:>3}  "
               f"{c['bytes'] / 2**20:6.1f} MiB  {c['saved_at']}")
+    for b in broken:
+        print(f"  {b['name']:<16} DAMAGED: {b['reason']}")
     for title, row in (("last metrics", last), ("last evaluation", last_eval)):
         if row:
             print(f"{title}: " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gankit.config import MAX_SEED
 from gankit.errors import GankitError
 from gankit.pipeline import Pipeline
 from gankit.plots import save_gif
@@ -39,8 +40,8 @@ def parse_seeds(text: str) -> list[int]:
         seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         seeds = []
-    if len(seeds) < 2 or any(s < 0 for s in seeds):
-        raise GankitError(f"--seeds must list two or more seeds >= 0, like 0,1,2; got {text!r}")
+    if not 2 <= len(seeds) <= 1000 or any(not 0 <= s <= MAX_SEED for s in seeds):
+        raise GankitError(f"--seeds must list 2 to 1000 seeds in 0..{MAX_SEED}, like 0,1,2; got {text[:100]!r}")
     return seeds
 
 

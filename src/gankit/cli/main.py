@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
+import time
+import traceback
 import warnings
+from pathlib import Path
 
 from gankit import __version__
+from gankit.cache import cache_dir
 from gankit.cli import compare, data, eval, evaluator, import_tutorial, info, interpolate, report, sample, train
 from gankit.errors import GankitError
 
+# 0 done; 1 a bug in gankit (reported in one line, traceback saved); 2 bad input or environment, in one line
+EXIT_BUG = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a Unix tool killed by a closed pipe reports
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -57,6 +65,29 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (`gankit info RUN | head -1`): end quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:  # a bug in gankit: one line here, the whole traceback in a file
+        first = (str(exc).splitlines() or [""])[0][:300]
+        print(f"gankit: internal error{_process()}: {type(exc).__name__}: {first}; this is a bug in gankit, please "
+              f"report it with {_save_traceback()}", file=sys.stderr)
+        return EXIT_BUG
+
+
+def _save_traceback() -> str:
+    """Write the exception being handled to a file; returns where (or why it could not be kept)."""
+    text = f"gankit {__version__}, python {sys.version.split()[0]}, argv {sys.argv}\n{traceback.format_exc()}"
+    for folder in (cache_dir() / "crashes", Path(tempfile.gettempdir())):
+        path = folder / f"gankit-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            return f"the traceback in {path}"
+        except OSError:
+            continue
+    return "the command that failed (its traceback could not be saved: no writable folder)"
 
 
 def _process() -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gankit.config import MAX_SAMPLES, MAX_SEED
 from gankit.errors import GankitError
 from gankit.pipeline import Pipeline
 from gankit.runs import open_run
@@ -36,11 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.n < 1:
-        raise GankitError(f"--n must be >= 1, got {args.n}")
-    if args.seed < 0:
-        raise GankitError(f"--seed must be >= 0, got {args.seed}")
-    if args.nrow is not None and args.nrow < 1:
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise GankitError(f"--n must be in 1..{MAX_SAMPLES:,}, got {args.n}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise GankitError(f"--seed must be in 0..{MAX_SEED}, got {args.seed}")
+    if args.nrow is not None and not 1 <= args.nrow <= MAX_SAMPLES:
         raise GankitError(f"--nrow must be >= 1, got {args.nrow}")
     run_dir, _ = open_run(args.run)
     pipe = Pipeline.from_run(run_dir, args.checkpoint, args.device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from gankit.models import MODELS
 from gankit.report.tensorboard import require_tensorboard
 from gankit.resolve import resolve_config
 from gankit.runs import create_run, open_run
-from gankit.train import preflight, train
+from gankit.train import Trainer, preflight
 from gankit.train.distributed import GLOBAL_BATCH, Replicas, join, launched_by_torchrun, leave
 from gankit.train.launch import launch, without_nproc
 from gankit.train.stops import Interrupted
@@ -176,10 +177,7 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
     def prepare_folder() -> tuple[str | None, str | None]:
         # (run folder, error): the main process creates it, every process learns the outcome
         try:
-            if args.resume:
-                write_atomically(run_dir / "config.toml", to_toml(config))  # records the new length or device
-                return str(run_dir), None
-            return str(create_run(args.out, args.name, config)), None
+            return str(run_dir if args.resume else create_run(args.out, args.name, config)), None
         except GankitError as exc:
             return None, str(exc)
 
@@ -188,13 +186,21 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
         raise GankitError(error)
     run_dir = Path(folder)
     say = replicas.is_main
+    try:
+        trainer = Trainer(config, run_dir, resume=bool(args.resume), progress=not args.no_progress,
+                          replicas=replicas, device=device)
+    except BaseException:
+        if say and not args.resume:  # a start that fails leaves nothing behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     if say:
+        if args.resume:  # the new length or device, recorded once the run can go on
+            write_atomically(run_dir / "config.toml", to_toml(config))
         processes = f" in {replicas.world} processes" if replicas.active else ""
         print(f"gankit: {'resuming' if args.resume else 'training'} {config.model.name} on {config.data.name}"
               f"{processes} -> {run_dir}", file=sys.stderr)
     try:
-        result = train(config, run_dir, resume=bool(args.resume), progress=not args.no_progress, replicas=replicas,
-                       device=device)
+        result = trainer.fit()
     except Interrupted as exc:
         if say:
             print(f"gankit: {exc}", file=sys.stderr)

@@ -16,9 +16,16 @@ from gankit.data.folder import read_image_folder
 from gankit.errors import GankitError
 from gankit.metrics import METRICS, NEEDS_CLASSES, NEEDS_TRAIN, ScoringInput
 from gankit.metrics.features import FeatureExtractor, get_extractor
-from gankit.metrics.prdc import kth_neighbour_distances, nearest
+from gankit.metrics.prdc import K_DC, kth_neighbour_distances, nearest
 from gankit.metrics.reference import HeldOut, cache_key, cached_features, cached_tensors, held_out, images_digest
 from gankit.modalities.image import conform, grid
+
+# samples read from files: how many, and how large a side, before reading is refused
+MAX_SAMPLES = 10**7
+MAX_SIDE = 4096
+# the nearest-neighbour metrics look at the k-th nearest other point, k up to K_DC
+NEEDS_NEIGHBOURS = ("pr", "dc")
+MIN_FOR_NEIGHBOURS = K_DC + 1
 
 
 @dataclass
@@ -99,6 +106,11 @@ def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None 
         raise GankitError(f"samples must be uint8 images (N, C, H, W), got {tuple(images.shape)} {images.dtype}")
     if len(images) < 2:
         raise GankitError("scoring needs at least 2 samples")
+    neighbours = [m for m in metrics if m in NEEDS_NEIGHBOURS]
+    if neighbours and min(len(images), len(reference.heldout.images)) < MIN_FOR_NEIGHBOURS:
+        raise GankitError(f"{' and '.join(neighbours)} compare each sample with its {K_DC} nearest neighbours and "
+                          f"need at least {MIN_FOR_NEIGHBOURS} samples and held-out images (here {len(images)} and "
+                          f"{len(reference.heldout.images)}); score more samples or leave them out with --metrics")
     ext = reference.extractor
     if ext.classes == () and any(m in NEEDS_CLASSES for m in metrics):
         metrics = [m for m in metrics if m not in NEEDS_CLASSES]
@@ -152,22 +164,28 @@ def load_samples(path: str | Path) -> torch.Tensor:
         try:
             with Image.open(probe) as img:
                 size, channels = min(img.size), (1 if img.mode in ("L", "I", "I;16", "F", "1") else 3)
-        except OSError:
+        except (OSError, ValueError, Image.DecompressionBombError):
             raise GankitError(f"{probe} is not an image") from None
+        size = min(size, MAX_SIDE)  # a huge first image must not blow every sample up to its size
         images, _, _ = read_image_folder(path, size, channels)
         return torch.from_numpy(images)
     if path.suffix != ".npy" or not path.is_file():
         raise GankitError(f"--samples {path} must be a .npy file or a folder of images")
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise GankitError(f"{path} is not a readable .npy array ({exc})") from None
+    try:  # mapped, not read: the header's shape is checked against the file before anything is loaded
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200] or "empty file"
+        raise GankitError(f"{path} is not a readable .npy array ({reason})") from None
     if array.dtype != np.uint8:
         raise GankitError(f"{path} holds {array.dtype}; samples must be uint8 0..255")
+    if array.ndim in (3, 4) and (array.shape[0] > MAX_SAMPLES or min(array.shape[1:]) < 1
+                                 or max(array.shape[1:]) > MAX_SIDE):
+        raise GankitError(f"{path} has shape {array.shape}; samples must be 1..{MAX_SAMPLES:,} images of 1 to "
+                          f"{MAX_SIDE} px a side")
     if array.ndim == 3:
         array = array[:, None]
     elif array.ndim == 4 and array.shape[-1] in (1, 3) and array.shape[1] not in (1, 3):
         array = array.transpose(0, 3, 1, 2)
     elif not (array.ndim == 4 and array.shape[1] in (1, 3)):
         raise GankitError(f"{path} has shape {array.shape}; expected N x H x W, N x H x W x C or N x C x H x W")
-    return torch.from_numpy(np.ascontiguousarray(array))
+    return torch.from_numpy(np.array(array, order="C"))

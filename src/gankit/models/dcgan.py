@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from gankit.config import Config, opt, require
+from gankit.config import MAX_WIDTH, Config, opt, require
 from gankit.errors import GankitError
 from gankit.models.spec import MODELS, ActivationParams, ModelSpec, activation, check_activations
 
@@ -96,7 +96,7 @@ def check(config: Config, sample_shape: tuple[int, ...]) -> None:
         check_activations(p)
     if hasattr(p, "d_norm"):
         require(p.d_norm in ("batch", "none"), "model.d_norm", "must be batch or none", p.d_norm)
-    require(p.width >= 1, "model.width", "must be >= 1", p.width)
+    require(1 <= p.width <= MAX_WIDTH, "model.width", f"must be in 1..{MAX_WIDTH:,}", p.width)
     size = sample_shape[-1]
     if len(sample_shape) != 3 or sample_shape[1] != size or size not in PLANS:
         raise GankitError(f"model {config.model.name} makes 28, 32 or 64 px images, got data.image_size={size}; "

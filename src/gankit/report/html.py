@@ -17,11 +17,12 @@ import numpy as np
 from PIL import Image
 
 from gankit.atomic import write_atomically
+from gankit.checkpoint import scan_checkpoints
 from gankit.errors import GankitError
 from gankit.modalities.image import picture_image
 from gankit.pipeline import Pipeline, find_checkpoint
 from gankit.plots import LOSS_SERIES, plot_beliefs, plot_series, sample_grids, smooth
-from gankit.runlog import METRICS_FILE, read_metrics, row_kind
+from gankit.runlog import METRICS_FILE, read_eval_result, read_metrics
 from gankit.runs import open_run
 
 REPORT_FILE = "report.html"
@@ -39,6 +40,8 @@ class RunFiles:
     diagnoses: list[dict] = field(default_factory=list)
     # saved `gankit eval` results (eval/<checkpoint>.json)
     scored: dict[str, dict] = field(default_factory=dict)
+    # what could not be read and was left out, in words
+    damaged: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -56,17 +59,18 @@ class RunFiles:
 
 def read_run(path: Path) -> RunFiles:
     path, _ = open_run(path)
-    files = RunFiles(path, (path / "config.toml").read_text())
+    files = RunFiles(path, (path / "config.toml").read_text(encoding="utf-8", errors="replace"))
     lists = {"diagnosis": files.diagnoses, "diversity": files.diversity, "step": files.steps, "eval": files.evals}
-    for row in read_metrics(path / METRICS_FILE):
-        kind = row_kind(row)
-        if kind in lists:
-            lists[kind].append(row)
+    rows = read_metrics(path / METRICS_FILE)
+    for row in rows:
+        if row["kind"] in lists:
+            lists[row["kind"]].append(row)
+    files.damaged = [rows.note().strip(" ()")] if rows.skipped else []
     for result in sorted((path / "eval").glob("*.json")) if (path / "eval").is_dir() else []:
         try:
-            files.scored[result.stem] = json.loads(result.read_text())
-        except (OSError, ValueError):
-            continue  # a damaged result file is left out of the report, not fatal to it
+            files.scored[result.stem] = read_eval_result(result)
+        except GankitError:  # a damaged result file is left out of the report, not fatal to it
+            files.damaged.append(f"eval/{result.name} is not a gankit eval result and was left out")
     return files
 
 
@@ -86,6 +90,11 @@ def _figure_uri(fig) -> str:
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
     return _png_uri(buffer.getvalue())
+
+
+def plain(text: str) -> str:
+    """Text for a chart, shown as written: matplotlib would read $...$ in a run's name as TeX."""
+    return text.replace("$", r"\$")
 
 
 def _mark_diagnoses(ax, diagnoses: list[dict]) -> None:
@@ -128,7 +137,8 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
 
         fig, ax = plt.subplots(figsize=(9, 3.0))
         for key, label, color in (("d_grad_norm", "D", "tab:blue"), ("g_grad_norm", "G", "tab:orange")):
-            ax.plot(steps, smooth(np.array([r[key] for r in run.steps])), color=color, label=label)
+            ax.plot(steps, smooth(np.array([r.get(key, np.nan) for r in run.steps], dtype=float)), color=color,
+                    label=label)
         ax.set_yscale("log")
         ax.set_xlabel("G step")
         ax.set_ylabel("gradient norm")
@@ -142,7 +152,7 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
         if scored:
             left.plot([e["step"] for e in scored], [e["fid"] for e in scored], marker="o", color="tab:purple")
             left.set_yscale("log")
-            left.set_ylabel(f"FID ({scored[-1].get('eval_extractor', 'features')})", fontsize=8)
+            left.set_ylabel(plain(f"FID ({scored[-1].get('eval_extractor', 'features')})"), fontsize=8)
         else:
             left.text(0.5, 0.5, "no evaluations\n(train with --eval-every N)", ha="center", va="center",
                       transform=left.transAxes, color="grey")
@@ -172,12 +182,13 @@ def sample_frames(run: RunFiles) -> list[dict]:
 
 
 def interpolation_strip(run: RunFiles, steps: int = 12) -> str | None:
-    """A walk from seed 0's z to seed 1's with the newest generator, as a PNG data URI (None: no checkpoint)."""
-    try:
-        checkpoint = find_checkpoint(run.path)
-    except GankitError:
+    """A walk from seed 0's z to seed 1's with the newest generator, as a PNG data URI (None: no checkpoint).
+
+    Raises GankitError when the checkpoint is damaged."""
+    good, damaged = scan_checkpoints(run.path / "checkpoints")
+    if not good and not damaged:
         return None
-    pipe = Pipeline.from_checkpoint(checkpoint, "cpu")
+    pipe = Pipeline.from_checkpoint(find_checkpoint(run.path), "cpu")  # GankitError: a damaged checkpoint
     frames = pipe.walk([0, 1], steps)
     image = picture_image(pipe.picture(frames, nrow=len(frames)))
     buffer = io.BytesIO()
@@ -252,6 +263,8 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
             f"<p class=\"meta\">{len(run.steps)} G steps logged"
             + (f", {last.get('images_seen', 0):,} images seen, {last['seconds'] / 60:.1f} minutes of training"
                if "seconds" in last else "") + "</p>"]
+    if run.damaged:
+        body.append(f"<div class=\"finding\">Damaged files, left out: {html.escape('; '.join(run.damaged))}</div>")
     body.append("<h2>Diagnosis</h2>")
     if run.diagnoses:
         for row in run.diagnoses:
@@ -271,7 +284,11 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
                  "<input type=\"range\" id=\"slider\" min=\"0\" step=\"1\">", "<p id=\"grid-label\"></p>",
                  "<img id=\"grid\" alt=\"sample grid\" width=\"480\">", _json_script("frames", frames)]
         script = SLIDER_SCRIPT
-    strip = interpolation_strip(run) if interpolation else None
+    try:
+        strip = interpolation_strip(run) if interpolation else None
+    except GankitError as exc:  # the rest of the page does not need the model
+        strip = None
+        body += ["<h2>Latent walk</h2>", f"<p>Left out: {html.escape(str(exc))}</p>"]
     if strip:
         body += ["<h2>Latent walk</h2>", "<p>From seed 0's z to seed 1's along a great circle: smooth changes mean "
                  "G learned a continuous space.</p>", f"<img alt=\"latent walk\" src=\"{strip}\">"]
@@ -311,7 +328,8 @@ def write_comparison(paths: list[Path], out: Path) -> Path:
             points = [(r["step"], r[key]) for r in rows if key in r]
             if points:
                 x, y = (np.array(v) for v in zip(*points))
-                ax.plot(x, y if key == "fid" else smooth(y), marker="o" if key == "fid" else None, label=run.name)
+                ax.plot(x, y if key == "fid" else smooth(y), marker="o" if key == "fid" else None,
+                        label=plain(run.name))
         ax.set_title(label)
         ax.set_xlabel("G step")
         if key == "fid":

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from gankit.atomic import write_atomically
+from gankit.errors import GankitError
 from gankit.runlog import read_metrics, row_kind
 from gankit.train.distributed import SINGLE, Replicas
 
@@ -49,8 +51,23 @@ class MetricsLog:
             return []
         # rollback notes stay: they record what happened, not a step that will be redone
         kept = [row for row in read_metrics(self.path) if row["step"] <= step or row_kind(row) == "rollback"]
-        write_atomically(self.path, "".join(json.dumps(row) + "\n" for row in kept))
+        with self._writing():
+            write_atomically(self.path, "".join(json.dumps(row) + "\n" for row in kept))
         return kept
+
+    @contextmanager
+    def _writing(self):
+        """A failed write (a full disk) stops training the way a checkpoint that does not fit does."""
+        try:
+            yield
+        except OSError as exc:
+            run = self.path.parent
+            raise GankitError(f"could not write {self.path} ({exc.strerror or exc}); the checkpoints are intact: "
+                              f"free some space and resume with gankit train --resume {run}") from None
+
+    def _append(self, text: str) -> None:
+        with self._writing(), self.path.open("a") as f:
+            f.write(text)
 
     def rewind(self, step: int) -> None:
         """Forget everything after `step` (a rollback to a checkpoint of that step)."""
@@ -73,10 +90,8 @@ class MetricsLog:
 
     def note(self, kind: str, row: dict) -> None:
         """Append a row that nothing watches (e.g. a diagnosis)."""
-        if not self.replicas.is_main:
-            return
-        with self.path.open("a") as f:
-            f.write(json.dumps({"kind": kind, **row}) + "\n")
+        if self.replicas.is_main:
+            self._append(json.dumps({"kind": kind, **row}) + "\n")
 
     def flush(self) -> None:
         if not self.pending:
@@ -94,8 +109,7 @@ class MetricsLog:
             entries.append(entry)
             self.last = entry
         if self.replicas.is_main:
-            with self.path.open("a") as f:
-                f.write("".join(json.dumps(e) + "\n" for e in entries))
+            self._append("".join(json.dumps(e) + "\n" for e in entries))
         self.pending.clear()
         for watch in self.watchers:
             watch(entries)

@@ -34,7 +34,7 @@ from gankit.train.callbacks.summary import Summary
 from gankit.train.callbacks.tensorboard import TensorBoard
 from gankit.train.distributed import GLOBAL_BATCH, SINGLE, Replicas
 from gankit.train.log import LOG_BLOCK, Diverged, MetricsLog
-from gankit.train.state import new_state, restore, save
+from gankit.train.state import TrainState, check_fits, new_state, restore, save
 from gankit.train.steps import StepRules, autocast_dtype, d_step, ema_step, g_step, uses_batch_statistics
 from gankit.train.stops import Interrupted, StopRequests
 
@@ -111,15 +111,11 @@ class Trainer:
     def _build_networks(self, resume: bool) -> None:
         """G, D and their optimizers (restored when resuming), and the rules of the steps."""
         t, device, replicas = self.config.train, self.device, self.replicas
-        self.state = state = new_state(self.config, self.spec.shape, device, self.spec.num_classes)
-        if t.sync_batchnorm and replicas.active:
-            state.g, state.d = (nn.SyncBatchNorm.convert_sync_batchnorm(net) for net in (state.g, state.d))
+        check_fits(self.config, self.spec.shape, device, self.spec.num_classes)
+        self.state = state = self._new_state()
+        self.skipped: list[tuple[str, str]] = []  # damaged checkpoints passed over by a resume: (name, reason)
         if resume:
-            found = ckpt.list_checkpoints(self.checkpoints)
-            if found:
-                restore(state, found[-1])
-            elif self.main:  # stopped before its first checkpoint: nothing was kept, so it starts again
-                print(f"gankit: {self.run} has no complete checkpoint yet; starting it from step 0", file=sys.stderr)
+            state = self._restore_newest()
         loss = LOSSES.get(t.loss)
         self.rules = StepRules(loss=loss, gp_weight=loss.gp_weight if t.gp_weight is None else t.gp_weight,
                                r1_gamma=t.r1_gamma, augment=parse_policy(t.augment), autocast=autocast_dtype(t.precision),
@@ -129,12 +125,43 @@ class Trainer:
                              double_backward=self.rules.gp_weight > 0 or self.rules.r1_gamma > 0)
         state.ddp_g, state.ddp_d = replicas.wrap(state.g, device), replicas.wrap(state.d, device)
 
+    def _new_state(self) -> TrainState:
+        state = new_state(self.config, self.spec.shape, self.device, self.spec.num_classes)
+        if self.config.train.sync_batchnorm and self.replicas.active:
+            state.g, state.d = (nn.SyncBatchNorm.convert_sync_batchnorm(net) for net in (state.g, state.d))
+        return state
+
+    def _restore_newest(self) -> TrainState:
+        """Load the newest checkpoint that reads; damaged ones are passed over, and said so (console and log)."""
+        good, damaged = ckpt.scan_checkpoints(self.checkpoints)
+        self.skipped = [(path.name, reason) for path, reason in damaged]
+        for path in reversed(good):
+            try:
+                restore(self.state, path)
+                break
+            except GankitError as exc:
+                self.skipped.append((path.name, str(exc)))
+                self.state = self._new_state()  # a failed restore may have loaded part of it
+        else:
+            if self.skipped:
+                raise GankitError(f"every checkpoint of {self.run} is damaged ({self.skipped[0][1]}); there is "
+                                  "nothing to resume from: start a new run")
+            if self.main:  # stopped before its first checkpoint: nothing was kept, so it starts again
+                print(f"gankit: {self.run} has no complete checkpoint yet; starting it from step 0", file=sys.stderr)
+            return self.state
+        if self.main:
+            for name, reason in self.skipped:
+                print(f"gankit: passed over checkpoint {name}: {reason}; resuming from {path.name} "
+                      f"(step {self.state.step})", file=sys.stderr)
+        return self.state
+
     def _open_outputs(self, progress: bool) -> None:
-        """The metrics log, the progress bar, the callbacks, and the clocks and stop signals."""
+        """The metrics log, the callbacks, and the clocks and stop signals (the progress bar opens in fit)."""
         t = self.config.train
         self.log = MetricsLog(self.run / METRICS_FILE, self.state.step, self.replicas)
-        self.bar = tqdm(total=self.total, initial=min(self.state.step, self.total),
-                        disable=not (progress and self.main), unit="step", dynamic_ncols=True, file=sys.stderr)
+        for name, reason in self.skipped:
+            self.log.note("checkpoint_skipped", {"step": self.state.step, "checkpoint": name, "reason": reason})
+        self.progress = progress and self.main
         self.callbacks: list[Callback] = []
         if t.diagnose:
             self.callbacks.append(Diagnose(self))
@@ -218,6 +245,8 @@ class Trainer:
         """Train to the end; on divergence roll back (--on-nan rollback) or stop with the reason."""
         rollbacks = 0
         last_target: int | None = None  # step of the checkpoint the previous rollback went to
+        self.bar = tqdm(total=self.total, initial=min(self.state.step, self.total), disable=not self.progress,
+                        unit="step", dynamic_ncols=True, file=sys.stderr)
         try:
             self.stop.__enter__()
             while True:
