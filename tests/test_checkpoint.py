@@ -9,6 +9,9 @@ import torch
 from gankit import checkpoint as ckpt
 from gankit.errors import GankitError
 
+# where in training a checkpoint was taken: every checkpoint gankit writes has these
+POSITION = {"epoch": 0, "batch_in_epoch": 0, "images_seen": 0}
+
 
 def _save(folder, name, step=1, value=1.0):
     model = torch.nn.Linear(3, 2)
@@ -17,7 +20,8 @@ def _save(folder, name, step=1, value=1.0):
     opt.step()
     rng = torch.get_rng_state()
     path = ckpt.save_checkpoint(folder, name, weights={"G.w": torch.full((2,), value)},
-                                train_state={"opt": opt.state_dict(), "rng": rng}, meta={"step": step, "config": {}})
+                                train_state={"opt": opt.state_dict(), "rng": rng},
+                                meta={"step": step, "config": {}, **POSITION})
     return path, opt, rng
 
 

@@ -40,7 +40,7 @@ def test_round_trips():
     ({"train.lr_g": -1.0}, "train.lr_g must be > 0"),
     ({"train.lr_g": "fast"}, "train.lr_g must be a finite number, got 'fast'"),
     ({"train.lr_d": "nan"}, "train.lr_d must be a finite number"),
-    ({"train.batch_size": 0}, "train.batch_size must be >= 1"),
+    ({"train.batch_size": 0}, "train.batch_size must be in 1..1,048,576"),
     ({"train.precision": "fp16"}, "train.precision must be one of fp32, bf16, got 'fp16'"),
     ({"train.compile": "maybe"}, "train.compile must be true or false"),
     ({"train.batch_size": 2.5}, "train.batch_size must be an integer"),
