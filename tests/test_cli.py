@@ -105,19 +105,19 @@ def test_dry_run_prints_resolved_config():
 
 @pytest.mark.parametrize("args,fragments", [
     (["train", "--lr", "-1"], ["train.lr_g must be > 0"]),
-    (["train", "--batch-size", "0"], ["train.batch_size must be in 1..1,048,576, got 0"]),
-    (["train", "--model", "gpt"], ["model.name must be one of classic, dcgan, wgan-gp, cgan, sngan"]),
-    (["train", "--loss", "l2"], ["train.loss must be one of"]),
+    (["train", "--batch-size", "0"], ["--batch-size (train.batch_size) must be in 1..1,048,576, got 0"]),
+    (["train", "--model", "gpt"], ["--model (model.name) must be one of classic, dcgan, wgan-gp, cgan, sngan, auto"]),
+    (["train", "--loss", "l2"], ["--loss (train.loss) must be one of"]),
     (["train", "--model", "dcgan", "--image-size", "40"], ["dcgan makes 28, 32 or 64 px"]),
     (["train", "--set", "train.nope=1"], ["unknown config key 'train.nope'", "lr_g"]),
-    (["train", "--epochs", "many"], ["train.epochs must be an integer"]),
+    (["train", "--epochs", "many"], ["--epochs (train.epochs) must be an integer"]),
     (["train", "--config", "missing.toml"], ["config file missing.toml does not exist"]),
     (["train", "--data", "no/such/dir"], ["neither a dataset"]),
     (["train", "--resume", "no/such/run"], ["is not a gankit run folder"]),
     (["sample", "no/such/run"], ["is not a gankit run folder"]),
     (["info", "no/such/run"], ["is not a gankit run folder"]),
-    (["train", "--device", "tpu"], ["train.device must be auto, cpu, cuda"]),
-    (["train", "--precision", "fp8"], ["train.precision must be one of fp32, bf16"]),
+    (["train", "--device", "tpu"], ["--device (train.device) must be auto, cpu, cuda"]),
+    (["train", "--precision", "fp8"], ["--precision (train.precision) must be one of fp32, bf16"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, fragments, tmp_path):
     assert_clean_error(gankit(*args, cwd=tmp_path), *fragments)
@@ -134,6 +134,24 @@ def test_compile_without_a_cxx_compiler_is_one_line(tmp_path, fashion_dir):
 def test_resume_refuses_changing_what_is_trained(trained_run):
     run, _ = trained_run
     assert_clean_error(gankit("train", "--resume", str(run), "--lr", "0.1"), "cannot change train.lr_d, train.lr_g")
+
+
+def test_a_resume_that_trains_nothing_is_refused_and_writes_nothing(trained_run):
+    """It used to exit 0 and save max_steps 20 into the config, after which every --resume did nothing."""
+    run, _ = trained_run
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert_clean_error(gankit("train", "--resume", str(run), "--max-steps", "20"),
+                       "is at step 30 (0 epochs done), so --max-steps 20 trains nothing; continue it with "
+                       "--max-steps above 30 or --epochs above 0")
+    assert_clean_error(gankit("train", "--resume", str(run)), "so --max-steps 30 trains nothing")
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_a_misspelled_flag_gets_a_suggestion_and_its_commands_usage():
+    result = gankit("train", "--batchsize", "64")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("usage: gankit train ")
+    assert "gankit train: error: unrecognized arguments: --batchsize 64 (did you mean --batch-size?)" in result.stderr
 
 
 @pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["info"], ["data"], ["eval"], ["evaluator"]])

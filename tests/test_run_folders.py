@@ -107,11 +107,11 @@ def test_a_failed_resume_changes_nothing(run):
 
 
 @pytest.mark.parametrize("args,fragment", [
-    (("--seed", str(2**63)), "train.seed must be in 0..4294967295"),
-    (("--latent-dim", str(10**21)), "model.latent_dim must be in 1..65,536"),
+    (("--seed", str(2**63)), "--seed (train.seed) must be in 0..4294967295"),
+    (("--latent-dim", str(10**21)), "--latent-dim (model.latent_dim) must be in 1..65,536"),
     (("--model", "dcgan", "--set", f"model.width={10**12}"), "model.width must be in 1..16,384"),
     (("--config", "big.toml"), "train.batch_size must be in 1..1,048,576"),
-    (("--epochs", str(10**9)), "train.epochs must be in 1..1,000,000"),
+    (("--epochs", str(10**9)), "--epochs (train.epochs) must be in 1..1,000,000"),
 ])
 def test_integers_beyond_what_can_work_are_refused_before_any_folder(tmp_path, args, fragment):
     (tmp_path / "big.toml").write_text("[train]\nbatch_size = 1e99\n")
@@ -129,11 +129,12 @@ def test_a_refused_start_leaves_no_folder(tmp_path):
     folder = make_image_folder(tmp_path / "five", 5, (16, 16, 3))
     result = gankit("train", "--data", str(folder), "--image-size", "8", "--batch-size", "64", "--out",
                     str(tmp_path / "runs"), "--name", "x")
-    assert_clean_error(result, "5 samples, fewer than --batch-size 64")
+    assert_clean_error(result, "5 samples, fewer than --batch-size 64: use --batch-size 5 or fewer, or add samples")
     assert not (tmp_path / "runs" / "x").exists()
-    again = gankit("train", "--data", str(folder), "--image-size", "8", "--batch-size", "5", "--max-steps", "1",
+    again = gankit("train", "--data", str(folder), "--image-size", "8", "--batch-size", "5", "--epochs", "2",
                    "--out", str(tmp_path / "runs"), "--name", "x", "--no-report")
     assert again.returncode == 0, again.stderr  # the name was not blocked
+    assert "make only 2 G steps, too few for a GAN to learn much" in again.stderr
 
 
 @pytest.mark.parametrize("make,fragment", [

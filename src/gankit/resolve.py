@@ -41,7 +41,8 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
         for key, value in AUTO.items():
             raw.setdefault(key, value)
     name = raw.get("model.name", ModelConfig.name)
-    require(isinstance(name, str) and name in MODELS, "model.name", f"must be one of {', '.join(MODELS.names())}", name)
+    require(isinstance(name, str) and name in MODELS, "model.name",
+            f"must be one of {', '.join(MODELS.names() + ['auto'])}", name)
     spec = MODELS.get(name)
     for key, value in spec.defaults.items():
         raw.setdefault(key, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import tempfile
@@ -48,13 +49,24 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
                                   formatter_class=HelpFormatter)
         module.add_arguments(sub)
-        sub.set_defaults(handler=module.run)
+        sub.set_defaults(handler=module.run, parser=sub)
     return parser
+
+
+def unknown_arguments(sub: argparse.ArgumentParser, extras: list[str]) -> str:
+    """'unrecognized arguments: --batchsize 64 (did you mean --batch-size?)'."""
+    options = [o for action in sub._actions for o in action.option_strings]
+    guesses = [close for extra in extras if extra.startswith("-")
+               for close in difflib.get_close_matches(extra.split("=")[0], options, n=1, cutoff=0.6)]
+    guess = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+    return f"unrecognized arguments: {' '.join(extras)}{guess}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # refused by the subcommand's parser, so the usage line shown is the subcommand's
+        args.parser.error(unknown_arguments(args.parser, extras))
     args.argv = list(sys.argv[1:] if argv is None else argv)  # as given, for relaunching under torchrun
     warnings.formatwarning = lambda message, category, *rest: f"gankit: warning: {message}\n"
     try:

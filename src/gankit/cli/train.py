@@ -135,6 +135,22 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except GankitError as exc:
+        raise named_by_flag(exc, args) from None
+
+
+def named_by_flag(exc: GankitError, args: argparse.Namespace) -> GankitError:
+    """An error about a config key names the flag the user typed first: '--batch-size (train.batch_size) ...'."""
+    text = str(exc)
+    for flag, key in FLAGS.items():
+        if text.startswith(f"{key} ") and getattr(args, flag[2:].replace("-", "_"), None) is not None:
+            return GankitError(f"{flag} ({key}){text[len(key):]}")
+    return exc
+
+
+def _run(args: argparse.Namespace) -> int:
     overrides = overrides_from(args)
     if args.resume:
         if args.config or args.name:

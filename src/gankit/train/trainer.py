@@ -40,6 +40,8 @@ from gankit.train.stops import Interrupted, StopRequests
 
 # --on-nan rollback gives up after this many rollbacks in one process
 MAX_ROLLBACKS = 3
+# fewer G steps than this in a whole run are worth a warning: G has barely started
+FEW_STEPS = 50
 
 
 @dataclass
@@ -85,7 +87,21 @@ class Trainer:
         self.checkpoints = run / "checkpoints"
         self._load_data()
         self._build_networks(resume)
+        if resume:
+            self._check_something_left()
         self._open_outputs(progress)
+
+    def _check_something_left(self) -> None:
+        """A resume that would train nothing is refused before it writes anything: it would otherwise save a
+        stop target at or below what is done, and every later plain --resume would do nothing either."""
+        state, t = self.state, self.config.train
+        finished = (self.checkpoints / ckpt.FINAL).is_dir()  # a run killed after its last step still finishes
+        if state.step < self.total or not finished:
+            return
+        limit = (f"--max-steps {t.max_steps}" if t.max_steps is not None and t.max_steps <= state.step
+                 else f"--epochs {t.epochs}")
+        raise GankitError(f"{self.run} is at step {state.step} ({state.epoch} epochs done), so {limit} trains "
+                          f"nothing; continue it with --max-steps above {state.step} or --epochs above {state.epoch}")
 
     def _load_data(self) -> None:
         """The training set, on the device, in batches; what G will make (self.spec)."""
@@ -93,7 +109,8 @@ class Trainer:
         with self.replicas.main_first():  # one download, one cache
             self.dataset: Dataset = load_dataset(config.data)
         if len(self.dataset) < t.batch_size:
-            raise GankitError(f"{config.data.name} has {len(self.dataset)} samples, fewer than --batch-size {t.batch_size}")
+            raise GankitError(f"{config.data.name} has {len(self.dataset)} samples, fewer than --batch-size "
+                              f"{t.batch_size}: use --batch-size {len(self.dataset)} or fewer, or add samples")
         conditional = MODELS.get(config.model.name).conditional
         if conditional and self.dataset.labels is None:
             raise GankitError(f"model {config.model.name} needs class labels, and {config.data.name} has none "
@@ -107,6 +124,10 @@ class Trainer:
         self.total = self.batches.steps_per_epoch * t.epochs // t.n_critic  # G steps
         if t.max_steps is not None:
             self.total = min(self.total, t.max_steps)
+        elif self.total < FEW_STEPS and self.main and not t.time_limit:
+            print(f"gankit: warning: {len(self.dataset)} samples in batches of {t.batch_size} for {t.epochs} epochs "
+                  f"make only {self.total} G steps, too few for a GAN to learn much; raise --epochs or lower "
+                  "--batch-size", file=sys.stderr)
 
     def _build_networks(self, resume: bool) -> None:
         """G, D and their optimizers (restored when resuming), and the rules of the steps."""
