@@ -159,3 +159,26 @@ def test_report_renders_in_chromium(epochs_run, browser, tmp_path):
     browser.save_screenshot(str(shot))
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert pixels.std() > 10  # not a blank page
+
+
+def test_long_runs_of_large_images_give_bounded_outputs(epochs_run, tmp_path):
+    """A long colour run wrote a 41 MB report and a 36 MB GIF: at most 60 grids, large ones downscaled."""
+    run = Path(shutil.copytree(epochs_run, tmp_path / "long"))
+    rng = np.random.default_rng(0)
+    for epoch in range(5, 75):  # 520 px grids, each with its own noise: about 200 KB of PNG apiece
+        picture = np.full((520, 520, 3), 128, dtype=np.uint8)
+        picture[:250, :250] = rng.integers(0, 256, (250, 250, 3), dtype=np.uint8)
+        Image.fromarray(picture).save(run / "samples" / f"epoch_{epoch:04d}.png")
+    result = gankit("report", str(run), "--no-walk", "--out", str(tmp_path / "r.html"))
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "r.html").read_text()
+    frames = json.loads(re.search(r'<script type="application/json" id="frames">(.*?)</script>', page).group(1))
+    assert len(frames) == 60 and frames[0]["label"] == "epoch 1" and frames[-1]["label"] == "epoch 74"
+    assert frames[-1]["src"].startswith("data:image/jpeg;base64,")
+    raw = sum((run / "samples" / f"epoch_{e:04d}.png").stat().st_size for e in range(5, 75))
+    assert len(page) < 0.6 * raw
+    from gankit.plots import save_progress_gif
+
+    gif = save_progress_gif(run / "samples", tmp_path / "p.gif")
+    with Image.open(gif) as img:
+        assert img.n_frames == 60 and max(img.size) <= 512

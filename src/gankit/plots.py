@@ -36,6 +36,21 @@ def plot_series(ax, rows: list[dict], series, raw_alpha: float, raw_width: float
         ax.plot(steps, smooth(values), color=color, label=label, linewidth=1.6)
 
 
+def plot_losses(ax, rows: list[dict], raw_alpha: float, raw_width: float):
+    """D's loss on the left axis and G's on a right axis of its own: with the tutorial's classic, D's loss
+    sits near 0.1 while G's is near 6, and on one scale "D's loss rises" could not be seen. Returns the
+    right axis."""
+    (d_series, g_series) = LOSS_SERIES
+    plot_series(ax, rows, (d_series,), raw_alpha, raw_width)
+    ax.set_ylabel("D loss", color=d_series[2])
+    right = ax.twinx()
+    plot_series(right, rows, (g_series,), raw_alpha, raw_width)
+    right.set_ylabel("G loss", color=g_series[2])
+    handles = [line for axis in (ax, right) for line in axis.get_lines() if not line.get_label().startswith("_")]
+    ax.legend(handles, [h.get_label() for h in handles], loc="upper right")
+    return right
+
+
 def plot_beliefs(ax, rows: list[dict], raw_alpha: float, raw_width: float) -> None:
     """D(x) and D(G(z)) on a probability axis, with the 0.5 line where D cannot tell."""
     plot_series(ax, rows, BELIEF_SERIES, raw_alpha, raw_width)
@@ -56,9 +71,7 @@ def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
     try:
-        plot_series(top, rows, LOSS_SERIES, raw_alpha=0.2, raw_width=0.8)
-        top.set_ylabel("loss")
-        top.legend(loc="upper right")
+        plot_losses(top, rows, raw_alpha=0.2, raw_width=0.8)
         top.set_title("Losses: early on D wins (low D loss, high G loss); then D's rises and G's falls")
         plot_beliefs(bottom, rows, raw_alpha=0.2, raw_width=0.8)
         bottom.set_xlabel("G step")
@@ -72,19 +85,36 @@ def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
 
 
 def save_progress_gif(samples: Path, out: Path, frame_ms: int = 500, scale: int = 2) -> Path | None:
-    """progress.gif: the sample grids in the order they were made (enlarged `scale` times), last frame held.
+    """progress.gif: the sample grids in the order they were made (at most MAX_FRAMES, evenly spaced, at most
+    MAX_FRAME_SIDE px; small ones enlarged `scale` times), last frame held.
 
     Grids are named by epoch or by step (a run stopped mid-epoch), so their order is the order they
     were written in, not their names'.
     """
-    frames = sample_grids(samples)
+    frames = evenly_spaced(sample_grids(samples), MAX_FRAMES)
     if not frames:
         return None
     pictures = []
     for path in frames:
         with Image.open(path) as img:
-            pictures.append(np.asarray(img.convert("RGB")))
+            img = img.convert("RGB")
+            img.thumbnail((MAX_FRAME_SIDE, MAX_FRAME_SIDE))
+            pictures.append(np.asarray(img))
+    scale = scale if max(pictures[0].shape[:2]) * scale <= MAX_FRAME_SIDE else 1
     return save_gif(pictures, out, frame_ms, scale, hold_last=4)
+
+
+# progress.gif and the report show at most this many sample grids (evenly spaced, the last one always),
+# at most this many pixels a side: a long run of large colour images stays a few MB
+MAX_FRAMES = 60
+MAX_FRAME_SIDE = 512
+
+
+def evenly_spaced(items: list, most: int) -> list:
+    """At most `most` of `items`, evenly spaced, the first and the last always among them."""
+    if len(items) <= most:
+        return items
+    return [items[round(i * (len(items) - 1) / (most - 1))] for i in range(most)]
 
 
 def sample_grids(samples: Path) -> list[Path]:

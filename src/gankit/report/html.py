@@ -21,7 +21,7 @@ from gankit.checkpoint import scan_checkpoints
 from gankit.errors import GankitError
 from gankit.modalities.image import picture_image
 from gankit.pipeline import Pipeline, find_checkpoint
-from gankit.plots import LOSS_SERIES, plot_beliefs, plot_series, sample_grids, smooth
+from gankit.plots import MAX_FRAME_SIDE, MAX_FRAMES, evenly_spaced, plot_beliefs, plot_losses, sample_grids, smooth
 from gankit.runlog import METRICS_FILE, read_eval_result, read_metrics
 from gankit.runs import open_run
 
@@ -115,7 +115,7 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
     if run.steps:
         steps = np.array([r["step"] for r in run.steps])
         fig, ax = plt.subplots(figsize=(9, 3.6))
-        plot_series(ax, run.steps, LOSS_SERIES, raw_alpha=0.15, raw_width=0.7)
+        plot_losses(ax, run.steps, raw_alpha=0.15, raw_width=0.7)
         early = steps[min(len(steps) - 1, max(1, len(steps) // 10))]
         ax.axvspan(steps[0], early, color="grey", alpha=0.12)
         ax.annotate("expected early: D wins\n(D loss low, G loss high)", (0.01, 0.97), xycoords="axes fraction",
@@ -123,8 +123,6 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
         ax.annotate("expected as G improves: D loss rises, G loss falls", (0.99, 0.97), xycoords="axes fraction",
                     va="top", ha="right", fontsize=8, color="dimgrey")
         ax.set_xlabel("G step")
-        ax.set_ylabel("loss")
-        ax.legend(loc="center right")
         _mark_diagnoses(ax, run.diagnoses)
         charts.append(("Losses", _figure_uri(fig)))
 
@@ -175,10 +173,23 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
 def sample_frames(run: RunFiles) -> list[dict]:
     """Every sample grid as {"label", "src"}, in training order."""
     frames = []
-    for path in sample_grids(run.path / "samples"):
+    for path in evenly_spaced(sample_grids(run.path / "samples"), MAX_FRAMES):
         kind, number = path.stem.split("_", 1)
-        frames.append({"label": f"{kind} {int(number)}", "src": _png_uri(path.read_bytes())})
+        frames.append({"label": f"{kind} {int(number)}", "src": _picture_uri(path)})
     return frames
+
+
+def _picture_uri(path: Path) -> str:
+    """A sample grid as a data URI: the PNG as it is when small, else at most MAX_FRAME_SIDE px as JPEG."""
+    data = path.read_bytes()
+    if len(data) <= 150_000:
+        return _png_uri(data)
+    with Image.open(io.BytesIO(data)) as img:
+        img = img.convert("RGB")
+        img.thumbnail((MAX_FRAME_SIDE, MAX_FRAME_SIDE))
+        buffer = io.BytesIO()
+        img.save(buffer, format="JPEG", quality=88)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def interpolation_strip(run: RunFiles, steps: int = 12) -> str | None:
@@ -203,7 +214,7 @@ STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 .meta { color: #555; } img { max-width: 100%; image-rendering: pixelated; }
-table { border-collapse: collapse; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; }
+table { border-collapse: collapse; display: block; max-width: 100%; overflow-x: auto; font-size: 0.9em; } td, th { padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 .finding { border-left: 4px solid crimson; padding: 0.3em 0.8em; margin: 0.6em 0; background: #fff5f5; }
 .finding.fatal { background: #ffe0e0; } .ok { border-left: 4px solid seagreen; padding: 0.3em 0.8em; background: #f3fbf5; }
@@ -332,7 +343,12 @@ def write_comparison(paths: list[Path], out: Path) -> Path:
                         label=plain(run.name))
         ax.set_title(label)
         ax.set_xlabel("G step")
-        if key == "fid":
+        if key == "fid" and not ax.lines:  # say so, rather than draw an empty box
+            ax.text(0.5, 0.5, "no evaluations during training\n(train with --eval-every N)", ha="center",
+                    va="center", transform=ax.transAxes, color="grey")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        elif key == "fid":
             ax.set_yscale("log")
     axes.flat[0].legend(fontsize=8)
     body += ["<h2>Curves</h2>", f"<img alt=\"curves\" src=\"{_figure_uri(fig)}\">"]
