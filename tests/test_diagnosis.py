@@ -44,9 +44,33 @@ def test_d_overpowering_is_reported_once_per_episode():
     assert [f.rule for f in found] == ["d_overpowers"]
     assert "D(G(z)) averaged 0.010" in found[0].title and "vanishing" in found[0].title
     assert "--lr-d" in found[0].advice
-    assert feed(d, steps(1100, 200)) == []  # recovers: episode ends after enough clear checks
-    again = feed(d, steps(1300, 300, d_real=0.99, d_fake=0.01, d_loss=0.02, g_loss=6.0))
+    # recovers: the episode ends after 8 clear checks once D is sure in fewer than half of the last 200 steps
+    assert feed(d, steps(1100, 300)) == []
+    again = feed(d, steps(1400, 300, d_real=0.99, d_fake=0.01, d_loss=0.02, g_loss=6.0))
     assert [f.rule for f in again] == ["d_overpowers"]
+
+
+def test_d_overpowering_that_flickers_is_one_episode():
+    """A classic run was told twice, 225 steps apart, while D's share of sure calls hovered around 95 %."""
+    d = Diagnosis()
+    feed(d, steps(0, 300))
+    rows, rng = [], random.Random(4)
+    for block in range(12):  # 200 steps at a time, alternately 99 % and 90 % of steps where D is sure
+        share = 0.99 if block % 2 == 0 else 0.90
+        for i in range(200):
+            sure = rng.random() < share
+            rows.append({"step": 301 + 200 * block + i, "d_real": 0.99 if sure else 0.8,
+                         "d_fake": 0.01 if sure else 0.2, "d_loss": 0.05, "g_loss": 5.0, "d_grad_norm": 1.0,
+                         "g_grad_norm": 1.0})
+    assert [f.rule for f in feed(d, rows)] == ["d_overpowers"]
+
+
+def test_collapse_advice_fits_the_model():
+    for model, tutorial in (("classic", True), ("dcgan", False)):
+        d = Diagnosis(model=model)
+        feed(d, steps(0, 400))
+        found = d.add([{"step": 400, "diversity": 0.3}, {"step": 425, "diversity": 0.25}])
+        assert ("the tutorial's known early collapse" in found[0].advice) == tutorial
 
 
 def test_mode_collapse_from_diversity_and_from_class_coverage():

@@ -58,6 +58,8 @@ class History:
     evals: list[dict] = field(default_factory=list)
     # per-step rows seen in all
     count: int = 0
+    # the model family being trained ("" when unknown): some advice is for one family only
+    model: str = ""
 
     def add(self, row: dict) -> None:
         kind = row_kind(row)
@@ -83,11 +85,15 @@ class History:
 
 Rule = Callable[[History], "Finding | None"]
 RULES: dict[str, Rule] = {}
+# rule -> whether its episode has ended (default: the rule no longer fires)
+ENDED: dict[str, Callable[[History], bool]] = {}
 
 
-def rule(name: str):
+def rule(name: str, ended: Callable[[History], bool] | None = None):
     def register(fn: Rule) -> Rule:
         RULES[name] = fn
+        if ended is not None:
+            ENDED[name] = ended
         return fn
     return register
 
@@ -96,14 +102,21 @@ def _mean(rows: list[dict], key: str) -> float:
     return statistics.fmean(r[key] for r in rows)
 
 
-@rule("d_overpowers")
+def _confident_share(rows: list[dict]) -> float:
+    """Share of steps where D is sure of both: D(G(z)) near 0 and D(x) near 1."""
+    return sum(r["d_fake"] < 0.05 and r["d_real"] > 0.9 for r in rows) / max(1, len(rows))
+
+
+def d_overpowering_has_ended(h: History) -> bool:
+    # hysteresis: a share hovering around the 95 % that fires the rule is the same episode, not a new one
+    return _confident_share(h.last(WINDOW)) < 0.5
+
+
+@rule("d_overpowers", ended=d_overpowering_has_ended)
 def d_overpowers(h: History) -> Finding | None:
     """D is (almost) always right: D(G(z)) near 0 and D(x) near 1 for a sustained window."""
     rows = h.last(WINDOW)
-    if h.step < WARMUP_STEPS or len(rows) < WINDOW:
-        return None
-    confident = sum(r["d_fake"] < 0.05 and r["d_real"] > 0.9 for r in rows)
-    if confident < 0.95 * len(rows):
+    if h.step < WARMUP_STEPS or len(rows) < WINDOW or _confident_share(rows) < 0.95:
         return None
     early = [r["g_grad_norm"] for r in h.early]
     g_grad, g_grad_early = _mean(rows, "g_grad_norm"), statistics.median(early)
@@ -128,7 +141,8 @@ def mode_collapse(h: History) -> Finding | None:
             f"mode collapse: samples are {checks[-1]['diversity']:.2f}x as varied as real images (1.0 = as varied; "
             f"below 0.5 in the last two checks), so G produces a few outputs over and over",
             "lower the learning rates, use --loss hinge or wgan-gp, add --ema 0.999, or a model with a "
-            "stronger D (dcgan, sngan); for the classic model this is the tutorial's known early collapse")
+            "stronger D (dcgan, sngan)" + ("; for the classic model this is the tutorial's known early collapse"
+                                           if h.model == "classic" else ""))
     covered = [e for e in h.evals if "class_coverage" in e]
     if len(covered) >= 2:
         best = max(covered, key=lambda e: e["class_coverage"])
@@ -210,9 +224,9 @@ class Diagnosis:
         rearm_checks: how many consecutive clear checks end an episode (so the rule may fire again).
     """
 
-    def __init__(self, rules: dict[str, Rule] | None = None, rearm_checks: int = 8):
+    def __init__(self, rules: dict[str, Rule] | None = None, rearm_checks: int = 8, model: str = ""):
         self.rules = rules if rules is not None else RULES
-        self.history = History()
+        self.history = History(model=model)
         self.rearm_checks = rearm_checks
         self._clear: dict[str, int] = {}
         self._active: set[str] = set()
@@ -226,6 +240,9 @@ class Diagnosis:
         for name, check in self.rules.items():
             finding = check(self.history)
             if finding is None:
+                if name in self._active and name in ENDED and not ENDED[name](self.history):
+                    self._clear[name] = 0  # quiet, but the episode goes on
+                    continue
                 self._clear[name] = self._clear.get(name, 0) + 1
                 if self._clear[name] >= self.rearm_checks:
                     self._active.discard(name)
