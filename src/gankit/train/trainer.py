@@ -364,7 +364,11 @@ class Trainer:
     def say(self, text: str, prefix: bool = True) -> None:
         """A line on stderr above the progress bar (main process only)."""
         if self.main:
-            self.bar.write(f"gankit: {text}" if prefix else text, file=sys.stderr)
+            line = f"gankit: {text}" if prefix else text
+            if getattr(self, "bar", None) is None:  # before fit opened the progress bar
+                print(line, file=sys.stderr)
+            else:
+                self.bar.write(line, file=sys.stderr)
 
 
 def train(config: Config, run: Path, resume: bool = False, progress: bool = True,
