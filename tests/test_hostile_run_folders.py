@@ -21,7 +21,7 @@ from gankit.cli.main import main
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = settings(max_examples=10, deadline=None, derandomize=True,
+EXAMPLES = settings(max_examples=6, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # JSON values a damaged or hostile file may hold where gankit expects something else
