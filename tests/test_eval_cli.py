@@ -1,6 +1,7 @@
 """`gankit eval` and evaluation during training, through the real command."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -40,6 +41,7 @@ def test_eval_run_writes_result(run, shared_cache):
     assert (run / "eval" / "final-closest.png").is_file()
     table = gankit("eval", str(run), "--n", "300", "--metrics", "fid,kid", env=shared_cache)
     assert table.returncode == 0 and "fid" in table.stdout and "classifier:" in table.stdout
+    assert re.search(r"^metric\s+better\s", table.stdout, re.M) and re.search(r"^fid\s+lower\s", table.stdout, re.M)
 
 
 def test_eval_samples_from_anywhere(tmp_path, fashion_dir, shared_cache):

@@ -55,7 +55,8 @@ def test_hostile_metrics_rows_are_skipped_and_counted(run, tmp_path):
     info = ok(gankit("info", str(run)))
     assert "6 unreadable rows of metrics.jsonl skipped" in info.stdout and "logged steps: 30" in info.stdout
     ok(gankit("report", str(run), "--no-walk", "--out", str(tmp_path / "r.html")))
-    assert "6 unreadable rows" in (tmp_path / "r.html").read_text()
+    page = (tmp_path / "r.html").read_text()
+    assert "6 unreadable rows" in page and "fid<br><small>lower is better</small>" in page
     ok(gankit("compare", str(run), str(run), "--out", str(tmp_path / "c.html")))
 
 

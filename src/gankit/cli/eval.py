@@ -10,6 +10,7 @@ from gankit.atomic import write_atomically
 from gankit.config import MAX_SAMPLES, MAX_SEED
 from gankit.device import resolve_device
 from gankit.errors import GankitError
+from gankit.metrics import BETTER
 from gankit.metrics.evaluate import (
     closest_pairs_picture,
     labels_like_data,
@@ -141,12 +142,12 @@ def _table(result: dict, earlier: list[dict]) -> str:
              f"({result['reference']['n']} images) with {result['extractor']['description']}, "
              f"extractor {result['extractor']['name']}:{result['extractor']['digest']}, seed {result['seed']}, "
              f"{result['seconds']:.1f} s"]
-    header = f"{'metric':<20}" + "".join(f"{name[-22:]:>24}" for name, _ in columns)
+    header = f"{'metric':<20}{'better':<17}" + "".join(f"{name[-22:]:>24}" for name, _ in columns)
     lines += [header, "-" * len(header)]
     for key, value in result["metrics"].items():
         if not isinstance(value, (int, float)):
             continue
-        row = f"{key:<20}"
+        row = f"{key:<20}{BETTER.get(key, ''):<17}"
         for _, res in columns:
             v = res["metrics"].get(key)
             row += f"{v:>24.5g}" if isinstance(v, (int, float)) else f"{'-':>24}"

@@ -41,6 +41,10 @@ class ScoringInput:
 
 
 METRICS: Registry[Callable[[ScoringInput], dict]] = Registry("metric")
+# which way each score is better, as every table of scores says it
+BETTER = {"fid": "lower", "kid": "lower", "is": "higher", "precision": "higher", "recall": "higher",
+          "density": "near 1", "coverage": "higher", "class_coverage": "higher", "memorisation_rate": "lower",
+          "nn_distance_ratio": "near 1 or above"}
 # metrics that need the training set's features (more work: only computed when asked for)
 NEEDS_TRAIN = {"memorisation"}
 NEEDS_CLASSES = {"is", "class_coverage"}

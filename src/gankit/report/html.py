@@ -19,6 +19,7 @@ from PIL import Image
 from gankit.atomic import write_atomically
 from gankit.checkpoint import scan_checkpoints
 from gankit.errors import GankitError
+from gankit.metrics import BETTER
 from gankit.modalities.image import picture_image
 from gankit.pipeline import Pipeline, find_checkpoint
 from gankit.plots import MAX_FRAME_SIDE, MAX_FRAMES, evenly_spaced, plot_beliefs, plot_losses, sample_grids, smooth
@@ -257,7 +258,8 @@ def _number(value) -> str:
 
 def _scores_table(rows: list[tuple[str, dict]], keys: tuple[str, ...] = SCORE_KEYS) -> str:
     keys = [k for k in keys if any(isinstance(m.get(k), (int, float)) for _, m in rows)]
-    head = "".join(f"<th>{html.escape(k.replace('_', ' '))}</th>" for k in keys)
+    head = "".join(f"<th>{html.escape(k.replace('_', ' '))}"
+                   + (f"<br><small>{BETTER[k]} is better</small>" if k in BETTER else "") + "</th>" for k in keys)
     lines = [f"<table><tr><th></th>{head}</tr>"]
     for name, metrics in rows:
         cells = "".join(f"<td>{_number(metrics.get(k))}</td>" for k in keys)
