@@ -49,8 +49,10 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
     if saved:
         settings = {"model.name", "model.latent_dim"} | {f"model.{f}" for f in spec.params.__dataclass_fields__}
         raw = {k: v for k, v in raw.items() if not k.startswith("model.") or k in settings}
-    elif isinstance(raw.get("data.name"), str) and not is_named(raw["data.name"]):
-        # a folder is kept as an absolute path: the run works from any working directory
+    elif (isinstance(raw.get("data.name"), str) and not is_named(raw["data.name"])
+          and Path(raw["data.name"]).expanduser().is_dir()):
+        # a folder is kept as an absolute path: the run works from any working directory (a name that is
+        # no folder stays as typed, for the message that refuses it)
         raw["data.name"] = str(Path(raw["data.name"]).expanduser().absolute())
     if not saved and isinstance(raw.get("data.data_dir"), str) and raw["data.data_dir"]:
         raw["data.data_dir"] = str(Path(raw["data.data_dir"]).expanduser().absolute())
