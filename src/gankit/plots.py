@@ -47,7 +47,8 @@ def plot_losses(ax, rows: list[dict], raw_alpha: float, raw_width: float):
     plot_series(right, rows, (g_series,), raw_alpha, raw_width)
     right.set_ylabel("G loss", color=g_series[2])
     handles = [line for axis in (ax, right) for line in axis.get_lines() if not line.get_label().startswith("_")]
-    ax.legend(handles, [h.get_label() for h in handles], loc="upper right")
+    # on the right axis, which is drawn last: on the left one G's curve would run across the legend
+    right.legend(handles, [h.get_label() for h in handles], loc="best", framealpha=0.9)
     return right
 
 
