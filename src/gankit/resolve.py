@@ -49,11 +49,8 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
     if saved:
         settings = {"model.name", "model.latent_dim"} | {f"model.{f}" for f in spec.params.__dataclass_fields__}
         raw = {k: v for k, v in raw.items() if not k.startswith("model.") or k in settings}
-    elif (isinstance(raw.get("data.name"), str) and not is_named(raw["data.name"])
-          and Path(raw["data.name"]).expanduser().is_dir()):
-        # a folder is kept as an absolute path: the run works from any working directory (a name that is
-        # no folder stays as typed, for the message that refuses it)
-        raw["data.name"] = str(Path(raw["data.name"]).expanduser().absolute())
+    elif isinstance(raw.get("data.name"), str):
+        raw["data.name"] = absolute_folder(raw["data.name"])
     if not saved and isinstance(raw.get("data.data_dir"), str) and raw["data.data_dir"]:
         raw["data.data_dir"] = str(Path(raw["data.data_dir"]).expanduser().absolute())
     config = build_config(raw, spec.params, family=name)
@@ -105,6 +102,12 @@ def resolve_data(name: str, data_dir: str | None = None, image_size: int | None 
     values = {"data.name": name, "data.data_dir": data_dir, "data.image_size": image_size, "data.channels": channels}
     data = build_config({k: v for k, v in values.items() if v is not None}).data
     check_data_exists(data)
-    if not is_named(data.name):
-        data = dataclasses.replace(data, name=str(Path(data.name).absolute()))
-    return data
+    return dataclasses.replace(data, name=absolute_folder(data.name))
+
+
+def absolute_folder(name: str) -> str:
+    """A folder of data as an absolute path, so a run works from any working directory; a dataset name, or
+    a name that is no folder, stays as typed (for the message that refuses it)."""
+    if is_named(name) or not Path(name).expanduser().is_dir():
+        return name
+    return str(Path(name).expanduser().absolute())
