@@ -47,12 +47,18 @@ def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
 
 
 def make_idx_dataset(folder: Path, n_train: int = 200, n_test: int = 50, seed: int = 0) -> Path:
-    """An MNIST-shaped dataset of random images, in the official file names."""
+    """An MNIST-shaped dataset in the official file names: noise with a bright 7x7 block where the label says
+    (a classifier learns it, so the classifier extractor is trusted with it)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     for prefix, n in (("train", n_train), ("t10k", n_test)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, (n,), dtype=np.uint8))
+        labels = rng.integers(0, 10, (n,), dtype=np.uint8)
+        images = rng.integers(0, 100, (n, 28, 28), dtype=np.uint8)
+        for image, label in zip(images, labels):
+            top, left = 2 + 9 * (label // 3), 2 + 9 * (label % 3)
+            image[top : top + 7, left : left + 7] = 255
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
     return folder
 
 
@@ -64,6 +70,28 @@ def make_image_folder(folder: Path, n: int, shape: tuple[int, int, int], suffix:
     rng = np.random.default_rng(seed)
     for i in range(n):
         Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(folder / f"{i}{suffix}")
+    return folder
+
+
+def make_shapes_folder(folder: Path, n: int, size: int = 16, noise: bool = False) -> Path:
+    """A labelled folder (circle/, square/) of coloured shapes on dark ground, as a user's own classes; with
+    noise=True, random pixels under the same two names, which no classifier can tell apart."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        cls = ("circle", "square")[i % 2]
+        (folder / cls).mkdir(parents=True, exist_ok=True)
+        if noise:
+            image = Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
+        else:
+            image = Image.new("RGB", (size, size), tuple(int(v) for v in rng.integers(0, 60, 3)))
+            r = int(rng.integers(size // 6, size // 3))
+            x, y = (int(v) for v in rng.integers(r, size - r, 2))
+            draw = ImageDraw.Draw(image)
+            (draw.ellipse if cls == "circle" else draw.rectangle)((x - r, y - r, x + r, y + r),
+                                                                  fill=tuple(int(v) for v in rng.integers(80, 256, 3)))
+        image.save(folder / cls / f"{i}.png")
     return folder
 
 

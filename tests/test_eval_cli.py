@@ -5,8 +5,9 @@ import re
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from conftest import assert_clean_error, gankit, make_idx_dataset
+from conftest import assert_clean_error, gankit, make_idx_dataset, make_shapes_folder
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +39,11 @@ def test_eval_run_writes_result(run, shared_cache):
     assert saved["metrics"]["fid"] == metrics["fid"]
     again = gankit("eval", str(run), "--n", "500", "--json", env=shared_cache)
     assert json.loads(again.stdout)["metrics"] == metrics  # now with the real side's radii and distances cached
-    assert (run / "eval" / "final-closest.png").is_file()
+    with Image.open(run / "eval" / "final-closest.png") as pairs:  # labelled, and large enough to see
+        assert pairs.width >= 600 and pairs.height >= 300
     table = gankit("eval", str(run), "--n", "300", "--metrics", "fid,kid", env=shared_cache)
     assert table.returncode == 0 and "fid" in table.stdout and "classifier:" in table.stdout
+    assert "scores compare only with scores from the same extractor on the same held-out images" in table.stdout
     assert re.search(r"^metric\s+better\s", table.stdout, re.M) and re.search(r"^fid\s+lower\s", table.stdout, re.M)
 
 
@@ -104,3 +107,40 @@ def test_eval_during_training_keeps_best(tmp_path):
     meta = json.loads((tmp_path / "runs" / "e" / "checkpoints" / "best" / "meta.json").read_text())
     assert meta["step"] == best["step"] and meta["best_fid"] == best["fid"]
     assert list((tmp_path / "cache" / "evaluators").glob("mnist-1x28-*.safetensors"))
+
+
+def test_own_folder_gets_a_classifier_it_can_trust(tmp_path):
+    """A small labelled folder: the classifier trained on first use tells its classes apart, says so, and the
+    memorisation check measures against training images the held-out ones are new to (the held-out images
+    used to find themselves at distance 0, giving a distance ratio of 2e11)."""
+    from gankit.data import load_dataset
+    from gankit.resolve import resolve_data
+
+    folder = make_shapes_folder(tmp_path / "shapes", 200)
+    # samples that are the training images themselves, as gankit reads them
+    np.save(tmp_path / "copies.npy", load_dataset(resolve_data(str(folder), None)).samples.numpy())
+    env = {"GANKIT_CACHE_DIR": str(tmp_path / "cache")}
+    result = gankit("eval", "--samples", str(tmp_path / "copies.npy"), "--data", str(folder), "--metrics",
+                    "fid,memorisation", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    scored = json.loads(result.stdout)
+    assert re.search(r"2-class classifier trained on .*shapes at 32x32 px \(held-out accuracy (0\.9\d+|1\.000) on 20 ",
+                     scored["extractor"]["description"]), scored["extractor"]["description"]
+    metrics = scored["metrics"]
+    assert metrics["memorisation_rate"] > 0.8 and metrics["nn_distance_ratio"] < 0.5  # copies, and it says so
+    assert metrics["fid"] < 20
+
+
+def test_classifier_that_cannot_tell_classes_apart_is_refused(tmp_path):
+    """Random pixels under two class names: no score at all rather than a FID that means nothing, in eval and
+    in training with --eval-every, which leaves no run folder behind."""
+    folder = make_shapes_folder(tmp_path / "noise", 200, noise=True)
+    np.save(tmp_path / "s.npy", np.zeros((20, 16, 16, 3), np.uint8))
+    env = {"GANKIT_CACHE_DIR": str(tmp_path / "cache")}
+    why = ("cannot tell its classes apart on new images", "held-out images right", "against chance",
+           "--extractor inception")
+    assert_clean_error(gankit("eval", "--samples", str(tmp_path / "s.npy"), "--data", str(folder), env=env), *why)
+    runs = tmp_path / "runs"
+    assert_clean_error(gankit("train", "--data", str(folder), "--model", "dcgan", "--batch-size", "20", "--eval-every",
+                              "1", "--out", str(runs), "--no-progress", env=env), *why)
+    assert not runs.exists() or not any(runs.iterdir())

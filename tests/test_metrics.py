@@ -1,5 +1,6 @@
 """Metrics: against torchmetrics and brute force on small sets, caching, and sanity on real data."""
 
+import json
 import math
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 import torch
 
 from gankit.metrics.classes import class_coverage, inception_score
+from gankit.metrics.classifier import SHIPPED
 from gankit.metrics.fid import frechet_distance, kernel_distance
 from gankit.metrics.memorisation import memorisation
 from gankit.metrics.prdc import kth_neighbour_distances, manifold_scores, nearest
@@ -153,10 +155,6 @@ def test_inception_offline_message(tmp_path, monkeypatch):
 
 
 def test_shipped_evaluator():
-    import json
-
-    from gankit.metrics.classifier import SHIPPED
-
     weights = SHIPPED / "fashion-mnist.safetensors"
     info = json.loads(weights.with_suffix(".json").read_text())
     assert weights.stat().st_size <= 2 * 2**20
@@ -184,6 +182,23 @@ def test_sanity_on_real_fashion_mnist(fashion_dir):
     assert r["memorisation_rate"] > 0.5  # these are training images, so "memorised" by construction
     assert n["precision"] < 0.05
     assert c["recall"] < 0.01 and c["coverage"] < 0.05 and c["memorisation_rate"] == 1.0
+
+
+def test_classifier_trust_needs_accuracy_clearly_above_chance():
+    from gankit.metrics.classifier import lowest_plausible_accuracy, untrusted_reason
+
+    # the 99% Wilson bound: 30 of 30 right is at least 0.82; 0 of 30 is at least 0
+    assert lowest_plausible_accuracy(30, 30) == pytest.approx(0.8189, abs=1e-3)
+    assert lowest_plausible_accuracy(0, 30) == pytest.approx(0.0, abs=1e-12) and lowest_plausible_accuracy(0, 0) == 0
+    two = {"classes": ["a", "b"], "chance": 0.5}
+    assert untrusted_reason(two | {"test_accuracy": 1.0, "test_images": 30}) is None
+    assert untrusted_reason(two | {"test_accuracy": 0.4, "test_images": 30}) == (
+        "12 of 30 held-out images right, accuracy 0.40 against chance 0.50 (27 of 30 would be needed)")
+    assert "too few to show any accuracy" in untrusted_reason(two | {"test_accuracy": 1.0, "test_images": 5})
+    # without a recorded chance level, one in K; Fashion-MNIST's shipped classifier is trusted
+    assert untrusted_reason({"classes": list("abcdefghij"), "test_accuracy": 0.5, "test_images": 1000}) is None
+    shipped = json.loads((SHIPPED / "fashion-mnist.json").read_text())
+    assert untrusted_reason(shipped) is None
 
 
 def test_folded_evaluator_computes_the_same_features():

@@ -53,6 +53,7 @@ def test_compare_overlays_runs_and_refuses_mixed_extractors(epochs_run, tmp_path
     assert result.returncode == 0, result.stderr
     page = out.read_text()
     assert "Comparing 2 runs" in page and "data:image/png;base64," in page
+    assert "no scores yet (gankit eval RUN)" in page
     for run, extractor in ((a, "classifier:aaaa"), (b, "inception:bbbb")):
         with (run / "metrics.jsonl").open("a") as f:
             f.write(json.dumps({"step": 16, "epoch": 4, "fid": 30.0, "eval_n": 100, "eval_extractor": extractor}) + "\n")

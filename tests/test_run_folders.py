@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_clean_error, gankit, make_image_folder
+from gankit.metrics import COMPARABLE_ONLY
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,9 @@ def test_hostile_metrics_rows_are_skipped_and_counted(run, tmp_path):
     ok(gankit("report", str(run), "--no-walk", "--out", str(tmp_path / "r.html")))
     page = (tmp_path / "r.html").read_text()
     assert "6 unreadable rows" in page and "fid<br><small>lower is better</small>" in page
+    assert "10-class classifier trained on fashion-mnist at 28x28 px" in page and COMPARABLE_ONLY in page
     ok(gankit("compare", str(run), str(run), "--out", str(tmp_path / "c.html")))
+    assert COMPARABLE_ONLY in (tmp_path / "c.html").read_text()
 
 
 @pytest.mark.parametrize("content", ['{"extractor": {"name": "x", "digest": "y"}}'])  # more in the hypothesis suite

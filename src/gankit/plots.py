@@ -135,3 +135,34 @@ def save_gif(pictures: list[np.ndarray], out: Path, frame_ms: int, scale: int = 
     with atomic_path(out) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
     return out
+
+
+def save_pairs_figure(top: list[np.ndarray], bottom: list[np.ndarray], captions: list[str], rows: tuple[str, str],
+                      title: str, out: Path) -> Path:
+    """Pairs of uint8 (H, W, C) images in columns, top over bottom, each column captioned, each row named."""
+    import matplotlib  # heavy, and only eval and the report draw charts
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = len(top)
+    fig, axes = plt.subplots(2, cols, figsize=(max(6.0, 1.3 * cols), 3.4), squeeze=False)
+    try:
+        for col in range(cols):
+            for row, image in enumerate((top[col], bottom[col])):
+                ax = axes[row][col]
+                grey = image.shape[-1] == 1
+                ax.imshow(image[..., 0] if grey else image, cmap="gray" if grey else None, vmin=0, vmax=255,
+                          interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+            axes[0][col].set_title(captions[col], fontsize=8)
+        for row, name in enumerate(rows):
+            axes[row][0].set_ylabel(name, fontsize=9)
+        fig.suptitle(title, fontsize=9, wrap=True)
+        fig.tight_layout()
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    finally:
+        plt.close(fig)
+    return out

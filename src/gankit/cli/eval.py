@@ -10,16 +10,15 @@ from gankit.atomic import write_atomically
 from gankit.config import MAX_SAMPLES, MAX_SEED
 from gankit.device import resolve_device
 from gankit.errors import GankitError
-from gankit.metrics import BETTER
+from gankit.metrics import BETTER, COMPARABLE_ONLY
 from gankit.metrics.evaluate import (
-    closest_pairs_picture,
     labels_like_data,
     load_samples,
     parse_metrics,
     prepare_reference,
+    save_closest_pairs,
     score,
 )
-from gankit.modalities.image import save_png
 from gankit.pipeline import Pipeline
 from gankit.resolve import resolve_data
 from gankit.runlog import read_eval_result
@@ -41,6 +40,10 @@ metrics (--metrics, comma-separated, default all):
   dc              density and coverage, k=5 (Naeem et al. 2020)
   class_coverage  share of classes given at least half their real share of the samples
   memorisation    share of samples closer to a training image than 99% of new real images are
+
+The classifier extractor is refused when it cannot tell its classes apart on the held-out images
+(accuracy not clearly above chance): scores from its features would mean nothing. Scores compare
+only with scores from the same extractor on the same held-out images.
 
 examples:
   gankit eval runs/my-run
@@ -102,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
     result["samples"] = label if args.samples else {"run": str(args.run), "checkpoint": label}
     if out_dir is not None:
         out_dir.mkdir(exist_ok=True)
-        picture = closest_pairs_picture(result, images, reference)
-        if picture is not None:
-            result["closest_pairs_png"] = str(save_png(picture, out_dir / f"{label}-closest.png"))
+        pairs = save_closest_pairs(result, images, reference, out_dir / f"{label}-closest.png")
+        if pairs is not None:
+            result["closest_pairs_png"] = str(pairs)
         path = write_atomically(out_dir / f"{label}.json", json.dumps(result, indent=1) + "\n")
         result["written_to"] = str(path)
     if args.json:
@@ -142,6 +145,7 @@ def _table(result: dict, earlier: list[dict]) -> str:
              f"({result['reference']['n']} images) with {result['extractor']['description']}, "
              f"extractor {result['extractor']['name']}:{result['extractor']['digest']}, seed {result['seed']}, "
              f"{result['seconds']:.1f} s"]
+    lines.append(COMPARABLE_ONLY)
     header = f"{'metric':<20}{'better':<17}" + "".join(f"{name[-22:]:>24}" for name, _ in columns)
     lines += [header, "-" * len(header)]
     for key, value in result["metrics"].items():

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from gankit.data import load_dataset
 from gankit.device import resolve_device
 from gankit.errors import GankitError
+from gankit.metrics.classifier import untrusted_reason
 from gankit.metrics.features import cached_evaluator_path, train_classifier_for
 from gankit.resolve import resolve_data
 
@@ -53,4 +55,8 @@ def run(args: argparse.Namespace) -> int:
     info = json.loads(out.with_suffix(".json").read_text())
     print(f"test accuracy {info['test_accuracy']:.4f} on {info['test_images']} held-out images; "
           f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB) and {out.with_suffix('.json').name}")
+    problem = untrusted_reason(info)
+    if problem:
+        print(f"gankit: warning: gankit eval will refuse this classifier's features: {problem}; add images to each "
+              "class or check the class folders", file=sys.stderr)
     return 0

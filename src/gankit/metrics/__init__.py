@@ -45,6 +45,9 @@ METRICS: Registry[Callable[[ScoringInput], dict]] = Registry("metric")
 BETTER = {"fid": "lower", "kid": "lower", "is": "higher", "precision": "higher", "recall": "higher",
           "density": "near 1", "coverage": "higher", "class_coverage": "higher", "memorisation_rate": "lower",
           "nn_distance_ratio": "near 1 or above"}
+# said wherever scores are shown: FID 5 with one extractor or dataset says nothing about FID 5 with another
+COMPARABLE_ONLY = ("scores compare only with scores from the same extractor on the same held-out images: their "
+                   "scale differs from one dataset or extractor to another")
 # metrics that need the training set's features (more work: only computed when asked for)
 NEEDS_TRAIN = {"memorisation"}
 NEEDS_CLASSES = {"is", "class_coverage"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from gankit.metrics import METRICS, NEEDS_CLASSES, NEEDS_TRAIN, ScoringInput
 from gankit.metrics.features import FeatureExtractor, get_extractor
 from gankit.metrics.prdc import K_DC, kth_neighbour_distances, nearest
 from gankit.metrics.reference import HeldOut, cache_key, cached_features, cached_tensors, held_out, images_digest
-from gankit.modalities.image import conform, grid
+from gankit.modalities.image import conform
+from gankit.plots import save_pairs_figure
 
 # samples read from files: how many, and how large a side, before reading is refused
 MAX_SAMPLES = 10**7
@@ -43,9 +45,20 @@ class Reference:
     _real_radii: dict[int, torch.Tensor] | None = None
     _real_to_train: torch.Tensor | None = None
 
+    @cached_property
+    def training_images(self) -> torch.Tensor:
+        """The training images the held-out ones are new to: all of them, or the rest when carved from them.
+
+        Held-out images still among them would each find itself at distance 0, and the memorisation check
+        would compare samples with a median distance of nothing (a ratio of 2e11 on a folder of shapes).
+        """
+        if self.heldout.from_training_set:
+            return self.train.samples[self.heldout.rest]
+        return self.train.samples
+
     def train_features(self) -> torch.Tensor:
         if self._train_features is None:
-            self._train_features, _ = cached_features(self.extractor, self.data.name, "train", self.train.samples,
+            self._train_features, _ = cached_features(self.extractor, self.data.name, "train", self.training_images,
                                                       self.device)
         return self._train_features
 
@@ -64,7 +77,7 @@ class Reference:
     def real_to_train(self) -> torch.Tensor:
         """Distance from each held-out real image to its nearest training image, in features (cached)."""
         if self._real_to_train is None:
-            key = f"{self._key()}-to-train-{images_digest(self.train.samples)}"
+            key = f"{self._key()}-to-train-{images_digest(self.training_images)}"
             self._real_to_train = cached_tensors(key, lambda: {"distance": nearest(self.real, self.train_features())[0]},
                                                  self.device)["distance"]
         return self._real_to_train
@@ -143,15 +156,23 @@ def labels_like_data(train: Dataset, n: int, seed: int, device: torch.device | s
     return train.labels[pick].to(device)
 
 
-def closest_pairs_picture(result: dict, samples: torch.Tensor, reference: Reference) -> np.ndarray | None:
-    """Two rows: the samples closest to a training image, and those training images below them."""
-    pairs = result["metrics"].get("closest_pairs")
-    if not pairs:
+def save_closest_pairs(result: dict, samples: torch.Tensor, reference: Reference, out: Path,
+                       pairs: int = 8) -> Path | None:
+    """The samples closest to a training image above those training images, each pair with its distance, beside
+    how far new real images typically are from theirs (the scale the distances mean something on)."""
+    closest = result["metrics"].get("closest_pairs")
+    if not closest:
         return None
-    c, h = reference.train.samples.shape[1], reference.train.samples.shape[2]
-    top = torch.stack([conform(samples[j : j + 1], c, h)[0] for j, _, _ in pairs])
-    bottom = torch.stack([reference.train.samples[i] for _, i, _ in pairs])
-    return grid(torch.cat([top, bottom]), nrow=len(pairs))
+    train = reference.training_images
+    c, h = train.shape[1], train.shape[2]
+    shown = closest[:pairs]
+    top = [conform(samples[j : j + 1], c, h)[0].permute(1, 2, 0).numpy() for j, _, _ in shown]
+    bottom = [train[i].permute(1, 2, 0).numpy() for _, i, _ in shown]
+    typical = float(reference.real_to_train().median())
+    title = (f"The {len(shown)} samples closest to a training image ({reference.extractor.name} features); "
+             f"a new real image is typically {typical:.3g} from its nearest training image")
+    return save_pairs_figure(top, bottom, [f"distance {d:.3g}" for _, _, d in shown], ("sample", "training image"),
+                             title, out)
 
 
 def load_samples(path: str | Path) -> torch.Tensor:

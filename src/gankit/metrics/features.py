@@ -19,7 +19,13 @@ from gankit.config import DataConfig
 from gankit.data import Dataset, is_named
 from gankit.data.sources import sample_shape
 from gankit.errors import GankitError
-from gankit.metrics.classifier import SHIPPED, folded_for_inference, load_evaluator, train_evaluator
+from gankit.metrics.classifier import (
+    SHIPPED,
+    folded_for_inference,
+    load_evaluator,
+    train_evaluator,
+    untrusted_reason,
+)
 from gankit.metrics.reference import held_out, images_digest
 from gankit.modalities.image import conform, to_model_range
 from gankit.registry import Registry
@@ -55,6 +61,10 @@ class FeatureExtractor:
         return torch.cat(feats), (torch.cat(probs) if probs else None)
 
 
+# classifiers trained on first use see images at most this large: on two CPU cores a 64 px one takes four
+# times as long to train, and telling classes apart needs little detail
+CLASSIFIER_SIDE = 32
+
 EXTRACTORS: Registry[Callable[[DataConfig, Dataset, torch.device], FeatureExtractor]] = Registry("feature extractor")
 
 
@@ -71,34 +81,47 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
                                   "(put images in one subfolder per class, or use --extractor inception)")
             train_classifier_for(data, train, path, device)
     evaluator = load_evaluator(path)
+    problem = untrusted_reason(evaluator.info)
+    if problem:
+        raise GankitError(f"the classifier extractor for {data.name} cannot tell its classes apart on new images: "
+                          f"{problem}, so scores from its features would mean nothing; add images to each class "
+                          "folder, check that each subfolder is one class, or use --extractor inception with its "
+                          "weights")
     net = folded_for_inference(evaluator.net.to(device))
 
     def forward(x: torch.Tensor):
         features, logits = net(x.contiguous(memory_format=torch.channels_last))
         return features, logits.softmax(dim=1)
 
-    accuracy = evaluator.info.get("test_accuracy")
+    info, (_, side, _) = evaluator.info, evaluator.input_shape
+    chance = info.get("chance", 1 / len(evaluator.classes))
     return FeatureExtractor(name="classifier", digest=evaluator.digest, forward=forward,
-                            description=f"classifier trained on {evaluator.info.get('dataset')} "
-                                        f"(test accuracy {accuracy})", input_shape=evaluator.input_shape,
-                            classes=evaluator.classes)
+                            description=f"features of a {len(evaluator.classes)}-class classifier trained on "
+                                        f"{info.get('dataset')} at {side}x{side} px (held-out accuracy "
+                                        f"{info.get('test_accuracy', 0):.3f} on {info.get('test_images')} images, "
+                                        f"chance {chance:.2f})",
+                            input_shape=evaluator.input_shape, classes=evaluator.classes)
 
 
 def cached_evaluator_path(data: DataConfig, train: Dataset) -> Path:
-    """Where a classifier trained on first use is kept: keyed by the data's content, not just its name."""
+    """Where a classifier trained on first use is kept: keyed by the data's content, not just its name (v2: since
+    small sets got enough steps, so none trained before then is reused)."""
     key = f"{Path(data.name).name}-{train.samples.shape[1]}x{train.samples.shape[2]}-{images_digest(train.samples)}"
-    return cache_dir() / "evaluators" / f"{key}.safetensors"
+    return cache_dir() / "evaluators" / f"{key}-v2.safetensors"
 
 
 def train_classifier_for(data: DataConfig, train: Dataset, path: Path, device: torch.device, epochs: int = 4) -> None:
+    """Train on the training images (less the held-out ones when carved from them), at most CLASSIFIER_SIDE px."""
     test = held_out(data, train)
     if test.labels is None:
         raise GankitError(f"{data.name}: the held-out images have no labels to test the classifier on")
     fit_x, fit_y = train.samples, train.labels
     if test.from_training_set:
         fit_x, fit_y = train.samples[test.rest], train.labels[test.rest]
-    train_evaluator(fit_x, fit_y, test.images, test.labels, train.classes, path, device=device, dataset=data.name,
-                    epochs=epochs, command=f"gankit evaluator train --data {data.name} --epochs {epochs}")
+    channels, side = fit_x.shape[1], min(fit_x.shape[-1], CLASSIFIER_SIDE)
+    train_evaluator(conform(fit_x, channels, side), fit_y, conform(test.images, channels, side), test.labels,
+                    train.classes, path, device=device, dataset=data.name, epochs=epochs,
+                    command=f"gankit evaluator train --data {data.name} --epochs {epochs}")
 
 
 @EXTRACTORS.register("inception")
@@ -124,7 +147,8 @@ def inception_extractor(data: DataConfig, train: Dataset, device: torch.device) 
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
     size = sample_shape(data)[-1]
     return FeatureExtractor(name="inception", digest=digest, forward=forward, input_shape=(3, size, size),
-                            description="Inception-v3 pool3 (torch-fidelity, FID weights)")
+                            description="Inception-v3 pool3 features (torch-fidelity, FID weights): the papers' FID, "
+                                        "from ImageNet photos, so it sees less in images unlike them")
 
 
 def get_extractor(name: str, data: DataConfig, train: Dataset, device: torch.device) -> FeatureExtractor:

@@ -17,8 +17,9 @@ from gankit.metrics.prdc import nearest
 class Memorisation:
     # share of samples closer to a training image than 99% of held-out real images are
     rate: float
-    # median nearest-training distance of samples over that of held-out reals (about 1: no copying)
-    distance_ratio: float
+    # median nearest-training distance of samples over that of held-out reals (about 1: no copying); None
+    # when half the held-out images have an exact twin among the training images, so there is no scale
+    distance_ratio: float | None
     # the closest (sample index, training index, distance), closest first
     closest: list[tuple[int, int, float]]
 
@@ -33,7 +34,8 @@ def memorisation(fake: torch.Tensor, real_heldout: torch.Tensor, train: torch.Te
         real_d, _ = nearest(real_heldout, train)
     threshold = torch.quantile(real_d.double().cpu(), 0.01)
     rate = float((fake_d.double().cpu() <= threshold).double().mean())
-    ratio = float(fake_d.double().median() / real_d.double().median().clamp_min(1e-12))
+    typical = float(real_d.double().median())
+    ratio = float(fake_d.double().median()) / typical if typical > 0 else None
     order = fake_d.argsort()[:pairs].tolist()
     closest = [(j, int(fake_i[j]), round(float(fake_d[j]), 5)) for j in order]
     return Memorisation(rate=rate, distance_ratio=ratio, closest=closest)

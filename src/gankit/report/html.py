@@ -19,7 +19,7 @@ from PIL import Image
 from gankit.atomic import write_atomically
 from gankit.checkpoint import scan_checkpoints
 from gankit.errors import GankitError
-from gankit.metrics import BETTER
+from gankit.metrics import BETTER, COMPARABLE_ONLY
 from gankit.modalities.image import picture_image
 from gankit.pipeline import Pipeline, find_checkpoint
 from gankit.plots import MAX_FRAME_SIDE, MAX_FRAMES, evenly_spaced, plot_beliefs, plot_losses, sample_grids, smooth
@@ -306,13 +306,14 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
         body += ["<h2>Latent walk</h2>", "<p>From seed 0's z to seed 1's along a great circle: smooth changes mean "
                  "G learned a continuous space.</p>", f"<img alt=\"latent walk\" src=\"{strip}\">"]
     if run.scored:
+        described = sorted({d for r in run.scored.values() if isinstance(d := r["extractor"].get("description"), str)})
         body += ["<h2>Scores (gankit eval)</h2>",
+                 f"<p class=\"meta\">{html.escape('; '.join(described + [COMPARABLE_ONLY]))}</p>",
                  _scores_table([(name, result["metrics"]) for name, result in run.scored.items()])]
         for name in run.scored:
             pairs = run.path / "eval" / f"{name}-closest.png"
             if pairs.is_file():
                 body += [f"<h3>Closest to training images ({html.escape(name)})</h3>",
-                         "<p>Top: the samples nearest a training image; bottom: that training image.</p>",
                          f"<img alt=\"closest pairs\" src=\"{_png_uri(pairs.read_bytes())}\">"]
     body += ["<h2>Config</h2>", f"<pre>{html.escape(run.config_text)}</pre>"]
     return _write(out, _page(f"gankit report: {run.name}", body, script))
@@ -362,7 +363,8 @@ def write_comparison(paths: list[Path], out: Path) -> Path:
         last = run.steps[-1] if run.steps else {}
         metrics |= {"steps": last.get("step"), "minutes": round(last["seconds"] / 60, 1) if "seconds" in last else None}
         latest.append((run.name, metrics))
-    features = f"features: {next(iter(extractors.values()))}" if extractors else "no scores yet (gankit eval RUN)"
+    features = (f"features: {next(iter(extractors.values()))}; {COMPARABLE_ONLY}" if extractors
+                else "no scores yet (gankit eval RUN)")
     body += [f"<h2>Latest scores</h2><p class=\"meta\">{html.escape(features)}</p>",
              _scores_table(latest, ("steps", "minutes") + SCORE_KEYS)]
     body.append("<h2>Diagnoses</h2>")
