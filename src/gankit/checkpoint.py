@@ -22,7 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from gankit import __version__
-from gankit.errors import GankitError
+from gankit.errors import GankitError, one_line
 
 FORMAT = "gankit-checkpoint"
 FORMAT_VERSION = 1
@@ -224,7 +224,7 @@ def load_tensors(path: Path, file: str, device: str | torch.device = "cpu") -> d
     try:
         return load_file(str(target), device=str(device))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise GankitError(f"checkpoint {path}: {file} is not a valid safetensors file ({exc})") from None
+        raise GankitError(f"checkpoint {path}: {file} is not a valid safetensors file ({one_line(exc)})") from None
 
 
 def network_weights(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -238,4 +238,4 @@ def load_train_state(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     try:
         return join_tensors(meta["train_state"], tensors)
     except (KeyError, TypeError, ValueError) as exc:
-        raise GankitError(f"checkpoint {path}: train state does not match its meta.json ({exc})") from None
+        raise GankitError(f"checkpoint {path}: train state does not match its meta.json ({one_line(exc)})") from None

@@ -15,7 +15,7 @@ from pathlib import Path
 from gankit import __version__
 from gankit.cache import cache_dir
 from gankit.cli import compare, data, eval, evaluator, import_tutorial, info, interpolate, report, sample, train
-from gankit.errors import GankitError
+from gankit.errors import GankitError, one_line
 
 # 0 done; 1 a bug in gankit (reported in one line, traceback saved); 2 bad input or environment, in one line
 EXIT_BUG = 1
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args) or 0
     except GankitError as exc:
-        print(f"gankit: error{_process()}: {exc}", file=sys.stderr)
+        print(f"gankit: error{_process()}: {one_line(exc, limit=2000)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gankit.errors import GankitError
+from gankit.errors import GankitError, one_line
 
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCHES = ("test_batch",)
@@ -43,7 +43,7 @@ def _load_batch(data: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
         if images.ndim != 2 or images.shape[1] != 3 * 32 * 32 or len(labels) != len(images):
             raise ValueError("unexpected shapes")
     except Exception as exc:  # any failure means the file is not a CIFAR-10 batch
-        raise GankitError(f"{where}: not a valid CIFAR-10 batch ({exc}); delete it and fetch it again") from None
+        raise GankitError(f"{where}: not a valid CIFAR-10 batch ({one_line(exc)}); delete it and fetch it again") from None
     return images.reshape(-1, 3, 32, 32), labels
 
 
@@ -75,7 +75,7 @@ def read_cifar10(path: str | Path, split: str = "train") -> tuple[np.ndarray, np
                         raise GankitError(f"{path}: archive has no {FOLDER}/{name}; delete it and fetch it again")
                     parts.append(_load_batch(tar.extractfile(members[name]).read(), f"{path}:{name}"))
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise GankitError(f"{path}: truncated or corrupt archive ({exc}); delete it and fetch it again") from None
+            raise GankitError(f"{path}: truncated or corrupt archive ({one_line(exc)}); delete it and fetch it again") from None
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     return images, labels
