@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_ARGS ?=
 
-.PHONY: demo test test-fast lint data browser install clean
+.PHONY: demo test test-fast lint data browser speech install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,15 +22,18 @@ data: $(STAMP)
 	@scripts/ensure-fashion-mnist.sh $(BIN)/gankit
 
 browser:
-	@scripts/ensure-browser.sh
+	@scripts/ensure-apt.sh "the report's browser test" chromium:chromium chromedriver:chromium-driver
+
+speech:
+	@scripts/ensure-apt.sh "the spoken-digits tests" espeak-ng:espeak-ng
 
 demo: data
 	$(BIN)/gankit train $(DEMO_ARGS)
 
-test: data browser
+test: data browser speech
 	$(BIN)/python -m pytest -q
 
-test-fast: data browser
+test-fast: data browser speech
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)

@@ -39,10 +39,14 @@ def opt(default: Any, help: str) -> Any:
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = opt("fashion-mnist", "a dataset name (fashion-mnist, mnist, cifar10) or a folder of images (kept as an absolute path)")
+    name: str = opt("fashion-mnist", "a dataset name (fashion-mnist, mnist, cifar10, spoken-digits) or a folder of images "
+                                     "or sound files (kept as an absolute path)")
     data_dir: str | None = opt(None, "a folder holding the dataset's files; searched before the cache and system folders")
     image_size: int | None = opt(None, "side of the square images fed to the models; None keeps the dataset's own (28 for Fashion-MNIST)")
     channels: int | None = opt(None, "1 (grey) or 3 (RGB); None keeps the dataset's own")
+    sample_rate: int | None = opt(None, "sound: samples per second the clips are resampled to; None = 16000")
+    clip_samples: int | None = opt(None, "sound: samples per clip, longer clips cut and shorter ones padded with "
+                                         "silence; None = 16384 (about 1 s at 16 kHz)")
     download_url: str | None = opt(None, "base URL to download named datasets from instead of their official sources (a mirror)")
 
 
@@ -106,6 +110,8 @@ MAX_STEPS = 10**12
 MAX_SAMPLES = 10**7
 MAX_LATENT = 2**16
 MAX_WIDTH = 2**14
+MAX_SAMPLE_RATE = 384_000
+MAX_CLIP = 2**22
 
 # train.precision -> the autocast dtype of forward passes (None: plain fp32)
 PRECISIONS = {"fp32": None, "bf16": "bfloat16"}
@@ -279,6 +285,10 @@ def check_ranges(config: Config) -> None:
     require(1 <= m.latent_dim <= MAX_LATENT, "model.latent_dim", f"must be in 1..{MAX_LATENT:,}", m.latent_dim)
     require(d.channels in (None, 1, 3), "data.channels", "must be 1 or 3", d.channels)
     require(d.image_size is None or 4 <= d.image_size <= 1024, "data.image_size", "must be in 4..1024", d.image_size)
+    require(d.sample_rate is None or 1000 <= d.sample_rate <= MAX_SAMPLE_RATE, "data.sample_rate",
+            f"must be in 1000..{MAX_SAMPLE_RATE:,}", d.sample_rate)
+    require(d.clip_samples is None or 16 <= d.clip_samples <= MAX_CLIP, "data.clip_samples", f"must be in 16..{MAX_CLIP:,}",
+            d.clip_samples)
 
 
 def require(ok: bool, key: str, rule: str, value: Any) -> None:

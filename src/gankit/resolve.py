@@ -14,7 +14,7 @@ from typing import Any
 
 from gankit.augment import AUGMENTATIONS
 from gankit.config import Config, DataConfig, ModelConfig, build_config, flatten, load_config_file, require
-from gankit.data.sources import check_data_exists, data_modality, is_named, sample_shape
+from gankit.data.sources import check_data_exists, check_data_settings, data_modality, is_named, sample_shape
 from gankit.device import validate_device_name
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
@@ -72,6 +72,9 @@ def check_with_registries(config: Config, check_data: bool = True) -> None:
     if check_data:
         check_data_exists(config.data)
     modality = data_modality(config.data)
+    if modality is None:  # a saved run whose folder of data is gone: it was checked when it started
+        return
+    check_data_settings(config.data)
     if modality not in spec.modalities:
         raise GankitError(f"model {m.name} makes {', '.join(spec.modalities)} samples, and {config.data.name} holds "
                           f"{modality}; pick a model for {modality}")

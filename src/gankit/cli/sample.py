@@ -1,4 +1,4 @@
-"""gankit sample: images from a trained run's checkpoint."""
+"""gankit sample: images or sound from a trained run's checkpoint."""
 
 from __future__ import annotations
 
@@ -13,21 +13,23 @@ from gankit.pipeline import Pipeline
 from gankit.runs import open_run
 
 NAME = "sample"
-HELP = "generate images from a trained run"
-DESCRIPTION = """Generate images with a run's G (no gradients, seeded). Writes a PNG grid and/or the
-raw images as a uint8 .npy array of shape (N, H, W) for grey or (N, H, W, 3) for colour.
+HELP = "generate images or sound from a trained run"
+DESCRIPTION = """Generate samples with a run's G (no gradients, seeded). Images: a PNG grid and/or the raw
+images as a uint8 .npy array of shape (N, H, W) for grey or (N, H, W, 3) for colour. Sound: a folder
+of WAV files with a picture of their spectrograms, and/or a float32 .npy of shape (N, L) in [-1, 1].
 
 examples:
   gankit sample runs/my-run --n 64 --out grid.png
-  gankit sample runs/my-run --n 10000 --npy samples.npy --seed 1 --checkpoint step_00001200"""
+  gankit sample runs/my-run --n 10000 --npy samples.npy --seed 1 --checkpoint step_00001200
+  gankit sample runs/my-wavegan-run --n 16 --out clips/"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="run folder (e.g. runs/0001-classic-fashion-mnist)")
     parser.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
-    parser.add_argument("--out", metavar="PNG", help="grid image to write (default: RUN/samples/sample_<checkpoint>_seed<S>.png "
-                        "unless --npy is given)")
-    parser.add_argument("--npy", metavar="FILE", help="also write the images as a uint8 .npy array")
+    parser.add_argument("--out", metavar="PATH", help="grid image (.png) to write, or for sound a folder of WAVs "
+                        "(default: RUN/samples/sample_<checkpoint>_seed<S>[.png] unless --npy is given)")
+    parser.add_argument("--npy", metavar="FILE", help="also write the samples as a .npy array")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors (default: 0)")
     parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else the newest)")
     parser.add_argument("--nrow", type=int, help="images per grid row (default: a square)")
@@ -45,22 +47,20 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError(f"--nrow must be >= 1, got {args.nrow}")
     run_dir, _ = open_run(args.run)
     pipe = Pipeline.from_run(run_dir, args.checkpoint, args.device)
-    images = pipe.sample(args.n, args.seed, args.label)  # uint8 (N, C, H, W)
+    samples = pipe.sample(args.n, args.seed, args.label)  # as stored: uint8 images, float clips
+    modality = pipe.spec.modality
     # a conditional grid has one class per row unless --class picked one
     nrow = pipe.per_class(args.n) if pipe.conditional and args.label is None else None
-    out = args.out
+    out = Path(args.out) if args.out else None
     if out is None and args.npy is None:
-        out = run_dir / "samples" / f"sample_{pipe.checkpoint.name}_seed{args.seed}.png"
+        out = run_dir / "samples" / f"sample_{pipe.checkpoint.name}_seed{args.seed}{modality.output_suffix}"
     if out is not None:
-        if Path(out).suffix.lower() != ".png":
-            raise GankitError(f"--out {out} must end in .png")
-        pipe.preview(images, out, args.nrow or nrow)
-        print(f"wrote {out} ({args.n} images from {pipe.checkpoint.name}, step {pipe.meta['step']}, seed {args.seed})")
+        written = modality.write_samples(samples, out, args.nrow or nrow)
+        print(f"wrote {written} ({args.n} samples from {pipe.checkpoint.name}, step {pipe.meta['step']}, "
+              f"seed {args.seed})")
     if args.npy is not None:
-        array = images.permute(0, 2, 3, 1).numpy()
-        if array.shape[-1] == 1:
-            array = array[..., 0]
+        array = modality.as_array(samples)
         Path(args.npy).parent.mkdir(parents=True, exist_ok=True)
-        np.save(args.npy, np.ascontiguousarray(array, dtype=np.uint8))
-        print(f"wrote {args.npy} (uint8 {tuple(array.shape)})")
+        np.save(args.npy, array)
+        print(f"wrote {args.npy} ({array.dtype} {tuple(array.shape)})")
     return 0

@@ -33,6 +33,7 @@ examples:
   gankit train --model dcgan --data fashion-mnist --epochs 2 --loss hinge --name my-run
   gankit train --config run.toml --lr 1e-4
   gankit train --data ./my_images --image-size 64 --channels 3
+  gankit train --data spoken-digits --model wavegan      (sound: gankit data spoken-digits makes it)
   gankit train --resume runs/my-run --epochs 10
   gankit train --nproc 4 --model dcgan --batch-size 512     (4 processes: one per GPU, or CPU ones)
 
@@ -46,6 +47,8 @@ FLAGS: dict[str, str] = {
     "--data-dir": "data.data_dir",
     "--image-size": "data.image_size",
     "--channels": "data.channels",
+    "--sample-rate": "data.sample_rate",
+    "--clip-samples": "data.clip_samples",
     "--loss": "train.loss",
     "--epochs": "train.epochs",
     "--max-steps": "train.max_steps",

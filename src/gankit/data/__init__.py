@@ -1,6 +1,7 @@
 """Datasets as one tensor each, plus device-resident batches.
 
-A `Dataset` is the whole training set in memory: `samples` as stored (uint8 (N, C, H, W) for images)
+A `Dataset` is the whole training set in memory: `samples` as stored (uint8 (N, C, H, W) for images,
+float32 (N, 1, L) in [-1, 1] for sound)
 with optional labels, and the `Modality` that says what a sample is and how it decodes. The trainer
 only sees `DeviceBatches` and `sample_shape`.
 """
@@ -14,8 +15,9 @@ import numpy as np
 import torch
 
 from gankit.config import DataConfig
+from gankit.data.audio import DEFAULT_RATE, read_audio_folder
 from gankit.data.folder import read_image_folder
-from gankit.data.sources import NAMED_DATASETS, is_named, locate, sample_shape
+from gankit.data.sources import NAMED_DATASETS, data_modality, is_named, locate, sample_shape
 from gankit.errors import GankitError
 from gankit.modalities import MODALITIES, Modality
 from gankit.modalities.image import conform
@@ -26,7 +28,7 @@ __all__ = ["Dataset", "is_named", "load_dataset"]
 @dataclass
 class Dataset:
     name: str
-    # the training set as stored: uint8 (N, C, H, W) for images
+    # the training set as stored: uint8 (N, C, H, W) for images, float32 (N, 1, L) for sound
     samples: torch.Tensor
     # int64 (N,) or None for unlabelled folders
     labels: torch.Tensor | None
@@ -48,16 +50,25 @@ def load_dataset(cfg: DataConfig, split: str = "train") -> Dataset:
         cfg: the data section of the run config.
         split: "train" or the dataset's test split (named datasets).
     """
-    channels, _, size = sample_shape(cfg)
+    shape = sample_shape(cfg)
     if is_named(cfg.name):
         spec = NAMED_DATASETS[cfg.name]
-        images, labels = spec.read(locate(cfg.name, split, cfg.data_dir, cfg.download_url), split)
-        classes, modality = spec.classes, MODALITIES.get(spec.modality)()
+        samples, labels = spec.read(locate(cfg.name, split, cfg.data_dir, cfg.download_url), split, cfg)
+        classes, kind = spec.classes, spec.modality
     else:
         if not Path(cfg.name).is_dir():
             raise GankitError(f"data folder {cfg.name} does not exist (moved or deleted?); point --data at it")
-        images, labels, class_list = read_image_folder(cfg.name, size, channels)
-        classes, modality = tuple(class_list), MODALITIES.get("image")()
-    tensor = conform(torch.from_numpy(np.array(images, dtype=np.uint8)), channels, size)  # a writable copy
+        kind = data_modality(cfg)
+        if kind == "audio":
+            samples, labels, class_list = read_audio_folder(cfg.name, cfg.sample_rate or DEFAULT_RATE, shape[-1])
+        else:
+            samples, labels, class_list = read_image_folder(cfg.name, shape[-1], shape[0])
+        classes = tuple(class_list)
+    if kind == "audio":
+        tensor = torch.from_numpy(np.array(samples, dtype=np.float32))
+        modality = MODALITIES.get("audio")(cfg.sample_rate or DEFAULT_RATE)
+    else:
+        tensor = conform(torch.from_numpy(np.array(samples, dtype=np.uint8)), shape[0], shape[-1])  # a writable copy
+        modality = MODALITIES.get("image")()
     label_tensor = torch.from_numpy(labels) if labels is not None else None
     return Dataset(name=cfg.name, samples=tensor, labels=label_tensor, classes=classes, modality=modality)

@@ -81,10 +81,15 @@ def read_image_folder(root: str | Path, image_size: int, channels: int) -> tuple
         warnings.warn(f"skipped {len(bad)} unreadable image(s) in {root}, e.g. {bad[0]}", stacklevel=2)
     kept = [(p, a) for p, a in zip(paths, arrays) if a is not None]
     images = np.stack([a for _, a in kept])
-    top_level = [p.relative_to(root).parts for p, _ in kept]
-    if all(len(parts) >= 2 for parts in top_level):
-        classes = sorted({parts[0] for parts in top_level})
-        index = {c: i for i, c in enumerate(classes)}
-        labels = np.array([index[parts[0]] for parts in top_level], dtype=np.int64)
-        return images, labels, classes
-    return images, None, []
+    return (images, *labels_from_subfolders(root, [p for p, _ in kept]))
+
+
+def labels_from_subfolders(root: Path, paths: list[Path]) -> tuple[np.ndarray | None, list[str]]:
+    """When every file lies in a first-level subfolder, that folder's name is its class: int64 labels (N,)
+    and the sorted class names; else (None, [])."""
+    top_level = [p.relative_to(root).parts for p in paths]
+    if not all(len(parts) >= 2 for parts in top_level):
+        return None, []
+    classes = sorted({parts[0] for parts in top_level})
+    index = {c: i for i, c in enumerate(classes)}
+    return np.array([index[parts[0]] for parts in top_level], dtype=np.int64), classes

@@ -22,7 +22,10 @@ from tqdm import tqdm
 
 from gankit.cache import cache_dir
 from gankit.config import DataConfig
+from gankit.data.audio import DEFAULT_CLIP, DEFAULT_RATE, read_audio_folder
+from gankit.data.audio import EXTENSIONS as AUDIO_EXTENSIONS
 from gankit.data.cifar import read_cifar10
+from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
 from gankit.data.idx import read_idx
 from gankit.errors import GankitError
 
@@ -30,12 +33,13 @@ DOWNLOAD_URL_ENV = "GANKIT_DOWNLOAD_URL"
 SYSTEM_DIRS_ENV = "GANKIT_SYSTEM_DATASETS"
 # a folder of the user's own images, when --image-size and --channels do not say otherwise
 FOLDER_SHAPE = (3, 64, 64)
+DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
-# (files found for a split, split) -> (samples as a uint8 array (N, ...), int64 labels (N,))
-Reader = Callable[[dict[str, Path], str], tuple[np.ndarray, np.ndarray]]
+# (files found for a split, split, the data config) -> (samples as stored (N, ...), int64 labels (N,))
+Reader = Callable[[dict[str, Path], str, DataConfig], tuple[np.ndarray, np.ndarray]]
 
 
-def read_idx_pair(files: dict[str, Path], split: str) -> tuple[np.ndarray, np.ndarray]:
+def read_idx_pair(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     """MNIST-style images and labels, as (N, 1, H, W) and (N,)."""
     image_file, label_file = _IDX_FILES[split]
     images, labels = read_idx(files[image_file]), read_idx(files[label_file]).astype(np.int64)
@@ -45,8 +49,19 @@ def read_idx_pair(files: dict[str, Path], split: str) -> tuple[np.ndarray, np.nd
     return images[:, None], labels
 
 
-def read_cifar_split(files: dict[str, Path], split: str) -> tuple[np.ndarray, np.ndarray]:
+def read_cifar_split(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     return read_cifar10(files["cifar-10-python.tar.gz"], split)
+
+
+def read_spoken_digits(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The clips of `gankit data spoken-digits`: <split>/<digit word>/*.wav, labelled in digit order."""
+    folder = files[split]
+    clips, labels, found = read_audio_folder(folder, cfg.sample_rate or DEFAULT_RATE, cfg.clip_samples or DEFAULT_CLIP)
+    unknown = sorted(set(found) - set(DIGITS))
+    if labels is None or unknown:
+        raise GankitError(f"{folder} is not as `gankit data spoken-digits` makes it (one folder per digit word"
+                          f"{', found ' + ', '.join(unknown[:3]) if unknown else ''}); make it again")
+    return clips, np.array([DIGITS.index(c) for c in found], dtype=np.int64)[labels]
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,8 @@ class NamedDataset:
     test_split: str = "test"
     # Debian package that installs the files into /usr/share/datasets/<name>, if there is one
     system_package: str | None = None
+    # the command that makes the dataset on this machine, when it is made rather than downloaded
+    made_by: str | None = None
 
 
 _IDX_FILES = {
@@ -112,6 +129,12 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
                      "dog", "frog", "horse", "ship", "truck"),
             modality="image", shape=(3, 32, 32), read=read_cifar_split,
         ),
+        # SC09 (the WaveGAN paper's spoken digits) cannot be downloaded here: espeak-ng says the digits
+        NamedDataset(
+            name="spoken-digits", base_url="", files={"train": ("train",), "test": ("test",)}, sha256={},
+            classes=DIGITS, modality="audio", shape=(1, DEFAULT_CLIP), read=read_spoken_digits,
+            made_by="gankit data spoken-digits",
+        ),
     )
 }
 
@@ -120,22 +143,48 @@ def is_named(name: str) -> bool:
     return name in NAMED_DATASETS
 
 
-def data_modality(cfg: DataConfig) -> str:
-    """The kind of data `cfg` names, before loading any file (a folder holds images)."""
-    return NAMED_DATASETS[cfg.name].modality if is_named(cfg.name) else "image"
+def folder_modality(folder: Path) -> str:
+    """What a folder holds, from its files' names: "image" or "audio"; a folder of both is refused."""
+    kinds = set()
+    for _, _, names in os.walk(folder):
+        for name in names:
+            suffix = os.path.splitext(name)[1].lower()
+            kinds |= {"image"} if suffix in IMAGE_EXTENSIONS else {"audio"} if suffix in AUDIO_EXTENSIONS else set()
+        if len(kinds) == 2:
+            raise GankitError(f"{folder} holds both images and sound files; point --data at a folder of one kind")
+    return kinds.pop() if kinds else "image"
+
+
+def data_modality(cfg: DataConfig) -> str | None:
+    """The kind of data `cfg` names, before loading any file (None: a folder that is no longer there)."""
+    if is_named(cfg.name):
+        return NAMED_DATASETS[cfg.name].modality
+    return folder_modality(Path(cfg.name)) if Path(cfg.name).is_dir() else None
 
 
 def sample_shape(cfg: DataConfig) -> tuple[int, ...]:
     """The shape of one sample as the models will see it, before loading any file."""
+    if data_modality(cfg) == "audio":
+        return (1, cfg.clip_samples or DEFAULT_CLIP)
     channels, height, width = NAMED_DATASETS[cfg.name].shape if is_named(cfg.name) else FOLDER_SHAPE
     size = cfg.image_size or width
     return (cfg.channels or channels, size if cfg.image_size else height, size)
 
 
+def check_data_settings(cfg: DataConfig) -> None:
+    """Settings of one kind of data given for another are refused (they would silently do nothing)."""
+    modality = data_modality(cfg)
+    wrong = {"image": ("sample_rate", "clip_samples"), "audio": ("image_size", "channels")}.get(modality or "", ())
+    for key in wrong:
+        if getattr(cfg, key) is not None:
+            raise GankitError(f"data.{key} is for {'sound' if modality == 'image' else 'images'}, and "
+                              f"{cfg.name} holds {'images' if modality == 'image' else 'sound'}; leave it out")
+
+
 def check_data_exists(cfg: DataConfig) -> None:
     if not is_named(cfg.name) and not Path(cfg.name).is_dir():
         raise GankitError(f"data.name {cfg.name!r} is neither a dataset ({', '.join(NAMED_DATASETS)}) "
-                          "nor an existing folder of images")
+                          "nor an existing folder of images or sound files")
 
 
 def system_dirs() -> list[Path]:
@@ -187,6 +236,9 @@ def locate(name: str, split: str = "train", data_dir: str | None = None,
     if local is not None:
         return local
     spec = NAMED_DATASETS[name]
+    if spec.made_by:
+        raise GankitError(f"{name} is not on this machine yet: make it with `{spec.made_by}` (into "
+                          f"{cache_dir() / 'datasets' / name}), or pass --data-dir DIR where it was made")
     target = cache_dir() / "datasets" / name
     base = download_url or os.environ.get(DOWNLOAD_URL_ENV) or spec.base_url
     result = {}

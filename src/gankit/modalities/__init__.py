@@ -58,6 +58,17 @@ class Modality:
         """Write a preview of stored samples to `path` (atomically) and return it."""
         raise NotImplementedError
 
+    # what `gankit sample --out` writes: a file with this suffix, or a folder when it is ""
+    output_suffix: str = ""
+
+    def write_samples(self, samples: torch.Tensor, out: Path, nrow: int | None = None) -> str:
+        """Write stored samples where `gankit sample --out` points; returns what was written, for the console."""
+        raise NotImplementedError
+
+    def as_array(self, samples: torch.Tensor) -> np.ndarray:
+        """Stored samples as the array `gankit sample --npy` saves."""
+        raise NotImplementedError
+
     def spread(self, x: torch.Tensor) -> float:
         """Mean pairwise distance of model-range samples: the diversity measure of the collapse diagnosis."""
         raise NotImplementedError
@@ -121,5 +132,5 @@ class SampleSpec:
 
 
 # each module registers its modality; this order is the order messages list them in
-for _module in ("image",):
+for _module in ("image", "audio"):
     importlib.import_module(f"gankit.modalities.{_module}")

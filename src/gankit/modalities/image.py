@@ -12,6 +12,7 @@ from PIL import Image
 
 from gankit.atomic import atomic_path
 from gankit.cache import inception_weights_path
+from gankit.errors import GankitError
 from gankit.modalities import MODALITIES, Modality
 
 
@@ -87,6 +88,18 @@ class ImageModality(Modality):
 
     def preview(self, samples: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
         return save_png(grid(samples, nrow), path)
+
+    output_suffix = ".png"
+
+    def write_samples(self, samples: torch.Tensor, out: Path, nrow: int | None = None) -> str:
+        if out.suffix.lower() != ".png":
+            raise GankitError(f"--out {out} must end in .png")
+        return str(self.preview(samples, out, nrow))
+
+    def as_array(self, samples: torch.Tensor) -> np.ndarray:
+        """uint8 (N, H, W) for grey, (N, H, W, 3) for colour."""
+        array = samples.permute(0, 2, 3, 1).numpy()
+        return np.ascontiguousarray(array[..., 0] if array.shape[-1] == 1 else array, dtype=np.uint8)
 
     def spread(self, x: torch.Tensor) -> float:
         return spread(x)

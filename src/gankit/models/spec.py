@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 import torch.nn as nn
 
 from gankit.config import Config, opt, require
@@ -38,6 +39,14 @@ class ModelSpec:
 
 
 MODELS: Registry[ModelSpec] = Registry("model")
+
+
+def bind_noise(net: nn.Module, generator: torch.Generator) -> None:
+    """Point every layer that draws random numbers in its forward pass (it says so with `draws_noise`) at
+    `generator`: the run's noise generator, saved in every checkpoint, so a resumed run draws the same."""
+    for module in net.modules():
+        if getattr(module, "draws_noise", False):
+            module.generator = generator
 
 ACTIVATIONS: Registry[Callable[[float], nn.Module]] = Registry("activation")
 ACTIVATIONS.add("relu", lambda slope: nn.ReLU())

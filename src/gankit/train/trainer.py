@@ -25,6 +25,7 @@ from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.modalities import SampleSpec
 from gankit.models import MODELS
+from gankit.models.spec import bind_noise
 from gankit.runlog import METRICS_FILE
 from gankit.train.callbacks import Callback
 from gankit.train.callbacks.diagnosis import Diagnose
@@ -122,6 +123,10 @@ class Trainer:
         self.batches = DeviceBatches(self.samples_on_device, t.batch_size, t.seed, self.labels_on_device,
                                      to_model=self.dataset.modality.to_model)
         self.total = self.batches.steps_per_epoch * t.epochs // t.n_critic  # G steps
+        if self.total == 0:
+            raise GankitError(f"{len(self.dataset)} samples in batches of {t.batch_size} for {t.epochs} epochs make no G "
+                              f"step (each takes {t.n_critic} batches, --n-critic {t.n_critic}); raise --epochs or lower "
+                              "--batch-size")
         if t.max_steps is not None:
             self.total = min(self.total, t.max_steps)
         elif self.total < FEW_STEPS and self.main and not t.time_limit:
@@ -148,6 +153,7 @@ class Trainer:
 
     def _new_state(self) -> TrainState:
         state = new_state(self.config, self.spec.shape, self.device, self.spec.num_classes)
+        bind_noise(state.d, state.noise)
         if self.config.train.sync_batchnorm and self.replicas.active:
             state.g, state.d = (nn.SyncBatchNorm.convert_sync_batchnorm(net) for net in (state.g, state.d))
         return state

@@ -1,0 +1,104 @@
+"""Reader for a folder of sound files (recursive): wav, flac, ogg, through soundfile (libsndfile).
+
+Each file is mixed to mono, resampled to the sample rate (scipy.signal.resample_poly), cut to the
+clip length from its start or padded with silence, and peak-normalised to [-1, 1]. Files whose
+first-level subfolder names a class get that class as label, as for images. Unreadable, empty and
+silent files are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from gankit.data.folder import labels_from_subfolders
+from gankit.errors import GankitError
+
+EXTENSIONS = (".wav", ".flac", ".ogg")
+DEFAULT_RATE = 16_000
+# 2**14: about 1 s at 16 kHz, the WaveGAN paper's clip
+DEFAULT_CLIP = 16_384
+# quieter than this at its loudest (about -80 dBFS) a clip is silence, and normalising it would only amplify noise
+SILENCE = 1e-4
+
+
+def audio_libraries():
+    """soundfile and scipy.signal, or one line saying how to get them (they are the `audio` extra)."""
+    try:
+        import scipy.signal
+        import soundfile
+    except ImportError:
+        raise GankitError("sound needs soundfile and scipy: pip install 'gankit[audio]'") from None
+    return soundfile, scipy.signal
+
+
+def list_sounds(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+
+
+def resample(wave: np.ndarray, source_rate: int, rate: int) -> np.ndarray:
+    """Polyphase resampling from source_rate to rate (anti-aliased), float32 out."""
+    if source_rate == rate:
+        return wave.astype(np.float32, copy=False)
+    _, signal = audio_libraries()
+    g = math.gcd(source_rate, rate)
+    return signal.resample_poly(wave, rate // g, source_rate // g).astype(np.float32)
+
+
+def fit_clip(wave: np.ndarray, clip_samples: int) -> np.ndarray:
+    """Cut to clip_samples from the start, or pad with silence at the end."""
+    out = np.zeros(clip_samples, dtype=np.float32)
+    out[: min(len(wave), clip_samples)] = wave[:clip_samples]
+    return out
+
+
+def load_clip(path: Path, rate: int, clip_samples: int) -> np.ndarray | str:
+    """One file as float32 (1, clip_samples) in [-1, 1], or why it was skipped ("unreadable", "silent")."""
+    soundfile, _ = audio_libraries()
+    try:
+        with soundfile.SoundFile(path) as f:
+            source_rate = f.samplerate
+            # only what the clip needs: a long recording is not read whole
+            frames = f.read(frames=math.ceil(clip_samples * source_rate / rate) + 64, dtype="float32", always_2d=True)
+    except Exception:  # libsndfile reports every broken file as some error: all mean "skip this one"
+        return "unreadable"
+    if frames.size == 0 or not np.isfinite(frames).all():
+        return "unreadable" if frames.size else "silent"
+    wave = fit_clip(resample(frames.mean(axis=1), source_rate, rate), clip_samples)
+    peak = float(np.abs(wave).max())
+    if peak < SILENCE:
+        return "silent"
+    return (wave / peak)[None]
+
+
+def read_audio_folder(root: str | Path, rate: int, clip_samples: int) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Read every sound file under `root`.
+
+    Returns:
+        clips float32 (N, 1, clip_samples) in [-1, 1]; labels int64 (N,) or None; class names
+        (first-level subfolders, when every file is in one).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise GankitError(f"sound folder {root} does not exist")
+    paths = list_sounds(root)
+    if not paths:
+        raise GankitError(f"sound folder {root} holds no sound files ({', '.join(EXTENSIONS)})")
+    audio_libraries()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        loaded = list(pool.map(lambda p: load_clip(p, rate, clip_samples), paths))
+    skipped = {why: [p for p, c in zip(paths, loaded) if isinstance(c, str) and c == why]
+               for why in ("unreadable", "silent")}
+    kept = [(p, c) for p, c in zip(paths, loaded) if not isinstance(c, str)]
+    if not kept:
+        raise GankitError(f"sound folder {root}: none of its {len(paths)} files could be used "
+                          f"({len(skipped['unreadable'])} unreadable, {len(skipped['silent'])} empty or silent)")
+    for why, bad in skipped.items():
+        if bad:
+            what = "unreadable" if why == "unreadable" else "empty or silent"
+            warnings.warn(f"skipped {len(bad)} {what} sound file(s) in {root}, e.g. {bad[0]}", stacklevel=2)
+    return (np.stack([c for _, c in kept]), *labels_from_subfolders(root, [p for p, _ in kept]))

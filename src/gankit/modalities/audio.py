@@ -1,0 +1,161 @@
+"""Sound: float32 (N, 1, L) waveforms in [-1, 1] at a sample rate; previews are WAV files and a picture of
+their log-mel spectrograms.
+
+The mel filterbank is librosa's default (Slaney's mel scale and area normalisation), built here on
+torch.stft so that librosa is no dependency; tests check it against librosa where it is installed.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gankit.atomic import atomic_path
+from gankit.errors import GankitError
+from gankit.modalities import MODALITIES, Modality
+from gankit.modalities.image import grid, save_png
+
+# spectrogram settings for 16 kHz speech: 32 ms windows every 8 ms, 64 mel bands
+N_FFT = 512
+HOP = 128
+N_MELS = 64
+# the pictures show 80 dB from -15 dB down: with librosa's unit-area mel filters a full-scale 300 Hz sine
+# peaks at -17.6 dB and peak-normalised speech at -32..-22 dB (spoken-digits' 5th..95th percentile)
+TOP_DB, RANGE_DB = -15.0, 80.0
+# clips written as WAV per preview (the picture shows them all)
+PREVIEW_CLIPS = 16
+MAX_RATE = 384_000
+
+
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz, logarithmic above (librosa's default, htk=False)."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log, linear)
+
+
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)), mel * (200.0 / 3))
+
+
+def mel_filterbank(sample_rate: int, n_fft: int = N_FFT, n_mels: int = N_MELS, fmin: float = 0.0,
+                   fmax: float | None = None) -> torch.Tensor:
+    """(n_mels, n_fft // 2 + 1) triangular filters, each of unit area (librosa.filters.mel's defaults)."""
+    fmax = sample_rate / 2 if fmax is None else fmax
+    bins = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - bins[None, :]
+    rising, falling = -ramps[:-2] / widths[:-1, None], ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return torch.from_numpy(weights.astype(np.float32))
+
+
+def log_mel(clips: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """float (N, 1, L) in [-1, 1] -> (N, N_MELS, frames) mel power in dB (librosa's melspectrogram, power 2,
+    of the waveform over the window's gain), floored at -100 dB."""
+    window = torch.hann_window(N_FFT, device=clips.device)
+    spec = torch.stft(clips.reshape(-1, clips.shape[-1]).float(), N_FFT, HOP, window=window, center=True,
+                      pad_mode="constant", return_complex=True)
+    # over the window's gain, so the level does not depend on N_FFT
+    power = spec.abs().square() / (window.sum() / 2) ** 2
+    mel = mel_filterbank(sample_rate).to(clips.device) @ power
+    return 10.0 * torch.log10(mel.clamp_min(1e-10))
+
+
+def spectrogram_pictures(clips: torch.Tensor, sample_rate: int, scale: int = 2) -> torch.Tensor:
+    """float (N, 1, L) -> uint8 (N, 3, scale * N_MELS, scale * frames): low frequencies at the bottom, magma
+    colours, each bin `scale` pixels a side (64 mel bands alone are too small to read)."""
+    from matplotlib import colormaps  # heavy, and only previews draw
+
+    db = log_mel(clips, sample_rate).flip(1).cpu()
+    level = ((db - (TOP_DB - RANGE_DB)) / RANGE_DB).clamp(0, 1).numpy()
+    rgb = colormaps["magma"](level)[..., :3]  # (N, mels, frames, 3)
+    pictures = torch.from_numpy((rgb * 255 + 0.5).astype(np.uint8)).permute(0, 3, 1, 2)
+    return pictures.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
+
+
+def write_wav(clip: torch.Tensor, sample_rate: int, path: str | Path) -> Path:
+    """One float clip (1, L) or (L,) in [-1, 1] as 16-bit PCM mono WAV, atomically."""
+    pcm = (clip.reshape(-1).float().clamp(-1, 1) * 32767).round().to(torch.int16).cpu().numpy()
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm.astype("<i2").tobytes())
+    return Path(path)
+
+
+def write_clips(clips: torch.Tensor, sample_rate: int, folder: Path) -> list[Path]:
+    """clips (N, 1, L) as folder/000.wav, 001.wav, ..."""
+    folder.mkdir(parents=True, exist_ok=True)
+    digits = max(3, len(str(len(clips) - 1)))
+    return [write_wav(clip, sample_rate, folder / f"{i:0{digits}d}.wav") for i, clip in enumerate(clips)]
+
+
+def spread(clips: torch.Tensor, sample_rate: int) -> float:
+    """Mean pairwise distance of clips' log-mel spectrograms (dB / 80, pooled to 32 x 32): sounds that differ
+    only in phase or a small shift are the same sound, which the raw waveforms would not say."""
+    features = F.adaptive_avg_pool2d(log_mel(clips, sample_rate)[:, None] / RANGE_DB, 32)
+    return float(torch.pdist(features.flatten(1)).mean())
+
+
+class AudioModality(Modality):
+    name = "audio"
+
+    def __init__(self, sample_rate: int = 16_000):
+        self.sample_rate = sample_rate
+
+    def info(self) -> dict[str, Any]:
+        return {"sample_rate": self.sample_rate}
+
+    @classmethod
+    def from_info(cls, info: dict[str, Any]) -> AudioModality:
+        rate = info.get("sample_rate")
+        if not (type(rate) is int and 1000 <= rate <= MAX_RATE):
+            raise GankitError(f"meta.json records sound with an invalid sample_rate {rate!r}")
+        return cls(rate)
+
+    def to_model(self, raw: torch.Tensor) -> torch.Tensor:
+        return raw.float()
+
+    def from_model(self, x: torch.Tensor) -> torch.Tensor:
+        return x.float().clamp(-1, 1)
+
+    def picture(self, samples: torch.Tensor, nrow: int | None = None) -> np.ndarray:
+        return grid(spectrogram_pictures(samples, self.sample_rate), nrow)
+
+    def preview(self, samples: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+        """path (a .png): the spectrograms; beside it a folder of the same name with the first clips as WAV."""
+        path = Path(path)
+        write_clips(samples[:PREVIEW_CLIPS], self.sample_rate, path.with_suffix(""))
+        return save_png(self.picture(samples, nrow), path)
+
+    def write_samples(self, samples: torch.Tensor, out: Path, nrow: int | None = None) -> str:
+        """out: a folder, for NNN.wav and spectrograms.png."""
+        if out.suffix.lower() in (".png", ".wav", ".npy") or out.is_file():
+            raise GankitError(f"--out {out} must be a folder for the clips (sound makes one WAV file per sample)")
+        write_clips(samples, self.sample_rate, out)
+        save_png(self.picture(samples, nrow), out / "spectrograms.png")
+        return f"{out}/ ({len(samples)} WAV files at {self.sample_rate} Hz and spectrograms.png)"
+
+    def as_array(self, samples: torch.Tensor) -> np.ndarray:
+        """float32 (N, L) in [-1, 1]."""
+        return np.ascontiguousarray(samples[:, 0].numpy(), dtype=np.float32)
+
+    def spread(self, x: torch.Tensor) -> float:
+        return spread(x, self.sample_rate)
+
+    def default_extractor(self, sample_shape: tuple[int, ...]) -> str:
+        return "classifier"
+
+
+MODALITIES.add("audio", AudioModality)

@@ -1,0 +1,153 @@
+"""`wavegan` and `cwavegan`: Donahue et al. 2019, as in the authors' code, for raw waveforms.
+
+G: z (100) -> dense to 16 x (16 d) -> ReLU, then five 1-D transposed convolutions (kernel 25, stride 4)
+with ReLU, tanh out: 16 -> 64 -> 256 -> 1024 -> 4096 -> 16384 samples. D mirrors it: five 1-D
+convolutions (kernel 25, stride 4) with LeakyReLU 0.2 and phase shuffle (radius 2) after the first four,
+flattened to one logit. Trained as WGAN-GP (lambda 10, 5 critic steps, Adam 1e-4, betas 0.5, 0.9,
+batch 64). Clips of 4096 or 65536 samples take one layer fewer or more, as the authors' long-clip model.
+
+Phase shuffle moves each clip's feature maps by a random -2..2 samples (reflecting at the edges), so D
+cannot judge by the periodic artefacts of G's transposed convolutions. The authors draw one shift per
+batch; here each clip gets its own, in one gather (the per-sample Python loop of a known PyTorch port is
+its bottleneck), drawn from the run's noise generator so a resumed run repeats them exactly.
+
+The paper's width d = 64 makes G 19M parameters; the CPU default is d = 16 (1.2M): see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from gankit.config import MAX_WIDTH, Config, opt, require
+from gankit.errors import GankitError
+from gankit.models.spec import MODELS, ModelSpec
+
+KERNEL, STRIDE = 25, 4
+# G's dense layer makes this many time steps; each layer multiplies them by STRIDE
+START = 16
+# clip length -> layers
+LAYERS = {START * STRIDE**n: n for n in (4, 5, 6)}
+EMBEDDING = 50
+
+
+@dataclass(frozen=True)
+class WaveGANParams:
+    width: int = opt(16, "d: channels of G's last and D's first layer, doubled per layer (the paper's 64 is 19M "
+                         "parameters for G; 16 trains about 10x faster on a CPU)")
+    phase_shuffle: int = opt(2, "radius of D's phase shuffle in samples (0: none)")
+
+
+def phase_shuffle(x: torch.Tensor, shifts: torch.Tensor, radius: int) -> torch.Tensor:
+    """Move each clip (B, C, L) by its shift in -radius..radius, reflecting at the edges: out[t] = x[t - shift]."""
+    length = x.shape[-1]
+    padded = F.pad(x, (radius, radius), mode="reflect")
+    index = torch.arange(length, device=x.device) + (radius - shifts)[:, None]  # (B, L)
+    return padded.gather(2, index[:, None, :].expand(-1, x.shape[1], -1))
+
+
+class PhaseShuffle(nn.Module):
+    """Phase shuffle in training; the identity in eval mode. Draws from `generator` (the run's noise generator,
+    bound by the trainer) when set."""
+
+    draws_noise = True
+
+    def __init__(self, radius: int):
+        super().__init__()
+        self.radius = radius
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.radius == 0:
+            return x
+        shifts = torch.randint(-self.radius, self.radius + 1, (x.shape[0],), device=x.device, generator=self.generator)
+        return phase_shuffle(x, shifts, self.radius)
+
+
+def _channels(width: int, layers: int) -> list[int]:
+    """[16d, 8d, 4d, 2d, d] for five layers: the widest first in G, last in D."""
+    return [width * 2 ** (layers - 1 - i) for i in range(layers)]
+
+
+class WaveGANGenerator(nn.Module):
+    def __init__(self, latent_dim: int, clip_samples: int, width: int, num_classes: int = 0):
+        super().__init__()
+        layers = LAYERS[clip_samples]
+        channels = _channels(width, layers)
+        self.embed = nn.Embedding(num_classes, EMBEDDING) if num_classes else None
+        self.dense = nn.Linear(latent_dim + (EMBEDDING if num_classes else 0), START * channels[0])
+        self.start_channels = channels[0]
+        ups: list[nn.Module] = []
+        for c_in, c_out in zip(channels, channels[1:] + [1]):
+            # padding 11 and output_padding 1: exactly 4x longer, as TensorFlow's "same" padding
+            ups += [nn.ReLU(), nn.ConvTranspose1d(c_in, c_out, KERNEL, STRIDE, padding=11, output_padding=1)]
+        self.net = nn.Sequential(*ups, nn.Tanh())
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, 1, L)
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(y)], dim=1)
+        return self.net(self.dense(z).view(len(z), self.start_channels, START))
+
+
+class WaveGANDiscriminator(nn.Module):
+    def __init__(self, clip_samples: int, width: int, shuffle_radius: int, num_classes: int = 0):
+        super().__init__()
+        layers = LAYERS[clip_samples]
+        channels = _channels(width, layers)[::-1]
+        body: list[nn.Module] = []
+        for i, (c_in, c_out) in enumerate(zip([1] + channels[:-1], channels)):
+            body += [nn.Conv1d(c_in, c_out, KERNEL, STRIDE, padding=11), nn.LeakyReLU(0.2)]
+            if i < layers - 1:
+                body.append(PhaseShuffle(shuffle_radius))
+        self.body = nn.Sequential(*body)
+        self.features = START * channels[-1]
+        self.head = nn.Linear(self.features, 1)
+        # a projection discriminator for labelled clips, as cgan's: logit += <embed(y), h>
+        self.embed = nn.Embedding(num_classes, self.features) if num_classes else None
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, 1, L) -> logits (B,)
+        h = self.body(x).flatten(1)
+        logits = self.head(h).view(-1)
+        if self.embed is not None:
+            logits = logits + (self.embed(y) * h).sum(dim=1) / math.sqrt(self.features)
+        return logits
+
+
+def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+    p, clip = config.model.params, sample_shape[-1]
+    g = WaveGANGenerator(config.model.latent_dim, clip, p.width, num_classes)
+    d = WaveGANDiscriminator(clip, p.width, p.phase_shuffle, num_classes)
+    return g, d
+
+
+def build_conditional(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0):
+    if num_classes < 2:
+        raise GankitError(f"model cwavegan needs class labels, and {config.data.name} has none "
+                          "(use spoken-digits or a folder with one subfolder per class)")
+    return build(config, sample_shape, num_classes)
+
+
+def check(config: Config, sample_shape: tuple[int, ...]) -> None:
+    p = config.model.params
+    require(1 <= p.width <= MAX_WIDTH // 64, "model.width", f"must be in 1..{MAX_WIDTH // 64}", p.width)
+    require(0 <= p.phase_shuffle <= 64, "model.phase_shuffle", "must be in 0..64", p.phase_shuffle)
+    if len(sample_shape) != 2 or sample_shape[0] != 1 or sample_shape[1] not in LAYERS:
+        lengths = ", ".join(str(n) for n in LAYERS)
+        raise GankitError(f"model {config.model.name} makes mono clips of {lengths} samples, got {sample_shape}; "
+                          "pass --clip-samples 16384 (or 4096, 65536)")
+
+
+# the paper's training: WGAN-GP, 5 critic steps, Adam 1e-4 (0.5, 0.9), batch 64
+DEFAULTS = {"train.loss": "wgan-gp", "train.n_critic": 5, "train.lr_g": 1e-4, "train.lr_d": 1e-4,
+            "train.beta1": 0.5, "train.beta2": 0.9, "train.batch_size": 64, "train.sample_count": 16}
+MODELS.add("wavegan", ModelSpec(build=build, params=WaveGANParams, check=check, defaults=DEFAULTS,
+                                modalities=("audio",), summary="WaveGAN: 1-D transposed-conv G, phase-shuffle D"))
+MODELS.add("cwavegan", ModelSpec(build=build_conditional, params=WaveGANParams, check=check, defaults=DEFAULTS,
+                                 conditional=True, modalities=("audio",),
+                                 summary="class-conditional WaveGAN with a projection discriminator"))

@@ -1,0 +1,158 @@
+"""Sound: the folder reader, spoken-digits made by the real espeak-ng, the log-mel spectrogram, WaveGAN's
+shapes and phase shuffle, and a short run through the real command."""
+
+import json
+import shutil
+import wave
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import assert_clean_error, gankit
+from gankit.data.audio import read_audio_folder
+from gankit.errors import GankitError
+from gankit.modalities.audio import log_mel, mel_filterbank, write_wav
+from gankit.models.wavegan import PhaseShuffle, WaveGANDiscriminator, WaveGANGenerator, phase_shuffle
+
+soundfile = pytest.importorskip("soundfile")
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+
+
+def sine(freq: float, rate: int, seconds: float, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def peak_hz(clip: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(clip))
+    return float(np.fft.rfftfreq(len(clip), 1 / rate)[spectrum.argmax()])
+
+
+def test_reader_mixes_resamples_cuts_pads_and_labels(tmp_path):
+    (tmp_path / "low").mkdir()
+    (tmp_path / "high").mkdir()
+    soundfile.write(tmp_path / "low" / "a.wav", sine(440, 8000, 0.5), 8000)  # short: padded with silence
+    stereo = np.stack([sine(3000, 44100, 2.0), sine(3000, 44100, 2.0, 0.25)], axis=1)
+    soundfile.write(tmp_path / "high" / "b.flac", stereo, 44100)  # long: cut
+    soundfile.write(tmp_path / "high" / "c.ogg", sine(3000, 22050, 1.0), 22050)
+    clips, labels, classes = read_audio_folder(tmp_path, 16000, 16384)
+    assert clips.shape == (3, 1, 16384) and clips.dtype == np.float32
+    assert classes == ["high", "low"] and labels.tolist() == [0, 0, 1]
+    assert np.abs(clips).max(axis=(1, 2)) == pytest.approx([1, 1, 1], abs=1e-6)  # peak-normalised
+    assert peak_hz(clips[0, 0], 16000) == pytest.approx(3000, abs=2)  # resampled, not re-pitched
+    assert peak_hz(clips[2, 0, :4000], 16000) == pytest.approx(440, abs=5)
+    assert np.all(clips[2, 0, 8100:] == 0)  # 0.5 s at 16 kHz, then silence
+
+
+def test_reader_skips_bad_files_and_refuses_when_none_is_left(tmp_path):
+    soundfile.write(tmp_path / "good.wav", sine(440, 16000, 1.0), 16000)
+    (tmp_path / "garbage.wav").write_bytes(b"RIFF not really a wave file")
+    soundfile.write(tmp_path / "silent.wav", np.zeros(16000, np.float32), 16000)
+    soundfile.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
+    with pytest.warns(UserWarning) as caught:
+        clips, labels, _ = read_audio_folder(tmp_path, 16000, 4096)
+    assert len(clips) == 1 and labels is None
+    said = " ".join(str(w.message) for w in caught)
+    assert "skipped 1 unreadable" in said and "skipped 2 empty or silent" in said
+    (tmp_path / "good.wav").unlink()
+    with pytest.raises(GankitError, match="none of its 3 files could be used"):
+        read_audio_folder(tmp_path, 16000, 4096)
+
+
+def test_mel_filterbank_is_librosas():
+    librosa = pytest.importorskip("librosa")
+    reference = librosa.filters.mel(sr=16000, n_fft=512, n_mels=64)
+    assert np.abs(mel_filterbank(16000).numpy() - reference).max() < 1e-7
+
+
+def test_log_mel_puts_a_tone_in_its_band():
+    clips = torch.from_numpy(np.stack([sine(f, 16000, 1.1)[:16384] for f in (300, 3000)]))[:, None]
+    db = log_mel(clips, 16000)
+    assert db.shape == (2, 64, 129)
+    low, high = db.mean(-1).argmax(-1).tolist()
+    assert low < high
+    # amplitude 0.5: 6 dB below a full-scale sine's -17.6 dB (unit-area mel filters)
+    assert db[0].max().item() == pytest.approx(-23.6, abs=0.3)
+
+
+def test_wavegan_shapes_and_parameter_count():
+    for length in (4096, 16384, 65536):
+        g, d = WaveGANGenerator(100, length, 16), WaveGANDiscriminator(length, 16, 2)
+        x = g(torch.randn(3, 100))
+        assert x.shape == (3, 1, length) and x.abs().max() <= 1 and d(x).shape == (3,)
+    paper = WaveGANGenerator(100, 16384, 64)  # the paper's d = 64: about 19M parameters
+    assert 18e6 < sum(p.numel() for p in paper.parameters()) < 20e6
+    g, d = WaveGANGenerator(100, 16384, 8, num_classes=10), WaveGANDiscriminator(16384, 8, 2, num_classes=10)
+    y = torch.tensor([0, 9])
+    assert d(g(torch.randn(2, 100), y), y).shape == (2,)
+
+
+def test_phase_shuffle_is_the_reference_loop_and_reproducible():
+    x = torch.randn(6, 3, 40)
+    shifts = torch.tensor([-2, -1, 0, 1, 2, 0])
+    expected = []
+    for clip, k in zip(x, shifts.tolist()):  # as a per-sample loop would: reflect-pad by 2, crop at 2 - k
+        expected.append(torch.nn.functional.pad(clip[None], (2, 2), mode="reflect")[0, :, 2 - k : 2 - k + 40])
+    assert torch.equal(phase_shuffle(x, shifts, 2), torch.stack(expected))
+    assert torch.equal(phase_shuffle(x, shifts, 2)[3, :, 1:], x[3, :, :-1])  # shift 1: one sample later
+
+    layer = PhaseShuffle(2)
+    outs = []
+    for _ in range(2):
+        layer.generator = torch.Generator().manual_seed(7)
+        outs.append(layer(x))
+    assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], x)
+    assert torch.equal(layer.eval()(x), x)  # only while training
+
+
+@needs_espeak
+def test_spoken_digits_made_by_espeak_and_trained_on(tmp_path):
+    """The real espeak-ng makes a small spoken-digits; wavegan trains on it through the CLI, resumes exactly,
+    writes WAV previews and a spectrogram picture, and samples WAVs."""
+    data = tmp_path / "sd"
+    made = gankit("data", "spoken-digits", "--out", str(data), "--clips-per-digit", "8")
+    assert made.returncode == 0, made.stderr
+    assert "made spoken-digits: 70 training and 10 test clips" in made.stdout
+    train_voices = {p.name.rsplit("_", 1)[0] for p in (data / "train").rglob("*.flac")}
+    test_voices = {p.name.rsplit("_", 1)[0] for p in (data / "test").rglob("*.flac")}
+    assert sorted(p.name for p in (data / "train").iterdir())[:3] == ["eight", "five", "four"]
+    assert len(list((data / "train").rglob("*.flac"))) == 70 and not train_voices & test_voices
+
+    runs = tmp_path / "runs"
+    common = ["--data", "spoken-digits", "--data-dir", str(data), "--model", "wavegan", "--batch-size", "7",
+              "--n-critic", "2", "--clip-samples", "4096", "--out", str(runs), "--no-progress", "--no-report"]
+    whole = gankit("train", *common, "--max-steps", "6", "--name", "whole")
+    assert whole.returncode == 0, whole.stderr
+    half = gankit("train", *common, "--max-steps", "3", "--name", "half")
+    assert half.returncode == 0, half.stderr
+    resumed = gankit("train", "--resume", str(runs / "half"), "--max-steps", "6", "--no-progress", "--no-report")
+    assert resumed.returncode == 0, resumed.stderr
+    rows = [[json.loads(line)["g_loss"] for line in (runs / name / "metrics.jsonl").read_text().splitlines()
+             if '"g_loss"' in line] for name in ("whole", "half")]
+    assert rows[0] == rows[1]  # phase shuffle drew the same shifts after the resume
+
+    epoch = runs / "whole" / "samples" / "epoch_0001"
+    assert (runs / "whole" / "samples" / "epoch_0001.png").is_file()
+    with wave.open(str(sorted(epoch.glob("*.wav"))[0])) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getnframes()) == (16000, 1, 4096)
+    meta = json.loads((runs / "whole" / "checkpoints" / "final" / "meta.json").read_text())
+    assert meta["modality"] == {"name": "audio", "sample_rate": 16000} and meta["sample_shape"] == [1, 4096]
+
+    out = tmp_path / "clips"
+    sampled = gankit("sample", str(runs / "whole"), "--n", "5", "--out", str(out), "--npy", str(tmp_path / "c.npy"))
+    assert sampled.returncode == 0, sampled.stderr
+    assert len(list(out.glob("*.wav"))) == 5 and (out / "spectrograms.png").is_file()
+    array = np.load(tmp_path / "c.npy")
+    assert array.shape == (5, 4096) and array.dtype == np.float32 and np.abs(array).max() <= 1
+
+
+def test_sound_settings_are_refused_where_they_mean_nothing(tmp_path):
+    write_wav(torch.zeros(1, 10), 16000, tmp_path / "x.wav")
+    assert_clean_error(gankit("train", "--data", str(tmp_path), "--model", "wavegan", "--image-size", "32"),
+                       "--image-size (data.image_size) is for images", "holds sound")
+    assert_clean_error(gankit("train", "--sample-rate", "8000"), "--sample-rate (data.sample_rate) is for sound", "holds images")
+    assert_clean_error(gankit("train", "--data", str(tmp_path), "--model", "dcgan"), "model dcgan makes image samples",
+                       "holds audio")
+    assert_clean_error(gankit("train", "--data", str(tmp_path), "--model", "wavegan", "--clip-samples", "1000"),
+                       "makes mono clips of 4096, 16384, 65536 samples")
