@@ -2,6 +2,7 @@
 shapes and phase shuffle, and a short run through the real command."""
 
 import json
+import re
 import shutil
 import wave
 
@@ -16,7 +17,6 @@ from gankit.modalities.audio import log_mel, mel_filterbank, write_wav
 from gankit.models.wavegan import PhaseShuffle, WaveGANDiscriminator, WaveGANGenerator, phase_shuffle
 
 soundfile = pytest.importorskip("soundfile")
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 
 
 def sine(freq: float, rate: int, seconds: float, amplitude: float = 0.5) -> np.ndarray:
@@ -77,7 +77,7 @@ def test_log_mel_puts_a_tone_in_its_band():
 
 
 def test_wavegan_shapes_and_parameter_count():
-    for length in (4096, 16384, 65536):
+    for length in (4096, 8192, 16384, 65536):
         g, d = WaveGANGenerator(100, length, 16), WaveGANDiscriminator(length, 16, 2)
         x = g(torch.randn(3, 100))
         assert x.shape == (3, 1, length) and x.abs().max() <= 1 and d(x).shape == (3,)
@@ -106,45 +106,101 @@ def test_phase_shuffle_is_the_reference_loop_and_reproducible():
     assert torch.equal(layer.eval()(x), x)  # only while training
 
 
-@needs_espeak
-def test_spoken_digits_made_by_espeak_and_trained_on(tmp_path):
-    """The real espeak-ng makes a small spoken-digits; wavegan trains on it through the CLI, resumes exactly,
-    writes WAV previews and a spectrogram picture, and samples WAVs."""
-    data = tmp_path / "sd"
+@pytest.fixture(scope="module")
+def spoken_digits(tmp_path_factory):
+    """A small spoken-digits, made by the real espeak-ng: 8 clips of each digit, one of them in the test split."""
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is missing: run `make speech` (apt install espeak-ng)")
+    data = tmp_path_factory.mktemp("data") / "sd"
     made = gankit("data", "spoken-digits", "--out", str(data), "--clips-per-digit", "8")
     assert made.returncode == 0, made.stderr
     assert "made spoken-digits: 70 training and 10 test clips" in made.stdout
-    train_voices = {p.name.rsplit("_", 1)[0] for p in (data / "train").rglob("*.flac")}
-    test_voices = {p.name.rsplit("_", 1)[0] for p in (data / "test").rglob("*.flac")}
-    assert sorted(p.name for p in (data / "train").iterdir())[:3] == ["eight", "five", "four"]
-    assert len(list((data / "train").rglob("*.flac"))) == 70 and not train_voices & test_voices
+    return data
 
+
+def test_spoken_digits_split_by_voice(spoken_digits):
+    train_voices = {p.name.rsplit("_", 1)[0] for p in (spoken_digits / "train").rglob("*.flac")}
+    test_voices = {p.name.rsplit("_", 1)[0] for p in (spoken_digits / "test").rglob("*.flac")}
+    assert sorted(p.name for p in (spoken_digits / "train").iterdir())[:3] == ["eight", "five", "four"]
+    assert len(list((spoken_digits / "train").rglob("*.flac"))) == 70 and not train_voices & test_voices
+    again = gankit("data", "spoken-digits", "--out", str(spoken_digits))  # there already: found, not made again
+    assert again.returncode == 0 and "made" not in again.stdout and "70 training samples" in again.stdout
+
+
+def test_spoken_digits_scored_with_the_shipped_classifier(spoken_digits, tmp_path):
+    """Sanity rows: real held-out clips score like real speech; white noise, silence and one clip repeated do not."""
+    from gankit.config import DataConfig
+    from gankit.data import load_dataset
+
+    real = load_dataset(DataConfig(name="spoken-digits", data_dir=str(spoken_digits)), split="test").samples
+    noise = torch.rand(len(real), 16384, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    cases = {"real": real[:, 0], "noise": noise, "silence": torch.zeros_like(noise),
+             "repeated": real[:1, 0].expand(len(real), -1)}
+    scores = {}
+    for name, clips in cases.items():
+        np.save(tmp_path / f"{name}.npy", clips.numpy())
+        result = gankit("eval", "--samples", str(tmp_path / f"{name}.npy"), "--data", "spoken-digits", "--data-dir",
+                        str(spoken_digits), "--metrics", "fid,is,class_coverage", "--json")
+        assert result.returncode == 0, result.stderr
+        scores[name] = json.loads(result.stdout)
+    assert "32x64 log-mel spectrograms" in scores["real"]["extractor"]["description"]
+    metrics = {name: s["metrics"] for name, s in scores.items()}
+    assert metrics["real"]["fid"] < 1e-3 and metrics["real"]["is"] > 5 and metrics["real"]["class_coverage"] == 1
+    assert metrics["noise"]["fid"] > 100 * (metrics["real"]["fid"] + 1) and metrics["noise"]["is"] < 2
+    for name in ("silence", "repeated"):
+        assert metrics[name]["is"] < 1.5 and metrics[name]["class_coverage"] <= 0.1, name
+
+
+def test_wavegan_trains_resumes_samples_scores_and_reports(spoken_digits, tmp_path, browser):
+    """wavegan through the CLI: resumes exactly (phase shuffle draws the same shifts), writes WAV previews and
+    spectrograms, samples WAVs, is scored by the shipped classifier, and its report plays clips in Chromium."""
     runs = tmp_path / "runs"
-    common = ["--data", "spoken-digits", "--data-dir", str(data), "--model", "wavegan", "--batch-size", "7",
-              "--n-critic", "2", "--clip-samples", "4096", "--out", str(runs), "--no-progress", "--no-report"]
-    whole = gankit("train", *common, "--max-steps", "6", "--name", "whole")
+    common = ["--data", "spoken-digits", "--data-dir", str(spoken_digits), "--model", "wavegan", "--batch-size", "7",
+              "--n-critic", "2", "--set", "model.width=4", "--out", str(runs), "--no-progress", "--no-report"]
+    whole = gankit("train", *common, "--max-steps", "4", "--name", "whole")
     assert whole.returncode == 0, whole.stderr
-    half = gankit("train", *common, "--max-steps", "3", "--name", "half")
+    half = gankit("train", *common, "--max-steps", "2", "--name", "half")
     assert half.returncode == 0, half.stderr
-    resumed = gankit("train", "--resume", str(runs / "half"), "--max-steps", "6", "--no-progress", "--no-report")
+    resumed = gankit("train", "--resume", str(runs / "half"), "--max-steps", "4", "--no-progress", "--no-report")
     assert resumed.returncode == 0, resumed.stderr
     rows = [[json.loads(line)["g_loss"] for line in (runs / name / "metrics.jsonl").read_text().splitlines()
              if '"g_loss"' in line] for name in ("whole", "half")]
-    assert rows[0] == rows[1]  # phase shuffle drew the same shifts after the resume
+    assert rows[0] == rows[1]
 
-    epoch = runs / "whole" / "samples" / "epoch_0001"
-    assert (runs / "whole" / "samples" / "epoch_0001.png").is_file()
-    with wave.open(str(sorted(epoch.glob("*.wav"))[0])) as w:
-        assert (w.getframerate(), w.getnchannels(), w.getnframes()) == (16000, 1, 4096)
-    meta = json.loads((runs / "whole" / "checkpoints" / "final" / "meta.json").read_text())
-    assert meta["modality"] == {"name": "audio", "sample_rate": 16000} and meta["sample_shape"] == [1, 4096]
+    run = runs / "whole"
+    with wave.open(str(run / "samples" / "step_00000004" / "000.wav")) as w:  # 4 of an epoch's 5 G steps
+        assert (w.getframerate(), w.getnchannels(), w.getnframes()) == (16000, 1, 16384)
+    assert (run / "samples" / "step_00000004.png").is_file()
+    meta = json.loads((run / "checkpoints" / "final" / "meta.json").read_text())
+    assert meta["modality"] == {"name": "audio", "sample_rate": 16000} and meta["sample_shape"] == [1, 16384]
 
     out = tmp_path / "clips"
-    sampled = gankit("sample", str(runs / "whole"), "--n", "5", "--out", str(out), "--npy", str(tmp_path / "c.npy"))
+    sampled = gankit("sample", str(run), "--n", "5", "--out", str(out), "--npy", str(tmp_path / "c.npy"))
     assert sampled.returncode == 0, sampled.stderr
     assert len(list(out.glob("*.wav"))) == 5 and (out / "spectrograms.png").is_file()
     array = np.load(tmp_path / "c.npy")
-    assert array.shape == (5, 4096) and array.dtype == np.float32 and np.abs(array).max() <= 1
+    assert array.shape == (5, 16384) and array.dtype == np.float32 and np.abs(array).max() <= 1
+
+    walk = gankit("interpolate", str(run), "--steps", "3", "--out", str(tmp_path / "walk.wav"))
+    assert walk.returncode == 0, walk.stderr
+    frames = int(re.search(r"\((\d+) frames", walk.stdout).group(1))
+    with wave.open(str(tmp_path / "walk.wav")) as w:  # the clips one after another, 0.15 s of silence between
+        assert w.getnframes() == frames * 16384 + (frames - 1) * 2400
+    assert gankit("interpolate", str(run), "--steps", "3", "--out", str(tmp_path / "walk.gif")).returncode == 0
+
+    scored = gankit("eval", str(run), "--n", "40", "--metrics", "fid,is,memorisation")
+    assert scored.returncode == 0, scored.stderr
+    assert "log-mel spectrograms" in scored.stdout and (run / "eval" / "final-closest.png").is_file()
+
+    report = gankit("report", str(run), "--out", str(tmp_path / "r.html"))
+    assert report.returncode == 0, report.stderr
+    browser.get((tmp_path / "r.html").as_uri())
+    assert [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")] == []
+    players = browser.execute_script("return Array.from(document.querySelectorAll('#clips audio'))"
+                                     ".map(a => a.src.slice(0, 22));")
+    assert players == ["data:audio/wav;base64,"] * 4  # the last epoch's first clips, inline
+    page = (tmp_path / "r.html").read_text()
+    assert "<h2>Latent walk</h2>" in page and "Scores (gankit eval)" in page
 
 
 def test_sound_settings_are_refused_where_they_mean_nothing(tmp_path):
@@ -155,4 +211,4 @@ def test_sound_settings_are_refused_where_they_mean_nothing(tmp_path):
     assert_clean_error(gankit("train", "--data", str(tmp_path), "--model", "dcgan"), "model dcgan makes image samples",
                        "holds audio")
     assert_clean_error(gankit("train", "--data", str(tmp_path), "--model", "wavegan", "--clip-samples", "1000"),
-                       "makes mono clips of 4096, 16384, 65536 samples")
+                       "makes mono clips of a multiple of 1024 samples up to 65536")

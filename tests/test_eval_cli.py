@@ -43,7 +43,7 @@ def test_eval_run_writes_result(run, shared_cache):
         assert pairs.width >= 600 and pairs.height >= 300
     table = gankit("eval", str(run), "--n", "300", "--metrics", "fid,kid", env=shared_cache)
     assert table.returncode == 0 and "fid" in table.stdout and "classifier:" in table.stdout
-    assert "scores compare only with scores from the same extractor on the same held-out images" in table.stdout
+    assert "scores compare only with scores from the same extractor on the same held-out samples" in table.stdout
     assert re.search(r"^metric\s+better\s", table.stdout, re.M) and re.search(r"^fid\s+lower\s", table.stdout, re.M)
 
 
@@ -137,7 +137,7 @@ def test_classifier_that_cannot_tell_classes_apart_is_refused(tmp_path):
     folder = make_shapes_folder(tmp_path / "noise", 200, noise=True)
     np.save(tmp_path / "s.npy", np.zeros((20, 16, 16, 3), np.uint8))
     env = {"GANKIT_CACHE_DIR": str(tmp_path / "cache")}
-    why = ("cannot tell its classes apart on new images", "held-out images right", "against chance",
+    why = ("cannot tell its classes apart on new samples", "held-out samples right", "against chance",
            "--extractor inception")
     assert_clean_error(gankit("eval", "--samples", str(tmp_path / "s.npy"), "--data", str(folder), env=env), *why)
     runs = tmp_path / "runs"

@@ -90,11 +90,13 @@ def test_prdc_match_brute_force():
 
 
 def test_inception_score_by_hand():
-    # two splits of two samples each; confident and diverse within a split -> IS = 2 for that split
-    probs = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.5, 0.5]])
+    # two splits of 40 samples; confident and diverse within the first -> IS = 2 there, 1 in the second
+    probs = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.5, 0.5]]).repeat_interleave(20, dim=0)
     mean, std = inception_score(probs, splits=2)
     assert mean == pytest.approx((2.0 + 1.0) / 2, rel=1e-6)
     assert std == pytest.approx(0.5, rel=1e-6)
+    # ten perfect samples of ten classes: one part, IS 10 (ten parts of one sample would each say 1)
+    assert inception_score(torch.eye(10))[0] == pytest.approx(10, rel=1e-6)
 
 
 def test_class_coverage():
@@ -193,7 +195,7 @@ def test_classifier_trust_needs_accuracy_clearly_above_chance():
     two = {"classes": ["a", "b"], "chance": 0.5}
     assert untrusted_reason(two | {"test_accuracy": 1.0, "test_images": 30}) is None
     assert untrusted_reason(two | {"test_accuracy": 0.4, "test_images": 30}) == (
-        "12 of 30 held-out images right, accuracy 0.40 against chance 0.50 (27 of 30 would be needed)")
+        "12 of 30 held-out samples right, accuracy 0.40 against chance 0.50 (27 of 30 would be needed)")
     assert "too few to show any accuracy" in untrusted_reason(two | {"test_accuracy": 1.0, "test_images": 5})
     # without a recorded chance level, one in K; Fashion-MNIST's shipped classifier is trusted
     assert untrusted_reason({"classes": list("abcdefghij"), "test_accuracy": 0.5, "test_images": 1000}) is None

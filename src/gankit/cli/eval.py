@@ -43,7 +43,7 @@ metrics (--metrics, comma-separated, default all):
 
 The classifier extractor is refused when it cannot tell its classes apart on the held-out images
 (accuracy not clearly above chance): scores from its features would mean nothing. Scores compare
-only with scores from the same extractor on the same held-out images.
+only with scores from the same extractor on the same held-out samples.
 
 examples:
   gankit eval runs/my-run
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     if args.samples is not None:
         data = resolve_data(args.data or "fashion-mnist", args.data_dir)
-        images = load_samples(args.samples)
+        images = load_samples(args.samples, data)
         reference = prepare_reference(data, args.extractor, device)
         label, out_dir = Path(args.samples).name, None
     else:
@@ -142,7 +142,7 @@ def _comparable_with(other: dict, reference) -> bool:
 def _table(result: dict, earlier: list[dict]) -> str:
     columns = [("this", result)] + [(_label(o["_path"]), o) for o in earlier]
     lines = [f"scored {result['n']} samples against {result['reference']['dataset']}/{result['reference']['split']} "
-             f"({result['reference']['n']} images) with {result['extractor']['description']}, "
+             f"({result['reference']['n']} held-out samples) with {result['extractor']['description']}, "
              f"extractor {result['extractor']['name']}:{result['extractor']['digest']}, seed {result['seed']}, "
              f"{result['seconds']:.1f} s"]
     lines.append(COMPARABLE_ONLY)

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError(f"--out {out} must end in .safetensors")
     train_classifier_for(data, train, out, device, epochs=args.epochs)
     info = json.loads(out.with_suffix(".json").read_text())
-    print(f"test accuracy {info['test_accuracy']:.4f} on {info['test_images']} held-out images; "
+    print(f"test accuracy {info['test_accuracy']:.4f} on {info['test_images']} held-out samples; "
           f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB) and {out.with_suffix('.json').name}")
     problem = untrusted_reason(info)
     if problem:

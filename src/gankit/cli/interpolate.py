@@ -1,4 +1,4 @@
-"""gankit interpolate: a walk through latent space, as a GIF or a PNG strip."""
+"""gankit interpolate: a walk through latent space, as a GIF or a PNG strip (and for sound, one WAV)."""
 
 from __future__ import annotations
 
@@ -7,27 +7,31 @@ from pathlib import Path
 
 from gankit.config import MAX_SEED
 from gankit.errors import GankitError
+from gankit.modalities.audio import AudioModality, write_sequence
 from gankit.pipeline import Pipeline
 from gankit.plots import save_gif
 from gankit.runs import open_run
 
 NAME = "interpolate"
 HELP = "walk between latent vectors (spherical interpolation) and write a GIF or a PNG strip"
-DESCRIPTION = """Generate the images G makes along a spherical path from the latent vector of one seed
+DESCRIPTION = """Generate the samples G makes along a spherical path from the latent vector of one seed
 to the next: smooth changes mean G has learned a continuous space rather than memorised points.
+Sound walks are heard as one WAV, the clips one after another with a short silence between, and
+seen as spectrograms (.gif or .png).
 
 examples:
   gankit interpolate runs/my-run --steps 16 --out walk.gif
   gankit interpolate runs/my-run --seeds 0,1,2,3 --out strip.png
-  gankit interpolate runs/my-cgan --class Sneaker --out sneakers.gif"""
+  gankit interpolate runs/my-cgan --class Sneaker --out sneakers.gif
+  gankit interpolate runs/my-wavegan-run --steps 8 --out walk.wav"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="run folder")
     parser.add_argument("--seeds", default="0,1", help="latent seeds to walk through, in order (default: 0,1)")
     parser.add_argument("--steps", type=int, default=16, help="frames from one seed to the next (default: 16)")
-    parser.add_argument("--out", metavar="FILE", help=".gif (animated) or .png (strip); default: "
-                        "RUN/samples/walk_<checkpoint>_seeds<S>.gif")
+    parser.add_argument("--out", metavar="FILE", help=".gif (animated) or .png (strip), or for sound .wav; default: "
+                        "RUN/samples/walk_<checkpoint>_seeds<S>.gif (.wav for sound)")
     parser.add_argument("--frame-ms", type=int, default=80, help="GIF frame duration in ms (default: 80)")
     parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else the newest)")
     parser.add_argument("--class", dest="label", metavar="K", help="class index or name, for conditional models "
@@ -52,16 +56,22 @@ def run(args: argparse.Namespace) -> int:
     if args.frame_ms < 10:
         raise GankitError(f"--frame-ms must be >= 10, got {args.frame_ms}")
     run_dir, _ = open_run(args.run)
-    out = Path(args.out) if args.out else None
-    if out is not None and out.suffix.lower() not in (".gif", ".png"):
-        raise GankitError(f"--out {out} must end in .gif or .png")
     pipe = Pipeline.from_run(run_dir, args.checkpoint, args.device)
-    images = pipe.walk(seeds, args.steps, args.label)  # uint8 (frames, C, H, W)
-    out = out or run_dir / "samples" / f"walk_{pipe.checkpoint.name}_seeds{'-'.join(map(str, seeds))}.gif"
+    sound = isinstance(pipe.spec.modality, AudioModality)
+    suffixes = (".gif", ".png", ".wav") if sound else (".gif", ".png")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix.lower() not in suffixes:
+        raise GankitError(f"--out {out} must end in {', '.join(suffixes[:-1])} or {suffixes[-1]}")
+    samples = pipe.walk(seeds, args.steps, args.label)  # as stored: uint8 images, float clips
+    name = f"walk_{pipe.checkpoint.name}_seeds{'-'.join(map(str, seeds))}{'.wav' if sound else '.gif'}"
+    out = out or run_dir / "samples" / name
     if out.suffix.lower() == ".png":
-        pipe.preview(images, out, nrow=args.steps if len(seeds) > 2 else len(images))
+        pipe.preview(samples, out, nrow=args.steps if len(seeds) > 2 else len(samples))
+    elif out.suffix.lower() == ".wav":
+        write_sequence(samples, pipe.spec.modality.sample_rate, out)
     else:
-        scale = max(1, 128 // images.shape[-1])
-        save_gif([img.permute(1, 2, 0).numpy() for img in images], out, args.frame_ms, scale, hold_last=8)
-    print(f"wrote {out} ({len(images)} frames from {pipe.checkpoint.name}, seeds {', '.join(map(str, seeds))})")
+        pictures = pipe.spec.modality.thumbnails(samples)
+        scale = max(1, 128 // pictures.shape[-1])
+        save_gif([p.permute(1, 2, 0).numpy() for p in pictures], out, args.frame_ms, scale, hold_last=8)
+    print(f"wrote {out} ({len(samples)} frames from {pipe.checkpoint.name}, seeds {', '.join(map(str, seeds))})")
     return 0

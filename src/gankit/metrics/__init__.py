@@ -46,7 +46,7 @@ BETTER = {"fid": "lower", "kid": "lower", "is": "higher", "precision": "higher",
           "density": "near 1", "coverage": "higher", "class_coverage": "higher", "memorisation_rate": "lower",
           "nn_distance_ratio": "near 1 or above"}
 # said wherever scores are shown: FID 5 with one extractor or dataset says nothing about FID 5 with another
-COMPARABLE_ONLY = ("scores compare only with scores from the same extractor on the same held-out images: their "
+COMPARABLE_ONLY = ("scores compare only with scores from the same extractor on the same held-out samples: their "
                    "scale differs from one dataset or extractor to another")
 # metrics that need the training set's features (more work: only computed when asked for)
 NEEDS_TRAIN = {"memorisation"}

@@ -6,7 +6,10 @@ import torch
 
 
 def inception_score(probs: torch.Tensor, splits: int = 10) -> tuple[float, float]:
-    """IS = exp(E_x KL(p(y|x) || p(y))), mean and std over `splits` equal parts (Salimans et al. 2016)."""
+    """IS = exp(E_x KL(p(y|x) || p(y))), mean and std over equal parts (Salimans et al. 2016): `splits` of them,
+    or fewer so that each holds at least 10 samples per class (a part of s samples cannot score above s: ten
+    perfect samples of ten classes in ten parts would score 1)."""
+    splits = max(1, min(splits, len(probs) // (10 * probs.shape[1])))
     probs = probs.double().clamp_min(1e-12)
     scores = []
     for part in probs.chunk(splits):

@@ -99,15 +99,17 @@ def load_evaluator(weights: Path) -> TrainedEvaluator:
 def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
                     classes: tuple[str, ...], out: Path, *, epochs: int = 4, batch_size: int = 128, seed: int = 0,
                     device: torch.device | str = "cpu", command: str = "", dataset: str = "",
-                    progress: bool = True, min_steps: int = MIN_STEPS) -> TrainedEvaluator:
+                    progress: bool = True, min_steps: int = MIN_STEPS, modality: dict | None = None) -> TrainedEvaluator:
     """Train the classifier on uint8 images and save it as safetensors (fp16) plus a JSON of its accuracy.
 
     A small training set gets smaller batches (8 a pass, of at least 16 images) and as many epochs as
     `min_steps` steps take.
 
     Args:
-        train_x, test_x: uint8 (N, C, H, W); train_y, test_y: int64 (N,).
+        train_x, test_x: uint8 (N, C, H, W) pictures; train_y, test_y: int64 (N,).
         out: the .safetensors path to write (the .json goes beside it).
+        modality: what the pictures show, as meta.json records it ({"name": "audio", "sample_rate": ...}):
+            the classifier is used only for samples decoded alike.
     Returns:
         The trained evaluator, loaded back from what was written.
     """
@@ -142,8 +144,8 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     out.parent.mkdir(parents=True, exist_ok=True)
     info = {"dataset": dataset, "classes": list(classes), "input_shape": list(train_x.shape[1:]),
             "test_accuracy": round(accuracy, 5), "test_images": len(test_x), "train_images": len(train_x),
-            "chance": round(majority_share(test_y), 5), "epochs": epochs, "batch_size": batch_size, "seed": seed, "train_seconds": round(time.perf_counter() - started, 1),
-            "command": command, "torch": torch.__version__}
+            "chance": round(majority_share(test_y), 5), "epochs": epochs, "batch_size": batch_size, "seed": seed,
+            "train_seconds": round(time.perf_counter() - started, 1), "command": command, "torch": torch.__version__, "modality": modality or {"name": "image"}}
     # fp16 storage halves the file (the shipped one stays well under 2 MB); inference runs in fp32
     with atomic_path(out) as tmp:
         save_file({k: (v.half() if v.is_floating_point() else v).cpu().contiguous()
@@ -202,5 +204,5 @@ def untrusted_reason(info: dict) -> str | None:
         return None
     enough = next((k for k in range(n + 1) if lowest_plausible_accuracy(k, n) > need), None)
     needed = (f"{enough} of {n} would be needed" if enough is not None
-              else f"{n} held-out images are too few to show any accuracy")
-    return f"{correct} of {n} held-out images right, accuracy {accuracy:.2f} against chance {chance:.2f} ({needed})"
+              else f"{n} held-out samples are too few to show any accuracy")
+    return f"{correct} of {n} held-out samples right, accuracy {accuracy:.2f} against chance {chance:.2f} ({needed})"

@@ -13,7 +13,9 @@ from PIL import Image
 
 from gankit.config import DataConfig
 from gankit.data import Dataset, load_dataset
+from gankit.data.audio import DEFAULT_RATE, read_audio_folder
 from gankit.data.folder import read_image_folder
+from gankit.data.sources import data_modality, sample_shape
 from gankit.errors import GankitError
 from gankit.metrics import METRICS, NEEDS_CLASSES, NEEDS_TRAIN, ScoringInput
 from gankit.metrics.features import FeatureExtractor, get_extractor
@@ -105,7 +107,7 @@ def prepare_reference(data: DataConfig, extractor: str = "auto", device: torch.d
 
 def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None = None, seed: int = 0,
           features: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> dict:
-    """Score uint8 images (N, C, H, W) with the selected metrics.
+    """Score samples as stored (uint8 images (N, C, H, W), float clips (N, 1, L)) with the selected metrics.
 
     `features`, when given, are the extractor's (features, class probabilities) of all the samples,
     already computed (by several processes, each on its part); `images` is then only checked.
@@ -115,8 +117,10 @@ def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None 
         memorisation entry also carries the closest (sample, training image) index pairs.
     """
     metrics = metrics or METRICS.names()
-    if images.dim() != 4 or images.dtype != torch.uint8:
-        raise GankitError(f"samples must be uint8 images (N, C, H, W), got {tuple(images.shape)} {images.dtype}")
+    like = reference.train.samples
+    if images.dim() != like.dim() or images.dtype != like.dtype:
+        raise GankitError(f"samples must be {reference.train.modality.stored}, like {reference.data.name}'s, got "
+                          f"{tuple(images.shape)} {images.dtype}")
     if len(images) < 2:
         raise GankitError("scoring needs at least 2 samples")
     neighbours = [m for m in metrics if m in NEEDS_NEIGHBOURS]
@@ -163,11 +167,13 @@ def save_closest_pairs(result: dict, samples: torch.Tensor, reference: Reference
     closest = result["metrics"].get("closest_pairs")
     if not closest:
         return None
-    train = reference.training_images
-    c, h = train.shape[1], train.shape[2]
+    train, modality = reference.training_images, reference.train.modality
     shown = closest[:pairs]
-    top = [conform(samples[j : j + 1], c, h)[0].permute(1, 2, 0).numpy() for j, _, _ in shown]
-    bottom = [train[i].permute(1, 2, 0).numpy() for _, i, _ in shown]
+    bottom = modality.thumbnails(torch.stack([train[i] for _, i, _ in shown]))
+    top = modality.thumbnails(torch.stack([samples[j] for j, _, _ in shown]))
+    if top.shape != bottom.shape:  # images of another size, from --samples
+        top = conform(top, bottom.shape[1], bottom.shape[2])
+    top, bottom = ([p.permute(1, 2, 0).numpy() for p in pictures] for pictures in (top, bottom))
     typical = float(reference.real_to_train().median())
     title = (f"The {len(shown)} samples closest to a training image ({reference.extractor.name} features); "
              f"a new real image is typically {typical:.3g} from its nearest training image")
@@ -175,9 +181,40 @@ def save_closest_pairs(result: dict, samples: torch.Tensor, reference: Reference
                              title, out)
 
 
-def load_samples(path: str | Path) -> torch.Tensor:
-    """Samples from anywhere: a .npy of uint8 N x H x W [x C] or N x C x H x W, or a folder of images."""
-    path = Path(path)
+def load_samples(path: str | Path, data: DataConfig) -> torch.Tensor:
+    """Samples to score against `data`, from a .npy or a folder, as the data's kind of sample."""
+    return load_clips(Path(path), data) if data_modality(data) == "audio" else load_images(Path(path))
+
+
+def load_clips(path: Path, data: DataConfig) -> torch.Tensor:
+    """A .npy of float N x L or N x 1 x L in [-1, 1], or a folder of sound files (read as the data is)."""
+    rate, clip = data.sample_rate or DEFAULT_RATE, sample_shape(data)[-1]
+    if path.is_dir():
+        clips, _, _ = read_audio_folder(path, rate, clip)
+        return torch.from_numpy(clips)
+    array = _open_npy(path, "a folder of sound files")
+    if array.dtype.kind != "f" or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[1] != 1):
+        raise GankitError(f"{path} holds {array.dtype} {array.shape}; clips must be float N x L or N x 1 x L")
+    if array.shape[-1] != clip or not 1 <= array.shape[0] <= MAX_SAMPLES:
+        raise GankitError(f"{path} holds clips of {array.shape[-1]} samples; {data.name} is scored with {clip}")
+    clips = torch.from_numpy(np.array(array, dtype=np.float32, order="C")).reshape(len(array), 1, clip)
+    if not torch.isfinite(clips).all() or clips.abs().max() > 1:
+        raise GankitError(f"{path}: clips must be finite and within [-1, 1]")
+    return clips
+
+
+def _open_npy(path: Path, other: str) -> np.ndarray:
+    if path.suffix != ".npy" or not path.is_file():
+        raise GankitError(f"--samples {path} must be a .npy file or {other}")
+    try:  # mapped, not read: the header's shape is checked against the file before anything is loaded
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200] or "empty file"
+        raise GankitError(f"{path} is not a readable .npy array ({reason})") from None
+
+
+def load_images(path: Path) -> torch.Tensor:
+    """A .npy of uint8 N x H x W [x C] or N x C x H x W, or a folder of images."""
     if path.is_dir():
         probe = next(iter(sorted(p for p in path.rglob("*") if p.is_file())), None)
         if probe is None:
@@ -190,13 +227,7 @@ def load_samples(path: str | Path) -> torch.Tensor:
         size = min(size, MAX_SIDE)  # a huge first image must not blow every sample up to its size
         images, _, _ = read_image_folder(path, size, channels)
         return torch.from_numpy(images)
-    if path.suffix != ".npy" or not path.is_file():
-        raise GankitError(f"--samples {path} must be a .npy file or a folder of images")
-    try:  # mapped, not read: the header's shape is checked against the file before anything is loaded
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200] or "empty file"
-        raise GankitError(f"{path} is not a readable .npy array ({reason})") from None
+    array = _open_npy(path, "a folder of images")
     if array.dtype != np.uint8:
         raise GankitError(f"{path} holds {array.dtype}; samples must be uint8 0..255")
     if array.ndim in (3, 4) and (array.shape[0] > MAX_SAMPLES or min(array.shape[1:]) < 1

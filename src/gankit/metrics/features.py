@@ -21,12 +21,14 @@ from gankit.data.sources import sample_shape
 from gankit.errors import GankitError
 from gankit.metrics.classifier import (
     SHIPPED,
+    TrainedEvaluator,
     folded_for_inference,
     load_evaluator,
     train_evaluator,
     untrusted_reason,
 )
 from gankit.metrics.reference import held_out, images_digest
+from gankit.modalities import modality_info
 from gankit.modalities.image import conform, to_model_range
 from gankit.registry import Registry
 
@@ -37,24 +39,32 @@ class FeatureExtractor:
     # content hash of the weights: results with different digests are never compared
     digest: str
     description: str
-    # (C, H, W) the network takes; images are conformed to it first
+    # (C, H, W) the network takes; square images of another size are conformed to it first
     input_shape: tuple[int, int, int]
     # float (B, C, H, W) in -1..1 -> (features (B, D), class probabilities (B, K) or None)
     forward: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
     classes: tuple[str, ...] = ()
+    # stored samples -> the uint8 (B, C, H, W) pictures the network looks at (sound: its log-mel spectrogram)
+    view: Callable[[torch.Tensor], torch.Tensor] = lambda samples: samples
 
     @property
     def id(self) -> str:
         return f"{self.name}:{self.digest}"
 
     @torch.no_grad()
-    def extract(self, images: torch.Tensor, device: torch.device, batch_size: int = 1000):
-        """uint8 (N, C, H, W) -> features float32 (N, D) and probabilities (N, K) or None, on `device`."""
+    def extract(self, samples: torch.Tensor, device: torch.device, batch_size: int = 1000):
+        """Stored samples (uint8 images, float clips) -> features float32 (N, D) and probabilities (N, K) or None,
+        on `device`."""
         feats, probs = [], []
-        c, h, _ = self.input_shape
-        for chunk in images.split(batch_size):
-            x = to_model_range(conform(chunk, c, h).to(device))
-            f, p = self.forward(x)
+        c, h, w = self.input_shape
+        for chunk in samples.split(batch_size):
+            pictures = self.view(chunk.to(device))
+            if tuple(pictures.shape[1:]) != self.input_shape:
+                if h != w or pictures.shape[-1] != pictures.shape[-2]:
+                    raise GankitError(f"the {self.name} extractor takes {self.input_shape} and these samples make "
+                                      f"{tuple(pictures.shape[1:])}; score samples shaped as its training data")
+                pictures = conform(pictures.cpu(), c, h).to(device)
+            f, p = self.forward(to_model_range(pictures))
             feats.append(f.float())
             if p is not None:
                 probs.append(p.float())
@@ -71,7 +81,8 @@ EXTRACTORS: Registry[Callable[[DataConfig, Dataset, torch.device], FeatureExtrac
 @EXTRACTORS.register("classifier")
 def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device) -> FeatureExtractor:
     shipped = SHIPPED / f"{data.name}.safetensors"
-    if is_named(data.name) and shipped.is_file():
+    view = train.modality.classifier_view
+    if is_named(data.name) and shipped.is_file() and fits(load_evaluator(shipped), train):
         path = shipped
     else:
         path = cached_evaluator_path(data, train)
@@ -83,24 +94,36 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
     evaluator = load_evaluator(path)
     problem = untrusted_reason(evaluator.info)
     if problem:
-        raise GankitError(f"the classifier extractor for {data.name} cannot tell its classes apart on new images: "
-                          f"{problem}, so scores from its features would mean nothing; add images to each class "
-                          "folder, check that each subfolder is one class, or use --extractor inception with its "
-                          "weights")
+        raise GankitError(f"the classifier extractor for {data.name} cannot tell its classes apart on new samples: "
+                          f"{problem}, so scores from its features would mean nothing; add samples to each class "
+                          "folder, check that each subfolder is one class"
+                          + (", or use --extractor inception with its weights" if train.modality.name == "image" else ""))
     net = folded_for_inference(evaluator.net.to(device))
 
     def forward(x: torch.Tensor):
         features, logits = net(x.contiguous(memory_format=torch.channels_last))
         return features, logits.softmax(dim=1)
 
-    info, (_, side, _) = evaluator.info, evaluator.input_shape
+    info, (_, height, width) = evaluator.info, evaluator.input_shape
     chance = info.get("chance", 1 / len(evaluator.classes))
-    return FeatureExtractor(name="classifier", digest=evaluator.digest, forward=forward,
+    seen = f"{height}x{width} px" if train.modality.name == "image" else f"{height}x{width} log-mel spectrograms"
+    return FeatureExtractor(name="classifier", digest=evaluator.digest, forward=forward, view=view,
                             description=f"features of a {len(evaluator.classes)}-class classifier trained on "
-                                        f"{info.get('dataset')} at {side}x{side} px (held-out accuracy "
-                                        f"{info.get('test_accuracy', 0):.3f} on {info.get('test_images')} images, "
+                                        f"{info.get('dataset')} at {seen} (held-out accuracy "
+                                        f"{info.get('test_accuracy', 0):.3f} on {info.get('test_images')} samples, "
                                         f"chance {chance:.2f})",
                             input_shape=evaluator.input_shape, classes=evaluator.classes)
+
+
+def fits(evaluator: TrainedEvaluator, train: Dataset) -> bool:
+    """Whether the classifier was trained on samples like these: the same kind, decoded alike (a classifier for
+    sound hears one sample rate and one clip length), and pictures of its shape (square images of another size
+    are resized, and turned grey or RGB)."""
+    if evaluator.info.get("modality", {"name": "image"}) != modality_info(train.modality):
+        return False
+    c, h, w = evaluator.input_shape
+    picture = train.modality.classifier_view(train.samples[:1])
+    return (h == w and picture.shape[-1] == picture.shape[-2]) or tuple(picture.shape[1:]) == (c, h, w)
 
 
 def cached_evaluator_path(data: DataConfig, train: Dataset) -> Path:
@@ -118,10 +141,17 @@ def train_classifier_for(data: DataConfig, train: Dataset, path: Path, device: t
     fit_x, fit_y = train.samples, train.labels
     if test.from_training_set:
         fit_x, fit_y = train.samples[test.rest], train.labels[test.rest]
-    channels, side = fit_x.shape[1], min(fit_x.shape[-1], CLASSIFIER_SIDE)
-    train_evaluator(conform(fit_x, channels, side), fit_y, conform(test.images, channels, side), test.labels,
-                    train.classes, path, device=device, dataset=data.name, epochs=epochs,
-                    command=f"gankit evaluator train --data {data.name} --epochs {epochs}")
+    fit_x, test_x = (classifier_pictures(train.modality.classifier_view, x) for x in (fit_x, test.images))
+    train_evaluator(fit_x, fit_y, test_x, test.labels, train.classes, path, device=device, dataset=data.name,
+                    epochs=epochs, command=f"gankit evaluator train --data {data.name} --epochs {epochs}",
+                    modality=modality_info(train.modality))
+
+
+def classifier_pictures(view: Callable[[torch.Tensor], torch.Tensor], samples: torch.Tensor) -> torch.Tensor:
+    """What a classifier trained on first use sees: the modality's pictures, square ones at most CLASSIFIER_SIDE."""
+    pictures = torch.cat([view(chunk) for chunk in samples.split(1000)])
+    c, h, w = pictures.shape[1:]
+    return conform(pictures, c, CLASSIFIER_SIDE) if h == w and h > CLASSIFIER_SIDE else pictures
 
 
 @EXTRACTORS.register("inception")

@@ -58,6 +58,17 @@ class Modality:
         """Write a preview of stored samples to `path` (atomically) and return it."""
         raise NotImplementedError
 
+    # what stored samples are, for messages
+    stored: str = ""
+
+    def classifier_view(self, samples: torch.Tensor) -> torch.Tensor:
+        """Stored samples -> the uint8 (N, C, H, W) pictures a classifier (the feature extractor) looks at."""
+        raise NotImplementedError
+
+    def thumbnails(self, samples: torch.Tensor) -> torch.Tensor:
+        """Stored samples -> uint8 (N, C, H, W) pictures a person looks at (closest pairs, walks)."""
+        raise NotImplementedError
+
     # what `gankit sample --out` writes: a file with this suffix, or a folder when it is ""
     output_suffix: str = ""
 

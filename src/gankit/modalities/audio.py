@@ -94,6 +94,13 @@ def write_wav(clip: torch.Tensor, sample_rate: int, path: str | Path) -> Path:
     return Path(path)
 
 
+def write_sequence(clips: torch.Tensor, sample_rate: int, path: str | Path, gap_seconds: float = 0.15) -> Path:
+    """clips (N, 1, L) as one WAV, one after another with `gap_seconds` of silence between (a latent walk)."""
+    gap = torch.zeros(1, round(gap_seconds * sample_rate), device=clips.device)
+    parts = [part for clip in clips for part in (clip, gap)][:-1]
+    return write_wav(torch.cat(parts, dim=-1), sample_rate, path)
+
+
 def write_clips(clips: torch.Tensor, sample_rate: int, folder: Path) -> list[Path]:
     """clips (N, 1, L) as folder/000.wav, 001.wav, ..."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,8 +115,16 @@ def spread(clips: torch.Tensor, sample_rate: int) -> float:
     return float(torch.pdist(features.flatten(1)).mean())
 
 
+def classifier_pictures(clips: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """float (N, 1, L) -> uint8 (N, 1, N_MELS / 2, frames / 2): the log-mel levels of the pictures in grey, pooled
+    2 x 2 (a quarter of the work for a classifier, and digits are told apart at that resolution)."""
+    db = F.avg_pool2d(log_mel(clips, sample_rate)[:, None], 2)
+    return ((db - (TOP_DB - RANGE_DB)) / RANGE_DB * 255).round().clamp(0, 255).to(torch.uint8)
+
+
 class AudioModality(Modality):
     name = "audio"
+    stored = "float32 clips (N, 1, L) in [-1, 1]"
 
     def __init__(self, sample_rate: int = 16_000):
         self.sample_rate = sample_rate
@@ -138,6 +153,12 @@ class AudioModality(Modality):
         path = Path(path)
         write_clips(samples[:PREVIEW_CLIPS], self.sample_rate, path.with_suffix(""))
         return save_png(self.picture(samples, nrow), path)
+
+    def classifier_view(self, samples: torch.Tensor) -> torch.Tensor:
+        return classifier_pictures(samples, self.sample_rate)
+
+    def thumbnails(self, samples: torch.Tensor) -> torch.Tensor:
+        return spectrogram_pictures(samples, self.sample_rate)
 
     def write_samples(self, samples: torch.Tensor, out: Path, nrow: int | None = None) -> str:
         """out: a folder, for NNN.wav and spectrograms.png."""

@@ -90,6 +90,13 @@ class ImageModality(Modality):
         return save_png(grid(samples, nrow), path)
 
     output_suffix = ".png"
+    stored = "uint8 images (N, C, H, W)"
+
+    def classifier_view(self, samples: torch.Tensor) -> torch.Tensor:
+        return samples
+
+    def thumbnails(self, samples: torch.Tensor) -> torch.Tensor:
+        return samples
 
     def write_samples(self, samples: torch.Tensor, out: Path, nrow: int | None = None) -> str:
         if out.suffix.lower() != ".png":

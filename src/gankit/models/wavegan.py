@@ -4,14 +4,17 @@ G: z (100) -> dense to 16 x (16 d) -> ReLU, then five 1-D transposed convolution
 with ReLU, tanh out: 16 -> 64 -> 256 -> 1024 -> 4096 -> 16384 samples. D mirrors it: five 1-D
 convolutions (kernel 25, stride 4) with LeakyReLU 0.2 and phase shuffle (radius 2) after the first four,
 flattened to one logit. Trained as WGAN-GP (lambda 10, 5 critic steps, Adam 1e-4, betas 0.5, 0.9,
-batch 64). Clips of 4096 or 65536 samples take one layer fewer or more, as the authors' long-clip model.
+batch 64). Other clip lengths that are multiples of 1024 start from L / 1024 time steps instead of 16
+(8192 samples: about 1 s at 8 kHz); 65536 takes a sixth layer, as the authors' long-clip model.
 
 Phase shuffle moves each clip's feature maps by a random -2..2 samples (reflecting at the edges), so D
 cannot judge by the periodic artefacts of G's transposed convolutions. The authors draw one shift per
-batch; here each clip gets its own, in one gather (the per-sample Python loop of a known PyTorch port is
-its bottleneck), drawn from the run's noise generator so a resumed run repeats them exactly.
+batch; here each clip gets its own, in one gather instead of a known PyTorch port's per-clip Python loop (on
+two CPU cores both take the same time; on a GPU the loop is a kernel launch per clip), drawn from the run's
+noise generator so a resumed run repeats them exactly.
 
-The paper's width d = 64 makes G 19M parameters; the CPU default is d = 16 (1.2M): see docs/benchmarks.md.
+The paper's width d = 64 makes G 19M parameters; the CPU default is d = 16 (1.5M, 12.5x faster on two CPU
+cores): see docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -28,17 +31,22 @@ from gankit.errors import GankitError
 from gankit.models.spec import MODELS, ModelSpec
 
 KERNEL, STRIDE = 25, 4
-# G's dense layer makes this many time steps; each layer multiplies them by STRIDE
-START = 16
-# clip length -> layers
-LAYERS = {START * STRIDE**n: n for n in (4, 5, 6)}
+LONG_CLIP = 65536
 EMBEDDING = 50
+
+
+def plan(clip_samples: int) -> tuple[int, int] | None:
+    """(time steps G's dense layer makes, layers) for a clip length; None when the model cannot make it.
+    Each layer multiplies the time steps by STRIDE."""
+    layers = 6 if clip_samples == LONG_CLIP else 5
+    start, rest = divmod(clip_samples, STRIDE**layers)
+    return (start, layers) if start >= 1 and rest == 0 and clip_samples <= LONG_CLIP else None
 
 
 @dataclass(frozen=True)
 class WaveGANParams:
     width: int = opt(16, "d: channels of G's last and D's first layer, doubled per layer (the paper's 64 is 19M "
-                         "parameters for G; 16 trains about 10x faster on a CPU)")
+                         "parameters for G; 16, 1.5M, trains 12.5x faster on a CPU)")
     phase_shuffle: int = opt(2, "radius of D's phase shuffle in samples (0: none)")
 
 
@@ -76,10 +84,10 @@ def _channels(width: int, layers: int) -> list[int]:
 class WaveGANGenerator(nn.Module):
     def __init__(self, latent_dim: int, clip_samples: int, width: int, num_classes: int = 0):
         super().__init__()
-        layers = LAYERS[clip_samples]
+        self.start, layers = plan(clip_samples)
         channels = _channels(width, layers)
         self.embed = nn.Embedding(num_classes, EMBEDDING) if num_classes else None
-        self.dense = nn.Linear(latent_dim + (EMBEDDING if num_classes else 0), START * channels[0])
+        self.dense = nn.Linear(latent_dim + (EMBEDDING if num_classes else 0), self.start * channels[0])
         self.start_channels = channels[0]
         ups: list[nn.Module] = []
         for c_in, c_out in zip(channels, channels[1:] + [1]):
@@ -90,13 +98,13 @@ class WaveGANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, 1, L)
         if self.embed is not None:
             z = torch.cat([z, self.embed(y)], dim=1)
-        return self.net(self.dense(z).view(len(z), self.start_channels, START))
+        return self.net(self.dense(z).view(len(z), self.start_channels, self.start))
 
 
 class WaveGANDiscriminator(nn.Module):
     def __init__(self, clip_samples: int, width: int, shuffle_radius: int, num_classes: int = 0):
         super().__init__()
-        layers = LAYERS[clip_samples]
+        start, layers = plan(clip_samples)
         channels = _channels(width, layers)[::-1]
         body: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(zip([1] + channels[:-1], channels)):
@@ -104,7 +112,7 @@ class WaveGANDiscriminator(nn.Module):
             if i < layers - 1:
                 body.append(PhaseShuffle(shuffle_radius))
         self.body = nn.Sequential(*body)
-        self.features = START * channels[-1]
+        self.features = start * channels[-1]
         self.head = nn.Linear(self.features, 1)
         # a projection discriminator for labelled clips, as cgan's: logit += <embed(y), h>
         self.embed = nn.Embedding(num_classes, self.features) if num_classes else None
@@ -137,10 +145,9 @@ def check(config: Config, sample_shape: tuple[int, ...]) -> None:
     p = config.model.params
     require(1 <= p.width <= MAX_WIDTH // 64, "model.width", f"must be in 1..{MAX_WIDTH // 64}", p.width)
     require(0 <= p.phase_shuffle <= 64, "model.phase_shuffle", "must be in 0..64", p.phase_shuffle)
-    if len(sample_shape) != 2 or sample_shape[0] != 1 or sample_shape[1] not in LAYERS:
-        lengths = ", ".join(str(n) for n in LAYERS)
-        raise GankitError(f"model {config.model.name} makes mono clips of {lengths} samples, got {sample_shape}; "
-                          "pass --clip-samples 16384 (or 4096, 65536)")
+    if len(sample_shape) != 2 or sample_shape[0] != 1 or plan(sample_shape[1]) is None:
+        raise GankitError(f"model {config.model.name} makes mono clips of a multiple of 1024 samples up to 65536, got "
+                          f"{sample_shape}; pass --clip-samples 16384 (or 8192, ...)")
 
 
 # the paper's training: WGAN-GP, 5 critic steps, Adam 1e-4 (0.5, 0.9), batch 64

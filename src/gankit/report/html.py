@@ -79,8 +79,12 @@ def read_run(path: Path) -> RunFiles:
 # pictures
 
 
+def _data_uri(kind: str, data: bytes) -> str:
+    return f"data:{kind};base64," + base64.b64encode(data).decode("ascii")
+
+
 def _png_uri(data: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return _data_uri("image/png", data)
 
 
 def _figure_uri(fig) -> str:
@@ -171,12 +175,26 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
     return charts
 
 
+# sound in the page: the first clips of this many evenly spaced grids (about 2 MB of 1 s clips at 16 kHz)
+AUDIO_FRAMES, AUDIO_CLIPS = 12, 4
+
+
 def sample_frames(run: RunFiles) -> list[dict]:
-    """Every sample grid as {"label", "src"}, in training order."""
+    """Every sample grid as {"label", "src"}, in training order. A grid of sound (spectrograms) has its WAV
+    clips beside it; the first AUDIO_CLIPS of them come along as "clips" for AUDIO_FRAMES evenly spaced grids
+    (the last always among them), so the page stays one bounded file."""
+    grids = evenly_spaced(sample_grids(run.path / "samples"), MAX_FRAMES)
+    heard = set(evenly_spaced(grids, AUDIO_FRAMES))
     frames = []
-    for path in evenly_spaced(sample_grids(run.path / "samples"), MAX_FRAMES):
+    for path in grids:
         kind, number = path.stem.split("_", 1)
-        frames.append({"label": f"{kind} {int(number)}", "src": _picture_uri(path)})
+        frame = {"label": f"{kind} {int(number)}", "src": _picture_uri(path)}
+        clips = sorted(path.with_suffix("").glob("*.wav"))[:AUDIO_CLIPS]
+        if clips and path in heard:
+            frame["clips"] = [_data_uri("audio/wav", clip.read_bytes()) for clip in clips]
+        elif clips:
+            frame["clips_note"] = f"this grid's clips are in samples/{path.stem}/"
+        frames.append(frame)
     return frames
 
 
@@ -228,7 +246,19 @@ const frames = JSON.parse(document.getElementById("frames").textContent);
 const slider = document.getElementById("slider");
 const shown = document.getElementById("grid");
 const label = document.getElementById("grid-label");
-function show(i) { shown.src = frames[i].src; label.textContent = frames[i].label + " (" + (i + 1) + " of " + frames.length + ")"; }
+const clips = document.getElementById("clips");
+function show(i) {
+  shown.src = frames[i].src;
+  label.textContent = frames[i].label + " (" + (i + 1) + " of " + frames.length + ")";
+  if (!clips) return;
+  const players = (frames[i].clips || []).map(src => {
+    const player = document.createElement("audio");
+    player.controls = true;
+    player.src = src;
+    return player;
+  });
+  clips.replaceChildren(...players, document.createTextNode(frames[i].clips_note || ""));
+}
 slider.max = frames.length - 1;
 slider.value = frames.length - 1;
 slider.addEventListener("input", () => show(Number(slider.value)));
@@ -296,6 +326,9 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
         body += ["<h2>Samples</h2>", "<p>The same latent vectors after each epoch; drag the slider.</p>",
                  "<input type=\"range\" id=\"slider\" min=\"0\" step=\"1\">", "<p id=\"grid-label\"></p>",
                  "<img id=\"grid\" alt=\"sample grid\" width=\"480\">", _json_script("frames", frames)]
+        if any("clips" in frame for frame in frames):
+            body[-1:-1] = ["<p>Spectrograms (low pitches at the bottom); listen to the first clips:</p>",
+                           "<div id=\"clips\"></div>"]
         script = SLIDER_SCRIPT
     try:
         strip = interpolation_strip(run) if interpolation else None
