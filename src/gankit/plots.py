@@ -146,7 +146,9 @@ def save_pairs_figure(top: list[np.ndarray], bottom: list[np.ndarray], captions:
     import matplotlib.pyplot as plt
 
     cols = len(top)
-    fig, axes = plt.subplots(2, cols, figsize=(max(6.0, 1.3 * cols), 3.4), squeeze=False)
+    tile = 1.3  # inches a side of a square picture; wide ones (spectrograms) keep their aspect
+    height = tile * top[0].shape[0] / top[0].shape[1]
+    fig, axes = plt.subplots(2, cols, figsize=(max(6.0, tile * cols), 2 * height + 1.0), squeeze=False)
     try:
         for col in range(cols):
             for row, image in enumerate((top[col], bottom[col])):

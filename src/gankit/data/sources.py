@@ -54,7 +54,7 @@ def read_cifar_split(files: dict[str, Path], split: str, cfg: DataConfig) -> tup
 
 
 def read_spoken_digits(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The clips of `gankit data spoken-digits`: <split>/<digit word>/*.wav, labelled in digit order."""
+    """The clips of `gankit data spoken-digits`: <split>/<digit word>/*.flac, labelled in digit order."""
     folder = files[split]
     clips, labels, found = read_audio_folder(folder, cfg.sample_rate or DEFAULT_RATE, cfg.clip_samples or DEFAULT_CLIP)
     unknown = sorted(set(found) - set(DIGITS))

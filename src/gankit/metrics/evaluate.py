@@ -176,8 +176,8 @@ def save_closest_pairs(result: dict, samples: torch.Tensor, reference: Reference
     top, bottom = ([p.permute(1, 2, 0).numpy() for p in pictures] for pictures in (top, bottom))
     typical = float(reference.real_to_train().median())
     title = (f"The {len(shown)} samples closest to a training image ({reference.extractor.name} features); "
-             f"a new real image is typically {typical:.3g} from its nearest training image")
-    return save_pairs_figure(top, bottom, [f"distance {d:.3g}" for _, _, d in shown], ("sample", "training image"),
+             f"a new real sample is typically {typical:.3g} from its nearest training sample")
+    return save_pairs_figure(top, bottom, [f"distance {d:.3g}" for _, _, d in shown], ("sample", "training sample"),
                              title, out)
 
 

@@ -58,8 +58,9 @@ class History:
     evals: list[dict] = field(default_factory=list)
     # per-step rows seen in all
     count: int = 0
-    # the model family being trained ("" when unknown): some advice is for one family only
+    # the model family being trained ("" when unknown) and its kind of data: some advice is for one only
     model: str = ""
+    modality: str = "image"
 
     def add(self, row: dict) -> None:
         kind = row_kind(row)
@@ -138,11 +139,11 @@ def mode_collapse(h: History) -> Finding | None:
     if len(checks) == 2 and all(c["diversity"] < 0.5 for c in checks):
         return Finding(
             "mode_collapse", h.step,
-            f"mode collapse: samples are {checks[-1]['diversity']:.2f}x as varied as real images (1.0 = as varied; "
+            f"mode collapse: samples are {checks[-1]['diversity']:.2f}x as varied as real ones (1.0 = as varied; "
             f"below 0.5 in the last two checks), so G produces a few outputs over and over",
-            "lower the learning rates, use --loss hinge or wgan-gp, add --ema 0.999, or a model with a "
-            "stronger D (dcgan, sngan)" + ("; for the classic model this is the tutorial's known early collapse"
-                                           if h.model == "classic" else ""))
+            "lower the learning rates, use --loss hinge or wgan-gp, add --ema 0.999"
+            + (", or a model with a stronger D (dcgan, sngan)" if h.modality == "image" else "")
+            + ("; for the classic model this is the tutorial's known early collapse" if h.model == "classic" else ""))
     covered = [e for e in h.evals if "class_coverage" in e]
     if len(covered) >= 2:
         best = max(covered, key=lambda e: e["class_coverage"])
@@ -224,9 +225,10 @@ class Diagnosis:
         rearm_checks: how many consecutive clear checks end an episode (so the rule may fire again).
     """
 
-    def __init__(self, rules: dict[str, Rule] | None = None, rearm_checks: int = 8, model: str = ""):
+    def __init__(self, rules: dict[str, Rule] | None = None, rearm_checks: int = 8, model: str = "",
+                 modality: str = "image"):
         self.rules = rules if rules is not None else RULES
-        self.history = History(model=model)
+        self.history = History(model=model, modality=modality)
         self.rearm_checks = rearm_checks
         self._clear: dict[str, int] = {}
         self._active: set[str] = set()

@@ -16,8 +16,8 @@ class Diagnose(Callback):
     (divergence) raises Diverged. Every process sees the same averaged rows, so all stop together."""
 
     def __init__(self, trainer):
-        self.model = trainer.config.model.name
-        self.diagnosis = Diagnosis(model=self.model)
+        self.model, self.modality = trainer.config.model.name, trainer.spec.modality.name
+        self.diagnosis = Diagnosis(model=self.model, modality=self.modality)
         self.diagnosis.add(trainer.log.rows())  # a resumed run's history: its problems were reported when they happened
         self.probe = DiversityProbe(trainer.samples_on_device, trainer.dataset.modality,
                                     trainer.config.model.latent_dim, trainer.config.train.seed, trainer.labels_on_device)
@@ -35,4 +35,4 @@ class Diagnose(Callback):
                                                 "diversity": round(self.probe(trainer.state.g), 4)})
 
     def on_rewind(self, trainer, step: int) -> None:
-        self.diagnosis = Diagnosis(model=self.model)  # the rows it judged are gone
+        self.diagnosis = Diagnosis(model=self.model, modality=self.modality)  # the rows it judged are gone
