@@ -203,6 +203,23 @@ def test_wavegan_trains_resumes_samples_scores_and_reports(spoken_digits, tmp_pa
     assert "<h2>Latent walk</h2>" in page and "Scores (gankit eval)" in page
 
 
+def test_conditional_wavegan_trains_and_samples_each_digit(spoken_digits, tmp_path):
+    from gankit.pipeline import Pipeline
+    from gankit.resolve import resolve_config
+    from gankit.runs import create_run
+    from gankit.train import train
+
+    config = resolve_config(overrides={"model.name": "cwavegan", "data.name": "spoken-digits", "model.width": 4,
+                                       "data.data_dir": str(spoken_digits), "train.batch_size": 7,
+                                       "train.n_critic": 1, "train.max_steps": 2, "train.device": "cpu"})
+    result = train(config, create_run(tmp_path, "c", config), progress=False)
+    assert result.steps == 2
+    pipe = Pipeline.from_run(tmp_path / "c", device="cpu")
+    assert pipe.spec.classes[:2] == ("zero", "one")
+    clips = pipe.sample(3, labels="seven")
+    assert clips.shape == (3, 1, 16384) and clips.dtype == torch.float32
+
+
 def test_sound_settings_are_refused_where_they_mean_nothing(tmp_path):
     write_wav(torch.zeros(1, 10), 16000, tmp_path / "x.wav")
     assert_clean_error(gankit("train", "--data", str(tmp_path), "--model", "wavegan", "--image-size", "32"),

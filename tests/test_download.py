@@ -70,6 +70,6 @@ def test_data_dir_missing_files(tmp_path):
 def test_cli_data_finds_system_copy(fashion_dir):
     result = gankit("data", "fashion-mnist", "--no-download")
     assert result.returncode == 0, result.stderr
-    assert "60000 training images of shape (1, 28, 28)" in result.stdout and str(fashion_dir) in result.stdout
+    assert "60000 training samples of shape (1, 28, 28)" in result.stdout and str(fashion_dir) in result.stdout
     missing = gankit("data", "mnist", "--no-download", env={"GANKIT_SYSTEM_DATASETS": ""})
     assert missing.returncode == 1 and "no local copy" in missing.stdout
