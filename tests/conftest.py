@@ -32,6 +32,14 @@ def isolated_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def fashion_cache(tmp_path_factory) -> Path:
+    """A gankit cache shared by the tests that score against Fashion-MNIST: its reference features (60,000
+    training images for the memorisation check: half a minute on two cores) are extracted once. Entries
+    are keyed by the extractor's and the images' content, so sharing cannot hand a test stale values."""
+    return tmp_path_factory.mktemp("fashion-cache")
+
+
+@pytest.fixture(scope="session")
 def fashion_dir() -> Path:
     """The real Fashion-MNIST files (Debian's dataset-fashion-mnist; `make test` installs it)."""
     if not (FASHION_DIR / "train-images-idx3-ubyte.gz").is_file():

@@ -11,9 +11,9 @@ from conftest import assert_clean_error, gankit, make_idx_dataset, make_shapes_f
 
 
 @pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
-    """One cache for this module, so reference features are extracted once."""
-    return {"GANKIT_CACHE_DIR": str(tmp_path_factory.mktemp("evalcache"))}
+def shared_cache(fashion_cache):
+    """The session's Fashion-MNIST cache, so reference features are extracted once."""
+    return {"GANKIT_CACHE_DIR": str(fashion_cache)}
 
 
 @pytest.fixture(scope="module")
