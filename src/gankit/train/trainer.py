@@ -101,7 +101,8 @@ class Trainer:
             return
         limit = (f"--max-steps {t.max_steps}" if t.max_steps is not None and t.max_steps <= state.step
                  else f"--epochs {t.epochs}")
-        raise GankitError(f"{self.run} is at step {state.step} ({state.epoch} epochs done), so {limit} trains "
+        done = f"{state.epoch} epoch{'' if state.epoch == 1 else 's'} done"
+        raise GankitError(f"{self.run} is at step {state.step} ({done}), so {limit} trains "
                           f"nothing; continue it with --max-steps above {state.step} or --epochs above {state.epoch}")
 
     def _load_data(self) -> None:
