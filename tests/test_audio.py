@@ -220,6 +220,23 @@ def test_conditional_wavegan_trains_and_samples_each_digit(spoken_digits, tmp_pa
     assert clips.shape == (3, 1, 16384) and clips.dtype == torch.float32
 
 
+@pytest.mark.parametrize("array,fragment", [
+    (np.zeros((3, 16384), np.int16), "clips must be float N x L or N x 1 x L"),
+    (np.zeros((3, 2, 16384), np.float32), "clips must be float N x L or N x 1 x L"),
+    (np.zeros((3, 1000), np.float32), "holds clips of 1000 samples; spoken-digits is scored with 16384"),
+    (np.zeros((0, 16384), np.float32), "holds 0 clips"),
+    (np.full((3, 16384), 2.0, np.float32), "clips must be finite and within [-1, 1]"),
+    (np.full((3, 16384), np.nan, np.float32), "clips must be finite and within [-1, 1]"),
+])
+def test_clips_to_score_are_checked(tmp_path, array, fragment):
+    from gankit.config import DataConfig
+    from gankit.metrics.evaluate import load_samples
+
+    np.save(tmp_path / "c.npy", array)
+    with pytest.raises(GankitError, match=re.escape(fragment)):
+        load_samples(tmp_path / "c.npy", DataConfig(name="spoken-digits"))
+
+
 def test_sound_settings_are_refused_where_they_mean_nothing(tmp_path):
     write_wav(torch.zeros(1, 10), 16000, tmp_path / "x.wav")
     assert_clean_error(gankit("train", "--data", str(tmp_path), "--model", "wavegan", "--image-size", "32"),

@@ -103,7 +103,10 @@ def write_sequence(clips: torch.Tensor, sample_rate: int, path: str | Path, gap_
 
 def write_clips(clips: torch.Tensor, sample_rate: int, folder: Path) -> list[Path]:
     """clips (N, 1, L) as folder/000.wav, 001.wav, ..."""
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GankitError(f"cannot create {folder}: {exc.strerror}") from None
     digits = max(3, len(str(len(clips) - 1)))
     return [write_wav(clip, sample_rate, folder / f"{i:0{digits}d}.wav") for i, clip in enumerate(clips)]
 
