@@ -82,16 +82,15 @@ EXTRACTORS: Registry[Callable[[DataConfig, Dataset, torch.device], FeatureExtrac
 def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device) -> FeatureExtractor:
     shipped = SHIPPED / f"{data.name}.safetensors"
     view = train.modality.classifier_view
-    if is_named(data.name) and shipped.is_file() and fits(load_evaluator(shipped), train):
-        path = shipped
-    else:
+    evaluator = load_evaluator(shipped) if is_named(data.name) and shipped.is_file() else None
+    if evaluator is None or not fits(evaluator, train):
         path = cached_evaluator_path(data, train)
         if not path.is_file():
             if train.labels is None:
                 raise GankitError(f"the classifier extractor needs class labels, and {data.name} has none "
                                   "(put images in one subfolder per class, or use --extractor inception)")
             train_classifier_for(data, train, path, device)
-    evaluator = load_evaluator(path)
+        evaluator = load_evaluator(path)
     problem = untrusted_reason(evaluator.info)
     if problem:
         raise GankitError(f"the classifier extractor for {data.name} cannot tell its classes apart on new samples: "
