@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_ARGS ?=
 
-.PHONY: demo test test-fast lint data browser speech install clean
+.PHONY: demo test test-fast lint data browser speech words install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,16 @@ browser:
 speech:
 	@scripts/ensure-apt.sh "the spoken-digits tests" espeak-ng:espeak-ng
 
+words:
+	@scripts/ensure-apt.sh "the text tests (the words dataset)" /usr/share/dict/words:wamerican
+
 demo: data
 	$(BIN)/gankit train $(DEMO_ARGS)
 
-test: data browser speech
+test: data browser speech words
 	$(BIN)/python -m pytest -q
 
-test-fast: data browser speech
+test-fast: data browser speech words
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)

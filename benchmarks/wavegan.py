@@ -22,43 +22,18 @@ import time
 
 import torch
 import torch.nn.functional as F
+from step_speed import g_steps_per_second, parameters, sync
 
 from gankit.device import resolve_device
-from gankit.losses import LOSSES
-from gankit.models.spec import bind_noise
 from gankit.models.wavegan import phase_shuffle
 from gankit.resolve import resolve_config
 from gankit.train.state import new_state
-from gankit.train.steps import StepRules, autocast_dtype, d_step, g_step
 
 
-def g_steps_per_second(width: int, precision: str, device: torch.device, steps: int, batch: int) -> float:
+def wavegan_speed(width: int, precision: str, device: torch.device, steps: int, batch: int) -> float:
     config = resolve_config(overrides={"model.name": "wavegan", "model.width": width, "train.precision": precision,
                                        "data.name": "spoken-digits", "train.batch_size": batch}, saved=True)
-    t = config.train
-    state = new_state(config, (1, 16384), device)
-    bind_noise(state.d, state.noise)
-    state.ddp_g, state.ddp_d = state.g, state.d
-    loss = LOSSES.get(t.loss)
-    rules = StepRules(loss=loss, gp_weight=loss.gp_weight, autocast=autocast_dtype(precision))
-    real = torch.rand(batch, 1, 16384, device=device) * 2 - 1
-
-    def one_g_step() -> None:
-        for _ in range(t.n_critic):
-            with rules.forward_precision(device):
-                fake = state.g(torch.randn(batch, config.model.latent_dim, device=device))
-            d_step(state, real, fake.float(), rules)
-        with rules.forward_precision(device):
-            fake = state.g(torch.randn(batch, config.model.latent_dim, device=device))
-        g_step(state, fake.float(), rules)
-
-    one_g_step()  # warm-up: allocations, kernel choice
-    sync(device)
-    started = time.perf_counter()
-    for _ in range(steps):
-        one_g_step()
-    sync(device)
-    return steps / (time.perf_counter() - started)
+    return g_steps_per_second(config, torch.rand(batch, 1, 16384, device=device) * 2 - 1, device, steps)
 
 
 def loop_shuffle(x: torch.Tensor, shifts: torch.Tensor, radius: int) -> torch.Tensor:
@@ -88,11 +63,6 @@ def shuffle_seconds(device: torch.device, repeats: int) -> tuple[float, float]:
     return timings["gather"], timings["loop"]
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--widths", default="64,32,16,8")
@@ -107,7 +77,7 @@ def main() -> None:
     runs: dict[tuple[int, str], list[float]] = {v: [] for v in variants}
     for _ in range(args.repeats):
         for width, precision in variants:
-            runs[(width, precision)].append(g_steps_per_second(width, precision, device, args.steps, args.batch))
+            runs[(width, precision)].append(wavegan_speed(width, precision, device, args.steps, args.batch))
     print(f"device {device}, torch {torch.__version__}, batch {args.batch}, 16384-sample clips, WGAN-GP, 5 critic "
           f"steps per G step; median of {args.repeats} repeats of {args.steps} G steps")
     base = statistics.median(runs[variants[0]])
@@ -116,7 +86,7 @@ def main() -> None:
         rate = statistics.median(runs[(width, precision)])
         config = resolve_config(overrides={"model.name": "wavegan", "model.width": width,
                                            "data.name": "spoken-digits"}, saved=True)
-        params = sum(p.numel() for p in new_state(config, (1, 16384), torch.device("cpu")).g.parameters())
+        params = parameters(new_state(config, (1, 16384), torch.device("cpu")).g)
         print(f"{width:>6} {precision:>9} {params / 1e6:>8.2f}M {rate:>10.3f} {rate * args.batch * 5:>8.0f} "
               f"{rate / base:>8.2f}x")
     gather, loop = shuffle_seconds(device, args.repeats)

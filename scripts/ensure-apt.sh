@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Make sure programs some tests need are here, installing their Debian packages with apt when run as root.
-# usage: ensure-apt.sh "what needs them" COMMAND:PACKAGE...
+# usage: ensure-apt.sh "what needs them" COMMAND:PACKAGE...  (or /ABSOLUTE/FILE:PACKAGE for a package of data)
 set -euo pipefail
 why=$1
 shift
 missing=()
 for pair in "$@"; do
-    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+    need=${pair%%:*}
+    if [[ $need == /* ]]; then
+        [ -e "$need" ] || missing+=("${pair#*:}")
+    else
+        command -v "$need" >/dev/null || missing+=("${pair#*:}")
+    fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

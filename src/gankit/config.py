@@ -39,14 +39,17 @@ def opt(default: Any, help: str) -> Any:
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = opt("fashion-mnist", "a dataset name (fashion-mnist, mnist, cifar10, spoken-digits) or a folder of images "
-                                     "or sound files (kept as an absolute path)")
+    name: str = opt("fashion-mnist", "a dataset name (fashion-mnist, mnist, cifar10, spoken-digits, words), a folder of "
+                                     "images or sound files, or a .txt file of one item per line (kept as an absolute "
+                                     "path)")
     data_dir: str | None = opt(None, "a folder holding the dataset's files; searched before the cache and system folders")
     image_size: int | None = opt(None, "side of the square images fed to the models; None keeps the dataset's own (28 for Fashion-MNIST)")
     channels: int | None = opt(None, "1 (grey) or 3 (RGB); None keeps the dataset's own")
     sample_rate: int | None = opt(None, "sound: samples per second the clips are resampled to; None = 16000")
     clip_samples: int | None = opt(None, "sound: samples per clip, longer clips cut and shorter ones padded with "
                                          "silence; None = 16384 (about 1 s at 16 kHz)")
+    seq_len: int | None = opt(None, "text: characters per item, longer items skipped and shorter ones padded; None = 16 "
+                                    "for words, 32 for other text")
     download_url: str | None = opt(None, "base URL to download named datasets from instead of their official sources (a mirror)")
 
 
@@ -112,6 +115,7 @@ MAX_LATENT = 2**16
 MAX_WIDTH = 2**14
 MAX_SAMPLE_RATE = 384_000
 MAX_CLIP = 2**22
+MAX_SEQ_LEN = 1024
 
 # train.precision -> the autocast dtype of forward passes (None: plain fp32)
 PRECISIONS = {"fp32": None, "bf16": "bfloat16"}
@@ -289,6 +293,8 @@ def check_ranges(config: Config) -> None:
             f"must be in 1000..{MAX_SAMPLE_RATE:,}", d.sample_rate)
     require(d.clip_samples is None or 16 <= d.clip_samples <= MAX_CLIP, "data.clip_samples", f"must be in 16..{MAX_CLIP:,}",
             d.clip_samples)
+    require(d.seq_len is None or 1 <= d.seq_len <= MAX_SEQ_LEN, "data.seq_len", f"must be in 1..{MAX_SEQ_LEN:,}",
+            d.seq_len)
 
 
 def require(ok: bool, key: str, rule: str, value: Any) -> None:

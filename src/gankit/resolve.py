@@ -14,7 +14,14 @@ from typing import Any
 
 from gankit.augment import AUGMENTATIONS
 from gankit.config import Config, DataConfig, ModelConfig, build_config, flatten, load_config_file, require
-from gankit.data.sources import check_data_exists, check_data_settings, data_modality, is_named, sample_shape
+from gankit.data.sources import (
+    check_data_exists,
+    check_data_settings,
+    data_modality,
+    is_named,
+    is_text_file,
+    sample_shape,
+)
 from gankit.device import validate_device_name
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
@@ -75,6 +82,8 @@ def check_with_registries(config: Config, check_data: bool = True) -> None:
     if modality is None:  # a saved run whose folder of data is gone: it was checked when it started
         return
     check_data_settings(config.data)
+    if modality == "text" and not check_data:  # the shape is the checkpoint's: the text may have changed since
+        return
     if modality not in spec.modalities:
         raise GankitError(f"model {m.name} makes {', '.join(spec.modalities)} samples, and {config.data.name} holds "
                           f"{modality}; pick a model for {modality}")
@@ -109,8 +118,9 @@ def resolve_data(name: str, data_dir: str | None = None, image_size: int | None 
 
 
 def absolute_folder(name: str) -> str:
-    """A folder of data as an absolute path, so a run works from any working directory; a dataset name, or
-    a name that is no folder, stays as typed (for the message that refuses it)."""
-    if is_named(name) or not Path(name).expanduser().is_dir():
+    """A folder (or text file) of data as an absolute path, so a run works from any working directory; a dataset
+    name, or a name that is neither, stays as typed (for the message that refuses it)."""
+    path = Path(name).expanduser()
+    if is_named(name) or not (path.is_dir() or is_text_file(path)):
         return name
     return str(Path(name).expanduser().absolute())

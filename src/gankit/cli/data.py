@@ -13,7 +13,7 @@ from gankit.data.spoken_digits import make_spoken_digits
 from gankit.errors import GankitError
 
 NAME = "data"
-HELP = "find or download a dataset (fashion-mnist, mnist, cifar10), or make spoken-digits"
+HELP = "find or download a dataset (fashion-mnist, mnist, cifar10), find words, or make spoken-digits"
 DESCRIPTION = """Look for a named dataset in --data-dir, ~/.cache/gankit/datasets/<name> and
 /usr/share/datasets/<name>; download it (SHA-256 checked) when it is nowhere. Prints where it is and
 how many samples it has.
@@ -22,10 +22,14 @@ spoken-digits is made on this machine instead: espeak-ng says "zero" ... "nine" 
 voices, twice each at seeded speeds and pitches (3,840 clips of 16 kHz FLAC, about a minute); the
 voices of the test split are never heard in training. It needs espeak-ng (apt install espeak-ng).
 
+words is Debian's American English word list (apt install wamerican): its 73,000 words of the
+letters a-z only, lower-cased; one in ten (by a hash of the word) is held out for scoring.
+
 examples:
   gankit data fashion-mnist
   gankit data mnist --no-download       exit 1 when there is no local copy
-  gankit data spoken-digits             then: gankit train --data spoken-digits --model wavegan"""
+  gankit data spoken-digits             then: gankit train --data spoken-digits --model wavegan
+  gankit data words                     then: gankit train --data words --model textgan"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

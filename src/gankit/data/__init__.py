@@ -1,7 +1,7 @@
 """Datasets as one tensor each, plus device-resident batches.
 
 A `Dataset` is the whole training set in memory: `samples` as stored (uint8 (N, C, H, W) for images,
-float32 (N, 1, L) in [-1, 1] for sound)
+float32 (N, 1, L) in [-1, 1] for sound, int64 character ids (N, L) for text)
 with optional labels, and the `Modality` that says what a sample is and how it decodes. The trainer
 only sees `DeviceBatches` and `sample_shape`.
 """
@@ -9,7 +9,6 @@ only sees `DeviceBatches` and `sample_shape`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,7 +16,16 @@ import torch
 from gankit.config import DataConfig
 from gankit.data.audio import DEFAULT_RATE, read_audio_folder
 from gankit.data.folder import read_image_folder
-from gankit.data.sources import NAMED_DATASETS, data_modality, is_named, locate, sample_shape
+from gankit.data.sources import (
+    NAMED_DATASETS,
+    data_modality,
+    is_named,
+    locate,
+    sample_shape,
+    seq_len,
+    text_items,
+    vocabulary,
+)
 from gankit.errors import GankitError
 from gankit.modalities import MODALITIES, Modality
 from gankit.modalities.image import conform
@@ -28,7 +36,7 @@ __all__ = ["Dataset", "is_named", "load_dataset"]
 @dataclass
 class Dataset:
     name: str
-    # the training set as stored: uint8 (N, C, H, W) for images, float32 (N, 1, L) for sound
+    # the training set as stored: uint8 (N, C, H, W) for images, float32 (N, 1, L) for sound, int64 (N, L) for text
     samples: torch.Tensor
     # int64 (N,) or None for unlabelled folders
     labels: torch.Tensor | None
@@ -37,7 +45,8 @@ class Dataset:
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
-        return tuple(self.samples.shape[1:])
+        """The shape of one sample as the models see it (text's ids (L,) are one-hot (V, L) to them)."""
+        return self.modality.model_shape(tuple(self.samples.shape[1:]))
 
     def __len__(self) -> int:
         return self.samples.shape[0]
@@ -56,15 +65,20 @@ def load_dataset(cfg: DataConfig, split: str = "train") -> Dataset:
         samples, labels = spec.read(locate(cfg.name, split, cfg.data_dir, cfg.download_url), split, cfg)
         classes, kind = spec.classes, spec.modality
     else:
-        if not Path(cfg.name).is_dir():
-            raise GankitError(f"data folder {cfg.name} does not exist (moved or deleted?); point --data at it")
         kind = data_modality(cfg)
-        if kind == "audio":
+        if kind is None:
+            raise GankitError(f"data {cfg.name} does not exist (moved or deleted?); point --data at it")
+        if kind == "text":
+            samples, labels, class_list = vocabulary(cfg).encode(text_items(cfg), shape[-1]), None, []
+        elif kind == "audio":
             samples, labels, class_list = read_audio_folder(cfg.name, cfg.sample_rate or DEFAULT_RATE, shape[-1])
         else:
             samples, labels, class_list = read_image_folder(cfg.name, shape[-1], shape[0])
         classes = tuple(class_list)
-    if kind == "audio":
+    if kind == "text":
+        tensor = torch.from_numpy(np.array(samples, dtype=np.int64))
+        modality = MODALITIES.get("text")(vocabulary(cfg).characters, seq_len(cfg))
+    elif kind == "audio":
         tensor = torch.from_numpy(np.array(samples, dtype=np.float32))
         modality = MODALITIES.get("audio")(cfg.sample_rate or DEFAULT_RATE)
     else:

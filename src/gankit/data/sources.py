@@ -27,12 +27,17 @@ from gankit.data.audio import EXTENSIONS as AUDIO_EXTENSIONS
 from gankit.data.cifar import read_cifar10
 from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
 from gankit.data.idx import read_idx
+from gankit.data.text import EXTENSIONS as TEXT_EXTENSIONS
+from gankit.data.text import read_text, split_words
 from gankit.errors import GankitError
+from gankit.modalities.text import Vocabulary
 
 DOWNLOAD_URL_ENV = "GANKIT_DOWNLOAD_URL"
 SYSTEM_DIRS_ENV = "GANKIT_SYSTEM_DATASETS"
 # a folder of the user's own images, when --image-size and --channels do not say otherwise
 FOLDER_SHAPE = (3, 64, 64)
+# characters per item when --seq-len is not given: words are short, lines of other text longer
+WORDS_SEQ_LEN, LINES_SEQ_LEN = 16, 32
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 # (files found for a split, split, the data config) -> (samples as stored (N, ...), int64 labels (N,))
@@ -64,6 +69,11 @@ def read_spoken_digits(files: dict[str, Path], split: str, cfg: DataConfig) -> t
     return clips, np.array([DIGITS.index(c) for c in found], dtype=np.int64)[labels]
 
 
+def read_words(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """The `words` list's split as character ids (N, seq_len), in the training words' vocabulary."""
+    return vocabulary(cfg).encode(text_items(cfg, split, files), seq_len(cfg)), None
+
+
 @dataclass(frozen=True)
 class NamedDataset:
     name: str
@@ -82,6 +92,8 @@ class NamedDataset:
     system_package: str | None = None
     # the command that makes the dataset on this machine, when it is made rather than downloaded
     made_by: str | None = None
+    # a folder a system package installs the files into, searched after the usual ones
+    system_dir: str | None = None
 
 
 _IDX_FILES = {
@@ -135,12 +147,38 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
             classes=DIGITS, modality="audio", shape=(1, DEFAULT_CLIP), read=read_spoken_digits,
             made_by="gankit data spoken-digits",
         ),
+        # one of Debian's word lists: 100,000 American English words, 73,000 of them lower-case a-z only
+        NamedDataset(
+            name="words", base_url="", files={"train": ("words",), "test": ("words",)}, sha256={}, classes=(),
+            modality="text", shape=(), read=read_words, system_package="wamerican", system_dir="/usr/share/dict",
+        ),
     )
 }
 
 
 def is_named(name: str) -> bool:
     return name in NAMED_DATASETS
+
+
+def is_text_file(path: Path) -> bool:
+    return path.suffix.lower() in TEXT_EXTENSIONS and path.is_file()
+
+
+def seq_len(cfg: DataConfig) -> int:
+    return cfg.seq_len or (WORDS_SEQ_LEN if cfg.name == "words" else LINES_SEQ_LEN)
+
+
+def text_items(cfg: DataConfig, split: str = "train", files: dict[str, Path] | None = None) -> list[str]:
+    """The items of a text dataset's split: a file's lines (all of them train), or the `words` list's split."""
+    if is_named(cfg.name):
+        files = files or locate(cfg.name, split, cfg.data_dir, cfg.download_url)
+        return split_words(files["words"], seq_len(cfg))[split]
+    return read_text(cfg.name, seq_len(cfg))
+
+
+def vocabulary(cfg: DataConfig) -> Vocabulary:
+    """The characters of the training items (a text's whole file; the training words of `words`)."""
+    return Vocabulary.of(text_items(cfg, "train"))
 
 
 def folder_modality(folder: Path) -> str:
@@ -159,13 +197,18 @@ def data_modality(cfg: DataConfig) -> str | None:
     """The kind of data `cfg` names, before loading any file (None: a folder that is no longer there)."""
     if is_named(cfg.name):
         return NAMED_DATASETS[cfg.name].modality
+    if is_text_file(Path(cfg.name)):
+        return "text"
     return folder_modality(Path(cfg.name)) if Path(cfg.name).is_dir() else None
 
 
 def sample_shape(cfg: DataConfig) -> tuple[int, ...]:
     """The shape of one sample as the models will see it, before loading any file."""
-    if data_modality(cfg) == "audio":
+    modality = data_modality(cfg)
+    if modality == "audio":
         return (1, cfg.clip_samples or DEFAULT_CLIP)
+    if modality == "text":
+        return (len(vocabulary(cfg)), seq_len(cfg))
     channels, height, width = NAMED_DATASETS[cfg.name].shape if is_named(cfg.name) else FOLDER_SHAPE
     size = cfg.image_size or width
     return (cfg.channels or channels, size if cfg.image_size else height, size)
@@ -174,17 +217,18 @@ def sample_shape(cfg: DataConfig) -> tuple[int, ...]:
 def check_data_settings(cfg: DataConfig) -> None:
     """Settings of one kind of data given for another are refused (they would silently do nothing)."""
     modality = data_modality(cfg)
-    wrong = {"image": ("sample_rate", "clip_samples"), "audio": ("image_size", "channels")}.get(modality or "", ())
-    for key in wrong:
-        if getattr(cfg, key) is not None:
-            raise GankitError(f"data.{key} is for {'sound' if modality == 'image' else 'images'}, and "
-                              f"{cfg.name} holds {'images' if modality == 'image' else 'sound'}; leave it out")
+    meant_for = {"image_size": "image", "channels": "image", "sample_rate": "audio", "clip_samples": "audio",
+                 "seq_len": "text"}
+    words = {"image": "images", "audio": "sound", "text": "text"}
+    for key, kind in meant_for.items():
+        if modality is not None and kind != modality and getattr(cfg, key) is not None:
+            raise GankitError(f"data.{key} is for {words[kind]}, and {cfg.name} holds {words[modality]}; leave it out")
 
 
 def check_data_exists(cfg: DataConfig) -> None:
-    if not is_named(cfg.name) and not Path(cfg.name).is_dir():
+    if not is_named(cfg.name) and not Path(cfg.name).is_dir() and not is_text_file(Path(cfg.name)):
         raise GankitError(f"data.name {cfg.name!r} is neither a dataset ({', '.join(NAMED_DATASETS)}) "
-                          "nor an existing folder of images or sound files")
+                          "nor an existing folder of images or sound files nor a .txt file")
 
 
 def system_dirs() -> list[Path]:
@@ -218,7 +262,9 @@ def find_local(name: str, split: str = "train", data_dir: str | None = None) -> 
             raise GankitError(f"--data-dir {folder} lacks {', '.join(missing)} for {name}; "
                               "put the files there or drop --data-dir")
         return found  # type: ignore[return-value]
-    for folder in [cache_dir() / "datasets" / name] + [d / name for d in system_dirs()]:
+    spec = NAMED_DATASETS[name]
+    package_dir = [Path(spec.system_dir)] if spec.system_dir and SYSTEM_DIRS_ENV not in os.environ else []
+    for folder in [cache_dir() / "datasets" / name] + [d / name for d in system_dirs()] + package_dir:
         found = {f: _present(folder, f) for f in wanted}
         if all(found.values()):
             return found  # type: ignore[return-value]
@@ -239,6 +285,10 @@ def locate(name: str, split: str = "train", data_dir: str | None = None,
     if spec.made_by:
         raise GankitError(f"{name} is not on this machine yet: make it with `{spec.made_by}` (into "
                           f"{cache_dir() / 'datasets' / name}), or pass --data-dir DIR where it was made")
+    if not spec.base_url:
+        raise GankitError(f"{name} is not on this machine: install Debian's {spec.system_package} (`apt install "
+                          f"{spec.system_package}`, into {spec.system_dir}), or pass --data-dir DIR holding "
+                          f"{', '.join(spec.files[split])}")
     target = cache_dir() / "datasets" / name
     base = download_url or os.environ.get(DOWNLOAD_URL_ENV) or spec.base_url
     result = {}

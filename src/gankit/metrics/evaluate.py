@@ -15,12 +15,14 @@ from gankit.config import DataConfig
 from gankit.data import Dataset, load_dataset
 from gankit.data.audio import DEFAULT_RATE, read_audio_folder
 from gankit.data.folder import read_image_folder
-from gankit.data.sources import data_modality, sample_shape
+from gankit.data.sources import data_modality, is_text_file, sample_shape, seq_len, vocabulary
+from gankit.data.text import read_text
 from gankit.errors import GankitError
 from gankit.metrics import METRICS, NEEDS_CLASSES, NEEDS_TRAIN, ScoringInput
 from gankit.metrics.features import FeatureExtractor, get_extractor
 from gankit.metrics.prdc import K_DC, kth_neighbour_distances, nearest
 from gankit.metrics.reference import HeldOut, cache_key, cached_features, cached_tensors, held_out, images_digest
+from gankit.metrics.text import TextReference, prepare_text_reference, score_text
 from gankit.modalities.image import conform
 from gankit.plots import save_pairs_figure
 
@@ -96,18 +98,23 @@ def parse_metrics(text: str | None) -> list[str]:
 
 
 def prepare_reference(data: DataConfig, extractor: str = "auto", device: torch.device | str = "cpu",
-                      train: Dataset | None = None) -> Reference:
+                      train: Dataset | None = None) -> Reference | TextReference:
+    """What samples of `data` are scored against: features of its held-out samples, or for text its held-out
+    items (text is compared by n-gram statistics; `extractor` is for images and sound)."""
     device = torch.device(device)
     train = train if train is not None else load_dataset(data)
     heldout = held_out(data, train)
+    if train.modality.name == "text":
+        return prepare_text_reference(data, train, heldout, device)
     ext = get_extractor(extractor, data, train, device)
     real, real_probs = cached_features(ext, data.name, heldout.split, heldout.images, device)
     return Reference(data, train, heldout, ext, real, real_probs, device)
 
 
-def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None = None, seed: int = 0,
+def score(images: torch.Tensor, reference: Reference | TextReference, metrics: list[str] | None = None, seed: int = 0,
           features: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> dict:
-    """Score samples as stored (uint8 images (N, C, H, W), float clips (N, 1, L)) with the selected metrics.
+    """Score samples as stored (uint8 images (N, C, H, W), float clips (N, 1, L)) with the selected metrics;
+    text (int64 ids (N, L)) with all of gankit.metrics.text's.
 
     `features`, when given, are the extractor's (features, class probabilities) of all the samples,
     already computed (by several processes, each on its part); `images` is then only checked.
@@ -123,6 +130,8 @@ def score(images: torch.Tensor, reference: Reference, metrics: list[str] | None 
                           f"{tuple(images.shape)} {images.dtype}")
     if len(images) < 2:
         raise GankitError("scoring needs at least 2 samples")
+    if isinstance(reference, TextReference):
+        return score_text(images, reference, seed)
     neighbours = [m for m in metrics if m in NEEDS_NEIGHBOURS]
     if neighbours and min(len(images), len(reference.heldout.images)) < MIN_FOR_NEIGHBOURS:
         raise GankitError(f"{' and '.join(neighbours)} compare each sample with its {K_DC} nearest neighbours and "
@@ -183,7 +192,18 @@ def save_closest_pairs(result: dict, samples: torch.Tensor, reference: Reference
 
 def load_samples(path: str | Path, data: DataConfig) -> torch.Tensor:
     """Samples to score against `data`, from a .npy or a folder, as the data's kind of sample."""
-    return load_clips(Path(path), data) if data_modality(data) == "audio" else load_images(Path(path))
+    kind = data_modality(data)
+    if kind == "text":
+        return load_lines(Path(path), data)
+    return load_clips(Path(path), data) if kind == "audio" else load_images(Path(path))
+
+
+def load_lines(path: Path, data: DataConfig) -> torch.Tensor:
+    """A .txt file of one sample per line, in the data's vocabulary (lines longer than its items are skipped)."""
+    if not is_text_file(path):
+        raise GankitError(f"--samples {path} must be a .txt file of one sample per line, as `gankit sample --out "
+                          "lines.txt` writes")
+    return torch.from_numpy(vocabulary(data).encode(read_text(path, seq_len(data)), seq_len(data)))
 
 
 def load_clips(path: Path, data: DataConfig) -> torch.Tensor:

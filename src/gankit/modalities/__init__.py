@@ -1,4 +1,4 @@
-"""Modalities: what a sample is. One per kind of data (images today; audio and text next), registered by name.
+"""Modalities: what a sample is. One per kind of data (images, sound, text), registered by name.
 
 A modality owns everything that depends on what a sample is, so the trainer, checkpoints, metrics
 and report never need to know:
@@ -49,6 +49,10 @@ class Modality:
     def from_model(self, x: torch.Tensor) -> torch.Tensor:
         """G's output -> stored samples (the inverse of to_model)."""
         raise NotImplementedError
+
+    def model_shape(self, stored_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of one sample as to_model makes it, from its shape as stored."""
+        return stored_shape
 
     def picture(self, samples: torch.Tensor, nrow: int | None = None) -> np.ndarray:
         """A uint8 (H, W, C) picture of a batch of stored samples, for the report and TensorBoard."""
@@ -143,5 +147,5 @@ class SampleSpec:
 
 
 # each module registers its modality; this order is the order messages list them in
-for _module in ("image", "audio"):
+for _module in ("image", "audio", "text"):
     importlib.import_module(f"gankit.modalities.{_module}")

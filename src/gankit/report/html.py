@@ -149,13 +149,15 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
         _mark_diagnoses(ax, run.diagnoses)
         charts.append(("Gradient norms", _figure_uri(fig)))
 
-    scored = [e for e in run.evals if "fid" in e]
+    key = "fid" if any("fid" in e for e in run.evals) else "js_4"  # text is scored by n-gram divergence
+    scored = [e for e in run.evals if key in e]
     if scored or run.diversity:
         fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
         if scored:
-            left.plot([e["step"] for e in scored], [e["fid"] for e in scored], marker="o", color="tab:purple")
+            left.plot([e["step"] for e in scored], [e[key] for e in scored], marker="o", color="tab:purple")
             left.set_yscale("log")
-            left.set_ylabel(plain(f"FID ({scored[-1].get('eval_extractor', 'features')})"), fontsize=8)
+            name = "FID" if key == "fid" else "JS-4"
+            left.set_ylabel(plain(f"{name} ({scored[-1].get('eval_extractor', 'features')})"), fontsize=8)
         else:
             left.text(0.5, 0.5, "no evaluations\n(train with --eval-every N)", ha="center", va="center",
                       transform=left.transAxes, color="grey")
@@ -175,6 +177,8 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
     return charts
 
 
+# text in the page: the first lines of each epoch's samples
+TEXT_LINES = 32
 # sound in the page: the first clips of this many evenly spaced grids (about 2 MB of 1 s clips at 16 kHz)
 AUDIO_FRAMES, AUDIO_CLIPS = 12, 4
 
@@ -188,6 +192,11 @@ def sample_frames(run: RunFiles) -> list[dict]:
     frames = []
     for path in grids:
         kind, number = path.stem.split("_", 1)
+        lines = path.with_suffix(".txt")
+        if lines.is_file():  # text: its lines, not a picture of them
+            text = lines.read_text(encoding="utf-8", errors="replace").splitlines()[:TEXT_LINES]
+            frames.append({"label": f"{kind} {int(number)}", "lines": text})
+            continue
         frame = {"label": f"{kind} {int(number)}", "src": _picture_uri(path)}
         clips = sorted(path.with_suffix("").glob("*.wav"))[:AUDIO_CLIPS]
         if clips and path in heard:
@@ -247,8 +256,10 @@ const slider = document.getElementById("slider");
 const shown = document.getElementById("grid");
 const label = document.getElementById("grid-label");
 const clips = document.getElementById("clips");
+const lines = document.getElementById("lines");
 function show(i) {
-  shown.src = frames[i].src;
+  if (lines) lines.textContent = frames[i].lines.join("\\n");
+  else shown.src = frames[i].src;
   label.textContent = frames[i].label + " (" + (i + 1) + " of " + frames.length + ")";
   if (!clips) return;
   const players = (frames[i].clips || []).map(src => {
@@ -266,7 +277,9 @@ show(frames.length - 1);
 """
 
 SCORE_KEYS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "class_coverage",
-              "memorisation_rate", "nn_distance_ratio")
+              "memorisation_rate", "nn_distance_ratio",
+              "js_1", "js_2", "js_3", "js_4", "js_4_floor", "distinct_4", "distinct_4_real", "unique", "novelty",
+              "validity")
 
 
 def _json_script(element_id: str, value) -> str:
@@ -323,9 +336,11 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
     frames = sample_frames(run)
     script = ""
     if frames:
+        shown = ("<pre id=\"lines\"></pre>" if "lines" in frames[0]
+                 else "<img id=\"grid\" alt=\"sample grid\" width=\"480\">")
         body += ["<h2>Samples</h2>", "<p>The same latent vectors after each epoch; drag the slider.</p>",
                  "<input type=\"range\" id=\"slider\" min=\"0\" step=\"1\">", "<p id=\"grid-label\"></p>",
-                 "<img id=\"grid\" alt=\"sample grid\" width=\"480\">", _json_script("frames", frames)]
+                 shown, _json_script("frames", frames)]
         if any("clips" in frame for frame in frames):
             body[-1:-1] = ["<p>Spectrograms (low pitches at the bottom); listen to the first clips:</p>",
                            "<div id=\"clips\"></div>"]

@@ -33,7 +33,7 @@ class TrainState:
     epoch: int = 0
     batch_in_epoch: int = 0
     images_seen: int = 0
-    # lowest FID seen by evaluations during training (the `best` checkpoint holds that G)
+    # lowest FID (JS-4 for text) seen by evaluations during training (the `best` checkpoint holds that G)
     best_fid: float | None = None
     # seconds of training wall time before this process resumed the run
     seconds: float = 0.0

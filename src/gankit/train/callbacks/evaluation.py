@@ -1,12 +1,17 @@
-"""Scores during training (--eval-every N epochs): the metrics of `gankit eval`, and a `best` checkpoint by FID."""
+"""Scores during training (--eval-every N epochs): the metrics of `gankit eval`, and a `best` checkpoint by FID
+(by JS-4 for text)."""
 
 from __future__ import annotations
 
 from gankit.checkpoint import BEST
 from gankit.metrics.evaluate import labels_like_data, parse_metrics, prepare_reference, score
+from gankit.metrics.text import TextReference
 from gankit.pipeline import Pipeline, latents
 from gankit.seeds import EVAL
 from gankit.train.callbacks import Callback
+
+# the scores said on the console after each evaluation (all of them go to metrics.jsonl)
+SHOWN = ("fid", "kid", "precision", "recall", "js_4", "novelty", "unique")
 
 
 class Evaluation(Callback):
@@ -33,7 +38,9 @@ class Evaluation(Callback):
         pipe = Pipeline(trainer.sampler(), trainer.config.model.latent_dim, trainer.spec, trainer.device)
         images = pipe.generate(self.z, self.y)
         features = None
-        if self.replicas.active:
+        if self.replicas.active and isinstance(self.reference, TextReference):  # scored from the text itself
+            images = self.replicas.gather(images)
+        elif self.replicas.active:
             fake, probs = self.reference.extractor.extract(images, self.reference.device)
             features = (self.replicas.gather(fake), None if probs is None else self.replicas.gather(probs))
         scores = None
@@ -50,11 +57,12 @@ class Evaluation(Callback):
         trainer.log.flush()
         scores = self.scores(trainer)
         trainer.log.write_row("eval", {"step": state.step, "epoch": state.epoch, **scores})
-        shown = ", ".join(f"{k} {scores[k]:.4g}" for k in ("fid", "kid", "precision", "recall") if k in scores)
+        shown = ", ".join(f"{k} {scores[k]:.4g}" for k in SHOWN if k in scores)
         trainer.say(f"epoch {state.epoch}: {shown} ({scores['eval_n']} samples, {scores['eval_extractor']})",
                     prefix=False)
-        if "fid" in scores and (state.best_fid is None or scores["fid"] < state.best_fid):
-            state.best_fid = scores["fid"]
+        key = "js_4" if isinstance(self.reference, TextReference) else "fid"
+        if key in scores and (state.best_fid is None or scores[key] < state.best_fid):
+            state.best_fid = scores[key]
             trainer.checkpoint(BEST)
 
 

@@ -1,0 +1,87 @@
+"""Readers for text: a UTF-8 file with one item per line, and the `words` list (Debian's wamerican).
+
+Items are whole: a line longer than the sequence length is skipped, not cut (a cut word is no word), and
+counted, as are lines that are not UTF-8 and empty lines. The vocabulary is the training text's characters.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+import zlib
+from functools import lru_cache
+from pathlib import Path
+
+from gankit.errors import GankitError
+
+EXTENSIONS = (".txt",)
+# a text file larger than this is not a list of short items
+MAX_BYTES = 256 * 1024 * 1024
+WORD = re.compile(r"[a-z]+")
+# `words`: one word in ten is held out, chosen by a hash of the word (the same split whatever the file's order)
+HELDOUT_EVERY = 10
+
+
+def read_lines(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]:
+    """The items of a UTF-8 text file, one per line; lines that are empty, not UTF-8 or longer than seq_len are
+    skipped (with a warning that counts each, unless quiet). None left is an error that says what to change."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise GankitError(f"{path} is {size / 2**20:.0f} MiB; a text to train on is at most "
+                              f"{MAX_BYTES // 2**20} MiB of short lines")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GankitError(f"cannot read {path} ({exc.strerror or exc})") from None
+    items, skipped = [], {"not UTF-8": 0, f"longer than {seq_len} characters": 0}
+    empty = 0
+    for raw in data.split(b"\n"):
+        try:
+            line = raw.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError:
+            skipped["not UTF-8"] += 1
+            continue
+        if not line.strip():
+            empty += 1
+        elif len(line) > seq_len:
+            skipped[f"longer than {seq_len} characters"] += 1
+        else:
+            items.append(line)
+    if not items:
+        reasons = ", ".join(f"{n} {why}" for why, n in skipped.items() if n) or "it is empty"
+        hint = f"; raise --seq-len (now {seq_len})" if skipped[f"longer than {seq_len} characters"] else ""
+        raise GankitError(f"{path} has no line to train on ({reasons}){hint}")
+    for why, n in skipped.items():
+        if n and not quiet:
+            warnings.warn(f"skipped {n:,} of the {len(items) + sum(skipped.values()):,} lines of {path}: {why}",
+                          stacklevel=2)
+    return items
+
+
+def split_words(path: str | Path, seq_len: int) -> dict[str, list[str]]:
+    """The `words` dataset: the list's words lower-cased, only those of the letters a-z (no possessives, no
+    accents), each once, split into train and test by a hash of the word."""
+    # the list's own long words are left out as its capitalised ones are: by the dataset's definition, unsaid
+    words = sorted({w.lower() for w in read_text(path, seq_len, quiet=True) if WORD.fullmatch(w.lower())})
+    if not words:
+        raise GankitError(f"{path} holds no words of the letters a-z; is it a word list?")
+    test = [w for w in words if zlib.crc32(w.encode()) % HELDOUT_EVERY == 0]
+    train = [w for w in words if zlib.crc32(w.encode()) % HELDOUT_EVERY != 0]
+    return {"train": train, "test": test}
+
+
+def read_text(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]:
+    """read_lines, once per file version: the vocabulary, the shape and the data all come from it, and what was
+    skipped is said once."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise GankitError(f"cannot read {path} ({exc.strerror or exc})") from None
+    return list(_read_once(str(path.resolve()), seq_len, stat.st_mtime_ns, stat.st_size, quiet))
+
+
+@lru_cache(maxsize=8)
+def _read_once(path: str, seq_len: int, mtime_ns: int, size: int, quiet: bool) -> tuple[str, ...]:
+    return tuple(read_lines(path, seq_len, quiet))
