@@ -114,6 +114,15 @@ def test_oscillation_without_progress():
     assert feed(d, steps(0, 300) + swinging) == []
 
 
+def test_odds_are_read_only_where_d_gives_probabilities():
+    """Under WGAN-GP or hinge, sigmoid(D) is no probability: its swings and extremes are not findings."""
+    swinging = [row for block in range(8) for row in steps(300 + block * 50, 50, d_fake=0.1 if block % 2 else 0.6)]
+    sure = steps(300, 600, d_real=0.99, d_fake=0.01, d_loss=0.02, g_loss=6.0)
+    for rows in (swinging, sure):
+        assert feed(Diagnosis(probabilities=False), steps(0, 300) + rows) == []
+        assert len(feed(Diagnosis(probabilities=True), steps(0, 300) + rows)) == 1
+
+
 # --- real runs: settings that must trigger a rule, and a healthy one that must not -----------------
 
 import json  # noqa: E402

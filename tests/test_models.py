@@ -85,4 +85,5 @@ def test_same_seed_same_weights():
 
 def test_every_registered_model_is_covered():
     # the sound families' shapes and phase shuffle are in test_audio.py, the text families' in test_text.py
-    assert set(MODELS.names()) == {"classic", "dcgan", "cgan", "wgan-gp", "sngan", "wavegan", "cwavegan", "textgan"}
+    assert set(MODELS.names()) == {"classic", "dcgan", "cgan", "wgan-gp", "sngan", "wavegan", "cwavegan", "textgan",
+                                   "charlm", "ngram"}

@@ -11,14 +11,14 @@ import torch
 
 from conftest import assert_clean_error, gankit
 from gankit.config import DataConfig
+from gankit.data import load_dataset
 from gankit.data.sources import text_items, vocabulary
 from gankit.data.text import read_lines
 from gankit.errors import GankitError
 from gankit.metrics.text import distinct, js_divergence, ngrams
 from gankit.modalities.text import PAD, UNKNOWN, UNKNOWN_MARK, TextModality, Vocabulary
 from gankit.models.textgan import TextCritic, TextGenerator
-
-WORDS = "/usr/share/dict/words"
+from gankit.resolve import resolve_config
 
 
 def test_js_divergence_is_zero_for_equal_sets_and_one_bit_for_disjoint_alphabets():
@@ -37,15 +37,17 @@ def test_text_scores_by_hand(tmp_path):
     from gankit.metrics.evaluate import prepare_reference, score
 
     corpus = tmp_path / "c.txt"
-    corpus.write_text("".join(f"{w}\n" for w in ["cat", "dog", "cow", "hen", "pig", "owl", "elk", "ram", "yak", "emu"]))
+    words = ["cat", "dog", "cow", "hen", "pig", "owl", "elk", "ram", "yak", "emu", "ana"]
+    corpus.write_text("".join(f"{w}\n" for w in words))
     data = DataConfig(name=str(corpus), seq_len=8)
     reference = prepare_reference(data)
-    held = reference.heldout_items[0]  # one of the ten, carved out as held-out
-    samples = ["cat", "cat", held, "zzz", "dog", "act"]
+    assert reference.heldout_items == ["ana"]  # the one its hash holds out: never trained on
+    assert load_dataset(data).modality.lines(load_dataset(data).samples) == [w for w in words if w != "ana"]
+    samples = ["cat", "cat", "ana", "zzz", "dog", "act"]
     ids = torch.from_numpy(vocabulary(data).encode(samples, 8))
     values = score(ids, reference)["metrics"]
     assert values["unique"] == 5 / 6
-    assert values["novelty"] == 3 / 5  # held, zzz ('z' is unknown: decoded as the mark) and act are new
+    assert values["novelty"] == 3 / 5  # ana, zzz ('z' is unknown: decoded as the mark) and act are new
     assert values["validity"] == 1 / 3  # of those, only the held-out word is real
     assert values["memorisation_rate"] == 3 / 6
     real = score(torch.from_numpy(vocabulary(data).encode(reference.heldout_items * 3, 8)), reference)["metrics"]
@@ -106,7 +108,8 @@ def test_textgan_shapes():
 
 def test_textgan_trains_resumes_samples_scores_and_reports(tmp_path, browser):
     corpus = tmp_path / "poem.txt"
-    corpus.write_text("".join(f"the {w} of night\n" for w in ["edge", "end", "song", "hush", "rim", "ash"] * 5))
+    poem = "".join(f"the {w} of night\n" for w in ["edge", "end", "song", "hush", "rim", "moon"] * 6)
+    corpus.write_text(poem)  # "the moon of night" is held out
     runs = tmp_path / "runs"
     common = ["--data", str(corpus), "--model", "textgan", "--batch-size", "7", "--n-critic", "2", "--set",
               "model.width=8", "--set", "model.blocks=1", "--out", str(runs), "--no-progress", "--no-report"]
@@ -129,7 +132,7 @@ def test_textgan_trains_resumes_samples_scores_and_reports(tmp_path, browser):
     assert len((tmp_path / "lines.txt").read_text(encoding="utf-8").splitlines()) == 5
     assert_clean_error(gankit("sample", str(run), "--out", str(tmp_path / "x.png")), "must end in .txt")
 
-    corpus.write_text("".join(f"the {w} of night\n" for w in ["edge", "end", "song", "hush", "rim", "ash"] * 5))
+    corpus.write_text(poem)
     scored = gankit("eval", str(run), "--n", "50")
     assert scored.returncode == 0, scored.stderr
     assert "character n-gram statistics" in scored.stdout and "js_4_floor" in scored.stdout
@@ -146,3 +149,67 @@ def test_textgan_trains_resumes_samples_scores_and_reports(tmp_path, browser):
 
 def vocab_of(path) -> str:
     return "".join(sorted(set(path.read_text().replace("\n", ""))))
+
+
+def test_ngram_counts_and_samples_by_hand():
+    from gankit.models.baselines import Ngram
+
+    vocab = Vocabulary.of(["ab"])
+    model = Ngram(len(vocab), 4, order=2, temperature=1.0)
+    model.fit(torch.from_numpy(vocab.encode(["ab"] * 3, 4)))
+    assert model.table(1)[PAD].tolist() == [0, 0, 3, 0]  # after the start, always 'a' (id 2)
+    assert float(model.nll(torch.from_numpy(vocab.encode(["ab"], 4)))) == 0.0  # nothing else is possible
+    drawn = model(torch.randn(20, 8))
+    assert vocab.decode(drawn.argmax(dim=1)) == ["ab"] * 20
+    unigram = Ngram(len(vocab), 4, order=1, temperature=1.0)
+    unigram.fit(torch.from_numpy(vocab.encode(["ab"], 4)))
+    # a, b and the end counted once each: -log(1/3) per predicted position
+    assert math.isclose(float(unigram.nll(torch.from_numpy(vocab.encode(["ab"], 4)))), math.log(3), rel_tol=1e-6)
+
+
+def test_charlm_learns_and_its_temperature_sharpens():
+    from gankit.models.baselines import CharLM
+
+    torch.manual_seed(0)
+    vocab = Vocabulary.of(["cab", "cob"])
+    ids = torch.from_numpy(vocab.encode(["cab", "cab", "cob"] * 20, 6))
+    model = CharLM(len(vocab), 6, width=32, layers=1, temperature=1.0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = model.nll(ids).item()
+    for _ in range(150):
+        optimizer.zero_grad()
+        model.nll(ids).backward()
+        optimizer.step()
+    assert model.nll(ids).item() < 0.5 < first  # the floor: H(2/3, 1/3) / 4 = 0.16 nats per character
+    z = torch.randn(300, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        words = vocab.decode(model(z).argmax(dim=1))
+        assert torch.equal(model(z), model(z))  # z picks the sample
+        model.temperature = 0.05
+        cold = vocab.decode(model(z).argmax(dim=1))
+    assert set(words) >= {"cab", "cob"} and sum(w in ("cab", "cob") for w in words) >= 0.9 * len(words)
+    assert set(cold) == {"cab"}  # the likelier vowel, every time
+
+
+def test_baselines_through_the_command(tmp_path):
+    corpus = tmp_path / "names.txt"
+    corpus.write_text("".join(f"{n}\n" for n in ["anna", "anne", "hanna", "hannah", "ann", "nan", "nina"] * 10))
+    runs = tmp_path / "runs"
+    fit = gankit("train", "--data", str(corpus), "--model", "charlm", "--max-steps", "3", "--batch-size", "8",
+                 "--set", "model.width=16", "--out", str(runs), "--name", "lm", "--no-progress", "--no-report")
+    assert fit.returncode == 0, fit.stderr
+    assert "negative log-likelihood" in fit.stdout and (runs / "lm" / "checkpoints" / "final").is_dir()
+    scored = gankit("eval", str(runs / "lm"), "--n", "30", "--temperature", "0.5")
+    assert scored.returncode == 0, scored.stderr
+    result = json.loads((runs / "lm" / "eval" / "final-T0.5.json").read_text())
+    assert result["samples"]["temperature"] == 0.5 and "js_4" in result["metrics"]
+    assert gankit("train", "--data", str(corpus), "--model", "ngram", "--out", str(runs), "--name", "ng",
+                  "--no-progress", "--no-report").returncode == 0
+    sampled = gankit("sample", str(runs / "ng"), "--n", "7", "--out", str(tmp_path / "ng.txt"))
+    assert sampled.returncode == 0 and len((tmp_path / "ng.txt").read_text().splitlines()) == 7
+    with pytest.raises(GankitError, match="train.n_critic is for GANs, and charlm is trained by maximum likelihood"):
+        resolve_config(overrides={"data.name": str(corpus), "model.name": "charlm", "train.n_critic": 5})
+    assert_clean_error(gankit("train", "--resume", str(runs / "lm")), "fitted in one go")
+    assert_clean_error(gankit("train", "--data", str(corpus), "--model", "charlm", "--out", str(runs)),
+                       "60 training items, fewer than --batch-size 64")
+    assert sorted(p.name for p in runs.iterdir()) == ["lm", "ng"]  # refused starts leave nothing

@@ -27,6 +27,9 @@ class GANLoss:
     # weight of the gradient penalty this loss needs by default (0: none)
     gp_weight: float = 0.0
     summary: str = ""
+    # whether sigmoid(D's output) is D's probability that a sample is real (the BCE losses); for the others
+    # D(x) and D(G(z)) in the logs are only a squashed score, and the rules that read them as odds stay quiet
+    probabilities: bool = False
 
 
 LOSSES: Registry[GANLoss] = Registry("loss")
@@ -75,8 +78,8 @@ def wasserstein_g(fake: Tensor) -> Tensor:
     return -fake.mean()
 
 
-LOSSES.add("bce", GANLoss(bce_d, bce_g, summary="non-saturating BCE (the tutorial's)"))
-LOSSES.add("minimax", GANLoss(bce_d, minimax_g, summary="the original paper's saturating minimax"))
+LOSSES.add("bce", GANLoss(bce_d, bce_g, summary="non-saturating BCE (the tutorial's)", probabilities=True))
+LOSSES.add("minimax", GANLoss(bce_d, minimax_g, summary="the original paper's saturating minimax", probabilities=True))
 LOSSES.add("hinge", GANLoss(hinge_d, hinge_g, summary="hinge (SNGAN, BigGAN)"))
 LOSSES.add("lsgan", GANLoss(least_squares_d, least_squares_g, summary="least squares (LSGAN)"))
 LOSSES.add("wgan-gp", GANLoss(wasserstein_d, wasserstein_g, gp_weight=10.0,

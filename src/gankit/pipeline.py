@@ -154,6 +154,16 @@ class Pipeline:
                               f"({str(exc).splitlines()[0]})") from None
         return cls(g.to(device).eval(), config.model.latent_dim, spec, device, config, meta, path)
 
+    def set_temperature(self, temperature: float) -> None:
+        """Sample a likelihood baseline (charlm, ngram) at this temperature instead of its run's; GANs have none."""
+        name = self.config.model.name if self.config else type(self.generator).__name__
+        if not hasattr(self.generator, "temperature"):
+            raise GankitError(f"--temperature is for the maximum-likelihood baselines (charlm, ngram); {name} draws "
+                              "its samples from z alone")
+        if not 0.05 <= temperature <= 20:
+            raise GankitError(f"--temperature must be in 0.05..20, got {temperature}")
+        self.generator.temperature = temperature
+
     @property
     def conditional(self) -> bool:
         return self.spec.num_classes > 0

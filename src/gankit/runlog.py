@@ -21,12 +21,12 @@ METRICS_FILE = "metrics.jsonl"
 
 # step: one G step's losses and signals; eval: scores during training; diversity: the collapse probe;
 # diagnosis: a finding of the training diagnosis; rollback: --on-nan rollback went back to a checkpoint;
-# checkpoint_skipped: --resume passed over a damaged checkpoint
-ROW_KINDS = ("step", "eval", "diversity", "diagnosis", "rollback", "checkpoint_skipped")
+# checkpoint_skipped: --resume passed over a damaged checkpoint; fit: one step of a maximum-likelihood baseline
+ROW_KINDS = ("step", "eval", "diversity", "diagnosis", "rollback", "checkpoint_skipped", "fit")
 # keys each kind must have besides `step`, and the keys that hold text (every other value is a number)
 REQUIRED = {"step": ("d_loss", "g_loss", "d_real", "d_fake"), "eval": (), "diversity": ("diversity",),
             "diagnosis": ("diagnosis", "title", "advice"), "rollback": ("rollback",),
-            "checkpoint_skipped": ("checkpoint", "reason")}
+            "checkpoint_skipped": ("checkpoint", "reason"), "fit": ("nll",)}
 TEXT = {"eval": {"eval_extractor"}, "diagnosis": {"diagnosis", "severity", "title", "advice"},
         "rollback": {"rollback"}, "checkpoint_skipped": {"checkpoint", "reason"}}
 COUNTS = {"step", "epoch", "images_seen", "eval_n"}

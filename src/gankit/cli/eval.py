@@ -25,7 +25,7 @@ from gankit.runlog import read_eval_result
 from gankit.runs import open_run
 
 NAME = "eval"
-HELP = "score a run (or a file of samples): FID, KID, IS, precision/recall, density/coverage, ..."
+HELP = "score a run (or a file of samples): FID, KID, IS, precision/recall, ...; n-gram scores for text"
 DESCRIPTION = """Generate N images from a run's checkpoint (or read them with --samples) and score them
 against the dataset's held-out split (its test split, else a seeded 10% of the training data).
 The result, with the feature extractor's name and content hash, the reference split and the seed,
@@ -41,6 +41,12 @@ metrics (--metrics, comma-separated, default all):
   class_coverage  share of classes given at least half their real share of the samples
   memorisation    share of samples closer to a training image than 99% of new real images are
 
+Text is scored by character n-gram statistics against the held-out items instead (--metrics and
+--extractor do not apply): js_1..js_4 (Jensen-Shannon divergence in bits, each beside its floor: as
+many real training items score that), distinct_n (beside the real items'), unique, novelty (distinct
+samples that are not training items), validity (new samples that are held-out items: for words, new
+real words) and memorisation_rate (samples that copy a training item).
+
 The classifier extractor is refused when it cannot tell its classes apart on the held-out images
 (accuracy not clearly above chance): scores from its features would mean nothing. Scores compare
 only with scores from the same extractor on the same held-out samples.
@@ -54,7 +60,8 @@ examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", nargs="?", help="run folder to evaluate")
-    parser.add_argument("--samples", metavar="PATH", help="score these instead: a uint8 .npy or a folder of images")
+    parser.add_argument("--samples", metavar="PATH", help="score these instead: a uint8 .npy or a folder of images, "
+                        "a float .npy or a folder of sound files, a .txt of lines")
     parser.add_argument("--data", help="dataset to score --samples against (with --samples; default fashion-mnist)")
     parser.add_argument("--data-dir", help="a folder holding the dataset's files (with --samples)")
     parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else newest)")
@@ -67,6 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare", metavar="JSON", action="append", default=[],
                         help="an earlier result to show side by side (refused if made with another extractor)")
     parser.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
+    parser.add_argument("--temperature", type=float, metavar="T", help="sampling temperature of a maximum-likelihood "
+                        "baseline (charlm, ngram; default: its run's); the result goes to RUN/eval/<checkpoint>-T<T>.json")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
 
 
@@ -81,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     earlier = [_read_result(path) for path in args.compare]
     device = resolve_device(args.device)
     if args.samples is not None:
+        if args.temperature is not None:
+            raise GankitError("--temperature goes with a run of a maximum-likelihood baseline, not with --samples")
         data = resolve_data(args.data or "fashion-mnist", args.data_dir)
         images = load_samples(args.samples, data)
         reference = prepare_reference(data, args.extractor, device)
@@ -91,10 +102,14 @@ def run(args: argparse.Namespace) -> int:
             raise GankitError("--data and --data-dir go with --samples; a run is scored against its own data")
         run_dir, config = open_run(args.run)
         pipe = Pipeline.from_run(run_dir, args.checkpoint, device)
+        if args.temperature is not None:
+            pipe.set_temperature(args.temperature)
         reference = prepare_reference(config.data, args.extractor, device)
         labels = labels_like_data(reference.train, args.n, args.seed, device) if pipe.conditional else None
         images = pipe.generate(pipe.latents(args.n, args.seed), labels)
         label, out_dir = pipe.checkpoint.name, run_dir / "eval"
+        if args.temperature is not None:
+            label += f"-T{args.temperature:g}"
     for other in earlier:
         if not _comparable_with(other, reference):
             raise GankitError(f"refusing to compare with {other['_path']}: it was scored with "
@@ -102,7 +117,9 @@ def run(args: argparse.Namespace) -> int:
                               f"{other['reference']}, this with {reference.extractor.id} against "
                               f"{reference.data.name}/{reference.heldout.split}")
     result = score(images, reference, metrics, seed=args.seed)
-    result["samples"] = label if args.samples else {"run": str(args.run), "checkpoint": label}
+    result["samples"] = label if args.samples else {"run": str(args.run), "checkpoint": pipe.checkpoint.name}
+    if args.temperature is not None:
+        result["samples"]["temperature"] = args.temperature
     if out_dir is not None:
         out_dir.mkdir(exist_ok=True)
         pairs = save_closest_pairs(result, images, reference, out_dir / f"{label}-closest.png")

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
                             "images_seen": meta["images_seen"], "saved_at": meta.get("saved_at", "?"), "bytes": size})
     broken = [{"name": path.name, "reason": reason} for path, reason in damaged]
     rows = read_metrics(run_dir / METRICS_FILE)
-    metrics, evals = rows_of(rows, "step"), rows_of(rows, "eval")
+    metrics, evals = rows_of(rows, "step") or rows_of(rows, "fit"), rows_of(rows, "eval")
     last = metrics[-1] if metrics else None
     last_eval = evals[-1] if evals else None
     steps = max([c["step"] for c in checkpoints] + [0])

@@ -1,4 +1,4 @@
-"""gankit sample: images or sound from a trained run's checkpoint."""
+"""gankit sample: images, sound or text from a trained run's checkpoint."""
 
 from __future__ import annotations
 
@@ -13,28 +13,33 @@ from gankit.pipeline import Pipeline
 from gankit.runs import open_run
 
 NAME = "sample"
-HELP = "generate images or sound from a trained run"
+HELP = "generate images, sound or text from a trained run"
 DESCRIPTION = """Generate samples with a run's G (no gradients, seeded). Images: a PNG grid and/or the raw
 images as a uint8 .npy array of shape (N, H, W) for grey or (N, H, W, 3) for colour. Sound: a folder
 of WAV files with a picture of their spectrograms, and/or a float32 .npy of shape (N, L) in [-1, 1].
+Text: a .txt file of one sample per line, and/or the character ids as an int64 .npy (N, L).
 
 examples:
   gankit sample runs/my-run --n 64 --out grid.png
   gankit sample runs/my-run --n 10000 --npy samples.npy --seed 1 --checkpoint step_00001200
-  gankit sample runs/my-wavegan-run --n 16 --out clips/"""
+  gankit sample runs/my-wavegan-run --n 16 --out clips/
+  gankit sample runs/my-charlm-run --n 100 --out lines.txt --temperature 0.7"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="run folder (e.g. runs/0001-classic-fashion-mnist)")
     parser.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
-    parser.add_argument("--out", metavar="PATH", help="grid image (.png) to write, or for sound a folder of WAVs "
-                        "(default: RUN/samples/sample_<checkpoint>_seed<S>[.png] unless --npy is given)")
+    parser.add_argument("--out", metavar="PATH", help="grid image (.png) to write, for sound a folder of WAVs, for "
+                        "text a .txt (default: RUN/samples/sample_<checkpoint>_seed<S>[.png|.txt] unless --npy is "
+                        "given)")
     parser.add_argument("--npy", metavar="FILE", help="also write the samples as a .npy array")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors (default: 0)")
     parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else the newest)")
     parser.add_argument("--nrow", type=int, help="images per grid row (default: a square)")
     parser.add_argument("--class", dest="label", metavar="K", help="class index or name, for conditional "
                         "models (default: a grid with one class per row)")
+    parser.add_argument("--temperature", type=float, metavar="T", help="sampling temperature of a maximum-likelihood "
+                        "baseline (charlm, ngram; default: its run's)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
 
 
@@ -47,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError(f"--nrow must be >= 1, got {args.nrow}")
     run_dir, _ = open_run(args.run)
     pipe = Pipeline.from_run(run_dir, args.checkpoint, args.device)
+    if args.temperature is not None:
+        pipe.set_temperature(args.temperature)
     samples = pipe.sample(args.n, args.seed, args.label)  # as stored: uint8 images, float clips
     modality = pipe.spec.modality
     # a conditional grid has one class per row unless --class picked one

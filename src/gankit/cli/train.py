@@ -12,12 +12,15 @@ from gankit.config import Config, field_help, load_config_file, to_dict, to_toml
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.models import MODELS
+from gankit.plots import save_progress_gif
+from gankit.report.html import write_report
 from gankit.report.tensorboard import require_tensorboard
 from gankit.resolve import resolve_config
 from gankit.runs import create_run, open_run
 from gankit.train import Trainer, preflight
 from gankit.train.distributed import GLOBAL_BATCH, Replicas, join, launched_by_torchrun, leave
 from gankit.train.launch import launch, without_nproc
+from gankit.train.likelihood import fit_baseline
 from gankit.train.stops import Interrupted
 
 NAME = "train"
@@ -174,6 +177,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(to_toml(config), end="")
         return 0
+    if MODELS.get(config.model.name).likelihood:
+        return _fit_baseline(args, config)
     if args.nproc is not None and args.nproc != 1 and not launched_by_torchrun():
         if args.nproc < 1:
             raise GankitError(f"--nproc {args.nproc} must be at least 1")
@@ -234,6 +239,30 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
         last = result.last
         print(f"last step: d_loss {last['d_loss']:.3f}, g_loss {last['g_loss']:.3f}, "
               f"D(x) {last['d_real']:.2f}, D(G(z)) {last['d_fake']:.2f}")
+    print(f"run folder: {run_dir}")
+    print(describe_folder(run_dir))
+    return 0
+
+
+def _fit_baseline(args: argparse.Namespace, config: Config) -> int:
+    """charlm and ngram: fitted by maximum likelihood in one go, in one process (gankit.train.likelihood)."""
+    name = config.model.name
+    if args.resume or (args.nproc or 1) != 1 or launched_by_torchrun():
+        raise GankitError(f"{name} is fitted in one go, in one process: start a new run without --resume or --nproc")
+    device = preflight(config)
+    run_dir = create_run(args.out, args.name, config)
+    print(f"gankit: fitting {name} on {config.data.name} -> {run_dir}", file=sys.stderr)
+    try:
+        result = fit_baseline(config, run_dir, device)
+    except BaseException:  # its only checkpoint is written at the end: nothing of a stopped fit can be used
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    save_progress_gif(run_dir / "samples", run_dir / "progress.gif")
+    if config.train.report:
+        write_report(run_dir)
+    why = {"epochs": "", "max_steps": " (--max-steps reached)", "time_limit": " (--time-limit reached)"}
+    print(f"done: {result.steps} steps, {result.epochs_done} epochs in {result.seconds:.0f} s{why[result.stopped_by]}")
+    print(f"last step: negative log-likelihood {result.last['nll']:.3f} nats per character")
     print(f"run folder: {run_dir}")
     print(describe_folder(run_dir))
     return 0

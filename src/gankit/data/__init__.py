@@ -57,7 +57,7 @@ def load_dataset(cfg: DataConfig, split: str = "train") -> Dataset:
 
     Args:
         cfg: the data section of the run config.
-        split: "train" or the dataset's test split (named datasets).
+        split: "train" or the dataset's test split (named datasets and text files).
     """
     shape = sample_shape(cfg)
     if is_named(cfg.name):
@@ -69,7 +69,7 @@ def load_dataset(cfg: DataConfig, split: str = "train") -> Dataset:
         if kind is None:
             raise GankitError(f"data {cfg.name} does not exist (moved or deleted?); point --data at it")
         if kind == "text":
-            samples, labels, class_list = vocabulary(cfg).encode(text_items(cfg), shape[-1]), None, []
+            samples, labels, class_list = vocabulary(cfg).encode(text_items(cfg, split), shape[-1]), None, []
         elif kind == "audio":
             samples, labels, class_list = read_audio_folder(cfg.name, cfg.sample_rate or DEFAULT_RATE, shape[-1])
         else:

@@ -28,7 +28,7 @@ from gankit.data.cifar import read_cifar10
 from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
 from gankit.data.idx import read_idx
 from gankit.data.text import EXTENSIONS as TEXT_EXTENSIONS
-from gankit.data.text import read_text, split_words
+from gankit.data.text import read_text, split_by_hash, split_words
 from gankit.errors import GankitError
 from gankit.modalities.text import Vocabulary
 
@@ -169,11 +169,16 @@ def seq_len(cfg: DataConfig) -> int:
 
 
 def text_items(cfg: DataConfig, split: str = "train", files: dict[str, Path] | None = None) -> list[str]:
-    """The items of a text dataset's split: a file's lines (all of them train), or the `words` list's split."""
+    """The items of a text dataset's split ("train" or "test"): the `words` list's, or a file's lines split by
+    a hash of each line."""
     if is_named(cfg.name):
         files = files or locate(cfg.name, split, cfg.data_dir, cfg.download_url)
         return split_words(files["words"], seq_len(cfg))[split]
-    return read_text(cfg.name, seq_len(cfg))
+    items = split_by_hash(read_text(cfg.name, seq_len(cfg)))[split]
+    if not items:
+        raise GankitError(f"{cfg.name} has no {'line to train on' if split == 'train' else 'line held out for scoring'} "
+                          f"once one line in ten is held out (by a hash of the line); give it more different lines")
+    return items
 
 
 def vocabulary(cfg: DataConfig) -> Vocabulary:

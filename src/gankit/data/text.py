@@ -1,7 +1,8 @@
 """Readers for text: a UTF-8 file with one item per line, and the `words` list (Debian's wamerican).
 
 Items are whole: a line longer than the sequence length is skipped, not cut (a cut word is no word), and
-counted, as are lines that are not UTF-8 and empty lines. The vocabulary is the training text's characters.
+counted, as are lines that are not UTF-8 and empty lines. One item in ten is held out for scoring, by a hash
+of the item, and never trained on. The vocabulary is the training items' characters.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ EXTENSIONS = (".txt",)
 # a text file larger than this is not a list of short items
 MAX_BYTES = 256 * 1024 * 1024
 WORD = re.compile(r"[a-z]+")
-# `words`: one word in ten is held out, chosen by a hash of the word (the same split whatever the file's order)
+# one item in ten is held out for scoring, chosen by a hash of the item: the same split whatever the file's
+# order, and copies of an item always on the same side (a held-out item the model trained on would score as new)
 HELDOUT_EVERY = 10
 
 
@@ -66,9 +68,13 @@ def split_words(path: str | Path, seq_len: int) -> dict[str, list[str]]:
     words = sorted({w.lower() for w in read_text(path, seq_len, quiet=True) if WORD.fullmatch(w.lower())})
     if not words:
         raise GankitError(f"{path} holds no words of the letters a-z; is it a word list?")
-    test = [w for w in words if zlib.crc32(w.encode()) % HELDOUT_EVERY == 0]
-    train = [w for w in words if zlib.crc32(w.encode()) % HELDOUT_EVERY != 0]
-    return {"train": train, "test": test}
+    return split_by_hash(words)
+
+
+def split_by_hash(items: list[str]) -> dict[str, list[str]]:
+    """{"train": ..., "test": ...}: an item is held out (test) when the CRC-32 of its UTF-8 is a multiple of 10."""
+    held = [zlib.crc32(item.encode("utf-8")) % HELDOUT_EVERY == 0 for item in items]
+    return {"train": [i for i, h in zip(items, held) if not h], "test": [i for i, h in zip(items, held) if h]}
 
 
 def read_text(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]:

@@ -105,6 +105,9 @@ def prepare_reference(data: DataConfig, extractor: str = "auto", device: torch.d
     train = train if train is not None else load_dataset(data)
     heldout = held_out(data, train)
     if train.modality.name == "text":
+        if extractor != "auto":
+            raise GankitError(f"text is scored by character n-gram statistics; --extractor {extractor} is for images "
+                              "and sound")
         return prepare_text_reference(data, train, heldout, device)
     ext = get_extractor(extractor, data, train, device)
     real, real_probs = cached_features(ext, data.name, heldout.split, heldout.images, device)

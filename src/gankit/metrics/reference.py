@@ -1,6 +1,7 @@
 """Reference data for scoring: the held-out split, and cached features of real images.
 
-Held-out split: the dataset's test split where one exists, else a seeded 10% of the training data.
+Held-out split: the dataset's test split where one exists (a text file's: the lines its hash holds out), else a
+seeded 10% of the training data.
 Features of real images are cached per (dataset, split, content hash of the images, extractor
 hash), so a changed dataset or extractor recomputes them and nothing stale is reused.
 """
@@ -39,8 +40,8 @@ class HeldOut:
 
 
 def held_out(data: DataConfig, train: Dataset) -> HeldOut:
-    if is_named(data.name):
-        split = NAMED_DATASETS[data.name].test_split
+    if is_named(data.name) or train.modality.name == "text":  # a text file holds its own test split
+        split = NAMED_DATASETS[data.name].test_split if is_named(data.name) else "test"
         test = load_dataset(data, split=split)
         return HeldOut(test.samples, test.labels, split=split)
     n = len(train)

@@ -9,7 +9,6 @@ recorded in every checkpoint, so a run decodes its samples without its data.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
@@ -155,9 +154,6 @@ class TextModality(Modality):
 
     def default_extractor(self, sample_shape: tuple[int, ...]) -> str:
         return "ngram"
-
-    def escaped_lines(self, samples: torch.Tensor) -> list[str]:
-        return [html.escape(line) for line in self.lines(samples)]
 
 
 def write_lines(lines: list[str], path: str | Path) -> Path:

@@ -18,7 +18,7 @@ __all__ = ["ACTIVATIONS", "AUTO", "MODELS", "ModelSpec", "activation", "build_mo
 AUTO: dict[str, object] = {"model.name": "dcgan", "train.ema_decay": 0.999}
 
 # each module registers its models; this order is the order --help and error messages list them in
-for _module in ("classic", "dcgan", "cgan", "sngan", "wavegan", "textgan"):
+for _module in ("classic", "dcgan", "cgan", "sngan", "wavegan", "textgan", "baselines"):
     importlib.import_module(f"gankit.models.{_module}")
 
 

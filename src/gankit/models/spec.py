@@ -33,6 +33,8 @@ class ModelSpec:
     conditional: bool = False
     # the kinds of data (gankit.modalities) the family makes
     modalities: tuple[str, ...] = ("image",)
+    # fitted by maximum likelihood (gankit.train.likelihood), not trained in a game: build returns (G, None)
+    likelihood: bool = False
     # whether D, built with these params, mixes the samples of a batch (BatchNorm): per-sample penalties
     # (gradient penalty, R1) are then meaningless
     batch_norm_in_d: Callable[[Any], bool] = lambda params: False

@@ -5,7 +5,9 @@ Finding or None. `Diagnosis` runs the rules as rows arrive and reports each prob
 episode: a rule that fired stays quiet until it has been clear for a while, so a flickering signal
 does not flood the console.
 
-The signals: per step d_loss, g_loss, D(x) = d_real, D(G(z)) = d_fake and both gradient norms; every
+The signals: per step d_loss, g_loss, D(x) = d_real, D(G(z)) = d_fake (read as odds only under the BCE
+losses, where they are D's probabilities; a WGAN critic's or a hinge D's squashed score says nothing of the
+kind, so "D overpowers G" and "oscillation" stay quiet there) and both gradient norms; every
 DIVERSITY_EVERY steps the diversity of a batch of samples relative to real images (mean pairwise
 distance, 1 = as varied as the data); and, with --eval-every, FID and class coverage.
 """
@@ -61,6 +63,8 @@ class History:
     # the model family being trained ("" when unknown) and its kind of data: some advice is for one only
     model: str = ""
     modality: str = "image"
+    # whether D(x) and D(G(z)) are probabilities (the loss is BCE): the rules that read them as odds need it
+    probabilities: bool = True
 
     def add(self, row: dict) -> None:
         kind = row_kind(row)
@@ -117,7 +121,7 @@ def d_overpowering_has_ended(h: History) -> bool:
 def d_overpowers(h: History) -> Finding | None:
     """D is (almost) always right: D(G(z)) near 0 and D(x) near 1 for a sustained window."""
     rows = h.last(WINDOW)
-    if h.step < WARMUP_STEPS or len(rows) < WINDOW or _confident_share(rows) < 0.95:
+    if not h.probabilities or h.step < WARMUP_STEPS or len(rows) < WINDOW or _confident_share(rows) < 0.95:
         return None
     early = [r["g_grad_norm"] for r in h.early]
     g_grad, g_grad_early = _mean(rows, "g_grad_norm"), statistics.median(early)
@@ -197,7 +201,7 @@ def oscillation(h: History) -> Finding | None:
     """D(G(z)) swinging up and down in big waves, and quality not improving."""
     blocks = 8
     size = 50
-    if h.step < WARMUP_STEPS or h.count < blocks * size:
+    if not h.probabilities or h.step < WARMUP_STEPS or h.count < blocks * size:
         return None
     rows = h.last(blocks * size)
     means = [_mean(rows[i * size:(i + 1) * size], "d_fake") for i in range(blocks)]
@@ -226,9 +230,9 @@ class Diagnosis:
     """
 
     def __init__(self, rules: dict[str, Rule] | None = None, rearm_checks: int = 8, model: str = "",
-                 modality: str = "image"):
+                 modality: str = "image", probabilities: bool = True):
         self.rules = rules if rules is not None else RULES
-        self.history = History(model=model, modality=modality)
+        self.history = History(model=model, modality=modality, probabilities=probabilities)
         self.rearm_checks = rearm_checks
         self._clear: dict[str, int] = {}
         self._active: set[str] = set()

@@ -36,6 +36,8 @@ class RunFiles:
     path: Path
     config_text: str
     steps: list[dict] = field(default_factory=list)
+    # a maximum-likelihood baseline's steps (negative log-likelihood), instead of `steps`
+    fits: list[dict] = field(default_factory=list)
     evals: list[dict] = field(default_factory=list)
     diversity: list[dict] = field(default_factory=list)
     diagnoses: list[dict] = field(default_factory=list)
@@ -61,7 +63,8 @@ class RunFiles:
 def read_run(path: Path) -> RunFiles:
     path, _ = open_run(path)
     files = RunFiles(path, (path / "config.toml").read_text(encoding="utf-8", errors="replace"))
-    lists = {"diagnosis": files.diagnoses, "diversity": files.diversity, "step": files.steps, "eval": files.evals}
+    lists = {"diagnosis": files.diagnoses, "diversity": files.diversity, "step": files.steps, "eval": files.evals,
+             "fit": files.fits}
     rows = read_metrics(path / METRICS_FILE)
     for row in rows:
         if row["kind"] in lists:
@@ -117,6 +120,14 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
     import matplotlib.pyplot as plt
 
     charts = []
+    if run.fits:
+        fig, ax = plt.subplots(figsize=(9, 3.2))
+        ax.plot([r["step"] for r in run.fits], smooth(np.array([r["nll"] for r in run.fits], dtype=float)),
+                color="tab:blue")
+        ax.set_xlabel("step")
+        ax.set_ylabel("nats per character")
+        charts.append(("Negative log-likelihood of the training batches (lower: the model predicts them better)",
+                       _figure_uri(fig)))
     if run.steps:
         steps = np.array([r["step"] for r in run.steps])
         fig, ax = plt.subplots(figsize=(9, 3.6))
@@ -310,27 +321,33 @@ def _scores_table(rows: list[tuple[str, dict]], keys: tuple[str, ...] = SCORE_KE
     return "\n".join(lines) + "</table>"
 
 
+def diagnosis_section(run: RunFiles) -> list[str]:
+    body = ["<h2>Diagnosis</h2>"]
+    for row in run.diagnoses:
+        stopped = ", training stopped" if row.get("severity") == "fatal" else ""
+        body.append(f"<div class=\"finding {html.escape(row.get('severity', ''))}\"><b>step {row['step']} "
+                    f"({html.escape(row['diagnosis'].replace('_', ' '))}{stopped})</b>: "
+                    f"{html.escape(row['title'])}<br><i>try:</i> {html.escape(row['advice'])}</div>")
+    if not run.diagnoses:
+        body.append("<div class=\"ok\">No problems detected: no sustained D dominance, mode collapse, oscillation "
+                    "or divergence in the logged signals.</div>")
+    return body
+
+
 def write_report(path: Path, out: Path | None = None, interpolation: bool = True) -> Path:
     """Write RUN/report.html (or `out`) and return its path."""
     run = read_run(Path(path))
     out = Path(out) if out else run.path / REPORT_FILE
-    last = run.steps[-1] if run.steps else {}
+    last = (run.steps or run.fits or [{}])[-1]
+    what = "G steps" if run.steps or not run.fits else "maximum-likelihood steps"
     body = [f"<h1>{html.escape(run.name)}</h1>",
-            f"<p class=\"meta\">{len(run.steps)} G steps logged"
-            + (f", {last.get('images_seen', 0):,} images seen, {last['seconds'] / 60:.1f} minutes of training"
+            f"<p class=\"meta\">{len(run.steps or run.fits)} {what} logged"
+            + (f", {last.get('images_seen', 0):,} samples seen, {last['seconds'] / 60:.1f} minutes of training"
                if "seconds" in last else "") + "</p>"]
     if run.damaged:
         body.append(f"<div class=\"finding\">Damaged files, left out: {html.escape('; '.join(run.damaged))}</div>")
-    body.append("<h2>Diagnosis</h2>")
-    if run.diagnoses:
-        for row in run.diagnoses:
-            stopped = ", training stopped" if row.get("severity") == "fatal" else ""
-            body.append(f"<div class=\"finding {html.escape(row.get('severity', ''))}\"><b>step {row['step']} "
-                        f"({html.escape(row['diagnosis'].replace('_', ' '))}{stopped})</b>: "
-                        f"{html.escape(row['title'])}<br><i>try:</i> {html.escape(row['advice'])}</div>")
-    else:
-        body.append("<div class=\"ok\">No problems detected: no sustained D dominance, mode collapse, oscillation "
-                    "or divergence in the logged signals.</div>")
+    if not run.fits or run.steps:  # a maximum-likelihood baseline has no game to diagnose
+        body += diagnosis_section(run)
     for title, uri in training_charts(run):
         body.append(f"<h2>{html.escape(title)}</h2><img alt=\"{html.escape(title)}\" src=\"{uri}\">")
     frames = sample_frames(run)
@@ -382,19 +399,21 @@ def write_comparison(paths: list[Path], out: Path) -> Path:
                           "cannot be compared; score them alike with gankit eval --extractor NAME")
     body = [f"<h1>Comparing {len(runs)} runs</h1>",
             "<p class=\"meta\">" + ", ".join(html.escape(r.name) for r in runs) + "</p>"]
-    panels = [("d_loss", "D loss"), ("g_loss", "G loss"), ("d_fake", "D(G(z))"), ("fid", "FID")]
+    score = "fid" if any("fid" in e for run in runs for e in run.evals) or not any(run.evals for run in runs) else "js_4"
+    panels = [("d_loss", "D loss"), ("g_loss", "G loss"), ("d_fake", "D(G(z))"),
+              (score, "FID" if score == "fid" else "JS-4 (text)")]
     fig, axes = plt.subplots(2, 2, figsize=(10, 6.5))
     for ax, (key, label) in zip(axes.flat, panels):
         for run in runs:
-            rows = run.evals if key == "fid" else run.steps
+            rows = run.evals if key == score else run.steps
             points = [(r["step"], r[key]) for r in rows if key in r]
             if points:
                 x, y = (np.array(v) for v in zip(*points))
-                ax.plot(x, y if key == "fid" else smooth(y), marker="o" if key == "fid" else None,
+                ax.plot(x, y if key == score else smooth(y), marker="o" if key == score else None,
                         label=plain(run.name))
         ax.set_title(label)
         ax.set_xlabel("G step")
-        if key == "fid" and not ax.lines:  # say so, rather than draw an empty box
+        if key == score and not ax.lines:  # say so, rather than draw an empty box
             ax.text(0.5, 0.5, "no evaluations during training\n(train with --eval-every N)", ha="center",
                     va="center", transform=ax.transAxes, color="grey")
             ax.set_xticks([])
@@ -408,7 +427,7 @@ def write_comparison(paths: list[Path], out: Path) -> Path:
         metrics = dict(run.evals[-1]) if run.evals else {}
         if run.scored:
             metrics |= run.scored[sorted(run.scored)[-1]]["metrics"]
-        last = run.steps[-1] if run.steps else {}
+        last = (run.steps or run.fits or [{}])[-1]
         metrics |= {"steps": last.get("step"), "minutes": round(last["seconds"] / 60, 1) if "seconds" in last else None}
         latest.append((run.name, metrics))
     features = (f"features: {next(iter(extractors.values()))}; {COMPARABLE_ONLY}" if extractors

@@ -82,6 +82,9 @@ class Trainer:
 
     def __init__(self, config: Config, run: Path, resume: bool = False, progress: bool = True,
                  replicas: Replicas = SINGLE, device: torch.device | None = None):
+        if MODELS.get(config.model.name).likelihood:
+            raise GankitError(f"{config.model.name} is fitted by maximum likelihood, not trained in a game: "
+                              "gankit.train.likelihood.fit_baseline fits it (gankit train does)")
         self.config, self.run, self.replicas = config, run, replicas
         self.device = device or preflight(config, replicas)
         self.main = replicas.is_main

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gankit.losses import LOSSES
 from gankit.report.diagnosis import Diagnosis
 from gankit.report.diversity import DiversityProbe
 from gankit.train.callbacks import Callback
@@ -17,10 +18,15 @@ class Diagnose(Callback):
 
     def __init__(self, trainer):
         self.model, self.modality = trainer.config.model.name, trainer.spec.modality.name
-        self.diagnosis = Diagnosis(model=self.model, modality=self.modality)
+        # D(x) and D(G(z)) are probabilities only under the BCE losses; the odds-reading rules need that
+        self.probabilities = LOSSES.get(trainer.config.train.loss).probabilities
+        self.diagnosis = self.fresh()
         self.diagnosis.add(trainer.log.rows())  # a resumed run's history: its problems were reported when they happened
         self.probe = DiversityProbe(trainer.samples_on_device, trainer.dataset.modality,
                                     trainer.config.model.latent_dim, trainer.config.train.seed, trainer.labels_on_device)
+
+    def fresh(self) -> Diagnosis:
+        return Diagnosis(model=self.model, modality=self.modality, probabilities=self.probabilities)
 
     def on_rows(self, trainer, rows: list[dict]) -> None:
         for finding in self.diagnosis.add(rows):
@@ -35,4 +41,4 @@ class Diagnose(Callback):
                                                 "diversity": round(self.probe(trainer.state.g), 4)})
 
     def on_rewind(self, trainer, step: int) -> None:
-        self.diagnosis = Diagnosis(model=self.model, modality=self.modality)  # the rows it judged are gone
+        self.diagnosis = self.fresh()  # the rows it judged are gone
