@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import http.server
 import io
+import json
 import os
 import pickle
 import shutil
@@ -160,6 +161,19 @@ def gankit(*args: str, cwd: Path | None = None, env: dict | None = None, timeout
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "gankit", *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def assert_resume_is_exact(runs: Path, common: list[str], steps: int = 4) -> None:
+    """`steps` G steps in one go ("whole") and half of them, then resumed ("half"): the same G loss at every step."""
+    whole = gankit("train", *common, "--max-steps", str(steps), "--name", "whole")
+    assert whole.returncode == 0, whole.stderr
+    half = gankit("train", *common, "--max-steps", str(steps // 2), "--name", "half")
+    assert half.returncode == 0, half.stderr
+    resumed = gankit("train", "--resume", str(runs / "half"), "--max-steps", str(steps), "--no-progress", "--no-report")
+    assert resumed.returncode == 0, resumed.stderr
+    rows = [[json.loads(line)["g_loss"] for line in (runs / name / "metrics.jsonl").read_text().splitlines()
+             if '"g_loss"' in line] for name in ("whole", "half")]
+    assert rows[0] == rows[1]
 
 
 def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_clean_error, gankit
+from conftest import assert_clean_error, assert_resume_is_exact, gankit
 from gankit.data.audio import read_audio_folder
 from gankit.errors import GankitError
 from gankit.modalities.audio import log_mel, mel_filterbank, write_wav
@@ -157,15 +157,7 @@ def test_wavegan_trains_resumes_samples_scores_and_reports(spoken_digits, tmp_pa
     runs = tmp_path / "runs"
     common = ["--data", "spoken-digits", "--data-dir", str(spoken_digits), "--model", "wavegan", "--batch-size", "7",
               "--n-critic", "2", "--set", "model.width=4", "--out", str(runs), "--no-progress", "--no-report"]
-    whole = gankit("train", *common, "--max-steps", "4", "--name", "whole")
-    assert whole.returncode == 0, whole.stderr
-    half = gankit("train", *common, "--max-steps", "2", "--name", "half")
-    assert half.returncode == 0, half.stderr
-    resumed = gankit("train", "--resume", str(runs / "half"), "--max-steps", "4", "--no-progress", "--no-report")
-    assert resumed.returncode == 0, resumed.stderr
-    rows = [[json.loads(line)["g_loss"] for line in (runs / name / "metrics.jsonl").read_text().splitlines()
-             if '"g_loss"' in line] for name in ("whole", "half")]
-    assert rows[0] == rows[1]
+    assert_resume_is_exact(runs, common)
 
     run = runs / "whole"
     with wave.open(str(run / "samples" / "step_00000004" / "000.wav")) as w:  # 4 of an epoch's 5 G steps

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_clean_error, gankit
+from conftest import assert_clean_error, assert_resume_is_exact, gankit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.data.sources import text_items, vocabulary
@@ -113,13 +113,7 @@ def test_textgan_trains_resumes_samples_scores_and_reports(tmp_path, browser):
     runs = tmp_path / "runs"
     common = ["--data", str(corpus), "--model", "textgan", "--batch-size", "7", "--n-critic", "2", "--set",
               "model.width=8", "--set", "model.blocks=1", "--out", str(runs), "--no-progress", "--no-report"]
-    assert gankit("train", *common, "--max-steps", "4", "--name", "whole").returncode == 0
-    assert gankit("train", *common, "--max-steps", "2", "--name", "half").returncode == 0
-    resumed = gankit("train", "--resume", str(runs / "half"), "--max-steps", "4", "--no-progress", "--no-report")
-    assert resumed.returncode == 0, resumed.stderr
-    rows = [[json.loads(line)["g_loss"] for line in (runs / name / "metrics.jsonl").read_text().splitlines()
-             if '"g_loss"' in line] for name in ("whole", "half")]
-    assert rows[0] == rows[1]
+    assert_resume_is_exact(runs, common)
 
     run = runs / "whole"
     meta = json.loads((run / "checkpoints" / "final" / "meta.json").read_text())
