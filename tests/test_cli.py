@@ -114,7 +114,7 @@ def test_dry_run_prints_resolved_config():
     (["train", "--config", "missing.toml"], ["config file missing.toml does not exist"]),
     (["train", "--data", "no/such/dir"], ["neither a dataset"]),
     (["train", "--resume", "no/such/run"], ["is not a gankit run folder"]),
-    (["sample", "no/such/run"], ["is not a gankit run folder"]),
+    (["sample", "no/such/run"], ["is neither a gankit run folder (no config.toml) nor an exported bundle"]),
     (["info", "no/such/run"], ["is not a gankit run folder"]),
     (["train", "--device", "tpu"], ["--device (train.device) must be auto, cpu, cuda"]),
     (["train", "--precision", "fp8"], ["--precision (train.precision) must be one of fp32, bf16"]),

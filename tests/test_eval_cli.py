@@ -45,6 +45,15 @@ def test_eval_run_writes_result(run, shared_cache):
     assert table.returncode == 0 and "fid" in table.stdout and "classifier:" in table.stdout
     assert "scores compare only with scores from the same extractor on the same held-out samples" in table.stdout
     assert re.search(r"^metric\s+better\s", table.stdout, re.M) and re.search(r"^fid\s+lower\s", table.stdout, re.M)
+    # the export's model card carries the latest evaluation, and the bundle scores as the run does
+    bundle = run.parent / "exported"
+    assert gankit("export", str(run), "--out", str(bundle)).returncode == 0
+    card, latest = (bundle / "README.md").read_text(), json.loads((run / "eval" / "final.json").read_text())
+    assert f"| fid | {latest['metrics']['fid']:.5g} | lower |" in card and "300 samples (seed 0)" in card
+    assert f"classifier:{data['extractor']['digest']}" in card
+    scored = gankit("eval", str(bundle), "--n", "500", "--metrics", "fid", "--json", env=shared_cache)
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["metrics"]["fid"] == metrics["fid"] and not (bundle / "eval").exists()
 
 
 def test_eval_samples_from_anywhere(tmp_path, fashion_dir, shared_cache):
@@ -74,7 +83,7 @@ def test_eval_refuses_other_extractors(run, tmp_path, shared_cache):
 @pytest.mark.parametrize("args,fragments", [
     (["eval"], ["give a run folder or --samples"]),
     (["eval", "--samples", "x.txt"], ["must be a .npy file or a folder of images"]),
-    (["eval", "no/run"], ["is not a gankit run folder"]),
+    (["eval", "no/run"], ["is neither a gankit run folder"]),
     (["eval", "--samples", "s.npy", "--metrics", "fid,xyz"], ["unknown metric 'xyz'"]),
     (["train", "--set", "train.eval_metrics=fid,xyz"], ["train.eval_metrics must list metrics from"]),
 ])

@@ -217,14 +217,16 @@ def read_meta(path: Path) -> dict[str, Any]:
     return meta
 
 
-def load_tensors(path: Path, file: str, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+def load_tensors(path: Path, file: str, device: str | torch.device = "cpu", where: str = "") -> dict[str, torch.Tensor]:
+    """The tensors of safetensors file `file` in folder `path` (`where` names the folder in errors)."""
+    where = where or f"checkpoint {path}"
     target = path / file
     if not target.is_file():
-        raise GankitError(f"checkpoint {path} is incomplete: {file} is missing")
+        raise GankitError(f"{where} is incomplete: {file} is missing")
     try:
         return load_file(str(target), device=str(device))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise GankitError(f"checkpoint {path}: {file} is not a valid safetensors file ({one_line(exc)})") from None
+        raise GankitError(f"{where}: {file} is not a valid safetensors file ({one_line(exc)})") from None
 
 
 def network_weights(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

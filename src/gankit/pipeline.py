@@ -20,6 +20,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from gankit.bundle import WEIGHTS as WEIGHTS_FILE
+from gankit.bundle import is_bundle, read_bundle
 from gankit.checkpoint import (
     FINAL,
     WEIGHTS,
@@ -104,23 +106,32 @@ class Pipeline:
         latent_dim: the size of z.
         spec: the samples' shape, kind (modality) and class names.
         device: where z and labels are made.
-        config, meta, checkpoint: where the generator came from (None when built from a live G).
+        config, meta, checkpoint: where the generator came from (None when built from a live G): the run's config,
+            the checkpoint's meta.json (a bundle's model.json) and its folder (the bundle's).
+        weights: which weights G holds, "G_ema" (the moving average) or "G".
     """
 
     def __init__(self, generator: nn.Module, latent_dim: int, spec: SampleSpec, device: torch.device | str = "cpu",
-                 config: Config | None = None, meta: dict | None = None, checkpoint: Path | None = None):
+                 config: Config | None = None, meta: dict | None = None, checkpoint: Path | None = None,
+                 weights: str = "G"):
         self.generator = generator
         self.latent_dim = latent_dim
         self.spec = spec
         self.device = torch.device(device)
-        self.config, self.meta, self.checkpoint = config, meta or {}, checkpoint
+        self.config, self.meta, self.checkpoint, self.weights = config, meta or {}, checkpoint, weights
 
     @classmethod
     def from_run(cls, run: str | Path, checkpoint: str | None = None, device: str | torch.device = "auto") -> Pipeline:
-        """The run's final checkpoint (else its newest), or `checkpoint` (a name or a step number).
+        """The run's final checkpoint (else its newest), or `checkpoint` (a name or a step number); or the
+        generator of a bundle that `gankit export` wrote.
 
         When the checkpoint's files are damaged, the error names an older one that loads.
         """
+        if is_bundle(run):
+            if checkpoint is not None:
+                raise GankitError(f"{run} is an exported bundle: it holds one generator, and --checkpoint is for run "
+                                  "folders")
+            return cls.from_bundle(run, device)
         path = find_checkpoint(Path(run), checkpoint)
         try:
             return cls.from_checkpoint(path, device)
@@ -140,19 +151,24 @@ class Pipeline:
         config = from_dict(meta["config"])
         named = NAMED_DATASETS.get(config.data.name)
         spec = SampleSpec.from_meta(meta, str(path), named.classes if named else ())
-        try:
-            g, _ = build_models(config, spec.shape, spec.num_classes)
-        except (RuntimeError, ValueError) as exc:  # a shape the model cannot be built for
-            raise GankitError(f"checkpoint {path}: cannot build {config.model.name} for sample shape "
-                              f"{list(spec.shape)} ({str(exc).splitlines()[0]})") from None
+        g = _build_generator(config, spec, f"checkpoint {path}")
         tensors = load_tensors(path, WEIGHTS)
-        state = network_weights(tensors, "G_ema") or network_weights(tensors, "G")
-        try:
-            g.load_state_dict(state)
-        except RuntimeError as exc:
-            raise GankitError(f"checkpoint {path}: weights do not fit the {config.model.name} model "
-                              f"({str(exc).splitlines()[0]})") from None
-        return cls(g.to(device).eval(), config.model.latent_dim, spec, device, config, meta, path)
+        weights = "G_ema" if network_weights(tensors, "G_ema") else "G"
+        _load_weights(g, network_weights(tensors, weights), f"checkpoint {path}", config)
+        return cls(g.to(device).eval(), config.model.latent_dim, spec, device, config, meta, path, weights)
+
+    @classmethod
+    def from_bundle(cls, path: str | Path, device: str | torch.device = "auto") -> Pipeline:
+        """Rebuild G from a bundle (gankit export): model.json and generator.safetensors, whose digest must match."""
+        path = Path(path)
+        device = resolve_device(device) if isinstance(device, str) else device
+        model = read_bundle(path, WEIGHTS_FILE)
+        config = from_dict(model["config"])
+        spec = SampleSpec.from_meta(model, str(path))
+        g = _build_generator(config, spec, f"bundle {path}")
+        _load_weights(g, load_tensors(path, WEIGHTS_FILE, where=f"bundle {path}"), f"bundle {path}", config)
+        return cls(g.to(device).eval(), config.model.latent_dim, spec, device, config, model, path,
+                   model.get("source", {}).get("weights", "G"))
 
     def set_temperature(self, temperature: float) -> None:
         """Sample a likelihood baseline (charlm, ngram) at this temperature instead of its run's; GANs have none."""
@@ -234,6 +250,23 @@ class Pipeline:
     def picture(self, samples: torch.Tensor, nrow: int | None = None):
         """The preview as a uint8 (H, W, C) array (for TensorBoard and the report)."""
         return self.spec.modality.picture(samples, nrow)
+
+
+def _build_generator(config: Config, spec: SampleSpec, where: str) -> nn.Module:
+    try:
+        g, _ = build_models(config, spec.shape, spec.num_classes)
+    except (RuntimeError, ValueError) as exc:  # a shape the model cannot be built for
+        raise GankitError(f"{where}: cannot build {config.model.name} for sample shape {list(spec.shape)} "
+                          f"({str(exc).splitlines()[0]})") from None
+    return g
+
+
+def _load_weights(g: nn.Module, state: dict[str, torch.Tensor], where: str, config: Config) -> None:
+    try:
+        g.load_state_dict(state)
+    except RuntimeError as exc:
+        raise GankitError(f"{where}: weights do not fit the {config.model.name} model "
+                          f"({str(exc).splitlines()[0]})") from None
 
 
 def _loads(checkpoint: Path) -> bool:

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from gankit.atomic import write_atomically
+from gankit.bundle import MODEL_JSON, is_bundle
 from gankit.config import Config, to_toml
 from gankit.errors import GankitError
 from gankit.resolve import load_saved_config
@@ -53,6 +54,16 @@ def create_run(out: str | Path, name: str | None, config: Config) -> Path:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise GankitError(f"cannot create run folder {run}: {reason}") from None
     return run
+
+
+def run_or_bundle(path: str | Path) -> Path | None:
+    """The run folder at `path`, or None where `path` is a bundle (gankit export); neither is an error."""
+    if is_bundle(path):
+        return None
+    if not (Path(path) / CONFIG_FILE).is_file():
+        raise GankitError(f"{path} is neither a gankit run folder (no {CONFIG_FILE}) nor an exported bundle (no "
+                          f"{MODEL_JSON}); runs live in ./runs by default")
+    return Path(path)
 
 
 def open_run(path: str | Path) -> tuple[Path, Config]:

@@ -22,7 +22,7 @@ from gankit.metrics.evaluate import (
 from gankit.pipeline import Pipeline
 from gankit.resolve import resolve_data
 from gankit.runlog import read_eval_result
-from gankit.runs import open_run
+from gankit.runs import run_or_bundle
 
 NAME = "eval"
 HELP = "score a run (or a file of samples): FID, KID, IS, precision/recall, ...; n-gram scores for text"
@@ -59,7 +59,8 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", metavar="RUN", nargs="?", help="run folder to evaluate")
+    parser.add_argument("run", metavar="RUN", nargs="?", help="run folder to evaluate, or a bundle that gankit export "
+                        "wrote (its result is printed, not saved)")
     parser.add_argument("--samples", metavar="PATH", help="score these instead: a uint8 .npy or a folder of images, "
                         "a float .npy or a folder of sound files, a .txt of lines")
     parser.add_argument("--data", help="dataset to score --samples against (with --samples; default fashion-mnist)")
@@ -100,14 +101,14 @@ def run(args: argparse.Namespace) -> int:
 
         if args.data or args.data_dir:
             raise GankitError("--data and --data-dir go with --samples; a run is scored against its own data")
-        run_dir, config = open_run(args.run)
-        pipe = Pipeline.from_run(run_dir, args.checkpoint, device)
+        run_dir = run_or_bundle(args.run)
+        pipe = Pipeline.from_run(args.run, args.checkpoint, device)
         if args.temperature is not None:
             pipe.set_temperature(args.temperature)
-        reference = prepare_reference(config.data, args.extractor, device)
+        reference = prepare_reference(pipe.config.data, args.extractor, device)
         labels = labels_like_data(reference.train, args.n, args.seed, device) if pipe.conditional else None
         images = pipe.generate(pipe.latents(args.n, args.seed), labels)
-        label, out_dir = pipe.checkpoint.name, run_dir / "eval"
+        label, out_dir = pipe.checkpoint.name, run_dir / "eval" if run_dir is not None else None
         if args.temperature is not None:
             label += f"-T{args.temperature:g}"
     for other in earlier:

@@ -10,7 +10,7 @@ from gankit.errors import GankitError
 from gankit.modalities.audio import AudioModality, write_sequence
 from gankit.pipeline import Pipeline
 from gankit.plots import save_gif
-from gankit.runs import open_run
+from gankit.runs import run_or_bundle
 
 NAME = "interpolate"
 HELP = "walk between latent vectors (spherical interpolation) and write a GIF or a PNG strip"
@@ -27,11 +27,12 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", metavar="RUN", help="run folder")
+    parser.add_argument("run", metavar="RUN", help="run folder, or a bundle that gankit export wrote")
     parser.add_argument("--seeds", default="0,1", help="latent seeds to walk through, in order (default: 0,1)")
     parser.add_argument("--steps", type=int, default=16, help="frames from one seed to the next (default: 16)")
     parser.add_argument("--out", metavar="FILE", help=".gif (animated) or .png (strip), or for sound .wav; default: "
-                        "RUN/samples/walk_<checkpoint>_seeds<S>.gif (.wav for sound)")
+                        "RUN/samples/walk_<checkpoint>_seeds<S>.gif (.wav for sound); for a bundle, that name in the current "
+                        "folder")
     parser.add_argument("--frame-ms", type=int, default=80, help="GIF frame duration in ms (default: 80)")
     parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else the newest)")
     parser.add_argument("--class", dest="label", metavar="K", help="class index or name, for conditional models "
@@ -55,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError(f"--steps must be in 1..1000, got {args.steps}")
     if args.frame_ms < 10:
         raise GankitError(f"--frame-ms must be >= 10, got {args.frame_ms}")
-    run_dir, _ = open_run(args.run)
-    pipe = Pipeline.from_run(run_dir, args.checkpoint, args.device)
+    run_dir = run_or_bundle(args.run)
+    pipe = Pipeline.from_run(args.run, args.checkpoint, args.device)
     sound = isinstance(pipe.spec.modality, AudioModality)
     suffixes = (".gif", ".png", ".wav") if sound else (".gif", ".png")
     out = Path(args.out) if args.out else None
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError(f"--out {out} must end in {', '.join(suffixes[:-1])} or {suffixes[-1]}")
     samples = pipe.walk(seeds, args.steps, args.label)  # as stored: uint8 images, float clips
     name = f"walk_{pipe.checkpoint.name}_seeds{'-'.join(map(str, seeds))}{'.wav' if sound else '.gif'}"
-    out = out or run_dir / "samples" / name
+    out = out or (run_dir / "samples" if run_dir is not None else Path()) / name  # a bundle is not written into
     if out.suffix.lower() == ".png":
         pipe.preview(samples, out, nrow=args.steps if len(seeds) > 2 else len(samples))
     elif out.suffix.lower() == ".wav":

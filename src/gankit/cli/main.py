@@ -14,7 +14,19 @@ from pathlib import Path
 
 from gankit import __version__
 from gankit.cache import cache_dir
-from gankit.cli import compare, data, eval, evaluator, import_tutorial, info, interpolate, report, sample, train
+from gankit.cli import (
+    compare,
+    data,
+    eval,
+    evaluator,
+    export,
+    import_tutorial,
+    info,
+    interpolate,
+    report,
+    sample,
+    train,
+)
 from gankit.errors import GankitError, one_line
 
 # 0 done; 1 a bug in gankit (reported in one line, traceback saved); 2 bad input or environment, in one line
@@ -39,13 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "  gankit report runs/NAME           one HTML page: curves, diagnosis, samples\n"
                     "  gankit compare runs/A runs/B      runs side by side\n"
                     "  gankit interpolate runs/NAME      a walk through latent space\n"
+                    "  gankit export runs/NAME --out DIR the trained G on its own: bundle, ONNX, TorchScript\n"
                     "  gankit info runs/NAME             what a run holds\n"
                     "  gankit data fashion-mnist         find or download a dataset\n"
                     "  gankit import-tutorial G.ckpt     the tutorial's own saved G (and D) as a run",
     )
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train, sample, eval, report, compare, interpolate, info, data, evaluator, import_tutorial):
+    for module in (train, sample, eval, report, compare, interpolate, export, info, data, evaluator, import_tutorial):
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
                                   formatter_class=HelpFormatter)
         module.add_arguments(sub)

@@ -10,7 +10,7 @@ import numpy as np
 from gankit.config import MAX_SAMPLES, MAX_SEED
 from gankit.errors import GankitError
 from gankit.pipeline import Pipeline
-from gankit.runs import open_run
+from gankit.runs import run_or_bundle
 
 NAME = "sample"
 HELP = "generate images, sound or text from a trained run"
@@ -27,11 +27,12 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", metavar="RUN", help="run folder (e.g. runs/0001-classic-fashion-mnist)")
+    parser.add_argument("run", metavar="RUN", help="run folder (e.g. runs/0001-classic-fashion-mnist), or a bundle "
+                        "that gankit export wrote")
     parser.add_argument("--n", type=int, default=64, help="number of images (default: 64)")
     parser.add_argument("--out", metavar="PATH", help="grid image (.png) to write, for sound a folder of WAVs, for "
                         "text a .txt (default: RUN/samples/sample_<checkpoint>_seed<S>[.png|.txt] unless --npy is "
-                        "given)")
+                        "given; for a bundle, that name in the current folder)")
     parser.add_argument("--npy", metavar="FILE", help="also write the samples as a .npy array")
     parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors (default: 0)")
     parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else the newest)")
@@ -50,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError(f"--seed must be in 0..{MAX_SEED}, got {args.seed}")
     if args.nrow is not None and not 1 <= args.nrow <= MAX_SAMPLES:
         raise GankitError(f"--nrow must be >= 1, got {args.nrow}")
-    run_dir, _ = open_run(args.run)
-    pipe = Pipeline.from_run(run_dir, args.checkpoint, args.device)
+    run_dir = run_or_bundle(args.run)
+    pipe = Pipeline.from_run(args.run, args.checkpoint, args.device)
     if args.temperature is not None:
         pipe.set_temperature(args.temperature)
     samples = pipe.sample(args.n, args.seed, args.label)  # as stored: uint8 images, float clips
@@ -60,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     nrow = pipe.per_class(args.n) if pipe.conditional and args.label is None else None
     out = Path(args.out) if args.out else None
     if out is None and args.npy is None:
-        out = run_dir / "samples" / f"sample_{pipe.checkpoint.name}_seed{args.seed}{modality.output_suffix}"
+        folder = run_dir / "samples" if run_dir is not None else Path()  # a bundle is not written into
+        out = folder / f"sample_{pipe.checkpoint.name}_seed{args.seed}{modality.output_suffix}"
     if out is not None:
         written = modality.write_samples(samples, out, args.nrow or nrow)
         print(f"wrote {written} ({args.n} samples from {pipe.checkpoint.name}, step {pipe.meta['step']}, "

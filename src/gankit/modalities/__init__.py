@@ -92,6 +92,12 @@ class Modality:
         """The feature extractor `--extractor auto` picks for samples of this shape."""
         raise NotImplementedError
 
+    def decoding(self) -> dict[str, str]:
+        """How a program without gankit turns G's output x into data, for an exported bundle: "output" (what x
+        is), "data" (what it becomes, in words) and "numpy" (the same as one line of numpy on x; `info` is
+        the bundle's model.json)."""
+        raise NotImplementedError
+
 
 MODALITIES: Registry[type[Modality]] = Registry("modality")
 

@@ -178,6 +178,12 @@ class AudioModality(Modality):
     def spread(self, x: torch.Tensor) -> float:
         return spread(x, self.sample_rate)
 
+    def decoding(self) -> dict[str, str]:
+        return {"output": "float32 (N, 1, L) in [-1, 1]",
+                "data": f"N mono waveforms of L samples at {self.sample_rate} Hz (modality.sample_rate): x[:, 0], "
+                        "clipped to [-1, 1]",
+                "numpy": "waves = np.clip(x[:, 0], -1, 1)  # at info['modality']['sample_rate'] Hz"}
+
     def default_extractor(self, sample_shape: tuple[int, ...]) -> str:
         return "classifier"
 

@@ -111,6 +111,11 @@ class ImageModality(Modality):
     def spread(self, x: torch.Tensor) -> float:
         return spread(x)
 
+    def decoding(self) -> dict[str, str]:
+        return {"output": "float32 (N, C, H, W) in [-1, 1]",
+                "data": "uint8 pixels (N, C, H, W): round((x + 1) * 127.5), clipped to 0..255; C = 1 grey, 3 RGB",
+                "numpy": "pixels = np.clip(np.round((x + 1) * 127.5), 0, 255).astype(np.uint8)"}
+
     def default_extractor(self, sample_shape: tuple[int, ...]) -> str:
         """classifier for small grey images (as in the MNIST literature); for colour or larger images the
         papers' Inception-v3 when its weights are on disk, else the classifier."""

@@ -152,6 +152,14 @@ class TextModality(Modality):
         ids = x.argmax(dim=1).float()
         return float(torch.cdist(ids, ids, p=0).sum() / max(1, len(ids) * (len(ids) - 1)) / ids.shape[1])
 
+    def decoding(self) -> dict[str, str]:
+        return {"output": "float32 (N, V, L): at each of L positions, scores over V character ids",
+                "data": f"N strings: ids = argmax over V; an item ends at its first id {PAD} (padding), id {UNKNOWN} is "
+                        f"a character the training text lacked, id k >= {RESERVED} is modality.characters[k - "
+                        f"{RESERVED}]",
+                "numpy": "table = ['\\0', '\\ufffd', *info['modality']['characters']]; "
+                         "lines = [''.join(table[i] for i in row).split('\\0')[0] for row in x.argmax(axis=1)]"}
+
     def default_extractor(self, sample_shape: tuple[int, ...]) -> str:
         return "ngram"
 

@@ -30,7 +30,9 @@ MAX_TABLE = 2**24
 def draw(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     """Inverse-CDF sampling: (B, V) distributions, (B,) uniforms -> (B,) ids."""
     cdf = probs.cumsum(dim=1)
-    return torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).clamp(max=probs.shape[1] - 1)[:, 0]
+    # the first id whose CDF reaches u, counted rather than searched (torch.searchsorted): the same ids, as the
+    # CDF never decreases, and a graph that ONNX and TorchScript export
+    return (cdf < (u * cdf[:, -1])[:, None]).sum(dim=1).clamp(max=probs.shape[1] - 1)
 
 
 def sharpen(probs: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -41,7 +43,9 @@ def sharpen(probs: torch.Tensor, temperature: float) -> torch.Tensor:
 
 def uniforms(z: torch.Tensor, seq_len: int) -> torch.Tensor:
     """(B, latent) Gaussian z -> (B, seq_len) uniforms in (0, 1), one per position."""
-    return torch.special.ndtr(z[:, :seq_len].double()).clamp(1e-12, 1 - 1e-12).float()
+    # in float32: onnxruntime has no double-precision erf, and a graph that computed u otherwise than torch could
+    # draw another character where u falls within a rounding error of a CDF step
+    return torch.special.ndtr(z[:, :seq_len].float()).clamp(min=1e-12)
 
 
 def predicted(ids: torch.Tensor) -> torch.Tensor:
@@ -51,7 +55,7 @@ def predicted(ids: torch.Tensor) -> torch.Tensor:
 
 def end_at_first_pad(ids: torch.Tensor) -> torch.Tensor:
     """Padding after an item's first padding id: what is drawn after the end is not part of the item."""
-    ended = (ids == PAD).int().cummax(dim=1).values.bool()
+    ended = (ids == PAD).int().cumsum(dim=1) > 0
     return ids.masked_fill(ended, PAD)
 
 
@@ -82,7 +86,7 @@ class CharLM(nn.Module):
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, V, L)
         u = uniforms(z, self.seq_len)
-        previous, hidden, ids = torch.full((len(z),), PAD, dtype=torch.long, device=z.device), None, []
+        previous, hidden, ids = torch.full_like(z[:, 0], PAD, dtype=torch.long), None, []
         for t in range(self.seq_len):
             out, hidden = self.rnn(self.embed(previous)[:, None], hidden)
             previous = draw(sharpen(torch.softmax(self.head(out[:, 0]).float(), dim=1), self.temperature), u[:, t])
@@ -111,7 +115,7 @@ class Ngram(nn.Module):
 
     def context_index(self, padded: torch.Tensor, t: int, k: int) -> torch.Tensor:
         """Index of the k characters before position t of (B, order - 1 + L) left-padded ids."""
-        index = torch.zeros(len(padded), dtype=torch.long, device=padded.device)
+        index = torch.zeros_like(padded[:, 0])
         for j in range(k):
             index = index * self.vocabulary + padded[:, self.order - 1 + t - k + j]
         return index
@@ -119,7 +123,7 @@ class Ngram(nn.Module):
     def next_counts(self, padded: torch.Tensor, t: int) -> torch.Tensor:
         """(B, V) counts of the character at position t after each left-padded context, from the longest
         context seen in training."""
-        counts = self.table(0).expand(len(padded), -1)
+        counts = self.table(0).expand(padded.shape[0], -1)
         for k in range(1, self.order):
             rows = self.table(k)[self.context_index(padded, t, k)]
             counts = torch.where(rows.sum(dim=1, keepdim=True) > 0, rows, counts)
@@ -148,10 +152,9 @@ class Ngram(nn.Module):
         return (total / counted.sum()).float()
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, V, L)
-        if float(self.table(0).sum()) == 0:
-            raise GankitError("this n-gram model has no counts: it was never fitted")
+        """One item per z; a model never fitted (no counts) writes empty items."""
         u = uniforms(z, self.seq_len)
-        padded = torch.full((len(z), self.order - 1 + self.seq_len), PAD, dtype=torch.long, device=z.device)
+        padded = torch.full_like(z[:, :1], PAD, dtype=torch.long).repeat(1, self.order - 1 + self.seq_len)
         for t in range(self.seq_len):
             counts = self.next_counts(padded, t)
             padded[:, self.order - 1 + t] = draw(sharpen(counts / counts.sum(dim=1, keepdim=True), self.temperature),

@@ -52,7 +52,7 @@ class TextGenerator(nn.Module):
         self.out = nn.Conv1d(width, vocabulary, 1)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, V, L)
-        h = self.blocks(self.dense(z).view(len(z), self.width, self.seq_len))
+        h = self.blocks(self.dense(z).view(-1, self.width, self.seq_len))
         return torch.softmax(self.out(h).float(), dim=1)
 
 

@@ -98,7 +98,7 @@ class WaveGANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, 1, L)
         if self.embed is not None:
             z = torch.cat([z, self.embed(y)], dim=1)
-        return self.net(self.dense(z).view(len(z), self.start_channels, self.start))
+        return self.net(self.dense(z).view(-1, self.start_channels, self.start))
 
 
 class WaveGANDiscriminator(nn.Module):

@@ -1,0 +1,129 @@
+"""The model card: a bundle's README.md, written from its model.json (what G makes, how it was trained and scored,
+how to use it with gankit, onnxruntime or TorchScript)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gankit import bundle
+from gankit.metrics import BETTER
+
+WEIGHTS_KIND = {"G_ema": "the exponential moving average of G's weights", "G": "G's weights as trained"}
+RESULT_NAME = {"image": "pixels", "audio": "waves", "text": "lines"}
+
+
+def onnx_script(model: dict[str, Any], folder: str, n: int = 16) -> str:
+    """Python that samples the bundle in `folder` with onnxruntime and numpy alone, and decodes the samples."""
+    kind = model["modality"]["name"]
+    feeds = '{"z": z}'
+    lines = ["import json", "", "import numpy as np", "import onnxruntime as ort", "",
+             f'info = json.load(open("{folder}/model.json"))',
+             f'session = ort.InferenceSession("{folder}/{bundle.ONNX}")',
+             f'z = np.random.default_rng(0).standard_normal(({n}, info["latent_dim"]), dtype=np.float32)']
+    if model["num_classes"]:
+        lines.append(f'labels = np.arange({n}) % info["num_classes"]  # class ids; names: info["classes"]')
+        feeds = '{"z": z, "labels": labels}'
+    shape = ", ".join(str(n) if d == "N" else str(d) for d in model["output"]["x"])
+    lines.append(f"x = session.run(None, {feeds})[0]  # ({shape})")
+    lines.append(model["decode"]["numpy"].replace("; ", "\n"))
+    lines.append('print("\\n".join(lines))' if kind == "text" else f'np.save("{RESULT_NAME[kind]}.npy", {RESULT_NAME[kind]})')
+    return "\n".join(lines) + "\n"
+
+
+def model_card(model: dict[str, Any], name: str) -> str:
+    """README.md of the bundle in a folder called `name` (as its commands and scripts refer to it)."""
+    source, config, files = model["source"], model["config"], model["files"]
+    kind = model["modality"]["name"]
+    out = [f"# {source['run']}: a {model['family']} generator of {_kind(model)}", "",
+           f"Exported by gankit {model['versions']['gankit']} (torch {model['versions']['torch']}) from run "
+           f"`{source['run']}`, checkpoint `{source['checkpoint']}` (step {model['step']}), with "
+           f"{WEIGHTS_KIND.get(source['weights'], source['weights'])}.", ""]
+    out += _preview(kind)
+    out += ["## What it makes", "",
+            f"- input `z`: {model['inputs']['z']}"]
+    if "labels" in model["inputs"]:
+        out.append(f"- input `labels`: {model['inputs']['labels']}: {', '.join(model['classes'])}")
+    out += [f"- output `x`: {model['decode']['output']}",
+            f"- decoded: {model['decode']['data']}", ""]
+    out += _training(model, config, source)
+    out += _evaluation(model.get("evaluation"))
+    out += ["## Use it", "", "With gankit (`pip install gankit`), from this folder as from a run:", "", "```sh",
+            f"gankit sample {name} --n 16" + {"image": " --out samples.png", "audio": " --out clips/",
+                                               "text": " --out lines.txt"}[kind],
+            "```", "", "```python", "import gankit", "", f'pipe = gankit.Pipeline.from_run("{name}")',
+            "samples = pipe.sample(16, seed=0)  # decoded: " + {"image": "uint8 pixels", "audio": "float waveforms",
+                                                               "text": "int64 character ids"}[kind], "```", ""]
+    if bundle.ONNX in files:
+        out += ["With onnxruntime and numpy only:", "", "```python", onnx_script(model, name).rstrip(), "```", ""]
+    if bundle.TORCHSCRIPT in files:
+        args = "z, labels" if "labels" in model["inputs"] else "z"
+        out += ["With TorchScript (`torch.jit.load` in Python, or `torch::jit::load` in C++ with libtorch):", "",
+                "```python", "import torch", "", f'g = torch.jit.load("{name}/{bundle.TORCHSCRIPT}")',
+                f"z = torch.randn(16, {model['latent_dim']})"]
+        if "labels" in model["inputs"]:
+            out.append(f"labels = torch.arange(16) % {model['num_classes']}")
+        out += [f"x = g({args})  # decode as above", "```", ""]
+    out += ["## Files", "", "| file | bytes | sha256 | checked |", "|---|---|---|---|"]
+    for file, record in files.items():
+        out.append(f"| {file} | {record['bytes']:,} | `{record['sha256'][:16]}…` | {_parity(record)} |")
+    out += ["", "model.json holds the full digests, the training configuration and how to decode `x`."]
+    return "\n".join(out) + "\n"
+
+
+def _kind(model: dict[str, Any]) -> str:
+    shape, modality = model["sample_shape"], model["modality"]
+    if modality["name"] == "image":
+        return f"{shape[1]}x{shape[2]} {'grey' if shape[0] == 1 else 'colour'} images"
+    if modality["name"] == "audio":
+        return f"sound ({shape[-1] / modality['sample_rate']:.2f} s clips at {modality['sample_rate']} Hz)"
+    return f"text (up to {modality['seq_len']} characters from a vocabulary of {len(modality['characters'])})"
+
+
+def _preview(kind: str) -> list[str]:
+    lines = [f"![samples from seed 0]({bundle.PREVIEW})", ""]
+    if kind == "audio":
+        lines += ["The first clips are in `preview/` as WAV files.", ""]
+    if kind == "text":
+        lines += ["Every sample of the picture is in `preview.txt`.", ""]
+    return lines
+
+
+def _training(model: dict[str, Any], config: dict[str, Any], source: dict[str, Any]) -> list[str]:
+    train, data = config["train"], config["data"]
+    seen = f"{source['images_seen']:,} samples seen, " if "images_seen" in source else ""
+    minutes = f", {source['train_seconds'] / 60:.1f} minutes of training" if "train_seconds" in source else ""
+    out = ["## Training", "", f"- data: `{data['name']}`; {seen}{model['step']:,} steps{minutes}"]
+    if model["params"].get("temperature") is not None:
+        out.append(f"- fitted by maximum likelihood; sampled at temperature {model['params']['temperature']}")
+    else:
+        ema = f", EMA decay {train['ema_decay']}" if train["ema_decay"] else ""
+        out.append(f"- loss `{train['loss']}`, {train['n_critic']} D step(s) per G step, Adam lr G {train['lr_g']} / "
+                   f"D {train['lr_d']}, betas ({train['beta1']}, {train['beta2']}), batch {train['batch_size']}, "
+                   f"precision {train['precision']}{ema}")
+    settings = ", ".join(f"{k} {v}" for k, v in model["params"].items() if k != "name")
+    out += [f"- model `{model['family']}`: {settings or 'its defaults'}; seed {train['seed']}", ""]
+    return out
+
+
+def _evaluation(result: dict[str, Any] | None) -> list[str]:
+    if result is None:
+        return ["## Evaluation", "", "Not evaluated: run `gankit eval RUN` before exporting to have its scores "
+                "here.", ""]
+    extractor, reference = result["extractor"], result["reference"]
+    out = ["## Evaluation", "", f"{result.get('n', '?')} samples (seed {result.get('seed', '?')}) scored against "
+           f"`{reference['dataset']}/{reference['split']}` ({reference.get('n', '?')} held-out samples) with "
+           f"{extractor.get('description', extractor['name'])}, extractor `{extractor['name']}:{extractor['digest']}`. "
+           "Scores compare only with scores from the same extractor against the same reference.", "",
+           "| metric | value | better |", "|---|---|---|"]
+    out += [f"| {key} | {value:.5g} | {BETTER.get(key, '')} |" for key, value in result["metrics"].items()]
+    return out + [""]
+
+
+def _parity(record: dict[str, Any]) -> str:
+    parity = record.get("parity")
+    if parity is None:
+        return "weights (gankit checks the sha256 on load)"
+    if not parity.get("checked"):
+        return f"not checked: {parity.get('why')}"
+    return (f"{parity['with']} vs torch: max abs diff {parity['max_abs_diff']:.2g} at batches "
+            f"{', '.join(map(str, parity['batches']))}")
