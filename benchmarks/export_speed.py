@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/export_speed.py
     .venv/bin/python benchmarks/export_speed.py --model classic --batches 1,100 --repeats 7
 
-G is built at the family's default size for 28x28 grey images (dcgan: width 64, 3.6M parameters; the weights do
+G is built at the family's default size for 28x28 grey images (dcgan: width 64, 0.76M parameters; its weights do
 not change the speed) and exported as `gankit export --format onnx,torchscript` does. Each repeat times every
 runtime at every batch, one after another, so a drift in the machine's speed hits them alike; a timing is the
 mean over as many calls as fill --seconds. The table gives the median samples/s and the ratio to torch eager
