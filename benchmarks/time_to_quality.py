@@ -2,14 +2,15 @@
 
     .venv/bin/python benchmarks/time_to_quality.py --budget 15 --points 5 --out docs/ttq
     .venv/bin/python benchmarks/time_to_quality.py --budget 2 --configs classic,dcgan
-    .venv/bin/python benchmarks/time_to_quality.py --budget 10 --configs dcgan+ema --seeds 0,1,2
+    .venv/bin/python benchmarks/time_to_quality.py --at 2,5,10 --configs dcgan+ema,auto --seeds 0,1,2
 
 With several seeds each run is named "CONFIG seed N" and the table adds the mean and standard
 deviation of the final FID over seeds: the noise a difference between configurations must beat.
 
-Each configuration trains through the real `gankit train` in chunks of budget/points minutes
-(`--time-limit`, then `--resume`: resume is exact, so chunking does not change what is trained), and
-after each chunk its generator is scored with `gankit eval` (classifier features, --eval-n samples).
+Each configuration trains through the real `gankit train` in chunks of budget/points minutes, or up to
+each of --at's minutes (`--time-limit`, then `--resume`: resume is exact, so chunking does not change what
+is trained), and after each chunk its generator is scored with `gankit eval` (classifier features,
+--eval-n samples, 10,000 by default: FID, precision/recall, class coverage).
 Wall time counts training only, not start-up or scoring. Runs go one after another, so each has the
 machine to itself. Writes OUT/results.json, OUT/table.md and OUT/fid_vs_time.png.
 
@@ -48,7 +49,29 @@ CONFIGS: dict[str, list[str]] = {
     # larger batches for GPUs: the same learning rate, and the square-root rule (2e-4 * sqrt(1000 / 100))
     "dcgan+bf16+b1000": ["--model", "dcgan", "--precision", "bf16", "--batch-size", "1000"],
     "dcgan+bf16+b1000+sqrt-lr": ["--model", "dcgan", "--precision", "bf16", "--batch-size", "1000", "--lr", "6.3e-4"],
+    # issue 18: what may beat today's auto (dcgan+ema, fp32) at small budgets; "auto" is what --model auto resolves to
+    "auto": ["--model", "auto"],
+    "dcgan+ema+bf16+ramp": ["--model", "dcgan", "--ema", "0.999", "--precision", "bf16", "--set", "train.ema_rampup=0.05"],
+    "dcgan+ema+bf16+ramp+bn": ["--model", "dcgan", "--ema", "0.999", "--precision", "bf16", "--set",
+                               "train.ema_rampup=0.05", "--set", "train.ema_batchnorm=measure"],
 }
+# variations on the last one, by name suffix: "+b64" is dcgan+ema+bf16+ramp+bn with --batch-size 64
+VARIATIONS: dict[str, list[str]] = {
+    "b50": ["--batch-size", "50"],
+    "b64": ["--batch-size", "64"],
+    "b200": ["--batch-size", "200"],
+    "lr3e-4": ["--lr", "3e-4"],
+    "lr1e-4": ["--lr", "1e-4"],
+    "ttur": ["--lr-g", "1e-4", "--lr-d", "4e-4"],
+    "hinge": ["--loss", "hinge"],
+    "beta0": ["--set", "train.beta1=0.0", "--set", "train.beta2=0.99"],
+    "w32": ["--set", "model.width=32"],
+    "w96": ["--set", "model.width=96"],
+    "ema9995": ["--ema", "0.9995"],
+    "ema998": ["--ema", "0.998"],
+}
+for _name, _args in VARIATIONS.items():
+    CONFIGS[f"dcgan+ema+bf16+ramp+bn+{_name}"] = CONFIGS["dcgan+ema+bf16+ramp+bn"] + _args
 
 
 def gankit(*args: str) -> subprocess.CompletedProcess:
@@ -56,13 +79,14 @@ def gankit(*args: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
-def run_config(name: str, args: list[str], runs: Path, budget: float, points: int, eval_n: int, device: str) -> list:
-    chunk = budget / points
+def run_config(name: str, args: list[str], runs: Path, at: list[float], eval_n: int, device: str) -> list:
+    """Train `name` to each of the minutes in `at` in turn, scoring after each."""
     run = runs / re.sub(r"[^A-Za-z0-9_-]+", "_", name)
     curve = []
     trained = 0.0
-    for i in range(points):
-        common = ["--time-limit", f"{chunk}", "--epochs", "10000", "--no-progress", "--device", device]
+    for i, (start, end) in enumerate(zip([0.0, *at], at)):
+        # --time-limit alone: no epoch count ends a run early (a resume keeps the first chunk's settings)
+        common = ["--time-limit", f"{end - start:g}", "--no-progress", "--device", device]
         if i == 0:
             result = gankit("train", *args, *common, "--name", run.name, "--out", str(runs))
         else:
@@ -70,24 +94,28 @@ def run_config(name: str, args: list[str], runs: Path, budget: float, points: in
         if result.returncode != 0:
             raise SystemExit(f"{name}: training failed:\n{result.stderr[-2000:]}")
         trained += float(re.search(r"epochs in (\d+) s", result.stdout).group(1))
-        scored = gankit("eval", str(run), "--n", str(eval_n), "--metrics", "fid,pr", "--json", "--device", device)
+        scored = gankit("eval", str(run), "--n", str(eval_n), "--metrics", "fid,pr,class_coverage", "--json",
+                        "--device", device)
         if scored.returncode != 0:
             raise SystemExit(f"{name}: eval failed:\n{scored.stderr[-2000:]}")
         metrics = json.loads(scored.stdout)["metrics"]
         steps = int(re.search(r"done: (\d+) steps", result.stdout).group(1))
         curve.append({"minutes": round(trained / 60, 2), "steps": steps, **{k: round(v, 4) for k, v in metrics.items()}})
         print(f"{name:<20} {trained / 60:6.1f} min  step {steps:>6}  FID {metrics['fid']:8.3f}  "
-              f"precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f}", flush=True)
+              f"precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f}  classes "
+              f"{metrics['class_coverage']:.2f}", flush=True)
     return curve
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", type=float, default=15.0, help="training minutes per configuration")
-    parser.add_argument("--points", type=int, default=5, help="evaluations along the way")
+    parser.add_argument("--points", type=int, default=5, help="evaluations along the way, evenly spaced")
+    parser.add_argument("--at", metavar="MINUTES", help="evaluate at these minutes instead, e.g. 2,5,10 (the last is "
+                        "the budget)")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from: " + ", ".join(CONFIGS))
     parser.add_argument("--seeds", default="0", help="comma-separated training seeds, each a separate run")
-    parser.add_argument("--eval-n", type=int, default=2000)
+    parser.add_argument("--eval-n", type=int, default=10_000, help="samples per FID (2,000 is biased upward and noisier)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default="ttq-out")
     parser.add_argument("--merge", nargs="+", metavar="JSON", help="render earlier results instead of training")
@@ -111,26 +139,29 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}")
     seeds = [int(s) for s in args.seeds.split(",")]
+    at = ([float(m) for m in args.at.split(",")] if args.at
+          else [args.budget * (i + 1) / args.points for i in range(args.points)])
+    args.budget = at[-1]
     runs = out / f"runs-{time.strftime('%Y%m%d-%H%M%S')}"
     results = {}
     for name in names:
         for seed in seeds:
             key = name if len(seeds) == 1 and seed == 0 else f"{name} seed {seed}"
-            results[key] = run_config(key, [*CONFIGS[name], "--seed", str(seed)], runs, args.budget, args.points,
-                                      args.eval_n, args.device)
+            results[key] = run_config(key, [*CONFIGS[name], "--seed", str(seed)], runs, at, args.eval_n, args.device)
         (out / "results.json").write_text(json.dumps({"budget_minutes": args.budget, "eval_n": args.eval_n,
                                                       "results": results}, indent=1))
     render(results, args, out)
 
 
 def _table(results: dict) -> list[str]:
-    lines = ["| configuration | minutes trained | final FID | best FID (at min) | precision | recall | G steps |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| configuration | minutes trained | final FID | best FID (at min) | precision | recall | classes | G steps |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, curve in sorted(results.items(), key=lambda kv: kv[1][-1]["fid"]):
         best = min(curve, key=lambda p: p["fid"])
         last = curve[-1]
         lines.append(f"| {name} | {last['minutes']:g} | {last['fid']:.2f} | {best['fid']:.2f} ({best['minutes']:g}) "
-                     f"| {last['precision']:.3f} | {last['recall']:.3f} | {last['steps']} |")
+                     f"| {last['precision']:.3f} | {last['recall']:.3f} | {last.get('class_coverage', '-')} | "
+                     f"{last['steps']} |")
     return lines
 
 

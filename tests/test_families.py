@@ -7,9 +7,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import assert_clean_error, gankit
+from conftest import assert_clean_error, gankit, make_idx_dataset
 from gankit.augment import AUGMENTATIONS, diff_augment
-from gankit.models import MODELS
+from gankit.errors import GankitError
+from gankit.models import MODELS, build_models
 from gankit.pipeline import Pipeline, find_checkpoint, load_generator
 from gankit.resolve import resolve_config
 from gankit.runs import create_run
@@ -86,9 +87,32 @@ def test_ema_is_saved_and_used_for_sampling(tmp_path, fashion_dir):
     assert torch.equal(g.state_dict()[key[2:]], weights[ema_key])
 
 
+def test_ema_ramp_up_and_its_own_batchnorm_statistics():
+    from gankit.train.ema import ema_decay, measure_statistics
+
+    assert ema_decay(0.999, 0.0, 5) == 0.999
+    assert ema_decay(0.999, 0.05, 20) == pytest.approx(0.5)  # a half-life of 0.05 * 20 = 1 step
+    assert ema_decay(0.999, 0.05, 100_000) == pytest.approx(0.999)  # past the decay's own half-life (693 steps)
+    config = resolve_config(overrides={"model.name": "dcgan", "model.width": 8})
+    g, _ = build_models(config, (1, 28, 28))
+    norm = next(m for m in g.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    seen = []
+    norm.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach()))
+    params = [p.clone() for p in g.parameters()]
+    g.eval()
+    measure_statistics(g, 100, 0, 16, seed=0, step=7, device=torch.device("cpu"))
+    batches = torch.stack([x.mean(dim=(0, 2, 3)) for x in seen])  # equal batches: the mean of means is the mean
+    assert len(seen) == 8 and torch.allclose(norm.running_mean, batches.mean(0), atol=1e-6)
+    assert norm.momentum == 0.1 and not g.training and not norm.training
+    assert all(torch.equal(a, b) for a, b in zip(params, g.parameters()))
+    again = norm.running_var.clone()
+    measure_statistics(g, 100, 0, 16, seed=0, step=7, device=torch.device("cpu"))
+    assert torch.equal(norm.running_var, again)  # drawn from (seed, step): the same after a resume
+
+
 def test_resume_is_exact_with_n_critic_ema_augment_and_r1(tmp_path, fashion_dir):
     common = {"model.name": "wgan-gp", "train.ema_decay": 0.99, "train.augment": "translation,cutout,color",
-              "train.n_critic": 3}
+              "train.n_critic": 3, "train.ema_rampup": 0.05, "train.ema_batchnorm": "measure"}
     _, straight, _ = _train(tmp_path, "straight", **common, **{"train.max_steps": 6})
     _, split, _ = _train(tmp_path, "split", **common, **{"train.max_steps": 3})
     config = resolve_config(overrides={"train.device": "cpu", "model.width": 8, "train.batch_size": 16, **common,
@@ -107,10 +131,25 @@ def test_time_limit_stops_cleanly(tmp_path):
     result = gankit("train", "--time-limit", "0.05", "--epochs", "50", "--name", "t", "--out", str(tmp_path),
                     "--no-progress")
     assert result.returncode == 0, result.stderr
-    assert "(--time-limit reached)" in result.stdout
+    assert "(--time-limit 0.05 min reached)" in result.stdout
     meta = json.loads((tmp_path / "t" / "checkpoints" / "final" / "meta.json").read_text())
     assert 0 < meta["step"] < 600
     assert list((tmp_path / "t" / "samples").glob("step_*.png")) and (tmp_path / "t" / "losses.png").is_file()
+
+
+def test_a_time_limit_is_not_cut_short_by_the_default_epochs(tmp_path):
+    data = make_idx_dataset(tmp_path / "mnist", n_train=200)  # 2 steps an epoch: the default 10 epochs are 20
+    common = ["--data", "mnist", "--data-dir", str(data), "--out", str(tmp_path / "runs"), "--no-progress",
+              "--no-report", "--time-limit", "5"]
+    # no --epochs: only the time limit (here never reached) or --max-steps may end it, not 10 epochs
+    alone = gankit("train", *common, "--max-steps", "30", "--name", "alone")
+    assert alone.returncode == 0, alone.stderr
+    assert "done: 30 steps, 15 epochs in" in alone.stdout and "(--max-steps 30 reached)" in alone.stdout
+    assert "epochs = 0\n" in (tmp_path / "runs" / "alone" / "config.toml").read_text()
+    both = gankit("train", *common, "--epochs", "2", "--name", "both")
+    assert both.returncode == 0 and "done: 4 steps, 2 epochs in" in both.stdout and "(--epochs 2 reached)" in both.stdout
+    with pytest.raises(GankitError, match=r"0 \(no limit\) needs --time-limit or --max-steps"):
+        resolve_config(overrides={"train.epochs": 0})
 
 
 @pytest.mark.parametrize("name", AUGMENTATIONS.names())
@@ -136,9 +175,24 @@ def test_cutout_and_translation_geometry():
     assert len({int(m.argmax()) for m in moved}) > 3  # shifted by different amounts
 
 
-def test_model_auto_resolves_to_the_benchmark_winner():
-    from gankit.models import AUTO
+def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch):
+    from gankit import auto
+    from gankit.auto import RECIPE, auto_line
 
-    config = resolve_config(overrides={"model.name": "auto"})
-    assert config.model.name == AUTO["model.name"] and config.model.name in MODELS
+    config = resolve_config(overrides={"model.name": "auto", "train.device": "cpu"})
+    assert {key: value for key, value in to_dict_flat(config).items() if key in RECIPE} == RECIPE
     assert resolve_config(overrides={"model.name": "auto", "train.lr_g": 1e-3}).train.lr_g == 1e-3
+    # precision from what the hardware does fast, unless the user says otherwise
+    monkeypatch.setattr(auto, "fast_bf16", lambda device: "this CPU has avx512_bf16")
+    fast = resolve_config(overrides={"model.name": "auto", "train.device": "cpu"})
+    assert fast.train.precision == "bf16" and "bf16 (this CPU has avx512_bf16)" in auto_line(fast)
+    mine = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "train.precision": "fp32"})
+    assert mine.train.precision == "fp32" and "fp32 (as you set it)" in auto_line(mine)
+    monkeypatch.setattr(auto, "fast_bf16", lambda device: None)
+    assert resolve_config(overrides={"model.name": "auto", "train.device": "cpu"}).train.precision == "fp32"
+
+
+def to_dict_flat(config) -> dict:
+    from gankit.config import to_dict
+
+    return {f"{section}.{key}": value for section, values in to_dict(config).items() for key, value in values.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import torch
 
@@ -36,6 +37,22 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise GankitError(f"--device {name}: Apple MPS is not available here; use --device cpu or auto")
     return device
+
+
+def fast_bf16(device: torch.device) -> str | None:
+    """Why bfloat16 arithmetic is fast on `device` (for --model auto), or None where it is not known to be:
+    NVIDIA GPUs from Ampere on, and CPUs with AVX-512 BF16 or AMX (read from /proc/cpuinfo, so Linux only)."""
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        return f"this GPU (compute capability {major}.{minor}) has bf16 tensor cores" if major >= 8 else None
+    if device.type == "cpu":
+        try:
+            flags = set(Path("/proc/cpuinfo").read_text().split())
+        except OSError:
+            return None
+        found = sorted(flags & {"avx512_bf16", "amx_bf16"})
+        return f"this CPU has {' and '.join(found)}" if found else None
+    return None
 
 
 def check_compile_support(device: torch.device) -> None:

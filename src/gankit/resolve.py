@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gankit.augment import AUGMENTATIONS
+from gankit.auto import auto_settings
 from gankit.config import Config, DataConfig, ModelConfig, build_config, flatten, load_config_file, require
 from gankit.data.sources import (
     check_data_exists,
@@ -28,7 +29,7 @@ from gankit.losses import LOSSES
 from gankit.metrics import METRICS
 from gankit.metrics.features import EXTRACTORS
 from gankit.modalities import MODALITIES
-from gankit.models import AUTO, MODELS
+from gankit.models import MODELS
 
 
 def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None, *,
@@ -43,9 +44,11 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
     raw: dict[str, Any] = {}
     for source in (file_values or {}, overrides or {}):
         raw.update(source)
+    if raw.get("train.time_limit") is not None and "train.epochs" not in raw:
+        raw["train.epochs"] = 0  # a time limit alone decides how long to train: the default epochs must not cut it
     if raw.get("model.name") == "auto":
         del raw["model.name"]
-        for key, value in AUTO.items():
+        for key, value in auto_settings(auto_device(raw))[0].items():
             raw.setdefault(key, value)
     name = raw.get("model.name", ModelConfig.name)
     require(isinstance(name, str) and name in MODELS, "model.name",
@@ -63,6 +66,16 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
     config = build_config(raw, spec.params, family=name)
     check_with_registries(config, check_data=not saved)
     return config
+
+
+def auto_device(raw: dict[str, Any]) -> str:
+    """The device --model auto chooses its precision for (a malformed one is reported by the config checks)."""
+    device = raw.get("train.device", "auto")
+    try:
+        validate_device_name(device if isinstance(device, str) else "?")
+    except GankitError:
+        return "auto"
+    return device
 
 
 def check_with_registries(config: Config, check_data: bool = True) -> None:

@@ -10,6 +10,8 @@ GRID = 1_000_000
 EVAL = 2_000_000
 # the diversity probe of the mode-collapse diagnosis (its latents and the real images it compares with)
 DIVERSITY = 3_000_000
+# the latents on which the EMA G's BatchNorm statistics are measured (plus the step they are measured at)
+EMA_STATISTICS = 4_000_000_000
 
 
 def epoch_order_seed(seed: int, epoch: int) -> int:

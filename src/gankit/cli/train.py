@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from gankit.atomic import write_atomically
+from gankit.auto import auto_line
 from gankit.config import Config, field_help, load_config_file, to_dict, to_toml
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
@@ -173,7 +174,10 @@ def _run(args: argparse.Namespace) -> int:
                               "may change (start a new run to change the rest)")
     else:
         run_dir = None
-        config = resolve_config(load_config_file(args.config) if args.config else None, overrides)
+        file_values = load_config_file(args.config) if args.config else {}
+        config = resolve_config(file_values, overrides)
+        if {**file_values, **overrides}.get("model.name") == "auto":
+            print(f"gankit: {auto_line(config)}", file=sys.stderr)
     if args.dry_run:
         print(to_toml(config), end="")
         return 0
@@ -233,8 +237,7 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
         return exc.exit_status
     if not say:
         return 0
-    why = {"epochs": "", "max_steps": " (--max-steps reached)", "time_limit": " (--time-limit reached)"}
-    print(f"done: {result.steps} steps, {result.epochs_done} epochs in {result.seconds:.0f} s{why[result.stopped_by]}")
+    print(done_line(result, config))
     if result.last:
         last = result.last
         print(f"last step: d_loss {last['d_loss']:.3f}, g_loss {last['g_loss']:.3f}, "
@@ -260,12 +263,18 @@ def _fit_baseline(args: argparse.Namespace, config: Config) -> int:
     save_progress_gif(run_dir / "samples", run_dir / "progress.gif")
     if config.train.report:
         write_report(run_dir)
-    why = {"epochs": "", "max_steps": " (--max-steps reached)", "time_limit": " (--time-limit reached)"}
-    print(f"done: {result.steps} steps, {result.epochs_done} epochs in {result.seconds:.0f} s{why[result.stopped_by]}")
+    print(done_line(result, config))
     print(f"last step: negative log-likelihood {result.last['nll']:.3f} nats per character")
     print(f"run folder: {run_dir}")
     print(describe_folder(run_dir))
     return 0
+
+
+def done_line(result, config: Config) -> str:
+    """'done: 600 steps, 1 epochs in 41 s (--epochs 1 reached)': what was trained, and which limit stopped it."""
+    limit = {"epochs": "--epochs {t.epochs}", "max_steps": "--max-steps {t.max_steps}",
+             "time_limit": "--time-limit {t.time_limit:g} min"}[result.stopped_by].format(t=config.train)
+    return f"done: {result.steps} steps, {result.epochs_done} epochs in {result.seconds:.0f} s ({limit} reached)"
 
 
 def describe_folder(run_dir: Path) -> str:

@@ -10,12 +10,7 @@ import torch.nn as nn
 from gankit.config import Config
 from gankit.models.spec import ACTIVATIONS, MODELS, ModelSpec, activation
 
-__all__ = ["ACTIVATIONS", "AUTO", "MODELS", "ModelSpec", "activation", "build_models"]
-
-# `--model auto`: the configuration that reached the lowest FID in the time-to-quality benchmark
-# (benchmarks/time_to_quality.py, docs/benchmarks.md: 3.85 +- 0.13 FID over 3 seeds after 10 minutes on 2 CPU
-# cores, against 20.2 for the tutorial's classic after 60); the user's own settings still win
-AUTO: dict[str, object] = {"model.name": "dcgan", "train.ema_decay": 0.999}
+__all__ = ["ACTIVATIONS", "MODELS", "ModelSpec", "activation", "build_models"]
 
 # each module registers its models; this order is the order --help and error messages list them in
 for _module in ("classic", "dcgan", "cgan", "sngan", "wavegan", "textgan", "baselines"):

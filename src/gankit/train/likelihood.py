@@ -58,7 +58,7 @@ def fit_baseline(config: Config, run: Path, device: torch.device) -> TrainResult
                               f"{t.batch_size}: use --batch-size {len(items)} or fewer, or add items")
         optimizer = torch.optim.Adam(g.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
         order = torch.Generator().manual_seed(t.seed)
-        while stopped_by == "epochs" and epoch < t.epochs:
+        while stopped_by == "epochs" and (epoch < t.epochs or not t.epochs):  # epochs 0: until a limit
             for batch in torch.randperm(len(items), generator=order).split(t.batch_size):
                 if len(batch) < t.batch_size:  # the last, smaller batch, as the GAN trainer drops it
                     continue

@@ -129,11 +129,3 @@ def g_step(state: TrainState, fake: torch.Tensor, rules: StepRules, y_fake: torc
     state.opt_g.step()
     return stats
 
-
-@torch.no_grad()
-def ema_step(state: TrainState, decay: float) -> None:
-    """g_ema <- decay * g_ema + (1 - decay) * g; buffers (BatchNorm statistics) are copied."""
-    ema, live = list(state.g_ema.parameters()), list(state.g.parameters())
-    torch._foreach_lerp_(ema, live, 1.0 - decay)
-    for e, b in zip(state.g_ema.buffers(), state.g.buffers()):
-        e.copy_(b)

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from gankit import checkpoint as ckpt
 from gankit.augment import parse_policy
-from gankit.config import Config
+from gankit.config import MAX_STEPS, Config
 from gankit.data import Dataset, load_dataset
 from gankit.data.batches import DeviceBatches
 from gankit.device import check_compile_support, resolve_device
@@ -34,9 +34,10 @@ from gankit.train.callbacks.previews import Previews
 from gankit.train.callbacks.summary import Summary
 from gankit.train.callbacks.tensorboard import TensorBoard
 from gankit.train.distributed import GLOBAL_BATCH, SINGLE, Replicas
+from gankit.train.ema import ema_decay, ema_update, measure_statistics
 from gankit.train.log import LOG_BLOCK, Diverged, MetricsLog
 from gankit.train.state import TrainState, check_fits, new_state, restore, save
-from gankit.train.steps import StepRules, autocast_dtype, d_step, ema_step, g_step, uses_batch_statistics
+from gankit.train.steps import StepRules, autocast_dtype, d_step, g_step, uses_batch_statistics
 from gankit.train.stops import Interrupted, StopRequests
 
 # --on-nan rollback gives up after this many rollbacks in one process
@@ -126,13 +127,16 @@ class Trainer:
         self.samples_on_device = self.dataset.samples.to(self.device)
         self.batches = DeviceBatches(self.samples_on_device, t.batch_size, t.seed, self.labels_on_device,
                                      to_model=self.dataset.modality.to_model)
-        self.total = self.batches.steps_per_epoch * t.epochs // t.n_critic  # G steps
+        # G steps; with epochs 0, until --max-steps or --time-limit
+        self.total = self.batches.steps_per_epoch * t.epochs // t.n_critic if t.epochs else MAX_STEPS
         if self.total == 0:
             raise GankitError(f"{len(self.dataset)} samples in batches of {t.batch_size} for {t.epochs} epochs make no G "
                               f"step (each takes {t.n_critic} batches, --n-critic {t.n_critic}); raise --epochs or lower "
                               "--batch-size")
+        self.limit = "epochs"  # what ends the run unless the time limit comes first
         if t.max_steps is not None:
-            self.total = min(self.total, t.max_steps)
+            if t.max_steps < self.total:
+                self.total, self.limit = t.max_steps, "max_steps"
         elif self.total < FEW_STEPS and self.main and not t.time_limit:
             print(f"gankit: warning: {len(self.dataset)} samples in batches of {t.batch_size} for {t.epochs} epochs "
                   f"make only {self.total} G steps, too few for a GAN to learn much; raise --epochs or lower "
@@ -204,9 +208,10 @@ class Trainer:
         self.callbacks.append(Summary(report=t.report))
         self.log.watchers.append(lambda rows: self.emit("rows", rows))
         self.stop = StopRequests()
+        self.ema_measured_at = -1  # the step G_ema's BatchNorm statistics were last measured at
         self.started = time.perf_counter()
         self.deadline = self.started + t.time_limit * 60 if t.time_limit else float("inf")
-        self.stopped_by = "epochs" if t.max_steps is None or t.max_steps >= self.total else "max_steps"
+        self.stopped_by = self.limit
 
     # -- the loop --------------------------------------------------------------------------------
 
@@ -240,7 +245,7 @@ class Trainer:
             return
         stats |= g_step(state, fake, rules, y_fake)                                                        # 5
         if state.g_ema is not None:
-            ema_step(state, t.ema_decay)
+            ema_update(state.g_ema, state.g, ema_decay(t.ema_decay, t.ema_rampup, state.step + 1))
         state.step += 1
         self.log.record({"step": state.step, "epoch": state.epoch + 1, "images_seen": state.images_seen,
                          "seconds": round(self.elapsed(), 3)}, stats)
@@ -276,7 +281,8 @@ class Trainer:
         """Train to the end; on divergence roll back (--on-nan rollback) or stop with the reason."""
         rollbacks = 0
         last_target: int | None = None  # step of the checkpoint the previous rollback went to
-        self.bar = tqdm(total=self.total, initial=min(self.state.step, self.total), disable=not self.progress,
+        self.bar = tqdm(total=self.total if self.total < MAX_STEPS else None, initial=min(self.state.step, self.total),
+                        disable=not self.progress,
                         unit="step", dynamic_ncols=True, file=sys.stderr)
         try:
             self.stop.__enter__()
@@ -322,6 +328,7 @@ class Trainer:
     def checkpoint(self, name: str) -> None:
         state = self.state
         self.log.flush()  # raises Diverged before a poisoned state can be saved
+        self.measure_ema_statistics()
         broken = [label for label, net in (("G", state.g), ("D", state.d)) if not finite(net)]
         if broken:
             raise Diverged(state.step, f"non-finite weights in {' and '.join(broken)}")
@@ -361,7 +368,19 @@ class Trainer:
 
     def sampler(self) -> nn.Module:
         """The G that previews and evaluations use: the EMA copy when the run keeps one."""
-        return self.state.g_ema if self.state.g_ema is not None else self.state.g
+        if self.state.g_ema is None:
+            return self.state.g
+        self.measure_ema_statistics()
+        return self.state.g_ema
+
+    def measure_ema_statistics(self) -> None:
+        """--set train.ema_batchnorm=measure: G_ema's own BatchNorm statistics, once per step they are used at."""
+        state, t = self.state, self.config.train
+        if state.g_ema is None or t.ema_batchnorm != "measure" or self.ema_measured_at == state.step:
+            return
+        measure_statistics(state.g_ema, self.config.model.latent_dim, self.spec.num_classes, t.batch_size, t.seed,
+                           state.step, self.device)
+        self.ema_measured_at = state.step
 
     def elapsed(self) -> float:
         """Training seconds of the whole run, this process's and those before a resume."""

@@ -1,0 +1,35 @@
+"""`--model auto`: the recipe that reached the best FID in the time-to-quality benchmark, for this device.
+
+The recipe is fixed at start-up and saved in the run's config like any other settings; the user's own settings
+still win. Measured on Fashion-MNIST (benchmarks/time_to_quality.py, docs/benchmarks.md); precision is chosen
+from what the hardware does fast: bf16 where it has bf16 arithmetic units, fp32 elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gankit.config import Config
+from gankit.device import fast_bf16, resolve_device
+
+# dcgan; EMA of G with a ramp-up, its own BatchNorm statistics (gankit.train.ema)
+RECIPE: dict[str, Any] = {"model.name": "dcgan", "train.ema_decay": 0.999, "train.ema_rampup": 0.05,
+                          "train.ema_batchnorm": "measure"}
+WHY = "the lowest FID at 2, 5 and 10 minutes on 2 CPU cores in docs/benchmarks.md"
+
+
+def auto_settings(device: str = "auto") -> tuple[dict[str, Any], str]:
+    """(the settings `--model auto` stands for on `device`, why it picked that precision)."""
+    bf16 = fast_bf16(resolve_device(device))
+    return ({**RECIPE, "train.precision": "bf16" if bf16 else "fp32"},
+            bf16 or "no fast bf16 arithmetic is known on this device")
+
+
+def auto_line(config: Config) -> str:
+    """What `--model auto` trains, as resolved (the user's own settings included), and why, in one line."""
+    settings, precision_reason = auto_settings(config.train.device)
+    t = config.train
+    ema = (f"EMA {t.ema_decay:g} (ramp-up {t.ema_rampup:g}, BatchNorm statistics: {t.ema_batchnorm})"
+           if t.ema_decay else "no EMA")
+    why = precision_reason if t.precision == settings["train.precision"] else "as you set it"
+    return (f"--model auto is {config.model.name}, {ema}, batch {t.batch_size}, {t.precision} ({why}): {WHY}")
