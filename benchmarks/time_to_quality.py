@@ -100,7 +100,7 @@ def run_config(name: str, args: list[str], runs: Path, at: list[float], eval_n: 
             raise SystemExit(f"{name}: eval failed:\n{scored.stderr[-2000:]}")
         metrics = json.loads(scored.stdout)["metrics"]
         steps = int(re.search(r"done: (\d+) steps", result.stdout).group(1))
-        curve.append({"minutes": round(trained / 60, 2), "steps": steps, **{k: round(v, 4) for k, v in metrics.items()}})
+        curve.append({"minutes": round(trained / 60, 2), "steps": steps, **{k: round(v, 4) for k, v in metrics.items() if isinstance(v, (int, float))}})
         print(f"{name:<20} {trained / 60:6.1f} min  step {steps:>6}  FID {metrics['fid']:8.3f}  "
               f"precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f}  classes "
               f"{metrics['class_coverage']:.2f}", flush=True)
