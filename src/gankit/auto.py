@@ -12,10 +12,11 @@ from typing import Any
 from gankit.config import Config
 from gankit.device import fast_bf16, resolve_device
 
-# dcgan; EMA of G with a ramp-up, its own BatchNorm statistics (gankit.train.ema)
-RECIPE: dict[str, Any] = {"model.name": "dcgan", "train.ema_decay": 0.999, "train.ema_rampup": 0.05,
-                          "train.ema_batchnorm": "measure"}
-WHY = "the lowest FID at 2, 5 and 10 minutes on 2 CPU cores in docs/benchmarks.md"
+# dcgan at learning rate 3e-4 for G and D; EMA of G with a ramp-up and its own BatchNorm statistics
+# (gankit.train.ema)
+RECIPE: dict[str, Any] = {"model.name": "dcgan", "train.lr_g": 3e-4, "train.lr_d": 3e-4, "train.ema_decay": 0.999,
+                          "train.ema_rampup": 0.05, "train.ema_batchnorm": "measure"}
+WHY = "the lowest FID at 2 and 5 minutes on 2 CPU cores of the configurations tried (docs/benchmarks.md)"
 
 
 def auto_settings(device: str = "auto") -> tuple[dict[str, Any], str]:
@@ -32,4 +33,5 @@ def auto_line(config: Config) -> str:
     ema = (f"EMA {t.ema_decay:g} (ramp-up {t.ema_rampup:g}, BatchNorm statistics: {t.ema_batchnorm})"
            if t.ema_decay else "no EMA")
     why = precision_reason if t.precision == settings["train.precision"] else "as you set it"
-    return (f"--model auto is {config.model.name}, {ema}, batch {t.batch_size}, {t.precision} ({why}): {WHY}")
+    return (f"--model auto is {config.model.name}, lr {t.lr_g:g}/{t.lr_d:g}, {ema}, batch {t.batch_size}, "
+            f"{t.precision} ({why}): {WHY}")

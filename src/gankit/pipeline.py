@@ -167,8 +167,9 @@ class Pipeline:
         spec = SampleSpec.from_meta(model, str(path))
         g = _build_generator(config, spec, f"bundle {path}")
         _load_weights(g, load_tensors(path, WEIGHTS_FILE, where=f"bundle {path}"), f"bundle {path}", config)
-        return cls(g.to(device).eval(), config.model.latent_dim, spec, device, config, model, path,
-                   model.get("source", {}).get("weights", "G"))
+        source = model.get("source")
+        weights = source.get("weights") if isinstance(source, dict) and source.get("weights") in ("G", "G_ema") else "G"
+        return cls(g.to(device).eval(), config.model.latent_dim, spec, device, config, model, path, weights)
 
     def set_temperature(self, temperature: float) -> None:
         """Sample a likelihood baseline (charlm, ngram) at this temperature instead of its run's; GANs have none."""

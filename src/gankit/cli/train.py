@@ -176,8 +176,7 @@ def _run(args: argparse.Namespace) -> int:
         run_dir = None
         file_values = load_config_file(args.config) if args.config else {}
         config = resolve_config(file_values, overrides)
-        if {**file_values, **overrides}.get("model.name") == "auto":
-            print(f"gankit: {auto_line(config)}", file=sys.stderr)
+        args.auto = {**file_values, **overrides}.get("model.name") == "auto"  # said once training starts
     if args.dry_run:
         print(to_toml(config), end="")
         return 0
@@ -226,6 +225,8 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
     if say:
         if args.resume:  # the new length or device, recorded once the run can go on
             write_atomically(run_dir / "config.toml", to_toml(config))
+        if getattr(args, "auto", False):
+            print(f"gankit: {auto_line(config)}", file=sys.stderr)
         processes = f" in {replicas.world} processes" if replicas.active else ""
         print(f"gankit: {'resuming' if args.resume else 'training'} {config.model.name} on {config.data.name}"
               f"{processes} -> {run_dir}", file=sys.stderr)
