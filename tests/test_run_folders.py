@@ -115,7 +115,7 @@ def test_a_failed_resume_changes_nothing(run):
     (("--latent-dim", str(10**21)), "--latent-dim (model.latent_dim) must be in 1..65,536"),
     (("--model", "dcgan", "--set", f"model.width={10**12}"), "model.width must be in 1..16,384"),
     (("--config", "big.toml"), "train.batch_size must be in 1..1,048,576"),
-    (("--epochs", str(10**9)), "--epochs (train.epochs) must be in 1..1,000,000"),
+    (("--epochs", str(10**9)), "--epochs (train.epochs) must be in 0..1,000,000"),
 ])
 def test_integers_beyond_what_can_work_are_refused_before_any_folder(tmp_path, args, fragment):
     (tmp_path / "big.toml").write_text("[train]\nbatch_size = 1e99\n")
