@@ -97,6 +97,8 @@ def _training(model: dict[str, Any], config: dict[str, Any], source: dict[str, A
         out.append(f"- fitted by maximum likelihood; sampled at temperature {model['params']['temperature']}")
     else:
         ema = f", EMA decay {train['ema_decay']}" if train["ema_decay"] else ""
+        if train["ema_decay"] and train.get("ema_rampup"):  # absent from configs of older gankits
+            ema += f" (ramp-up {train['ema_rampup']}, BatchNorm statistics: {train.get('ema_batchnorm', 'copy')})"
         out.append(f"- loss `{train['loss']}`, {train['n_critic']} D step(s) per G step, Adam lr G {train['lr_g']} / "
                    f"D {train['lr_d']}, betas ({train['beta1']}, {train['beta2']}), batch {train['batch_size']}, "
                    f"precision {train['precision']}{ema}")
