@@ -5,6 +5,10 @@
 #   benchmarks/gpu.sh speed   benchmarks/throughput.py (tutorial loop vs gankit variants; dcgan at 64 px
 #                             and sngan at 32 px) and benchmarks/evaluation.py on cuda (~6 min)
 #   benchmarks/gpu.sh ttq     time to quality on cuda: batch 100 vs 1000, bf16 (~8 min)
+#   benchmarks/gpu.sh rows    the speed rows docs/benchmarks.md still lacked: the tutorial's loop against the
+#                             trainer (classic, dcgan; batch 100, which --model auto keeps, and 1000), phase
+#                             shuffle's gather against the per-clip loop (~4 min)
+#   benchmarks/gpu.sh auto    --model auto's time to quality on cuda at 2 and 5 minutes (~6 min)
 # Installs gankit without dependencies first. Fashion-MNIST travels in .gpu-data/ (ignored by git).
 # Results go to $OUT (default ./gpu-out).
 set -uo pipefail
@@ -25,6 +29,18 @@ if [ "$MODE" = speed ]; then
     tp --models dcgan --image-size 64 --no-tutorial --variants fp32,bf16,bf16+compile+b512 --repeats 3 --steps 100 --json "$OUT/throughput-dcgan64.json"
     tp --models sngan --image-size 32 --no-tutorial --variants fp32,bf16,bf16+b512 --repeats 3 --steps 50 --json "$OUT/throughput-sngan32.json"
     timeout 90 python3 benchmarks/evaluation.py --device cuda 2>&1 | tail -3 | tee "$OUT/evaluation.txt"
+    exit 0
+fi
+if [ "$MODE" = rows ]; then
+    tp() { timeout "$1" python3 benchmarks/throughput.py --device cuda "${@:2}" 2>>"$OUT/throughput.log" | tee -a "$OUT/throughput.md"; }
+    tp 110 --models classic --variants fp32,bf16,bf16+compile,bf16+b1000 --repeats 3 --steps 300 --json "$OUT/throughput-classic.json"
+    tp 80 --models dcgan --variants fp32,bf16,bf16+b1000 --repeats 3 --steps 300 --json "$OUT/throughput-dcgan.json"
+    timeout 45 python3 benchmarks/wavegan.py --widths 16 --precisions fp32,bf16 --steps 2 --repeats 3 --device cuda 2>&1 \
+        | tail -8 | tee "$OUT/wavegan.txt"
+    exit 0
+fi
+if [ "$MODE" = auto ]; then
+    timeout 420 python3 benchmarks/time_to_quality.py --device cuda --at 2,5 --configs auto --out "$OUT/ttq-auto" 2>&1 | tail -8
     exit 0
 fi
 if [ "$MODE" = ttq ]; then

@@ -55,13 +55,15 @@ CONFIGS: dict[str, list[str]] = {
     "dcgan+ema+bf16+ramp+bn": ["--model", "dcgan", "--ema", "0.999", "--precision", "bf16", "--set",
                                "train.ema_rampup=0.05", "--set", "train.ema_batchnorm=measure"],
 }
-# variations on the last one, by name suffix: "+b64" is dcgan+ema+bf16+ramp+bn with --batch-size 64
+# variations on the last one and on auto, by name suffix: "+b64" is dcgan+ema+bf16+ramp+bn with
+# --batch-size 64, "auto+b64" is --model auto with --batch-size 64 (the user's settings win over auto's)
 VARIATIONS: dict[str, list[str]] = {
     "b50": ["--batch-size", "50"],
     "b64": ["--batch-size", "64"],
     "b200": ["--batch-size", "200"],
     "lr3e-4": ["--lr", "3e-4"],
     "lr1e-4": ["--lr", "1e-4"],
+    "lr5e-4": ["--lr", "5e-4"],
     "ttur": ["--lr-g", "1e-4", "--lr-d", "4e-4"],
     "hinge": ["--loss", "hinge"],
     "beta0": ["--set", "train.beta1=0.0", "--set", "train.beta2=0.99"],
@@ -72,6 +74,7 @@ VARIATIONS: dict[str, list[str]] = {
 }
 for _name, _args in VARIATIONS.items():
     CONFIGS[f"dcgan+ema+bf16+ramp+bn+{_name}"] = CONFIGS["dcgan+ema+bf16+ramp+bn"] + _args
+    CONFIGS[f"auto+{_name}"] = CONFIGS["auto"] + _args
 
 
 def gankit(*args: str) -> subprocess.CompletedProcess:
