@@ -147,12 +147,13 @@ def main() -> None:
     args.budget = at[-1]
     runs = out / f"runs-{time.strftime('%Y%m%d-%H%M%S')}"
     results = {}
-    for name in names:
-        for seed in seeds:
+    # seed by seed, so a drift in the machine's speed over a long sitting hits every configuration alike
+    for seed in seeds:
+        for name in names:
             key = name if len(seeds) == 1 and seed == 0 else f"{name} seed {seed}"
             results[key] = run_config(key, [*CONFIGS[name], "--seed", str(seed)], runs, at, args.eval_n, args.device)
-        (out / "results.json").write_text(json.dumps({"budget_minutes": args.budget, "eval_n": args.eval_n,
-                                                      "results": results}, indent=1))
+            (out / "results.json").write_text(json.dumps({"budget_minutes": args.budget, "eval_n": args.eval_n,
+                                                          "results": results}, indent=1))
     render(results, args, out)
 
 

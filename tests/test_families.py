@@ -9,6 +9,7 @@ from safetensors.torch import load_file
 
 from conftest import assert_clean_error, gankit, make_idx_dataset
 from gankit.augment import AUGMENTATIONS, diff_augment
+from gankit.device import fast_bf16
 from gankit.errors import GankitError
 from gankit.models import MODELS, build_models
 from gankit.pipeline import Pipeline, find_checkpoint, load_generator
@@ -190,6 +191,11 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch):
     assert mine.train.precision == "fp32" and "fp32 (as you set it)" in auto_line(mine)
     monkeypatch.setattr(auto, "fast_bf16", lambda device: None)
     assert resolve_config(overrides={"model.name": "auto", "train.device": "cpu"}).train.precision == "fp32"
+    # on a GPU auto keeps fp32 whatever the GPU (measured slower in bf16 at auto's batch), and says why
+    monkeypatch.setattr(auto, "fast_bf16", fast_bf16)
+    monkeypatch.setattr(auto, "resolve_device", lambda name: torch.device("cuda"))
+    settings, why = auto.auto_settings("cuda")
+    assert settings["train.precision"] == "fp32" and "slower on a GPU" in why
 
 
 def to_dict_flat(config) -> dict:

@@ -40,11 +40,10 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def fast_bf16(device: torch.device) -> str | None:
-    """Why bfloat16 arithmetic is fast on `device` (for --model auto), or None where it is not known to be:
-    NVIDIA GPUs from Ampere on, and CPUs with AVX-512 BF16 or AMX (read from /proc/cpuinfo, so Linux only)."""
-    if device.type == "cuda":
-        major, minor = torch.cuda.get_device_capability(device)
-        return f"this GPU (compute capability {major}.{minor}) has bf16 tensor cores" if major >= 8 else None
+    """Why bfloat16 makes `--model auto`'s step faster on `device`, or None where it does not or is not known to:
+    CPUs with AVX-512 BF16 or AMX (read from /proc/cpuinfo, so Linux only). Not GPUs: at auto's batch of 100 its
+    step is bound by kernel launches, and autocast's extra casts made bf16 slower than fp32 on an H200
+    (docs/benchmarks.md); tensor cores pay at batches of 1,000, which auto does not use."""
     if device.type == "cpu":
         try:
             flags = set(Path("/proc/cpuinfo").read_text().split())
