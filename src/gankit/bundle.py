@@ -13,11 +13,10 @@ Every file that model.json lists must match its digest, so a bundle copied with 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
-from gankit.errors import GankitError
+from gankit.errors import GankitError, read_json
 
 FORMAT = "gankit-bundle"
 FORMAT_VERSION = 1
@@ -49,13 +48,8 @@ def read_bundle(path: str | Path, need: str | None = WEIGHTS) -> dict[str, Any]:
     Raises GankitError naming what is wrong and how to get a good copy.
     """
     path = Path(path)
-    try:
-        model = json.loads((path / MODEL_JSON).read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise GankitError(f"{path} is not a gankit bundle ({MODEL_JSON} is missing); make one with gankit export") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)[:200]
-        raise GankitError(f"bundle {path}: {MODEL_JSON} is unreadable ({reason}); export the run again") from None
+    model = read_json(path / MODEL_JSON, f"{path} is not a gankit bundle ({MODEL_JSON} is missing); make one with "
+                      "gankit export", f"bundle {path}: {MODEL_JSON} is unreadable", "; export the run again")
     if not isinstance(model, dict) or model.get("format") != FORMAT:
         raise GankitError(f"bundle {path}: {MODEL_JSON} is not a gankit bundle's; export the run again")
     if type(model.get("format_version")) is not int or model["format_version"] > FORMAT_VERSION:

@@ -22,7 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from gankit import __version__
-from gankit.errors import GankitError, one_line
+from gankit.errors import GankitError, one_line, read_json
 
 FORMAT = "gankit-checkpoint"
 FORMAT_VERSION = 1
@@ -193,13 +193,8 @@ def scan_checkpoints(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
 
 
 def read_meta(path: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads((path / META).read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise GankitError(f"checkpoint {path} is incomplete: {META} is missing") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)[:200]
-        raise GankitError(f"checkpoint {path}: {META} is unreadable ({reason})") from None
+    meta = read_json(path / META, f"checkpoint {path} is incomplete: {META} is missing",
+                     f"checkpoint {path}: {META} is unreadable")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise GankitError(f"checkpoint {path}: {META} is not a gankit checkpoint")
     version = meta.get("format_version", 0)

@@ -1,8 +1,12 @@
 """The one error type: a problem the user can fix, whose message says how (see gankit.GankitError)."""
 
+import json
+from pathlib import Path
+from typing import Any
+
 from gankit import GankitError
 
-__all__ = ["GankitError", "one_line"]
+__all__ = ["GankitError", "one_line", "read_json"]
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:
@@ -10,3 +14,15 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
     zlib messages can span lines, and an error message is one line)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def read_json(file: Path, missing: str, unreadable: str, fix: str = "") -> Any:
+    """The JSON value in `file`, for gankit's own files coming back: GankitError(`missing`) when the file is not
+    there, and "`unreadable` (why)`fix`" when it cannot be read or parsed (damaged, not UTF-8, nested too deep)."""
+    try:
+        return json.loads(file.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise GankitError(missing) from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)[:200]
+        raise GankitError(f"{unreadable} ({reason}){fix}") from None

@@ -174,10 +174,11 @@ def describe(pipe: Pipeline) -> dict[str, Any]:
     inputs = {"z": latent}
     if pipe.conditional:
         inputs["labels"] = f"int64 (N,): class ids 0..{spec.num_classes - 1}, the names in `classes`"
-    return {"family": config.model.name, "params": to_dict(config)["model"], "latent_dim": pipe.latent_dim,
+    settings = to_dict(config)
+    return {"family": config.model.name, "params": settings["model"], "latent_dim": pipe.latent_dim,
             **spec.as_meta(), "inputs": inputs,
             "output": {"x": ["N", *spec.shape]}, "decode": spec.modality.decoding(),
-            "config": to_dict(config)}
+            "config": settings}
 
 
 def provenance(pipe: Pipeline) -> dict[str, Any]:
@@ -223,7 +224,7 @@ def write_bundle(pipe: Pipeline, out: Path, formats: list[str]) -> dict[str, Any
 
 
 def _write_files(pipe: Pipeline, folder: Path, name: str, formats: list[str]) -> dict[str, Any]:
-    g = frozen(pipe.generator)
+    g = frozen(pipe.generator) if {"onnx", "torchscript"} & set(formats) else None  # graphs are made from a copy
     files: dict[str, dict[str, Any]] = {}
     if "bundle" in formats:
         state = {k: v.detach().cpu().contiguous().clone() for k, v in pipe.generator.state_dict().items()}
