@@ -199,8 +199,14 @@ def render(results: dict, args: argparse.Namespace, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5))
-    for name, curve in results.items():
-        ax.plot([p["minutes"] for p in curve], [p["fid"] for p in curve], marker="o", label=name)
+    # one colour per configuration, one line style per seed, one legend entry per configuration
+    colours: dict[str, str] = {}
+    for key, curve in results.items():
+        config, _, seed = key.partition(" seed ")
+        first = config not in colours
+        colours.setdefault(config, f"C{len(colours) % 10}")
+        ax.plot([p["minutes"] for p in curve], [p["fid"] for p in curve], marker="o", color=colours[config],
+                linestyle=("-", "--", ":", "-.")[int(seed or 0) % 4], label=config if first else None)
     ax.set_xlabel("training wall time (minutes)")
     ax.set_ylabel(f"FID (classifier features, {args.eval_n} samples)")
     ax.set_yscale("log")
