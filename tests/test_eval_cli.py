@@ -46,8 +46,8 @@ def test_eval_run_writes_result(run, shared_cache):
     card = (bundle / "README.md").read_text()
     assert f"| fid | {metrics['fid']:.5g} | lower |" in card and "500 samples (seed 0)" in card
     assert f"classifier:{data['extractor']['digest']}" in card
-    again = gankit("eval", str(bundle), "--n", "500", "--json", env=shared_cache)
-    assert json.loads(again.stdout)["metrics"] == metrics
+    again = json.loads(gankit("eval", str(bundle), "--n", "500", "--json", env=shared_cache).stdout)
+    assert again["metrics"] == metrics and "written_to" not in again
     table = gankit("eval", str(run), "--n", "300", "--metrics", "fid,kid", env=shared_cache)
     assert table.returncode == 0 and "fid" in table.stdout and "classifier:" in table.stdout
     assert "scores compare only with scores from the same extractor on the same held-out samples" in table.stdout
