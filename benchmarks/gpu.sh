@@ -8,7 +8,8 @@
 #   benchmarks/gpu.sh rows    the speed rows docs/benchmarks.md still lacked: the tutorial's loop against the
 #                             trainer (classic, dcgan; batch 100, which --model auto keeps, and 1000), phase
 #                             shuffle's gather against the per-clip loop (~4 min)
-#   benchmarks/gpu.sh auto    --model auto's time to quality on cuda at 2 and 5 minutes (~6 min)
+#   benchmarks/gpu.sh auto    --model auto's time to quality on cuda at 2 and 5 minutes (~6 min; auto+w64:
+#                             auto keeps the full width on GPUs, named because one run scores both points)
 # Installs gankit without dependencies first. Fashion-MNIST travels in .gpu-data/ (ignored by git).
 # Results go to $OUT (default ./gpu-out).
 set -uo pipefail
@@ -40,7 +41,7 @@ if [ "$MODE" = rows ]; then
     exit 0
 fi
 if [ "$MODE" = auto ]; then
-    timeout 420 python3 benchmarks/time_to_quality.py --device cuda --at 2,5 --configs auto --out "$OUT/ttq-auto" 2>&1 | tail -8
+    timeout 420 python3 benchmarks/time_to_quality.py --device cuda --at 2,5 --configs auto+w64 --out "$OUT/ttq-auto" 2>&1 | tail -8
     exit 0
 fi
 if [ "$MODE" = ttq ]; then

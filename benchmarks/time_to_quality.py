@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/time_to_quality.py --budget 15 --points 5 --out docs/ttq
     .venv/bin/python benchmarks/time_to_quality.py --budget 2 --configs classic,dcgan
-    .venv/bin/python benchmarks/time_to_quality.py --at 2,5,10 --configs dcgan+ema,auto --seeds 0,1,2
+    .venv/bin/python benchmarks/time_to_quality.py --at 2,5,10 --configs dcgan+ema,auto+w64 --seeds 0,1,2
+    .venv/bin/python benchmarks/time_to_quality.py --at 2 --configs auto,auto+lr2e-3,auto+hinge
 
 With several seeds each run is named "CONFIG seed N" and the table adds the mean and standard
 deviation of the final FID over seeds: the noise a difference between configurations must beat.
@@ -55,8 +56,8 @@ CONFIGS: dict[str, list[str]] = {
     "dcgan+ema+bf16+ramp+bn": ["--model", "dcgan", "--ema", "0.999", "--precision", "bf16", "--set",
                                "train.ema_rampup=0.05", "--set", "train.ema_batchnorm=measure"],
 }
-# variations on the last one and on auto, by name suffix: "+b64" is dcgan+ema+bf16+ramp+bn with
-# --batch-size 64, "auto+b64" is --model auto with --batch-size 64 (the user's settings win over auto's)
+# variations on the last one and on auto, by name suffix: "dcgan+ema+bf16+ramp+bn+b64" is that with --batch-size
+# 64, "auto+w32+lr1e-3" is --model auto with width 32 and lr 1e-3 (the user's settings win over auto's)
 VARIATIONS: dict[str, list[str]] = {
     "b50": ["--batch-size", "50"],
     "b64": ["--batch-size", "64"],
@@ -64,17 +65,34 @@ VARIATIONS: dict[str, list[str]] = {
     "lr3e-4": ["--lr", "3e-4"],
     "lr1e-4": ["--lr", "1e-4"],
     "lr5e-4": ["--lr", "5e-4"],
+    "lr8e-4": ["--lr", "8e-4"],
+    "lr1e-3": ["--lr", "1e-3"],
+    "lr2e-3": ["--lr", "2e-3"],
     "ttur": ["--lr-g", "1e-4", "--lr-d", "4e-4"],
     "hinge": ["--loss", "hinge"],
     "beta0": ["--set", "train.beta1=0.0", "--set", "train.beta2=0.99"],
     "w32": ["--set", "model.width=32"],
+    "w48": ["--set", "model.width=48"],
+    "w64": ["--set", "model.width=64"],
     "w96": ["--set", "model.width=96"],
     "ema9995": ["--ema", "0.9995"],
     "ema998": ["--ema", "0.998"],
+    "ema9998": ["--ema", "0.9998"],
 }
-for _name, _args in VARIATIONS.items():
-    CONFIGS[f"dcgan+ema+bf16+ramp+bn+{_name}"] = CONFIGS["dcgan+ema+bf16+ramp+bn"] + _args
-    CONFIGS[f"auto+{_name}"] = CONFIGS["auto"] + _args
+VARIED = ("dcgan+ema+bf16+ramp+bn", "auto")
+
+
+def config_args(name: str) -> list[str] | None:
+    """The train arguments of a configuration: one of CONFIGS, or one of VARIED followed by variations
+    ("auto+w32+lr1e-3"); None if `name` is neither."""
+    if name in CONFIGS:
+        return CONFIGS[name]
+    for base in VARIED:
+        if name.startswith(base + "+"):
+            variations = name[len(base) + 1:].split("+")
+            if all(v in VARIATIONS for v in variations):
+                return CONFIGS[base] + [arg for v in variations for arg in VARIATIONS[v]]
+    return None
 
 
 def gankit(*args: str) -> subprocess.CompletedProcess:
@@ -116,7 +134,8 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=5, help="evaluations along the way, evenly spaced")
     parser.add_argument("--at", metavar="MINUTES", help="evaluate at these minutes instead, e.g. 2,5,10 (the last is "
                         "the budget)")
-    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from: " + ", ".join(CONFIGS))
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from: " + ", ".join(CONFIGS) +
+                        f"; or {' or '.join(VARIED)} followed by +VARIATION from " + ", ".join(VARIATIONS))
     parser.add_argument("--seeds", default="0", help="comma-separated training seeds, each a separate run")
     parser.add_argument("--eval-n", type=int, default=10_000, help="samples per FID (2,000 is biased upward and noisier)")
     parser.add_argument("--device", default="auto")
@@ -138,12 +157,19 @@ def main() -> None:
         render(results, args, out)
         return
     names = [n.strip() for n in args.configs.split(",")]
-    unknown = [n for n in names if n not in CONFIGS]
+    unknown = [n for n in names if config_args(n) is None]
     if unknown:
-        raise SystemExit(f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}")
+        raise SystemExit(f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}, or {' or '.join(VARIED)} "
+                         f"followed by +VARIATION from {', '.join(VARIATIONS)}")
     seeds = [int(s) for s in args.seeds.split(",")]
     at = ([float(m) for m in args.at.split(",")] if args.at
           else [args.budget * (i + 1) / args.points for i in range(args.points)])
+    # --model auto picks its width by the first chunk's --time-limit and keeps it when resumed: a curve of
+    # several points would show one width where auto picks two
+    unpinned = [n for n in names if n.startswith("auto") and "model.width" not in " ".join(config_args(n))]
+    if unpinned and len(at) > 1:
+        raise SystemExit(f"{', '.join(unpinned)}: --model auto's width depends on the time limit; with several "
+                         "points name the width (auto+w32, auto+w64), or give one point")
     args.budget = at[-1]
     runs = out / f"runs-{time.strftime('%Y%m%d-%H%M%S')}"
     results = {}
@@ -151,7 +177,7 @@ def main() -> None:
     for seed in seeds:
         for name in names:
             key = name if len(seeds) == 1 and seed == 0 else f"{name} seed {seed}"
-            results[key] = run_config(key, [*CONFIGS[name], "--seed", str(seed)], runs, at, args.eval_n, args.device)
+            results[key] = run_config(key, [*config_args(name), "--seed", str(seed)], runs, at, args.eval_n, args.device)
             (out / "results.json").write_text(json.dumps({"budget_minutes": args.budget, "eval_n": args.eval_n,
                                                           "results": results}, indent=1))
     render(results, args, out)

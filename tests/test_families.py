@@ -182,7 +182,7 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch):
 
     config = resolve_config(overrides={"model.name": "auto", "train.device": "cpu"})
     assert {key: value for key, value in to_dict_flat(config).items() if key in RECIPE} == RECIPE
-    assert resolve_config(overrides={"model.name": "auto", "train.lr_g": 1e-3}).train.lr_g == 1e-3
+    assert resolve_config(overrides={"model.name": "auto", "train.lr_g": 3e-4}).train.lr_g == 3e-4
     # precision from what the hardware does fast, unless the user says otherwise
     monkeypatch.setattr(auto, "fast_bf16", lambda device: "this CPU has avx512_bf16")
     fast = resolve_config(overrides={"model.name": "auto", "train.device": "cpu"})
@@ -191,11 +191,20 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch):
     assert mine.train.precision == "fp32" and "fp32 (as you set it)" in auto_line(mine)
     monkeypatch.setattr(auto, "fast_bf16", lambda device: None)
     assert resolve_config(overrides={"model.name": "auto", "train.device": "cpu"}).train.precision == "fp32"
-    # on a GPU auto keeps fp32 whatever the GPU (measured slower in bf16 at auto's batch), and says why
+    # a short time limit takes the narrower nets (more G steps per minute on a CPU), a longer one the full width
+    short = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "train.time_limit": 2})
+    assert short.model.params.width == 32 and "width 32 (a time limit under 5 minutes" in auto_line(short)
+    assert resolve_config(overrides={"model.name": "auto", "train.device": "cpu",
+                                     "train.time_limit": 5}).model.params.width == 64
+    wide = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "train.time_limit": 2,
+                                     "model.width": 64})
+    assert "width 64 (as you set it)" in auto_line(wide)
+    # on a GPU auto keeps fp32 (measured slower in bf16 at auto's batch) and the full width, and says why
     monkeypatch.setattr(auto, "fast_bf16", fast_bf16)
     monkeypatch.setattr(auto, "resolve_device", lambda name: torch.device("cuda"))
-    settings, why = auto.auto_settings("cuda")
-    assert settings["train.precision"] == "fp32" and "slower on a GPU" in why
+    settings, why = auto.auto_settings("cuda", time_limit=2)
+    assert settings["train.precision"] == "fp32" and "slower on a GPU" in why["precision"]
+    assert settings["model.width"] == 64 and "only measured faster on CPUs" in why["width"]
 
 
 def to_dict_flat(config) -> dict:

@@ -1,8 +1,11 @@
-"""`--model auto`: the recipe that reached the best FID in the time-to-quality benchmark, for this device.
+"""`--model auto`: the recipe that reached the best FID in the time-to-quality benchmark, for this device and budget.
 
 The recipe is fixed at start-up and saved in the run's config like any other settings; the user's own settings
-still win. Measured on Fashion-MNIST (benchmarks/time_to_quality.py, docs/benchmarks.md); precision is chosen
-by what was measured faster: bf16 on CPUs with bf16 arithmetic units, fp32 on GPUs and elsewhere.
+still win. Measured on Fashion-MNIST on 2 CPU cores (benchmarks/time_to_quality.py, docs/benchmarks.md):
+  - precision by what was measured faster: bf16 on CPUs with bf16 arithmetic units, fp32 on GPUs and elsewhere;
+  - width by the time limit: one under 5 minutes trains the half-width nets, whose twice as many G steps beat the
+    full width at 2 minutes; at 5 the two tie (the full width with less spread) and at 10 the full width wins.
+    Only CPUs run the narrow nets faster: GPUs keep the full width.
 """
 
 from __future__ import annotations
@@ -12,31 +15,45 @@ from typing import Any
 from gankit.config import Config
 from gankit.device import fast_bf16, resolve_device
 
-# dcgan at learning rate 5e-4 for G and D; EMA of G with a ramp-up and its own BatchNorm statistics
+# dcgan at learning rate 1e-3 for G and D; EMA of G with a ramp-up and its own BatchNorm statistics
 # (gankit.train.ema)
-RECIPE: dict[str, Any] = {"model.name": "dcgan", "train.lr_g": 5e-4, "train.lr_d": 5e-4, "train.ema_decay": 0.999,
-                          "train.ema_rampup": 0.05, "train.ema_batchnorm": "measure"}
-WHY = ("the lowest mean FID at 2, 5 and 10 minutes on 2 CPU cores of the configurations tried, 3 seeds "
-       "(docs/benchmarks.md)")
+RECIPE: dict[str, Any] = {"model.name": "dcgan", "model.width": 64, "train.lr_g": 1e-3, "train.lr_d": 1e-3,
+                          "train.ema_decay": 0.999, "train.ema_rampup": 0.05, "train.ema_batchnorm": "measure"}
+# a --time-limit under this many minutes takes width 32: better at 2 minutes, level at 5, worse at 10
+SHORT_BUDGET = 5.0
+SHORT_WIDTH = 32
+WHY = ("of the configurations tried on 2 CPU cores, the lowest mean FID over 3 seeds at 2 minutes (width 32), "
+       "5 (width 64, level with 32) and 10 (width 64) (docs/benchmarks.md)")
 
 
-def auto_settings(device: str = "auto") -> tuple[dict[str, Any], str]:
-    """(the settings `--model auto` stands for on `device`, why it picked that precision)."""
+def auto_settings(device: str = "auto", time_limit: float | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the settings `--model auto` stands for on `device` with this --time-limit in minutes, why it picked its
+    precision and width: {"precision": ..., "width": ...})."""
     resolved = resolve_device(device)
+    on_gpu = resolved.type == "cuda"
     bf16 = fast_bf16(resolved)
-    if bf16:
-        return {**RECIPE, "train.precision": "bf16"}, bf16
-    return {**RECIPE, "train.precision": "fp32"}, (
-        "bf16 was slower on a GPU at batch 100, where the step is bound by kernel launches"
-        if resolved.type == "cuda" else "no fast bf16 arithmetic is known on this device")
+    settings = {**RECIPE, "train.precision": "bf16" if bf16 else "fp32"}
+    why = {"precision": bf16 or ("bf16 was slower on a GPU at batch 100, where the step is bound by kernel launches"
+                                 if on_gpu else "no fast bf16 arithmetic is known on this device")}
+    if on_gpu:
+        why["width"] = "the narrower nets are only measured faster on CPUs"
+    elif time_limit is not None and time_limit < SHORT_BUDGET:
+        settings["model.width"] = SHORT_WIDTH
+        why["width"] = f"a time limit under {SHORT_BUDGET:g} minutes, where twice the G steps beat the full width"
+    else:
+        why["width"] = "no time limit" if time_limit is None else f"a time limit of {SHORT_BUDGET:g} minutes or more"
+    return settings, why
 
 
 def auto_line(config: Config) -> str:
     """What `--model auto` trains, as resolved (the user's own settings included), and why, in one line."""
-    settings, precision_reason = auto_settings(config.train.device)
     t = config.train
+    settings, why = auto_settings(t.device, t.time_limit)
+    width = config.model.params.width
+    mine = "as you set it"
     ema = (f"EMA {t.ema_decay:g} (ramp-up {t.ema_rampup:g}, BatchNorm statistics: {t.ema_batchnorm})"
            if t.ema_decay else "no EMA")
-    why = precision_reason if t.precision == settings["train.precision"] else "as you set it"
-    return (f"--model auto is {config.model.name}, lr {t.lr_g:g}/{t.lr_d:g}, {ema}, batch {t.batch_size}, "
-            f"{t.precision} ({why}): {WHY}")
+    return (f"--model auto is {config.model.name} width {width} "
+            f"({why['width'] if width == settings['model.width'] else mine}), lr {t.lr_g:g}/{t.lr_d:g}, {ema}, "
+            f"batch {t.batch_size}, {t.precision} ({why['precision'] if t.precision == settings['train.precision'] else mine}): "
+            f"{WHY}")

@@ -48,7 +48,8 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
         raw["train.epochs"] = 0  # a time limit alone decides how long to train: the default epochs must not cut it
     if raw.get("model.name") == "auto":
         del raw["model.name"]
-        for key, value in auto_settings(auto_device(raw))[0].items():
+        limit = raw.get("train.time_limit")  # a malformed one is reported by the config checks
+        for key, value in auto_settings(auto_device(raw), limit if isinstance(limit, (int, float)) else None)[0].items():
             raw.setdefault(key, value)
     name = raw.get("model.name", ModelConfig.name)
     require(isinstance(name, str) and name in MODELS, "model.name",
