@@ -41,7 +41,7 @@ if [ "$MODE" = rows ]; then
     exit 0
 fi
 if [ "$MODE" = auto ]; then
-    timeout 420 python3 benchmarks/time_to_quality.py --device cuda --at 2,5 --configs auto+w64 --out "$OUT/ttq-auto" 2>&1 | tail -8
+    timeout 370 python3 benchmarks/time_to_quality.py --device cuda --at 2,5 --configs auto+w64 --out "$OUT/ttq-auto" 2>&1 | tail -8
     exit 0
 fi
 if [ "$MODE" = ttq ]; then
