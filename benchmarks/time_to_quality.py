@@ -75,6 +75,8 @@ VARIATIONS: dict[str, list[str]] = {
     "w48": ["--set", "model.width=48"],
     "w64": ["--set", "model.width=64"],
     "w96": ["--set", "model.width=96"],
+    "dw32": ["--set", "model.d_width=32"],
+    "dw48": ["--set", "model.d_width=48"],
     "ema9995": ["--ema", "0.9995"],
     "ema998": ["--ema", "0.998"],
     "ema9998": ["--ema", "0.9998"],

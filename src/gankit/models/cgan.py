@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from gankit.config import Config
 from gankit.errors import GankitError
-from gankit.models.dcgan import ConvParams, DCGANDiscriminator, DCGANGenerator, batch_norm_in_d, init_weights
+from gankit.models.dcgan import ConvParams, DCGANDiscriminator, DCGANGenerator, batch_norm_in_d, d_width, init_weights
 from gankit.models.dcgan import check as dcgan_check
 from gankit.models.spec import MODELS, ModelSpec
 
@@ -48,7 +48,7 @@ def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -
     p = config.model.params
     g = ConditionalGenerator(config.model.latent_dim, num_classes, sample_shape, p.width, p.g_activation,
                              p.negative_slope)
-    d = ProjectionDiscriminator(num_classes, sample_shape, p.width, p.d_activation, p.negative_slope, p.d_norm)
+    d = ProjectionDiscriminator(num_classes, sample_shape, d_width(p), p.d_activation, p.negative_slope, p.d_norm)
     g.apply(init_weights)
     d.apply(init_weights)
     return g, d
