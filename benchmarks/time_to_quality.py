@@ -12,7 +12,9 @@ Each configuration trains through the real `gankit train` in chunks of budget/po
 each of --at's minutes (`--time-limit`, then `--resume`: resume is exact, so chunking does not change what
 is trained), and after each chunk its generator is scored with `gankit eval` (classifier features,
 --eval-n samples, 10,000 by default: FID, precision/recall, class coverage).
-Wall time counts training only, not start-up or scoring. Runs go one after another, so each has the
+With --fresh each point is a run of its own from step 0 with --time-limit at that point instead: for
+settings that follow the time limit (--model auto's width, --lr-decay's schedule), which one run scored
+in chunks would not show. Wall time counts training only, not start-up or scoring. Runs go one after another, so each has the
 machine to itself. Writes OUT/results.json, OUT/table.md and OUT/fid_vs_time.png.
 
     .venv/bin/python benchmarks/time_to_quality.py --merge a/results.json b/results.json --out docs/ttq
@@ -75,6 +77,7 @@ VARIATIONS: dict[str, list[str]] = {
     "w48": ["--set", "model.width=48"],
     "w64": ["--set", "model.width=64"],
     "w96": ["--set", "model.width=96"],
+    "decay": ["--lr-decay", "linear"],
     "dw32": ["--set", "model.d_width=32"],
     "dw48": ["--set", "model.d_width=48"],
     "ema9995": ["--ema", "0.9995"],
@@ -102,18 +105,23 @@ def gankit(*args: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
-def run_config(name: str, args: list[str], runs: Path, at: list[float], eval_n: int, device: str) -> list:
-    """Train `name` to each of the minutes in `at` in turn, scoring after each."""
-    run = runs / re.sub(r"[^A-Za-z0-9_-]+", "_", name)
+def run_config(name: str, args: list[str], runs: Path, at: list[float], eval_n: int, device: str,
+               fresh: bool = False) -> list:
+    """Train `name` to each of the minutes in `at` in turn (fresh: a new run for each), scoring after each."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", name)
     curve = []
     trained = 0.0
     for i, (start, end) in enumerate(zip([0.0, *at], at)):
         # --time-limit alone: no epoch count ends a run early (a resume keeps the first chunk's settings)
-        common = ["--time-limit", f"{end - start:g}", "--no-progress", "--device", device]
-        if i == 0:
-            result = gankit("train", *args, *common, "--name", run.name, "--out", str(runs))
+        common = ["--no-progress", "--device", device]
+        if fresh:
+            run, trained = runs / f"{slug}-{end:g}min", 0.0
+            result = gankit("train", *args, *common, "--time-limit", f"{end:g}", "--name", run.name, "--out", str(runs))
+        elif i == 0:
+            run = runs / slug
+            result = gankit("train", *args, *common, "--time-limit", f"{end:g}", "--name", run.name, "--out", str(runs))
         else:
-            result = gankit("train", "--resume", str(run), *common)
+            result = gankit("train", "--resume", str(run), *common, "--time-limit", f"{end - start:g}")
         if result.returncode != 0:
             raise SystemExit(f"{name}: training failed:\n{result.stderr[-2000:]}")
         trained += float(re.search(r"epochs in (\d+) s", result.stdout).group(1))
@@ -138,6 +146,8 @@ def main() -> None:
                         "the budget)")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated names from: " + ", ".join(CONFIGS) +
                         f"; or {' or '.join(VARIED)} followed by +VARIATION from " + ", ".join(VARIATIONS))
+    parser.add_argument("--fresh", action="store_true", help="train each point as a run of its own from step 0 (for "
+                        "settings that follow the time limit: --model auto, --lr-decay) instead of resuming one run")
     parser.add_argument("--seeds", default="0", help="comma-separated training seeds, each a separate run")
     parser.add_argument("--eval-n", type=int, default=10_000, help="samples per FID (2,000 is biased upward and noisier)")
     parser.add_argument("--device", default="auto")
@@ -166,12 +176,13 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     at = ([float(m) for m in args.at.split(",")] if args.at
           else [args.budget * (i + 1) / args.points for i in range(args.points)])
-    # --model auto picks its width by the first chunk's --time-limit and keeps it when resumed: a curve of
-    # several points would show one width where auto picks two
-    unpinned = [n for n in names if n.startswith("auto") and "model.width" not in " ".join(config_args(n))]
-    if unpinned and len(at) > 1:
-        raise SystemExit(f"{', '.join(unpinned)}: --model auto's width depends on the time limit; with several "
-                         "points name the width (auto+w32, auto+w64), or give one point")
+    # settings that follow the time limit: --model auto picks its width by the first chunk's and keeps it when
+    # resumed, --lr-decay falls to zero within each chunk; scored in chunks, a curve would show neither as it is
+    follow = [n for n in names if (n.startswith("auto") and "model.width" not in " ".join(config_args(n)))
+              or "--lr-decay" in config_args(n)]
+    if follow and len(at) > 1 and not args.fresh:
+        raise SystemExit(f"{', '.join(follow)}: these settings follow the time limit; with several points use "
+                         "--fresh (a run for each point), give one point, or name auto's width (auto+w64)")
     args.budget = at[-1]
     runs = out / f"runs-{time.strftime('%Y%m%d-%H%M%S')}"
     results = {}
@@ -179,7 +190,8 @@ def main() -> None:
     for seed in seeds:
         for name in names:
             key = name if len(seeds) == 1 and seed == 0 else f"{name} seed {seed}"
-            results[key] = run_config(key, [*config_args(name), "--seed", str(seed)], runs, at, args.eval_n, args.device)
+            results[key] = run_config(key, [*config_args(name), "--seed", str(seed)], runs, at, args.eval_n, args.device,
+                                      args.fresh)
             (out / "results.json").write_text(json.dumps({"budget_minutes": args.budget, "eval_n": args.eval_n,
                                                           "results": results}, indent=1))
     render(results, args, out)

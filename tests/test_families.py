@@ -2,12 +2,14 @@
 DiffAugment, R1, n_critic and --time-limit do what they say."""
 
 import json
+import shutil
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from conftest import assert_clean_error, gankit, make_idx_dataset
+from gankit import checkpoint as ckpt
 from gankit.augment import AUGMENTATIONS, diff_augment
 from gankit.device import fast_bf16
 from gankit.errors import GankitError
@@ -128,13 +130,36 @@ def test_resume_is_exact_with_n_critic_ema_augment_and_r1(tmp_path, fashion_dir)
     assert all(r["r1"] >= 0 for r in rows)
 
 
+def test_lr_decay_falls_to_zero_over_the_run_and_resumes_exactly(tmp_path, fashion_dir):
+    """--lr-decay linear over --max-steps 6: the rates at step s are (1 - s/6) of the set ones; a run stopped at
+    its step-3 checkpoint and resumed with the same plan ends as the straight one did."""
+    common = {"model.name": "dcgan", "train.lr_decay": "linear", "train.max_steps": 6, "train.checkpoint_every": 3}
+    _, straight, _ = _train(tmp_path, "straight", **common)
+    final = straight / "checkpoints" / "final"
+    saved = ckpt.load_train_state(final, ckpt.read_meta(final))
+    group = saved["opt_g"]["param_groups"][0]
+    assert group["initial_lr"] == 2e-4 and group["lr"] == pytest.approx(2e-4 / 6)  # set before the 6th step
+    split = tmp_path / "split"
+    shutil.copytree(straight, split)
+    for name in ("final", ckpt.step_name(6)):
+        shutil.rmtree(split / "checkpoints" / name, ignore_errors=True)
+    config = resolve_config(overrides={"train.device": "cpu", "model.width": 8, "train.batch_size": 16, **common})
+    train(config, split, resume=True, progress=False)
+    a = load_file(str(final / "weights.safetensors"))
+    b = load_file(str(split / "checkpoints" / "final" / "weights.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_time_limit_stops_cleanly(tmp_path):
     result = gankit("train", "--time-limit", "0.05", "--epochs", "50", "--name", "t", "--out", str(tmp_path),
-                    "--no-progress")
+                    "--no-progress", "--lr-decay", "linear")
     assert result.returncode == 0, result.stderr
     assert "(--time-limit 0.05 min reached)" in result.stdout
-    meta = json.loads((tmp_path / "t" / "checkpoints" / "final" / "meta.json").read_text())
+    final = tmp_path / "t" / "checkpoints" / "final"
+    meta = ckpt.read_meta(final)
     assert 0 < meta["step"] < 600
+    # the time limit, nearer than the 50 epochs, set the schedule: the rates had fallen most of the way to zero
+    assert ckpt.load_train_state(final, meta)["opt_g"]["param_groups"][0]["lr"] < 0.25 * 2e-4
     assert list((tmp_path / "t" / "samples").glob("step_*.png")) and (tmp_path / "t" / "losses.png").is_file()
 
 

@@ -68,6 +68,7 @@ class TrainConfig:
     loss: str = opt("bce", "loss from the loss registry (bce = the tutorial's non-saturating BCE)")
     lr_g: float = opt(2e-4, "Adam learning rate of G")
     lr_d: float = opt(2e-4, "Adam learning rate of D")
+    lr_decay: str = opt("none", "learning-rate schedule: none, or linear (both rates fall to zero by the end of the run: its last step or its --time-limit, whichever is nearer)")
     beta1: float = opt(0.9, "Adam beta1 (0.9 = PyTorch's default, as in the tutorial; DCGAN uses 0.5)")
     beta2: float = opt(0.999, "Adam beta2")
     batch_size: int = opt(100, "images per batch (for D: this many real and this many generated)")
@@ -121,6 +122,7 @@ MAX_SEQ_LEN = 1024
 
 # train.precision -> the autocast dtype of forward passes (None: plain fp32)
 PRECISIONS = {"fp32": None, "bf16": "bfloat16"}
+LR_DECAYS = ("none", "linear")  # gankit.train.schedule
 
 SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 
@@ -267,6 +269,7 @@ def check_ranges(config: Config) -> None:
     t, m, d = config.train, config.model, config.data
     require(t.lr_g > 0, "train.lr_g", "must be > 0", t.lr_g)
     require(t.lr_d > 0, "train.lr_d", "must be > 0", t.lr_d)
+    require(t.lr_decay in LR_DECAYS, "train.lr_decay", f"must be one of {', '.join(LR_DECAYS)}", t.lr_decay)
     require(0 <= t.beta1 < 1, "train.beta1", "must be in [0, 1)", t.beta1)
     require(0 <= t.beta2 < 1, "train.beta2", "must be in [0, 1)", t.beta2)
     require(1 <= t.batch_size <= MAX_BATCH, "train.batch_size", f"must be in 1..{MAX_BATCH:,}", t.batch_size)

@@ -60,6 +60,7 @@ FLAGS: dict[str, str] = {
     "--max-steps": "train.max_steps",
     "--lr-g": "train.lr_g",
     "--lr-d": "train.lr_d",
+    "--lr-decay": "train.lr_decay",
     "--batch-size": "train.batch_size",
     "--latent-dim": "model.latent_dim",
     "--seed": "train.seed",

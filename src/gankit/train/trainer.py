@@ -36,6 +36,7 @@ from gankit.train.callbacks.tensorboard import TensorBoard
 from gankit.train.distributed import GLOBAL_BATCH, SINGLE, Replicas
 from gankit.train.ema import ema_decay, ema_update, measure_statistics
 from gankit.train.log import LOG_BLOCK, Diverged, MetricsLog
+from gankit.train.schedule import decay_factor, set_learning_rates
 from gankit.train.state import TrainState, check_fits, new_state, restore, save
 from gankit.train.steps import StepRules, autocast_dtype, d_step, g_step, uses_batch_statistics
 from gankit.train.stops import Interrupted, StopRequests
@@ -212,6 +213,10 @@ class Trainer:
         self.started = time.perf_counter()
         self.deadline = self.started + t.time_limit * 60 if t.time_limit else float("inf")
         self.stopped_by = self.limit
+        # --lr-decay: the training seconds the run plans (a resume's time limit extends the plan), and how far
+        # along them it is, refreshed every LOG_BLOCK G steps (the processes agree on it there)
+        self.planned_seconds = self.state.seconds + t.time_limit * 60 if t.time_limit else None
+        self.clock_done = self.state.seconds / self.planned_seconds if self.planned_seconds else 0.0
 
     # -- the loop --------------------------------------------------------------------------------
 
@@ -230,6 +235,8 @@ class Trainer:
         """One D step on a batch, and a G step after every n_critic-th D step."""
         state, t, rules, replicas = self.state, self.config.train, self.rules, self.replicas
         g_turn = (state.d_steps + 1) % t.n_critic == 0
+        if t.lr_decay != "none":
+            self.decay_learning_rates()
         # drawn for the global batch: each process keeps its slice of the batch, z and labels
         z = torch.randn(len(real), self.config.model.latent_dim, device=self.device, generator=state.noise)   # 1
         y_fake = (torch.randint(self.spec.num_classes, (len(real),), device=self.device, generator=state.noise)
@@ -252,10 +259,17 @@ class Trainer:
         self.bar.update(1)
         if state.step % LOG_BLOCK == 0:
             self.bar.set_postfix_str(_postfix(self.log.last), refresh=False)
+            if t.lr_decay != "none" and self.planned_seconds:
+                self.clock_done = replicas.mean(torch.tensor([self.elapsed() / self.planned_seconds],
+                                                             device=self.device)).item()
         self.emit("step")
         if t.checkpoint_every and state.step % t.checkpoint_every == 0:
             self.checkpoint(ckpt.step_name(state.step))
         self.check_stops()
+
+    def decay_learning_rates(self) -> None:
+        steps_done = self.state.step / self.total if self.total < MAX_STEPS else 0.0
+        set_learning_rates((self.state.opt_g, self.state.opt_d), decay_factor(steps_done, self.clock_done))
 
     def end_epoch(self) -> None:
         self.state.epoch += 1
@@ -342,12 +356,15 @@ class Trainer:
         """--on-nan rollback: back to a good checkpoint, both learning rates halved, the log rewound."""
         state = self.state
         trained = state.seconds
-        in_use = [[group["lr"] for group in opt.param_groups] for opt in (state.opt_g, state.opt_d)]
+        in_use = [[(group["lr"], group.get("initial_lr")) for group in opt.param_groups]
+                  for opt in (state.opt_g, state.opt_d)]
         restore(state, path)
         state.seconds = trained  # the lost steps took time too
         for opt, rates in zip((state.opt_g, state.opt_d), in_use):
-            for group, rate in zip(opt.param_groups, rates):
+            for group, (rate, initial) in zip(opt.param_groups, rates):
                 group["lr"] = rate * 0.5  # half of what was in use (the checkpoint may hold an older rate)
+                if initial is not None:  # --lr-decay: the rest of the schedule at half the rates too
+                    group["initial_lr"] = initial * 0.5
         self.log.rewind(state.step)
         self.emit("rewind", state.step)
         text = (f"training diverged at step {exc.step} ({exc.reason}); rolled back to checkpoint {path.name} "
