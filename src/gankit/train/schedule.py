@@ -1,9 +1,11 @@
 """train.lr_decay: learning rates that fall to zero over the training the run plans.
 
 At a constant learning rate a GAN's last steps leave G wherever the game's noise put it; falling linearly to zero
-over the planned run (the schedule of SNGAN's and Mimicry's CIFAR-10 recipes) lets G settle. The plan is what ends
-the run: its last G step (--epochs or --max-steps) or its --time-limit, whichever is nearer. A time limit makes the
-schedule follow the clock, so such a run, like its length, is not repeatable step for step.
+over the planned run (as in the SNGAN family's reference recipes: Miyato and Koyama's chainer code, Mimicry) lets
+G settle. The plan is what ends the run: its last G step (--epochs or --max-steps) or its --time-limit, whichever
+is nearer. A time limit makes the schedule follow the clock, so such a run, like its length, is not repeatable
+step for step; a resume's time limit extends the plan by that much, so the rates start again at the plan's share
+still to come.
 """
 
 from __future__ import annotations
