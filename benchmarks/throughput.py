@@ -17,7 +17,7 @@ the machine's speed hits them alike), and the median images/s over repeats is re
             for D and then G, nothing else. gankit/bare shows the trainer's own overhead.
 
 A variant is "+"-joined tokens: fp32 or bf16 (train.precision), compile (train.compile), bN (batch size
-N for gankit and bare; the tutorial keeps 100). Images/s counts real images D consumed. Peak memory is
+N for gankit and bare; the tutorial keeps 100), dwN (D's own width, model.d_width, for dcgan, cgan, wgan-gp). Images/s counts real images D consumed. Peak memory is
 the process's resident set (CPU: VmHWM, reset before each loop) or torch.cuda.max_memory_allocated.
 """
 
@@ -59,8 +59,10 @@ def parse_variant(text: str) -> dict:
             variant["compile"] = True
         elif token.startswith("b") and token[1:].isdigit():
             variant["batch"] = int(token[1:])
+        elif token.startswith("dw") and token[2:].isdigit():
+            variant["d_width"] = int(token[2:])
         else:
-            raise SystemExit(f"unknown variant token {token!r} in {text!r}: use fp32, bf16, compile, bN")
+            raise SystemExit(f"unknown variant token {token!r} in {text!r}: use fp32, bf16, compile, bN, dwN")
     return variant
 
 
@@ -237,7 +239,8 @@ def measure(model: str, args: argparse.Namespace, device: torch.device, variants
             "model.name": model, "train.device": args.device, **data,
             "train.precision": variant["precision"], "train.compile": variant["compile"],
             "train.batch_size": variant["batch"], "train.max_steps": args.warmup + args.steps + 1,
-            "train.epochs": 10_000, "train.sample_count": 16})
+            "train.epochs": 10_000, "train.sample_count": 16,
+            **({"model.d_width": variant["d_width"]} if "d_width" in variant else {})})
 
     base = config_for(parse_variant("fp32"))
     dataset = load_dataset(base.data)

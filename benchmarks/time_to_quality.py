@@ -59,7 +59,8 @@ CONFIGS: dict[str, list[str]] = {
                                "train.ema_rampup=0.05", "--set", "train.ema_batchnorm=measure"],
 }
 # variations on the last one and on auto, by name suffix: "dcgan+ema+bf16+ramp+bn+b64" is that with --batch-size
-# 64, "auto+w32+lr1e-3" is --model auto with width 32 and lr 1e-3 (the user's settings win over auto's)
+# 64, "auto+w32+lr1e-3" is --model auto with width 32 and lr 1e-3 (the user's settings win over auto's); wNN is
+# both nets at width NN, and a dwNN after it narrows D alone (auto+w64+dw32)
 VARIATIONS: dict[str, list[str]] = {
     "b50": ["--batch-size", "50"],
     "b64": ["--batch-size", "64"],
@@ -73,10 +74,10 @@ VARIATIONS: dict[str, list[str]] = {
     "ttur": ["--lr-g", "1e-4", "--lr-d", "4e-4"],
     "hinge": ["--loss", "hinge"],
     "beta0": ["--set", "train.beta1=0.0", "--set", "train.beta2=0.99"],
-    "w32": ["--set", "model.width=32"],
-    "w48": ["--set", "model.width=48"],
-    "w64": ["--set", "model.width=64"],
-    "w96": ["--set", "model.width=96"],
+    "w32": ["--set", "model.width=32", "--set", "model.d_width=0"],
+    "w48": ["--set", "model.width=48", "--set", "model.d_width=0"],
+    "w64": ["--set", "model.width=64", "--set", "model.d_width=0"],
+    "w96": ["--set", "model.width=96", "--set", "model.d_width=0"],
     "decay": ["--lr-decay", "linear"],
     "dw32": ["--set", "model.d_width=32"],
     "dw48": ["--set", "model.d_width=48"],

@@ -113,41 +113,30 @@ def test_ema_ramp_up_and_its_own_batchnorm_statistics():
     assert torch.equal(norm.running_var, again)  # drawn from (seed, step): the same after a resume
 
 
-def test_resume_is_exact_with_n_critic_ema_augment_and_r1(tmp_path, fashion_dir):
-    common = {"model.name": "wgan-gp", "train.ema_decay": 0.99, "train.augment": "translation,cutout,color",
-              "train.n_critic": 3, "train.ema_rampup": 0.05, "train.ema_batchnorm": "measure"}
-    _, straight, _ = _train(tmp_path, "straight", **common, **{"train.max_steps": 6})
-    _, split, _ = _train(tmp_path, "split", **common, **{"train.max_steps": 3})
-    config = resolve_config(overrides={"train.device": "cpu", "model.width": 8, "train.batch_size": 16, **common,
-                                       "train.max_steps": 6})
-    train(config, split, resume=True, progress=False)
-    a = load_file(str(straight / "checkpoints" / "final" / "weights.safetensors"))
-    b = load_file(str(split / "checkpoints" / "final" / "weights.safetensors"))
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    _, r1_run, _ = _train(tmp_path, "r1", **{"model.name": "dcgan", "model.d_norm": "none", "train.r1_gamma": 10.0,
-                                             "train.max_steps": 2})
-    rows = [json.loads(line) for line in (r1_run / "metrics.jsonl").read_text().splitlines()]
-    assert all(r["r1"] >= 0 for r in rows)
-
-
-def test_lr_decay_falls_to_zero_over_the_run_and_resumes_exactly(tmp_path, fashion_dir):
-    """--lr-decay linear over --max-steps 6: the rates at step s are (1 - s/6) of the set ones; a run stopped at
-    its step-3 checkpoint and resumed with the same plan ends as the straight one did."""
-    common = {"model.name": "dcgan", "train.lr_decay": "linear", "train.max_steps": 6, "train.checkpoint_every": 3}
-    _, straight, _ = _train(tmp_path, "straight", **common)
+def test_resume_is_exact_with_n_critic_ema_augment_lr_decay_and_r1(tmp_path, fashion_dir):
+    """A run stopped at its step-3 checkpoint and resumed with the same plan ends as the straight one did, with
+    n_critic, EMA (ramp-up, measured BatchNorm statistics), DiffAugment, a D narrower than G and --lr-decay linear
+    over --max-steps 6 (at step s the rates are (1 - s/6) of the set ones); R1 trains."""
+    common = {"model.name": "wgan-gp", "model.d_width": 4, "train.ema_decay": 0.99, "train.augment": "translation,cutout,color",
+              "train.n_critic": 3, "train.ema_rampup": 0.05, "train.ema_batchnorm": "measure",
+              "train.lr_decay": "linear", "train.max_steps": 6, "train.checkpoint_every": 3}
+    config, straight, _ = _train(tmp_path, "straight", **common)
     final = straight / "checkpoints" / "final"
-    saved = ckpt.load_train_state(final, ckpt.read_meta(final))
-    group = saved["opt_g"]["param_groups"][0]
-    assert group["initial_lr"] == 2e-4 and group["lr"] == pytest.approx(2e-4 / 6)  # set before the 6th step
+    group = ckpt.load_train_state(final, ckpt.read_meta(final))["opt_g"]["param_groups"][0]
+    assert group["initial_lr"] == config.train.lr_g and group["lr"] == pytest.approx(config.train.lr_g / 6)
     split = tmp_path / "split"
     shutil.copytree(straight, split)
     for name in ("final", ckpt.step_name(6)):
         shutil.rmtree(split / "checkpoints" / name, ignore_errors=True)
-    config = resolve_config(overrides={"train.device": "cpu", "model.width": 8, "train.batch_size": 16, **common})
     train(config, split, resume=True, progress=False)
     a = load_file(str(final / "weights.safetensors"))
     b = load_file(str(split / "checkpoints" / "final" / "weights.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+    assert a["D.body.0.weight"].shape[0] == 4 and a["G.net.6.weight"].shape[0] == 8  # D's width 4, G's 8
+    _, r1_run, _ = _train(tmp_path, "r1", **{"model.name": "dcgan", "model.d_norm": "none", "train.r1_gamma": 10.0,
+                                             "train.max_steps": 2})
+    rows = [json.loads(line) for line in (r1_run / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["r1"] >= 0 for r in rows)
 
 
 def test_time_limit_stops_cleanly(tmp_path):
@@ -163,16 +152,17 @@ def test_time_limit_stops_cleanly(tmp_path):
     assert list((tmp_path / "t" / "samples").glob("step_*.png")) and (tmp_path / "t" / "losses.png").is_file()
 
 
-def test_a_time_limit_is_not_cut_short_by_the_default_epochs(tmp_path):
+def test_a_time_limit_or_max_steps_is_not_cut_short_by_the_default_epochs(tmp_path):
     data = make_idx_dataset(tmp_path / "mnist", n_train=200)  # 2 steps an epoch: the default 10 epochs are 20
     common = ["--data", "mnist", "--data-dir", str(data), "--out", str(tmp_path / "runs"), "--no-progress",
-              "--no-report", "--time-limit", "5"]
-    # no --epochs: only the time limit (here never reached) or --max-steps may end it, not 10 epochs
+              "--no-report"]
+    # no --epochs: --max-steps (or --time-limit) alone ends it, not 10 epochs
     alone = gankit("train", *common, "--max-steps", "30", "--name", "alone")
     assert alone.returncode == 0, alone.stderr
     assert "done: 30 steps, 15 epochs in" in alone.stdout and "(--max-steps 30 reached)" in alone.stdout
     assert "epochs = 0\n" in (tmp_path / "runs" / "alone" / "config.toml").read_text()
-    both = gankit("train", *common, "--epochs", "2", "--name", "both")
+    assert resolve_config(overrides={"train.time_limit": 5}).train.epochs == 0
+    both = gankit("train", *common, "--time-limit", "5", "--epochs", "2", "--name", "both")
     assert both.returncode == 0 and "done: 4 steps, 2 epochs in" in both.stdout and "(--epochs 2 reached)" in both.stdout
     with pytest.raises(GankitError, match=r"0 \(no limit\) needs --time-limit or --max-steps"):
         resolve_config(overrides={"train.epochs": 0})
@@ -216,11 +206,13 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch):
     assert mine.train.precision == "fp32" and "fp32 (as you set it)" in auto_line(mine)
     monkeypatch.setattr(auto, "fast_bf16", lambda device: None)
     assert resolve_config(overrides={"model.name": "auto", "train.device": "cpu"}).train.precision == "fp32"
-    # a short time limit takes the narrower nets (more G steps per minute on a CPU), a longer one the full width
+    # a short time limit takes the narrower nets (more G steps per minute on a CPU), a longer one a narrower D alone
     short = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "train.time_limit": 2})
-    assert short.model.params.width == 32 and "width 32 (a time limit under 5 minutes" in auto_line(short)
-    assert resolve_config(overrides={"model.name": "auto", "train.device": "cpu",
-                                     "train.time_limit": 5}).model.params.width == 64
+    assert short.model.params.width == 32 and short.model.params.d_width == 0
+    assert "width 32 (a time limit under 5 minutes" in auto_line(short)
+    long = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "train.time_limit": 5})
+    assert (long.model.params.width, long.model.params.d_width) == (64, 32)
+    assert "width 64, D width 32 (a time limit of 5 minutes or more, where a narrower D" in auto_line(long)
     wide = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "train.time_limit": 2,
                                      "model.width": 64})
     assert "width 64 (as you set it)" in auto_line(wide)
@@ -230,6 +222,7 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch):
     settings, why = auto.auto_settings("cuda", time_limit=2)
     assert settings["train.precision"] == "fp32" and "slower on a GPU" in why["precision"]
     assert settings["model.width"] == 64 and "only measured faster on CPUs" in why["width"]
+    assert "model.d_width" not in settings
 
 
 def to_dict_flat(config) -> dict:

@@ -4,8 +4,9 @@ The recipe is fixed at start-up and saved in the run's config like any other set
 still win. Measured on Fashion-MNIST on 2 CPU cores (benchmarks/time_to_quality.py, docs/benchmarks.md):
   - precision by what was measured faster: bf16 on CPUs with bf16 arithmetic units, fp32 on GPUs and elsewhere;
   - width by the time limit: one under 5 minutes trains the half-width nets, whose twice as many G steps beat the
-    full width at 2 minutes; at 5 the two tie (the full width with less spread) and at 10 the full width wins.
-    Only CPUs run the narrow nets faster: GPUs keep the full width.
+    full width at 2 minutes; otherwise G keeps the full width and D alone is narrowed to half, which gives half as
+    many G steps again and beat the full-width D at 5 and 10 minutes. Only CPUs run the narrow nets faster: GPUs
+    keep the full width for both.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from gankit.device import fast_bf16, resolve_device
 # (gankit.train.ema)
 RECIPE: dict[str, Any] = {"model.name": "dcgan", "model.width": 64, "train.lr_g": 1e-3, "train.lr_d": 1e-3,
                           "train.ema_decay": 0.999, "train.ema_rampup": 0.05, "train.ema_batchnorm": "measure"}
-# a --time-limit under this many minutes takes width 32: better at 2 minutes, level at 5, worse at 10
+# a --time-limit under this many minutes takes width 32 for G and D: better at 2 minutes, worse at 10
 SHORT_BUDGET = 5.0
 SHORT_WIDTH = 32
+# otherwise, on a CPU, D's width: about 1.5x the G steps per minute of the full-width D
+CPU_D_WIDTH = 32
 WHY = ("of the configurations tried on 2 CPU cores, the lowest mean FID over 3 seeds at 2 minutes (width 32), "
-       "5 (width 64, level with 32) and 10 (width 64) (docs/benchmarks.md)")
+       "5 and 10 (width 64, D width 32) (docs/benchmarks.md)")
 
 
 def auto_settings(device: str = "auto", time_limit: float | None = None) -> tuple[dict[str, Any], dict[str, str]]:
@@ -41,7 +44,9 @@ def auto_settings(device: str = "auto", time_limit: float | None = None) -> tupl
         settings["model.width"] = SHORT_WIDTH
         why["width"] = f"a time limit under {SHORT_BUDGET:g} minutes, where twice the G steps beat the full width"
     else:
-        why["width"] = "no time limit" if time_limit is None else f"a time limit of {SHORT_BUDGET:g} minutes or more"
+        settings["model.d_width"] = CPU_D_WIDTH
+        budget = "no time limit" if time_limit is None else f"a time limit of {SHORT_BUDGET:g} minutes or more"
+        why["width"] = f"{budget}, where a narrower D alone gives 1.5x the G steps"
     return settings, why
 
 
@@ -49,11 +54,12 @@ def auto_line(config: Config) -> str:
     """What `--model auto` trains, as resolved (the user's own settings included), and why, in one line."""
     t = config.train
     settings, why = auto_settings(t.device, t.time_limit)
-    width = config.model.params.width
+    p = config.model.params
+    widths = f"width {p.width}" + (f", D width {p.d_width}" if p.d_width else "")
+    chosen = p.width == settings["model.width"] and p.d_width == settings.get("model.d_width", 0)
     mine = "as you set it"
     ema = (f"EMA {t.ema_decay:g} (ramp-up {t.ema_rampup:g}, BatchNorm statistics: {t.ema_batchnorm})"
            if t.ema_decay else "no EMA")
-    return (f"--model auto is {config.model.name} width {width} "
-            f"({why['width'] if width == settings['model.width'] else mine}), lr {t.lr_g:g}/{t.lr_d:g}, {ema}, "
+    return (f"--model auto is {config.model.name} {widths} ({why['width'] if chosen else mine}), lr {t.lr_g:g}/{t.lr_d:g}, {ema}, "
             f"batch {t.batch_size}, {t.precision} ({why['precision'] if t.precision == settings['train.precision'] else mine}): "
             f"{WHY}")

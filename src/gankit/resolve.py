@@ -44,8 +44,8 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
     raw: dict[str, Any] = {}
     for source in (file_values or {}, overrides or {}):
         raw.update(source)
-    if raw.get("train.time_limit") is not None and "train.epochs" not in raw:
-        raw["train.epochs"] = 0  # a time limit alone decides how long to train: the default epochs must not cut it
+    if (raw.get("train.time_limit") is not None or raw.get("train.max_steps") is not None) and "train.epochs" not in raw:
+        raw["train.epochs"] = 0  # a time limit or step count alone decides how long to train, not the default epochs
     if raw.get("model.name") == "auto":
         del raw["model.name"]
         limit = raw.get("train.time_limit")  # a malformed one is reported by the config checks

@@ -73,8 +73,9 @@ class DCGANDiscriminator(nn.Module):
         return self.head(self.body(x)).view(-1)
 
 
-def d_width(params: ConvParams) -> int:
-    return params.d_width or params.width
+def d_width(params) -> int:
+    """D's base channel count (families that share check() without a d_width setting: width's)."""
+    return getattr(params, "d_width", 0) or params.width
 
 
 def init_weights(module: nn.Module) -> None:
@@ -102,7 +103,8 @@ def check(config: Config, sample_shape: tuple[int, ...]) -> None:
     if hasattr(p, "d_norm"):
         require(p.d_norm in ("batch", "none"), "model.d_norm", "must be batch or none", p.d_norm)
     require(1 <= p.width <= MAX_WIDTH, "model.width", f"must be in 1..{MAX_WIDTH:,}", p.width)
-    require(0 <= p.d_width <= MAX_WIDTH, "model.d_width", f"must be in 1..{MAX_WIDTH:,}, or 0 for width's", p.d_width)
+    if hasattr(p, "d_width"):
+        require(0 <= p.d_width <= MAX_WIDTH, "model.d_width", f"must be in 1..{MAX_WIDTH:,}, or 0 for width's", p.d_width)
     size = sample_shape[-1]
     if len(sample_shape) != 3 or sample_shape[1] != size or size not in PLANS:
         raise GankitError(f"model {config.model.name} makes 28, 32 or 64 px images, got data.image_size={size}; "
