@@ -36,9 +36,9 @@ JSON_VALUES = st.recursive(
 
 
 @pytest.fixture(scope="module")
-def base_run(tmp_path_factory):
+def base_run(tmp_path_factory, fashion_cache):
     out = tmp_path_factory.mktemp("runs")
-    cache = {"GANKIT_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    cache = {"GANKIT_CACHE_DIR": str(fashion_cache)}  # the session's: the test images' features are extracted once
     result = gankit("train", "--max-steps", "30", "--checkpoint-every", "15", "--name", "base", "--out", str(out),
                     "--no-progress", "--device", "cpu", "--set", "train.diagnose=false", env=cache)
     assert result.returncode == 0, result.stderr
