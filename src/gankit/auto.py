@@ -4,9 +4,9 @@ The recipe is fixed at start-up and saved in the run's config like any other set
 still win. Measured on Fashion-MNIST on 2 CPU cores (benchmarks/time_to_quality.py, docs/benchmarks.md):
   - precision by what was measured faster: bf16 on CPUs with bf16 arithmetic units, fp32 on GPUs and elsewhere;
   - width by the time limit: one under 5 minutes trains the half-width nets, whose twice as many G steps beat the
-    full width at 2 minutes; otherwise G keeps the full width and D alone is narrowed to half, which gives half as
-    many G steps again and beat the full-width D at 5 and 10 minutes. Only CPUs run the narrow nets faster: GPUs
-    keep the full width for both.
+    full width at 2 minutes; otherwise G keeps the full width and D alone is narrowed to half, which gives 1.5x
+    the G steps and beat the full-width D at 5 and 10 minutes. Only CPUs run the narrow nets faster: GPUs keep the
+    full width for both.
 """
 
 from __future__ import annotations
