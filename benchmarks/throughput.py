@@ -17,8 +17,9 @@ the machine's speed hits them alike), and the median images/s over repeats is re
             for D and then G, nothing else. gankit/bare shows the trainer's own overhead.
 
 A variant is "+"-joined tokens: fp32 or bf16 (train.precision), compile (train.compile), bN (batch size
-N for gankit and bare; the tutorial keeps 100), dwN (D's own width, model.d_width, for dcgan, cgan, wgan-gp). Images/s counts real images D consumed. Peak memory is
-the process's resident set (CPU: VmHWM, reset before each loop) or torch.cuda.max_memory_allocated.
+N for gankit and bare; the tutorial keeps 100), dwN (D's own width, model.d_width: dcgan, cgan, wgan-gp).
+Images/s counts real images D consumed. Peak memory is the process's resident set (CPU: VmHWM, reset
+before each loop) or torch.cuda.max_memory_allocated.
 """
 
 from __future__ import annotations

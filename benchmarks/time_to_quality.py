@@ -14,8 +14,8 @@ is trained), and after each chunk its generator is scored with `gankit eval` (cl
 --eval-n samples, 10,000 by default: FID, precision/recall, class coverage).
 With --fresh each point is a run of its own from step 0 with --time-limit at that point instead: for
 settings that follow the time limit (--model auto's width, --lr-decay's schedule), which one run scored
-in chunks would not show. Wall time counts training only, not start-up or scoring. Runs go one after another, so each has the
-machine to itself. Writes OUT/results.json, OUT/table.md and OUT/fid_vs_time.png.
+in chunks would not show. Wall time counts training only, not start-up or scoring. Runs go one after
+another, so each has the machine to itself. Writes OUT/results.json, OUT/table.md and OUT/fid_vs_time.png.
 
     .venv/bin/python benchmarks/time_to_quality.py --merge a/results.json b/results.json --out docs/ttq
 
@@ -115,11 +115,9 @@ def run_config(name: str, args: list[str], runs: Path, at: list[float], eval_n: 
     for i, (start, end) in enumerate(zip([0.0, *at], at)):
         # --time-limit alone: no epoch count ends a run early (a resume keeps the first chunk's settings)
         common = ["--no-progress", "--device", device]
-        if fresh:
-            run, trained = runs / f"{slug}-{end:g}min", 0.0
-            result = gankit("train", *args, *common, "--time-limit", f"{end:g}", "--name", run.name, "--out", str(runs))
-        elif i == 0:
-            run = runs / slug
+        if fresh or i == 0:  # a new run, trained from step 0 to this point
+            run = runs / (f"{slug}-{end:g}min" if fresh else slug)
+            trained = 0.0
             result = gankit("train", *args, *common, "--time-limit", f"{end:g}", "--name", run.name, "--out", str(runs))
         else:
             result = gankit("train", "--resume", str(run), *common, "--time-limit", f"{end - start:g}")
