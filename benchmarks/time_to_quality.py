@@ -72,6 +72,7 @@ VARIATIONS: dict[str, list[str]] = {
     "lr1e-3": ["--lr", "1e-3"],
     "lr2e-3": ["--lr", "2e-3"],
     "ttur": ["--lr-g", "1e-4", "--lr-d", "4e-4"],
+    "lrd2e-3": ["--lr-d", "2e-3"],
     "hinge": ["--loss", "hinge"],
     "beta0": ["--set", "train.beta1=0.0", "--set", "train.beta2=0.99"],
     "w32": ["--set", "model.width=32", "--set", "model.d_width=0"],

@@ -15,7 +15,7 @@ import math
 import re
 from pathlib import Path
 
-from gankit.errors import GankitError
+from gankit.errors import GankitError, read_json
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -128,17 +128,15 @@ def read_eval_result(path: Path) -> dict:
 
     Only numeric metrics are kept; the extractor and reference say what the scores may be compared with.
     """
-    try:
-        result = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        result = None
+    not_one = f"{path} is not a gankit eval result (.json)"
+    result = read_json(path, f"{not_one}: there is no such file", not_one)
     if not isinstance(result, dict):
-        raise GankitError(f"{path} is not a gankit eval result (.json)")
+        raise GankitError(not_one)
     extractor, reference, metrics = result.get("extractor"), result.get("reference"), result.get("metrics")
     ok = (isinstance(metrics, dict) and isinstance(extractor, dict) and isinstance(reference, dict)
           and all(isinstance(extractor.get(k), str) for k in ("name", "digest"))
           and all(isinstance(reference.get(k), str) for k in ("dataset", "split")))
     if not ok:
-        raise GankitError(f"{path} is not a gankit eval result (.json): it lacks valid metrics, extractor or reference")
+        raise GankitError(f"{not_one}: it lacks valid metrics, extractor or reference")
     numbers = {k: v for k, v in metrics.items() if isinstance(k, str) and _number(v, nan_ok=True)}
     return {**result, "metrics": numbers}
