@@ -9,7 +9,8 @@
 #                             trainer (classic, dcgan; batch 100, which --model auto keeps, and 1000), phase
 #                             shuffle's gather against the per-clip loop (~4 min)
 #   benchmarks/gpu.sh auto    --model auto's time to quality on cuda at 2 and 5 minutes (~6 min; auto+w64:
-#                             auto keeps the full width on GPUs, named because one run scores both points)
+#                             auto keeps the full width on GPUs, named because one run scores both points;
+#                             on Fashion-MNIST's labels auto is cgan since 2026-11-28)
 # Installs gankit without dependencies first. Fashion-MNIST travels in .gpu-data/ (ignored by git).
 # Results go to $OUT (default ./gpu-out).
 set -uo pipefail

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
-from conftest import assert_clean_error, gankit, make_idx_dataset
+from conftest import assert_clean_error, gankit, make_idx_dataset, make_image_folder
 from gankit import checkpoint as ckpt
 from gankit.augment import AUGMENTATIONS, diff_augment
 from gankit.device import fast_bf16
@@ -66,6 +66,16 @@ def test_cgan_class_grid_and_sample_class(tmp_path, fashion_dir):
 
     assert np.array_equal(np.load(out), np.load(tmp_path / "eight.npy"))
     assert_clean_error(gankit("sample", str(run), "--class", "Hat"), "--class 'Hat' is not one of 0..9")
+    # a run from before D's projection saw the whole feature map (pooled: one weight per channel) still samples,
+    # and a resume says which weight does not fit
+    final = run / "checkpoints" / "final"
+    tensors = load_file(final / ckpt.WEIGHTS)
+    channels = tensors["D.linear.weight"].shape[1] // (7 * 7)  # D's last map at 28 px
+    tensors["D.linear.weight"], tensors["D.embed.weight"] = torch.zeros(1, channels), torch.zeros(10, channels)
+    save_file(tensors, final / ckpt.WEIGHTS)
+    assert Pipeline.from_run(run, device="cpu").sample(2, labels="Bag").shape[0] == 2
+    with pytest.raises(GankitError, match=r"does not fit this run \(.*size mismatch for linear.weight"):
+        train(config, run, resume=True, progress=False)
 
 
 def test_cgan_needs_labels(tmp_path):
@@ -191,38 +201,51 @@ def test_cutout_and_translation_geometry():
     assert len({int(m.argmax()) for m in moved}) > 3  # shifted by different amounts
 
 
-def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch):
+def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch, tmp_path):
     from gankit import auto
     from gankit.auto import RECIPE, auto_line
 
-    config = resolve_config(overrides={"model.name": "auto", "train.device": "cpu"})
+    plain = str(make_image_folder(tmp_path / "plain", 2, (28, 28, 3)))  # images without class labels
+    unlabelled = {"model.name": "auto", "train.device": "cpu", "data.name": plain, "data.image_size": 28}
+    config = resolve_config(overrides=unlabelled)
     assert {key: value for key, value in to_dict_flat(config).items() if key in RECIPE} == RECIPE
-    assert resolve_config(overrides={"model.name": "auto", "train.lr_g": 3e-4}).train.lr_g == 3e-4
+    assert "dcgan (the data has no class labels)" in auto_line(config)
+    assert resolve_config(overrides={**unlabelled, "train.lr_g": 3e-4}).train.lr_g == 3e-4
     # precision from what the hardware does fast, unless the user says otherwise
     monkeypatch.setattr(auto, "fast_bf16", lambda device: "this CPU has avx512_bf16")
-    fast = resolve_config(overrides={"model.name": "auto", "train.device": "cpu"})
+    fast = resolve_config(overrides=unlabelled)
     assert fast.train.precision == "bf16" and "bf16 (this CPU has avx512_bf16)" in auto_line(fast)
-    mine = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "train.precision": "fp32"})
+    mine = resolve_config(overrides={**unlabelled, "train.precision": "fp32"})
     assert mine.train.precision == "fp32" and "fp32 (as you set it)" in auto_line(mine)
     monkeypatch.setattr(auto, "fast_bf16", lambda device: None)
-    assert resolve_config(overrides={"model.name": "auto", "train.device": "cpu"}).train.precision == "fp32"
+    assert resolve_config(overrides=unlabelled).train.precision == "fp32"
     # a short time limit takes the narrower nets (more G steps per minute on a CPU), a longer one a narrower D alone
-    short = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "train.time_limit": 2})
+    short = resolve_config(overrides={**unlabelled, "train.time_limit": 2})
     assert short.model.params.width == 32 and short.model.params.d_width == 0
     assert "width 32 (a time limit under 5 minutes" in auto_line(short)
-    long = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "train.time_limit": 5})
+    long = resolve_config(overrides={**unlabelled, "train.time_limit": 5})
     assert (long.model.params.width, long.model.params.d_width) == (64, 32)
     assert "width 64, D width 32 (a time limit of 5 minutes or more, where a narrower D" in auto_line(long)
-    wide = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "train.time_limit": 2,
-                                     "model.width": 64})
+    wide = resolve_config(overrides={**unlabelled, "train.time_limit": 2, "model.width": 64})
     assert "width 64 (as you set it)" in auto_line(wide)
+    # images with class labels (a named dataset's, or one subfolder per class) train class-conditionally,
+    # G at full width and D at half whatever the time limit; the user's own family still wins
+    for data in ("fashion-mnist", str(make_image_folder(tmp_path / "classes" / "cats", 1, (28, 28, 3)).parent)):
+        if data != "fashion-mnist":
+            make_image_folder(tmp_path / "classes" / "dogs", 1, (28, 28, 3))
+        labelled = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": data,
+                                             "data.image_size": 28, "train.time_limit": 2})
+        assert (labelled.model.name, labelled.model.params.width, labelled.model.params.d_width) == ("cgan", 64, 32)
+        assert labelled.train.lr_g == RECIPE["train.lr_g"] and labelled.train.ema_batchnorm == "measure"
+    assert "cgan (class-conditional: the data has 2 classes) width 64, D width 32 (a narrower D" in auto_line(labelled)
     # on a GPU auto keeps fp32 (measured slower in bf16 at auto's batch) and the full width, and says why
     monkeypatch.setattr(auto, "fast_bf16", fast_bf16)
     monkeypatch.setattr(auto, "resolve_device", lambda name: torch.device("cuda"))
-    settings, why = auto.auto_settings("cuda", time_limit=2)
-    assert settings["train.precision"] == "fp32" and "slower on a GPU" in why["precision"]
-    assert settings["model.width"] == 64 and "only measured faster on CPUs" in why["width"]
-    assert "model.d_width" not in settings
+    for classes in (0, 10):
+        settings, why = auto.auto_settings("cuda", time_limit=2, classes=classes)
+        assert settings["train.precision"] == "fp32" and "slower on a GPU" in why["precision"]
+        assert settings["model.width"] == 64 and "only measured faster on CPUs" in why["width"]
+        assert "model.d_width" not in settings
 
 
 def to_dict_flat(config) -> dict:

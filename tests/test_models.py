@@ -64,6 +64,17 @@ def test_dcgan_init_and_defaults():
     assert abs(conv.weight.std().item() - 0.02) < 0.002
 
 
+@pytest.mark.parametrize("model, data, shape", [("cgan", "fashion-mnist", (1, 28, 28)),
+                                                ("cwavegan", "spoken-digits", (1, 16384))])
+def test_conditional_g_label_starts_as_one_hot(model, data, shape):
+    """The label's code must not outweigh z at the start: with N(0, 1) codes (norm ~7 against z's ~10) cgan's G
+    learned to ignore z and drew one image per class."""
+    config = resolve_config(overrides={"model.name": model, "data.name": data})
+    g, _ = build_models(config, shape, num_classes=10)
+    code = g.embed.weight.detach()
+    assert torch.allclose(code @ code.T, torch.eye(10), atol=1e-5)
+
+
 @pytest.mark.parametrize("name", ACTIVATIONS.names())
 def test_activations_are_configurable(name):
     config = resolve_config(overrides={"model.g_activation": name, "model.d_activation": name,

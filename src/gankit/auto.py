@@ -1,12 +1,15 @@
-"""`--model auto`: the recipe that reached the best FID in the time-to-quality benchmark, for this device and budget.
+"""`--model auto`: the recipe that reached the best FID in the time-to-quality benchmark, for this data, device and
+budget.
 
 The recipe is fixed at start-up and saved in the run's config like any other settings; the user's own settings
 still win. Measured on Fashion-MNIST on 2 CPU cores (benchmarks/time_to_quality.py, docs/benchmarks.md):
+  - the family by the data: images with class labels train class-conditionally (cgan), which beat the
+    unconditional recipe at every budget; images without labels train dcgan;
   - precision by what was measured faster: bf16 on CPUs with bf16 arithmetic units, fp32 on GPUs and elsewhere;
-  - width by the time limit: one under 5 minutes trains the half-width nets, whose twice as many G steps beat the
-    full width at 2 minutes; otherwise G keeps the full width and D alone is narrowed to half, which gives 1.5x
-    the G steps and beat the full-width D at 5 and 10 minutes. Only CPUs run the narrow nets faster: GPUs keep the
-    full width for both.
+  - width by the time limit: unconditionally, one under 5 minutes trains the half-width nets, whose twice as many
+    G steps beat the full width at 2 minutes; otherwise (and always for cgan, measured at these widths only) G
+    keeps the full width and D alone is narrowed to half, which gives 1.5x the G steps and beat the full-width D
+    at 5 and 10 minutes. Only CPUs run the narrow nets faster: GPUs keep the full width for both.
 """
 
 from __future__ import annotations
@@ -14,32 +17,47 @@ from __future__ import annotations
 from typing import Any
 
 from gankit.config import Config
+from gankit.data.sources import image_classes
 from gankit.device import fast_bf16, resolve_device
 
 # dcgan at learning rate 1e-3 for G and D; EMA of G with a ramp-up and its own BatchNorm statistics
 # (gankit.train.ema)
 RECIPE: dict[str, Any] = {"model.name": "dcgan", "model.width": 64, "train.lr_g": 1e-3, "train.lr_d": 1e-3,
                           "train.ema_decay": 0.999, "train.ema_rampup": 0.05, "train.ema_batchnorm": "measure"}
-# a --time-limit under this many minutes takes width 32 for G and D: better at 2 minutes, worse at 10
+# the same recipe on images with class labels: G sees the label, D projects it (gankit.models.cgan)
+CONDITIONAL = "cgan"
+# unconditionally, a --time-limit under this many minutes takes width 32 for G and D: better at 2 minutes, worse at 10
 SHORT_BUDGET = 5.0
 SHORT_WIDTH = 32
 # otherwise, on a CPU, D's width: about 1.5x the G steps per minute of the full-width D
 CPU_D_WIDTH = 32
 WHY = ("of the configurations tried on 2 CPU cores, the lowest mean FID over 3 seeds at 2 minutes (width 32), "
        "5 and 10 (width 64, D width 32) (docs/benchmarks.md)")
+WHY_CONDITIONAL = ("on labelled Fashion-MNIST on 2 CPU cores, mean FID over 3 seeds 0.60 at 2 minutes, 0.30 at 5 "
+                   "and 0.21 at 10, against 3.4, 2.2 and 1.6 unconditionally (docs/benchmarks.md)")
 
 
-def auto_settings(device: str = "auto", time_limit: float | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """(the settings `--model auto` stands for on `device` with this --time-limit in minutes, why it picked its
-    precision and width: {"precision": ..., "width": ...})."""
+def auto_settings(device: str = "auto", time_limit: float | None = None,
+                  classes: int = 0) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the settings `--model auto` stands for on `device` with this --time-limit in minutes, for images labelled
+    with this many classes, why it picked its family, precision and width: {"model": ..., "precision": ...,
+    "width": ...})."""
     resolved = resolve_device(device)
     on_gpu = resolved.type == "cuda"
     bf16 = fast_bf16(resolved)
+    conditional = classes >= 2
     settings = {**RECIPE, "train.precision": "bf16" if bf16 else "fp32"}
-    why = {"precision": bf16 or ("bf16 was slower on a GPU at batch 100, where the step is bound by kernel launches"
+    why = {"model": "the data has no class labels",
+           "precision": bf16 or ("bf16 was slower on a GPU at batch 100, where the step is bound by kernel launches"
                                  if on_gpu else "no fast bf16 arithmetic is known on this device")}
+    if conditional:
+        settings["model.name"] = CONDITIONAL
+        why["model"] = f"class-conditional: the data has {classes} classes"
     if on_gpu:
         why["width"] = "the narrower nets are only measured faster on CPUs"
+    elif conditional:
+        settings["model.d_width"] = CPU_D_WIDTH
+        why["width"] = "a narrower D alone gives 1.5x the G steps"
     elif time_limit is not None and time_limit < SHORT_BUDGET:
         settings["model.width"] = SHORT_WIDTH
         why["width"] = f"a time limit under {SHORT_BUDGET:g} minutes, where twice the G steps beat the full width"
@@ -53,13 +71,15 @@ def auto_settings(device: str = "auto", time_limit: float | None = None) -> tupl
 def auto_line(config: Config) -> str:
     """What `--model auto` trains, as resolved (the user's own settings included), and why, in one line."""
     t = config.train
-    settings, why = auto_settings(t.device, t.time_limit)
+    classes = image_classes(config.data.name)
+    settings, why = auto_settings(t.device, t.time_limit, classes)
     p = config.model.params
     widths = f"width {p.width}" + (f", D width {p.d_width}" if p.d_width else "")
     chosen = p.width == settings["model.width"] and p.d_width == settings.get("model.d_width", 0)
     mine = "as you set it"
     ema = (f"EMA {t.ema_decay:g} (ramp-up {t.ema_rampup:g}, BatchNorm statistics: {t.ema_batchnorm})"
            if t.ema_decay else "no EMA")
-    return (f"--model auto is {config.model.name} {widths} ({why['width'] if chosen else mine}), lr {t.lr_g:g}/{t.lr_d:g}, {ema}, "
+    model = f"{config.model.name} ({why['model'] if config.model.name == settings['model.name'] else mine})"
+    return (f"--model auto is {model} {widths} ({why['width'] if chosen else mine}), lr {t.lr_g:g}/{t.lr_d:g}, {ema}, "
             f"batch {t.batch_size}, {t.precision} ({why['precision'] if t.precision == settings['train.precision'] else mine}): "
-            f"{WHY}")
+            f"{WHY_CONDITIONAL if config.model.name == CONDITIONAL else WHY}")

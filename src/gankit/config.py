@@ -56,7 +56,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     name: str = opt("classic", "architecture, from the model registry (classic = the tutorial's G and D; auto = the "
-                               "fastest to a low FID in docs/benchmarks.md)")
+                               "fastest to a low FID in docs/benchmarks.md: cgan on images with class labels, else dcgan)")
     latent_dim: int = opt(100, "size of the latent vector z that G maps to a sample")
     # the family's own settings (a frozen dataclass declared by its model spec, e.g. width and d_norm for
     # dcgan); written into [model] next to name and latent_dim. None: the family has none

@@ -34,7 +34,7 @@ from gankit.checkpoint import (
 from gankit.config import Config
 from gankit.data.sources import NAMED_DATASETS
 from gankit.device import resolve_device
-from gankit.errors import GankitError
+from gankit.errors import GankitError, one_line
 from gankit.modalities import SampleSpec
 from gankit.models import build_models
 from gankit.resolve import from_dict
@@ -258,7 +258,7 @@ def _build_generator(config: Config, spec: SampleSpec, where: str) -> nn.Module:
         g, _ = build_models(config, spec.shape, spec.num_classes)
     except (RuntimeError, ValueError) as exc:  # a shape the model cannot be built for
         raise GankitError(f"{where}: cannot build {config.model.name} for sample shape {list(spec.shape)} "
-                          f"({str(exc).splitlines()[0]})") from None
+                          f"({one_line(exc)})") from None
     return g
 
 
@@ -267,7 +267,7 @@ def _load_weights(g: nn.Module, state: dict[str, torch.Tensor], where: str, conf
         g.load_state_dict(state)
     except RuntimeError as exc:
         raise GankitError(f"{where}: weights do not fit the {config.model.name} model "
-                          f"({str(exc).splitlines()[0]})") from None
+                          f"({one_line(exc)})") from None
 
 
 def _loads(checkpoint: Path) -> bool:

@@ -26,6 +26,7 @@ from gankit.data.audio import DEFAULT_CLIP, DEFAULT_RATE, read_audio_folder
 from gankit.data.audio import EXTENSIONS as AUDIO_EXTENSIONS
 from gankit.data.cifar import read_cifar10
 from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
+from gankit.data.folder import labels_from_subfolders, list_images
 from gankit.data.idx import read_idx
 from gankit.data.text import EXTENSIONS as TEXT_EXTENSIONS
 from gankit.data.text import read_text, split_by_hash, split_words
@@ -205,6 +206,18 @@ def data_modality(cfg: DataConfig) -> str | None:
     if is_text_file(Path(cfg.name)):
         return "text"
     return folder_modality(Path(cfg.name)) if Path(cfg.name).is_dir() else None
+
+
+def image_classes(name: str) -> int:
+    """How many classes label an image dataset, before reading any image: a named dataset's, or a folder's
+    first-level subfolders when every image lies in one; 0 for sound, text and unlabelled folders."""
+    if is_named(name):
+        dataset = NAMED_DATASETS[name]
+        return len(dataset.classes) if dataset.modality == "image" else 0
+    folder = Path(name).expanduser()
+    if not folder.is_dir() or folder_modality(folder) != "image":
+        return 0
+    return len(labels_from_subfolders(folder, list_images(folder))[1])
 
 
 def sample_shape(cfg: DataConfig) -> tuple[int, ...]:

@@ -24,7 +24,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from tqdm import tqdm
 
 from gankit.atomic import atomic_path, write_atomically
-from gankit.errors import GankitError
+from gankit.errors import GankitError, one_line
 from gankit.modalities.image import to_model_range
 
 FEATURES = 128
@@ -91,7 +91,7 @@ def load_evaluator(weights: Path) -> TrainedEvaluator:
         net = EvaluatorNet(info["input_shape"][0], len(info["classes"]))
         net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise GankitError(f"evaluator {weights} is unreadable ({str(exc).splitlines()[0]}); "
+        raise GankitError(f"evaluator {weights} is unreadable ({one_line(exc)}); "
                           "delete it to have it trained again") from None
     return TrainedEvaluator(net.eval(), tuple(info["input_shape"]), tuple(info["classes"]), info, file_digest(weights))
 

@@ -50,6 +50,19 @@ def bind_noise(net: nn.Module, generator: torch.Generator) -> None:
         if getattr(module, "draws_noise", False):
             module.generator = generator
 
+
+def label_code(num_classes: int, dim: int) -> nn.Embedding:
+    """A conditional G's learned code for each class, its rows orthonormal to start with, as one-hot labels are.
+
+    PyTorch's default N(0, 1) rows have norm sqrt(dim), about 7 for 50 dimensions, as large as z's 10: cgan's G
+    then made one image per class whatever z was (recall 0.002 after 3 minutes of `--model cgan` on
+    Fashion-MNIST; 0.18 after 1 minute with unit rows).
+    """
+    code = nn.Embedding(num_classes, dim)
+    nn.init.orthogonal_(code.weight)
+    return code
+
+
 ACTIVATIONS: Registry[Callable[[float], nn.Module]] = Registry("activation")
 ACTIVATIONS.add("relu", lambda slope: nn.ReLU())
 ACTIVATIONS.add("leaky_relu", lambda slope: nn.LeakyReLU(slope))  # f(x) = max(a*x, x), a = slope

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from gankit.config import MAX_WIDTH, Config, opt, require
 from gankit.errors import GankitError
-from gankit.models.spec import MODELS, ModelSpec
+from gankit.models.spec import MODELS, ModelSpec, label_code
 
 KERNEL, STRIDE = 25, 4
 LONG_CLIP = 65536
@@ -86,7 +86,7 @@ class WaveGANGenerator(nn.Module):
         super().__init__()
         self.start, layers = plan(clip_samples)
         channels = _channels(width, layers)
-        self.embed = nn.Embedding(num_classes, EMBEDDING) if num_classes else None
+        self.embed = label_code(num_classes, EMBEDDING) if num_classes else None
         self.dense = nn.Linear(latent_dim + (EMBEDDING if num_classes else 0), self.start * channels[0])
         self.start_channels = channels[0]
         ups: list[nn.Module] = []

@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from gankit import checkpoint as ckpt
 from gankit.config import Config, TrainConfig, to_dict
-from gankit.errors import GankitError
+from gankit.errors import GankitError, one_line
 from gankit.modalities import SampleSpec
 from gankit.models import MODELS, build_models
 
@@ -160,4 +160,4 @@ def restore(state: TrainState, path: Path) -> None:
         state.d_steps = int(meta.get("d_steps", state.step))
         state.seconds = float(meta.get("train_seconds", 0.0))
     except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-        raise GankitError(f"checkpoint {path} does not fit this run ({str(exc).splitlines()[0]})") from None
+        raise GankitError(f"checkpoint {path} does not fit this run ({one_line(exc)})") from None
