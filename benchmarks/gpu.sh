@@ -11,6 +11,9 @@
 #   benchmarks/gpu.sh auto    --model auto's time to quality on cuda at 2 and 5 minutes (~6 min; auto+w64:
 #                             auto keeps the full width on GPUs, named because one run scores both points;
 #                             on Fashion-MNIST's labels auto is cgan since 2026-11-28)
+#   benchmarks/gpu.sh wavegan wavegan (its paper's recipe, width 16) on spoken-digits for 7 minutes on cuda, then
+#                             2,000 clips scored with the shipped classifier (~9 min); the data travels in
+#                             .gpu-data/spoken-digits (gankit data spoken-digits --out .gpu-data/spoken-digits)
 # Installs gankit without dependencies first. Fashion-MNIST travels in .gpu-data/ (ignored by git).
 # Results go to $OUT (default ./gpu-out).
 set -uo pipefail
@@ -43,6 +46,14 @@ if [ "$MODE" = rows ]; then
 fi
 if [ "$MODE" = auto ]; then
     timeout 370 python3 benchmarks/time_to_quality.py --device cuda --at 2,5 --configs auto+w64 --out "$OUT/ttq-auto" 2>&1 | tail -8
+    exit 0
+fi
+if [ "$MODE" = wavegan ]; then
+    runs=$(mktemp -d)
+    timeout 460 gankit train --model wavegan --data spoken-digits --data-dir .gpu-data/spoken-digits --time-limit 7 \
+        --device cuda --no-progress --no-report --out "$runs" --name wavegan 2>&1 | tail -3 | tee "$OUT/wavegan.txt"
+    timeout 100 gankit eval "$runs/wavegan" --n 2000 --metrics fid,is,class_coverage 2>&1 | tail -6 | tee -a "$OUT/wavegan.txt"
+    cp -r "$runs/wavegan/samples" "$OUT/wavegan-samples" 2>/dev/null
     exit 0
 fi
 if [ "$MODE" = ttq ]; then

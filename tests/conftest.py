@@ -163,13 +163,15 @@ def gankit(*args: str, cwd: Path | None = None, env: dict | None = None, timeout
                           text=True, timeout=timeout)
 
 
-def assert_resume_is_exact(runs: Path, common: list[str], steps: int = 4) -> None:
-    """`steps` G steps in one go ("whole") and half of them, then resumed ("half"): the same G loss at every step."""
+def assert_resume_is_exact(runs: Path, common: list[str], steps: int = 4, resume: tuple[str, ...] = ()) -> None:
+    """`steps` G steps in one go ("whole") and half of them, then resumed with `resume`'s extra flags ("half"): the
+    same G loss at every step."""
     whole = gankit("train", *common, "--max-steps", str(steps), "--name", "whole")
     assert whole.returncode == 0, whole.stderr
     half = gankit("train", *common, "--max-steps", str(steps // 2), "--name", "half")
     assert half.returncode == 0, half.stderr
-    resumed = gankit("train", "--resume", str(runs / "half"), "--max-steps", str(steps), "--no-progress", "--no-report")
+    resumed = gankit("train", "--resume", str(runs / "half"), "--max-steps", str(steps), "--no-progress", "--no-report",
+                     *resume)
     assert resumed.returncode == 0, resumed.stderr
     rows = [[json.loads(line)["g_loss"] for line in (runs / name / "metrics.jsonl").read_text().splitlines()
              if '"g_loss"' in line] for name in ("whole", "half")]

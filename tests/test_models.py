@@ -94,7 +94,18 @@ def test_same_seed_same_weights():
     assert not torch.equal(a.fc1.weight, c.fc1.weight)
 
 
+@pytest.mark.parametrize("model", ["specgan", "cspecgan"])
+def test_spectrogram_families_make_the_views_pictures(model):
+    config = resolve_config(overrides={"model.name": model, "data.name": "spoken-digits", "model.width": 16,
+                                       "model.mels": 0, "model.n_fft": 256, "model.hop": 128})
+    g, d = build_models(config, (1, 128, 128), num_classes=10 if model == "cspecgan" else 0)
+    y = torch.arange(3) if model == "cspecgan" else None
+    fake = g(torch.randn(3, 100), y)
+    assert fake.shape == (3, 1, 128, 128)  # SpecGAN's linear 128 x 128
+    d(fake, y).sum().backward()
+
+
 def test_every_registered_model_is_covered():
     # the sound families' shapes and phase shuffle are in test_audio.py, the text families' in test_text.py
-    assert set(MODELS.names()) == {"classic", "dcgan", "cgan", "wgan-gp", "sngan", "wavegan", "cwavegan", "textgan",
-                                   "charlm", "ngram"}
+    assert set(MODELS.names()) == {"classic", "dcgan", "cgan", "wgan-gp", "sngan", "wavegan", "cwavegan", "specgan",
+                                   "cspecgan", "textgan", "charlm", "ngram"}

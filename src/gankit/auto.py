@@ -4,7 +4,8 @@ budget.
 The recipe is fixed at start-up and saved in the run's config like any other settings; the user's own settings
 still win. Measured on Fashion-MNIST on 2 CPU cores (benchmarks/time_to_quality.py, docs/benchmarks.md):
   - the family by the data: images with class labels train class-conditionally (cgan), which beat the
-    unconditional recipe at every budget; images without labels train dcgan;
+    unconditional recipe at every budget; images without labels train dcgan; sound trains the same nets and
+    recipe on spectrogram pictures (cspecgan with labels, specgan without), which beat WaveGAN on a CPU;
   - precision by what was measured faster: bf16 on CPUs with bf16 arithmetic units, fp32 on GPUs and elsewhere;
   - width by the time limit: unconditionally, one under 5 minutes trains the half-width nets, whose twice as many
     G steps beat the full width at 2 minutes; otherwise (and always for cgan, measured at these widths only) G
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from gankit.config import Config
-from gankit.data.sources import image_classes
+from gankit.data.sources import data_classes
 from gankit.device import fast_bf16, resolve_device
 
 # dcgan at learning rate 1e-3 for G and D; EMA of G with a ramp-up and its own BatchNorm statistics
@@ -26,6 +27,8 @@ RECIPE: dict[str, Any] = {"model.name": "dcgan", "model.width": 64, "train.lr_g"
                           "train.ema_decay": 0.999, "train.ema_rampup": 0.05, "train.ema_batchnorm": "measure"}
 # the same recipe on images with class labels: G sees the label, D projects it (gankit.models.cgan)
 CONDITIONAL = "cgan"
+# on sound, the same nets and recipe make spectrograms (gankit.models.specgan): (without labels, with labels)
+SOUND = ("specgan", "cspecgan")
 # unconditionally, a --time-limit under this many minutes takes width 32 for G and D: better at 2 minutes, worse at 10
 SHORT_BUDGET = 5.0
 SHORT_WIDTH = 32
@@ -33,15 +36,17 @@ SHORT_WIDTH = 32
 CPU_D_WIDTH = 32
 WHY = ("of the configurations tried on 2 CPU cores, the lowest mean FID over 3 seeds at 2 minutes (width 32), "
        "5 and 10 (width 64, D width 32) (docs/benchmarks.md)")
+WHY_SOUND = ("on spoken-digits on 2 CPU cores, after 30 minutes cspecgan's clips scored FID 0.71 and IS 7.96 (one "
+             "seed; real training clips: IS 8.68), WaveGAN's FID 85 and IS 1.31 (docs/benchmarks.md)")
 WHY_CONDITIONAL = ("on labelled Fashion-MNIST on 2 CPU cores, mean FID over 3 seeds 0.60 at 2 minutes, 0.30 at 5 "
                    "and 0.21 at 10, against 3.4, 2.2 and 1.6 unconditionally (docs/benchmarks.md)")
 
 
-def auto_settings(device: str = "auto", time_limit: float | None = None,
-                  classes: int = 0) -> tuple[dict[str, Any], dict[str, str]]:
-    """(the settings `--model auto` stands for on `device` with this --time-limit in minutes, for images labelled
-    with this many classes, why it picked its family, precision and width: {"model": ..., "precision": ...,
-    "width": ...})."""
+def auto_settings(device: str = "auto", time_limit: float | None = None, classes: int = 0,
+                  kind: str = "image") -> tuple[dict[str, Any], dict[str, str]]:
+    """(the settings `--model auto` stands for on `device` with this --time-limit in minutes, for data of this kind
+    ("image" or "audio") labelled with this many classes, why it picked its family, precision and width: {"model":
+    ..., "precision": ..., "width": ...})."""
     resolved = resolve_device(device)
     on_gpu = resolved.type == "cuda"
     bf16 = fast_bf16(resolved)
@@ -53,6 +58,10 @@ def auto_settings(device: str = "auto", time_limit: float | None = None,
     if conditional:
         settings["model.name"] = CONDITIONAL
         why["model"] = f"class-conditional: the data has {classes} classes"
+    if kind == "audio":
+        settings["model.name"] = SOUND[conditional]
+        why["model"] = "sound as spectrogram pictures" + (f", class-conditional: the data has {classes} classes"
+                                                          if conditional else ", unconditional: the data has no labels")
     if on_gpu:
         why["width"] = "the narrower nets are only measured faster on CPUs"
     elif conditional:
@@ -71,8 +80,8 @@ def auto_settings(device: str = "auto", time_limit: float | None = None,
 def auto_line(config: Config) -> str:
     """What `--model auto` trains, as resolved (the user's own settings included), and why, in one line."""
     t = config.train
-    classes = image_classes(config.data.name)
-    settings, why = auto_settings(t.device, t.time_limit, classes)
+    kind, classes = data_classes(config.data.name)
+    settings, why = auto_settings(t.device, t.time_limit, classes, kind or "image")
     p = config.model.params
     widths = f"width {p.width}" + (f", D width {p.d_width}" if p.d_width else "")
     chosen = p.width == settings["model.width"] and p.d_width == settings.get("model.d_width", 0)
@@ -82,4 +91,4 @@ def auto_line(config: Config) -> str:
     model = f"{config.model.name} ({why['model'] if config.model.name == settings['model.name'] else mine})"
     return (f"--model auto is {model} {widths} ({why['width'] if chosen else mine}), lr {t.lr_g:g}/{t.lr_d:g}, {ema}, "
             f"batch {t.batch_size}, {t.precision} ({why['precision'] if t.precision == settings['train.precision'] else mine}): "
-            f"{WHY_CONDITIONAL if config.model.name == CONDITIONAL else WHY}")
+            f"{WHY_SOUND if kind == 'audio' else WHY_CONDITIONAL if config.model.name == CONDITIONAL else WHY}")

@@ -18,8 +18,8 @@ from gankit.config import Config, DataConfig, ModelConfig, build_config, flatten
 from gankit.data.sources import (
     check_data_exists,
     check_data_settings,
+    data_classes,
     data_modality,
-    image_classes,
     is_named,
     is_text_file,
     sample_shape,
@@ -51,9 +51,9 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
         del raw["model.name"]
         limit = raw.get("train.time_limit")  # a malformed one is reported by the config checks
         data = raw.get("data.name", DataConfig.name)
-        classes = image_classes(data) if isinstance(data, str) else 0
+        kind, classes = data_classes(data) if isinstance(data, str) else (None, 0)
         for key, value in auto_settings(auto_device(raw), limit if isinstance(limit, (int, float)) else None,
-                                        classes)[0].items():
+                                        classes, kind or "image")[0].items():
             raw.setdefault(key, value)
     name = raw.get("model.name", ModelConfig.name)
     require(isinstance(name, str) and name in MODELS, "model.name",

@@ -29,6 +29,7 @@ from gankit.data.sources import (
 from gankit.errors import GankitError
 from gankit.modalities import MODALITIES, Modality
 from gankit.modalities.image import conform
+from gankit.modalities.spectrogram import SpectrogramView
 
 __all__ = ["Dataset", "is_named", "load_dataset"]
 
@@ -52,12 +53,14 @@ class Dataset:
         return self.samples.shape[0]
 
 
-def load_dataset(cfg: DataConfig, split: str = "train") -> Dataset:
+def load_dataset(cfg: DataConfig, split: str = "train", spectrogram: SpectrogramView | None = None) -> Dataset:
     """Load a split as one tensor, conformed to the configured shape.
 
     Args:
         cfg: the data section of the run config.
         split: "train" or the dataset's test split (named datasets and text files).
+        spectrogram: for sound, the view a spectrogram family trains on; its statistics are fitted on this split's
+            clips, and the dataset's modality turns clips into its pictures and back.
     """
     shape = sample_shape(cfg)
     if is_named(cfg.name):
@@ -80,7 +83,8 @@ def load_dataset(cfg: DataConfig, split: str = "train") -> Dataset:
         modality = MODALITIES.get("text")(vocabulary(cfg).characters, seq_len(cfg))
     elif kind == "audio":
         tensor = torch.from_numpy(np.array(samples, dtype=np.float32))
-        modality = MODALITIES.get("audio")(cfg.sample_rate or DEFAULT_RATE)
+        view = spectrogram.fitted(tensor) if spectrogram is not None else None
+        modality = MODALITIES.get("audio")(cfg.sample_rate or DEFAULT_RATE, view)
     else:
         tensor = conform(torch.from_numpy(np.array(samples, dtype=np.uint8)), shape[0], shape[-1])  # a writable copy
         modality = MODALITIES.get("image")()

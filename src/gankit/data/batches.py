@@ -16,8 +16,9 @@ class DeviceBatches:
     the batch index to continue with exactly the batches it would have seen.
 
     Args:
-        samples: the stored samples (uint8 images), on the training device.
-        to_model: the modality's conversion of a batch to the model's tensor (pixels -> [-1, 1]).
+        samples: what batches are cut from, on the training device: the stored samples (uint8 images), or a view
+            of them the modality computed once (spectrograms of clips; see Modality.training_set).
+        to_model: the conversion of a batch to the model's tensor (pixels -> [-1, 1]; none for a computed view).
     """
 
     def __init__(self, samples: torch.Tensor, batch_size: int, seed: int, labels: torch.Tensor | None = None, *,

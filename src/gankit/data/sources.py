@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from gankit.cache import cache_dir
 from gankit.config import DataConfig
-from gankit.data.audio import DEFAULT_CLIP, DEFAULT_RATE, read_audio_folder
+from gankit.data.audio import DEFAULT_CLIP, DEFAULT_RATE, list_sounds, read_audio_folder
 from gankit.data.audio import EXTENSIONS as AUDIO_EXTENSIONS
 from gankit.data.cifar import read_cifar10
 from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
@@ -208,16 +208,21 @@ def data_modality(cfg: DataConfig) -> str | None:
     return folder_modality(Path(cfg.name)) if Path(cfg.name).is_dir() else None
 
 
-def image_classes(name: str) -> int:
-    """How many classes label an image dataset, before reading any image: a named dataset's, or a folder's
-    first-level subfolders when every image lies in one; 0 for sound, text and unlabelled folders."""
+def data_classes(name: str) -> tuple[str | None, int]:
+    """(the kind of data, how many classes label it), before reading any sample: a named dataset's, or a folder's
+    first-level subfolders when every image or sound file lies in one; 0 classes for text and unlabelled folders
+    (None for the kind of a name that is no data)."""
     if is_named(name):
         dataset = NAMED_DATASETS[name]
-        return len(dataset.classes) if dataset.modality == "image" else 0
-    folder = Path(name).expanduser()
-    if not folder.is_dir() or folder_modality(folder) != "image":
-        return 0
-    return len(labels_from_subfolders(folder, list_images(folder))[1])
+        return dataset.modality, len(dataset.classes)
+    path = Path(name).expanduser()
+    if is_text_file(path):
+        return "text", 0
+    if not path.is_dir():
+        return None, 0
+    kind = folder_modality(path)
+    files = list_images(path) if kind == "image" else list_sounds(path)
+    return kind, len(labels_from_subfolders(path, files)[1])
 
 
 def sample_shape(cfg: DataConfig) -> tuple[int, ...]:

@@ -16,6 +16,7 @@ readers in gankit.data.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,15 @@ class Modality:
     def model_shape(self, stored_shape: tuple[int, ...]) -> tuple[int, ...]:
         """The shape of one sample as to_model makes it, from its shape as stored."""
         return stored_shape
+
+    def check_model_shape(self, shape: tuple[int, ...], where: str) -> None:
+        """Raise GankitError when G's samples, of `shape`, cannot be what this modality decodes (a damaged file)."""
+
+    def training_set(self, samples: torch.Tensor) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+        """(what training batches are cut from, what turns one such batch into the model's tensor) for the whole
+        stored training set: the samples, converted batch by batch (uint8 pixels take a quarter of the memory of
+        floats); a view that is costly to compute (a spectrogram) is computed here once instead."""
+        return samples, self.to_model
 
     def picture(self, samples: torch.Tensor, nrow: int | None = None) -> np.ndarray:
         """A uint8 (H, W, C) picture of a batch of stored samples, for the report and TensorBoard."""
@@ -149,7 +159,9 @@ class SampleSpec:
         if not (isinstance(classes, list | tuple) and len(classes) == num_classes
                 and all(isinstance(c, str) for c in classes)):
             raise GankitError(f"checkpoint {where}: meta.json's classes do not match its num_classes")
-        return cls(tuple(shape), modality_from_info(meta.get("modality")), tuple(classes))
+        modality = modality_from_info(meta.get("modality"))
+        modality.check_model_shape(tuple(shape), where)
+        return cls(tuple(shape), modality, tuple(classes))
 
 
 # each module registers its modality; this order is the order messages list them in

@@ -19,6 +19,7 @@ from gankit.atomic import atomic_path
 from gankit.errors import GankitError
 from gankit.modalities import MODALITIES, Modality
 from gankit.modalities.image import grid, save_png
+from gankit.modalities.spectrogram import NUMPY_INVERSION, SpectrogramView
 
 # spectrogram settings for 16 kHz speech: 32 ms windows every 8 ms, 64 mel bands
 N_FFT = 512
@@ -126,27 +127,46 @@ def classifier_pictures(clips: torch.Tensor, sample_rate: int) -> torch.Tensor:
 
 
 class AudioModality(Modality):
+    """Clips at `sample_rate`; with a `spectrogram` view, G makes (and D judges) the view's pictures of them
+    instead, which this modality computes from clips and turns back into clips (gankit.modalities.spectrogram)."""
+
     name = "audio"
     stored = "float32 clips (N, 1, L) in [-1, 1]"
 
-    def __init__(self, sample_rate: int = 16_000):
+    def __init__(self, sample_rate: int = 16_000, spectrogram: SpectrogramView | None = None):
         self.sample_rate = sample_rate
+        self.spectrogram = spectrogram
 
     def info(self) -> dict[str, Any]:
-        return {"sample_rate": self.sample_rate}
+        view = {"spectrogram": self.spectrogram.info()} if self.spectrogram else {}
+        return {"sample_rate": self.sample_rate, **view}
 
     @classmethod
     def from_info(cls, info: dict[str, Any]) -> AudioModality:
         rate = info.get("sample_rate")
         if not (type(rate) is int and 1000 <= rate <= MAX_RATE):
             raise GankitError(f"meta.json records sound with an invalid sample_rate {rate!r}")
-        return cls(rate)
+        view = info.get("spectrogram")
+        return cls(rate, None if view is None else SpectrogramView.from_info(view, rate))
 
     def to_model(self, raw: torch.Tensor) -> torch.Tensor:
-        return raw.float()
+        return raw.float() if self.spectrogram is None else self.spectrogram.encode(raw)
 
     def from_model(self, x: torch.Tensor) -> torch.Tensor:
-        return x.float().clamp(-1, 1)
+        return x.float().clamp(-1, 1) if self.spectrogram is None else self.spectrogram.decode(x)
+
+    def model_shape(self, stored_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return stored_shape if self.spectrogram is None else self.spectrogram.shape
+
+    def check_model_shape(self, shape: tuple[int, ...], where: str) -> None:
+        if self.spectrogram is not None and shape != self.spectrogram.shape:
+            raise GankitError(f"checkpoint {where}: meta.json's sample_shape {list(shape)} is not its spectrogram's "
+                              f"{list(self.spectrogram.shape)}")
+
+    def training_set(self, samples: torch.Tensor):
+        if self.spectrogram is None:
+            return super().training_set(samples)
+        return self.spectrogram.encode(samples), identity
 
     def picture(self, samples: torch.Tensor, nrow: int | None = None) -> np.ndarray:
         return grid(spectrogram_pictures(samples, self.sample_rate), nrow)
@@ -176,9 +196,19 @@ class AudioModality(Modality):
         return np.ascontiguousarray(samples[:, 0].numpy(), dtype=np.float32)
 
     def spread(self, x: torch.Tensor) -> float:
+        if self.spectrogram is not None:  # G's pictures are already log magnitudes on a fixed scale
+            return float(torch.pdist(F.adaptive_avg_pool2d(x.float(), 32).flatten(1)).mean())
         return spread(x, self.sample_rate)
 
     def decoding(self) -> dict[str, str]:
+        if self.spectrogram is not None:
+            rows, frames = self.spectrogram.shape[1:]
+            kind = f"{self.spectrogram.mels} mel bands" if self.spectrogram.mels else "linear frequency bins"
+            return {"output": f"float32 (N, 1, {rows}, {frames}) in [-1, 1]: log-magnitude spectrograms ({kind} x "
+                              "frames), each row normalised by modality.spectrogram's mean and std (clipped at 3 std)",
+                    "data": f"N mono waveforms of {self.spectrogram.clip_samples} samples at {self.sample_rate} Hz, "
+                            f"their phase found by {self.spectrogram.iterations} iterations of fast Griffin-Lim",
+                    "numpy": NUMPY_INVERSION}
         return {"output": "float32 (N, 1, L) in [-1, 1]",
                 "data": f"N mono waveforms of L samples at {self.sample_rate} Hz (modality.sample_rate): x[:, 0], "
                         "clipped to [-1, 1]",
@@ -186,6 +216,10 @@ class AudioModality(Modality):
 
     def default_extractor(self, sample_shape: tuple[int, ...]) -> str:
         return "classifier"
+
+
+def identity(x: torch.Tensor) -> torch.Tensor:
+    return x
 
 
 MODALITIES.add("audio", AudioModality)

@@ -39,6 +39,10 @@ class ProjectionDiscriminator(nn.Module):
     def __init__(self, num_classes: int, sample_shape, width: int, act: str, slope: float, norm: str):
         super().__init__()
         self.net = DCGANDiscriminator(sample_shape, width, act, slope, norm)
+        # dcgan's head is not used here: unused parameters stop DistributedDataParallel (--nproc), so it goes, made
+        # first all the same so that the weights drawn after it stay what they were
+        self.net.head = None
+        self.register_load_state_dict_pre_hook(_drop_unused_head)
         start = PLANS[sample_shape[-1]][0]
         # h is D's whole last feature map, as dcgan's head sees it. Pooling it over space, as SNGAN's deep
         # ResNet D does, left this two- or three-layer D blind to where things are: G drew one kind of
@@ -50,6 +54,11 @@ class ProjectionDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # -> logits (B,)
         h = self.net.body(x).flatten(1)  # (B, channels * start * start)
         return self.linear(h).view(-1) + (self.embed(y) * h).sum(dim=1)
+
+
+def _drop_unused_head(module, state_dict, prefix, *args) -> None:
+    """Checkpoints written before 2026-12-02 hold the unused head's weights: they are ignored."""
+    state_dict.pop(f"{prefix}net.head.weight", None)
 
 
 def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:

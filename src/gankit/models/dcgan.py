@@ -1,5 +1,5 @@
 """`dcgan`: Radford et al. 2016. G: transposed convs + BatchNorm + ReLU, Tanh out; D: strided convs
-+ LeakyReLU 0.2 (BatchNorm after the first layer). 28, 32 and 64 px; weights drawn N(0, 0.02).
++ LeakyReLU 0.2 (BatchNorm after the first layer). 28, 32, 64 and 128 px; weights drawn N(0, 0.02).
 
 Spatial plan: G starts at a 4x4 (32, 64 px) or 7x7 (28 px) map and doubles it per block; D mirrors it.
 """
@@ -16,7 +16,7 @@ from gankit.errors import GankitError
 from gankit.models.spec import MODELS, ActivationParams, ModelSpec, activation, check_activations
 
 # image size -> (start map size, number of doublings)
-PLANS = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
+PLANS = {28: (7, 2), 32: (4, 3), 64: (4, 4), 128: (4, 5)}
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,8 @@ def check(config: Config, sample_shape: tuple[int, ...]) -> None:
         require(0 <= p.d_width <= MAX_WIDTH, "model.d_width", f"must be in 1..{MAX_WIDTH:,}, or 0 for width's", p.d_width)
     size = sample_shape[-1]
     if len(sample_shape) != 3 or sample_shape[1] != size or size not in PLANS:
-        raise GankitError(f"model {config.model.name} makes 28, 32 or 64 px images, got data.image_size={size}; "
-                          "pass --image-size 32 (or 28, 64) or use --model classic")
+        raise GankitError(f"model {config.model.name} makes 28, 32, 64 or 128 px images, got data.image_size={size}; "
+                          "pass --image-size 32 (or 28, 64, 128) or use --model classic")
     for name, width in (("model.width", p.width), ("model.d_width", d_width(p))):
         if width < 2 ** (PLANS[size][1] - 1):
             raise GankitError(f"{name} must be >= {2 ** (PLANS[size][1] - 1)} for {config.model.name} at {size} px")

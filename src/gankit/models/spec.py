@@ -38,6 +38,9 @@ class ModelSpec:
     # whether D, built with these params, mixes the samples of a batch (BatchNorm): per-sample penalties
     # (gradient penalty, R1) are then meaningless
     batch_norm_in_d: Callable[[Any], bool] = lambda params: False
+    # sound families that train on spectrograms: config -> the view (gankit.modalities.spectrogram.SpectrogramView)
+    # the modality computes from the clips and turns G's pictures back from; None: the modality's own samples
+    spectrogram: Callable[[Config], Any] | None = None
 
 
 MODELS: Registry[ModelSpec] = Registry("model")

@@ -3,6 +3,8 @@ to real data (1 = as varied as the data, near 0 = G makes one thing over and ove
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn as nn
 
@@ -15,18 +17,21 @@ class DiversityProbe:
     """Samples a fixed latent batch with G in eval mode; touches neither training randomness nor weights.
 
     Args:
-        real: the stored training samples on the device; n of them, chosen by seed, set the scale.
+        real: the training samples on the device, as batches are cut from them; n of them, chosen by seed, set
+            the scale.
+        to_model: what turns such samples into the model's tensor (the trainer's batches say).
         modality: what the samples are; its `spread` measures the diversity.
         labels: for a conditional G, class labels to draw the probe's labels from (None otherwise).
     """
 
-    def __init__(self, real: torch.Tensor, modality: Modality, latent_dim: int, seed: int,
+    def __init__(self, real: torch.Tensor, to_model: Callable[[torch.Tensor], torch.Tensor], modality: Modality,
+                 latent_dim: int, seed: int,
                  labels: torch.Tensor | None = None, n: int = 256):
         device = real.device
         n = min(n, len(real))
         pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed + DIVERSITY))[:n]
         self.spread = modality.spread
-        self.real_spread = self.spread(modality.to_model(real[pick.to(device)]))
+        self.real_spread = self.spread(to_model(real[pick.to(device)]))
         self.z = latents(n, latent_dim, seed + DIVERSITY, device)
         self.y = labels[pick.to(labels.device)] if labels is not None else None
 

@@ -113,21 +113,24 @@ class Trainer:
     def _load_data(self) -> None:
         """The training set, on the device, in batches; what G will make (self.spec)."""
         config, t = self.config, self.config.train
+        family = MODELS.get(config.model.name)
+        view = family.spectrogram(config) if family.spectrogram else None
         with self.replicas.main_first():  # one download, one cache
-            self.dataset: Dataset = load_dataset(config.data)
+            self.dataset: Dataset = load_dataset(config.data, spectrogram=view)
         if len(self.dataset) < t.batch_size:
             raise GankitError(f"{config.data.name} has {len(self.dataset)} samples, fewer than --batch-size "
                               f"{t.batch_size}: use --batch-size {len(self.dataset)} or fewer, or add samples")
-        conditional = MODELS.get(config.model.name).conditional
+        conditional = family.conditional
         if conditional and self.dataset.labels is None:
             raise GankitError(f"model {config.model.name} needs class labels, and {config.data.name} has none "
                               "(use a labelled dataset or a folder with one subfolder per class)")
         self.spec = SampleSpec(self.dataset.sample_shape, self.dataset.modality,
                                self.dataset.classes if conditional else ())
         self.labels_on_device = self.dataset.labels.to(self.device) if conditional else None
-        self.samples_on_device = self.dataset.samples.to(self.device)
+        # what batches are cut from: the stored samples, or a view of them computed once (spectrograms)
+        self.samples_on_device, to_model = self.dataset.modality.training_set(self.dataset.samples.to(self.device))
         self.batches = DeviceBatches(self.samples_on_device, t.batch_size, t.seed, self.labels_on_device,
-                                     to_model=self.dataset.modality.to_model)
+                                     to_model=to_model)
         # G steps; with epochs 0, until --max-steps or --time-limit
         self.total = self.batches.steps_per_epoch * t.epochs // t.n_critic if t.epochs else MAX_STEPS
         if self.total == 0:

@@ -22,7 +22,7 @@ class Diagnose(Callback):
         self.probabilities = LOSSES.get(trainer.config.train.loss).probabilities
         self.diagnosis = self.fresh()
         self.diagnosis.add(trainer.log.rows())  # a resumed run's history: its problems were reported when they happened
-        self.probe = DiversityProbe(trainer.samples_on_device, trainer.dataset.modality,
+        self.probe = DiversityProbe(trainer.samples_on_device, trainer.batches.to_model, trainer.dataset.modality,
                                     trainer.config.model.latent_dim, trainer.config.train.seed, trainer.labels_on_device)
 
     def fresh(self) -> Diagnosis:
