@@ -101,8 +101,13 @@ def _check_script(folder: Path, pipe: Pipeline) -> None:
     if kind == "text":
         assert result.stdout.splitlines() == pipe.spec.modality.lines(want)
     elif kind == "audio" and pipe.spec.modality.spectrogram:  # numpy's float64 Griffin-Lim against torch's float32
-        got = np.load(folder / "waves.npy")
-        assert np.abs(got - want[:, 0].numpy()).max() < 0.05 and np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.9999
+        # float64 and float32 through 32 momentum iterations land on phases a little apart (on an untrained G,
+        # waves 10 % apart in L2); the sound's magnitude, what the inversion is for, is the same
+        def magnitude(waves):
+            return torch.stft(torch.as_tensor(waves, dtype=torch.float32), 512, 256, window=torch.hann_window(512),
+                              return_complex=True).abs()
+        got, want = magnitude(np.load(folder / "waves.npy")), magnitude(want[:, 0])
+        assert (got - want).norm() < 0.03 * want.norm()
     elif kind == "audio":
         assert np.allclose(np.load(folder / "waves.npy"), want[:, 0].numpy(), atol=1e-4)
     else:

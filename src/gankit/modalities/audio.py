@@ -1,8 +1,9 @@
 """Sound: float32 (N, 1, L) waveforms in [-1, 1] at a sample rate; previews are WAV files and a picture of
 their log-mel spectrograms.
 
-The mel filterbank is librosa's default (Slaney's mel scale and area normalisation), built here on
-torch.stft so that librosa is no dependency; tests check it against librosa where it is installed.
+The mel filterbank (gankit.modalities.spectrogram's) is librosa's default (Slaney's mel scale and area
+normalisation), built on torch.stft so that librosa is no dependency; tests check it against librosa where it is
+installed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from gankit.atomic import atomic_path
 from gankit.errors import GankitError
 from gankit.modalities import MODALITIES, Modality
 from gankit.modalities.image import grid, save_png
-from gankit.modalities.spectrogram import NUMPY_INVERSION, SpectrogramView
+from gankit.modalities.spectrogram import NUMPY_INVERSION, SpectrogramView, mel_filterbank
 
 # spectrogram settings for 16 kHz speech: 32 ms windows every 8 ms, 64 mel bands
 N_FFT = 512
@@ -33,33 +34,6 @@ PREVIEW_CLIPS = 16
 MAX_RATE = 384_000
 
 
-def hz_to_mel(hz: np.ndarray) -> np.ndarray:
-    """Slaney's mel scale: linear below 1 kHz, logarithmic above (librosa's default, htk=False)."""
-    hz = np.asarray(hz, dtype=np.float64)
-    linear = hz / (200.0 / 3)
-    log = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
-    return np.where(hz >= 1000.0, log, linear)
-
-
-def mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    mel = np.asarray(mel, dtype=np.float64)
-    return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)), mel * (200.0 / 3))
-
-
-def mel_filterbank(sample_rate: int, n_fft: int = N_FFT, n_mels: int = N_MELS, fmin: float = 0.0,
-                   fmax: float | None = None) -> torch.Tensor:
-    """(n_mels, n_fft // 2 + 1) triangular filters, each of unit area (librosa.filters.mel's defaults)."""
-    fmax = sample_rate / 2 if fmax is None else fmax
-    bins = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
-    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
-    widths = np.diff(edges)
-    ramps = edges[:, None] - bins[None, :]
-    rising, falling = -ramps[:-2] / widths[:-1, None], ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(rising, falling))
-    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
-    return torch.from_numpy(weights.astype(np.float32))
-
-
 def log_mel(clips: torch.Tensor, sample_rate: int) -> torch.Tensor:
     """float (N, 1, L) in [-1, 1] -> (N, N_MELS, frames) mel power in dB (librosa's melspectrogram, power 2,
     of the waveform over the window's gain), floored at -100 dB."""
@@ -68,7 +42,7 @@ def log_mel(clips: torch.Tensor, sample_rate: int) -> torch.Tensor:
                       pad_mode="constant", return_complex=True)
     # over the window's gain, so the level does not depend on N_FFT
     power = spec.abs().square() / (window.sum() / 2) ** 2
-    mel = mel_filterbank(sample_rate).to(clips.device) @ power
+    mel = mel_filterbank(sample_rate, N_FFT, N_MELS).to(clips.device) @ power
     return 10.0 * torch.log10(mel.clamp_min(1e-10))
 
 

@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from gankit.errors import GankitError
@@ -156,10 +157,35 @@ class SpectrogramView:
         return torch.cat(waves)[:, None].clamp(-1, 1)
 
 
-def mel_filters(view: SpectrogramView) -> torch.Tensor:
-    """(mels, n_fft / 2 + 1): the audio modality's filterbank (librosa's Slaney mel scale) at this view's size."""
-    from gankit.modalities.audio import mel_filterbank  # audio imports this module
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz, logarithmic above (librosa's default, htk=False)."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log, linear)
 
+
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)), mel * (200.0 / 3))
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
+                   fmax: float | None = None) -> torch.Tensor:
+    """(n_mels, n_fft // 2 + 1) triangular filters, each of unit area (librosa.filters.mel's defaults)."""
+    fmax = sample_rate / 2 if fmax is None else fmax
+    bins = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - bins[None, :]
+    rising, falling = -ramps[:-2] / widths[:-1, None], ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return torch.from_numpy(weights.astype(np.float32))
+
+
+def mel_filters(view: SpectrogramView) -> torch.Tensor:
+    """(mels, n_fft / 2 + 1): the filterbank at this view's size."""
     return mel_filterbank(view.sample_rate, view.n_fft, view.mels)
 
 
