@@ -4,7 +4,8 @@ G makes a (1, rows, frames) picture of log magnitudes, normalised per frequency 
 view computes them from the training clips; D judges such pictures; the modality turns G's pictures back into
 clips by Griffin-Lim (gankit.modalities.spectrogram). The nets are dcgan's (specgan) and cgan's (cspecgan: G sees
 a label code, D projects the label), at the picture's size: square, 28, 32, 64 or 128 a side. The view's settings
-are the family's own (model.n_fft, model.hop, model.mels, model.griffin_lim), saved with the run like any other.
+are the family's own (model.n_fft, model.hop, model.mels, model.griffin_lim, model.log_eps), saved with the run like
+any other.
 """
 
 from __future__ import annotations
