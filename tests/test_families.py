@@ -210,25 +210,25 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch, tmp_path):
     unlabelled = {"model.name": "auto", "train.device": "cpu", "data.name": plain, "data.image_size": 28}
     config = resolve_config(overrides=unlabelled)
     assert {key: value for key, value in to_dict_flat(config).items() if key in RECIPE} == RECIPE
-    assert "dcgan (the data has no class labels)" in auto_line(config)
+    assert "dcgan (the data has no class labels)" in auto_line(config, "image", 0)
     assert resolve_config(overrides={**unlabelled, "train.lr_g": 3e-4}).train.lr_g == 3e-4
     # precision from what the hardware does fast, unless the user says otherwise
     monkeypatch.setattr(auto, "fast_bf16", lambda device: "this CPU has avx512_bf16")
     fast = resolve_config(overrides=unlabelled)
-    assert fast.train.precision == "bf16" and "bf16 (this CPU has avx512_bf16)" in auto_line(fast)
+    assert fast.train.precision == "bf16" and "bf16 (this CPU has avx512_bf16)" in auto_line(fast, "image", 0)
     mine = resolve_config(overrides={**unlabelled, "train.precision": "fp32"})
-    assert mine.train.precision == "fp32" and "fp32 (as you set it)" in auto_line(mine)
+    assert mine.train.precision == "fp32" and "fp32 (as you set it)" in auto_line(mine, "image", 0)
     monkeypatch.setattr(auto, "fast_bf16", lambda device: None)
     assert resolve_config(overrides=unlabelled).train.precision == "fp32"
     # a short time limit takes the narrower nets (more G steps per minute on a CPU), a longer one a narrower D alone
     short = resolve_config(overrides={**unlabelled, "train.time_limit": 2})
     assert short.model.params.width == 32 and short.model.params.d_width == 0
-    assert "width 32 (a time limit under 5 minutes" in auto_line(short)
+    assert "width 32 (a time limit under 5 minutes" in auto_line(short, "image", 0)
     long = resolve_config(overrides={**unlabelled, "train.time_limit": 5})
     assert (long.model.params.width, long.model.params.d_width) == (64, 32)
-    assert "width 64, D width 32 (a time limit of 5 minutes or more, where a narrower D" in auto_line(long)
+    assert "width 64, D width 32 (a time limit of 5 minutes or more, where a narrower D" in auto_line(long, "image", 0)
     wide = resolve_config(overrides={**unlabelled, "train.time_limit": 2, "model.width": 64})
-    assert "width 64 (as you set it)" in auto_line(wide)
+    assert "width 64 (as you set it)" in auto_line(wide, "image", 0)
     # images with class labels (a named dataset's, or one subfolder per class) train class-conditionally,
     # G at full width and D at half whatever the time limit
     for animal in ("cats", "dogs"):
@@ -238,7 +238,7 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch, tmp_path):
                                              "data.image_size": 28, "train.time_limit": 2})
         assert (labelled.model.name, labelled.model.params.width, labelled.model.params.d_width) == ("cgan", 64, 32)
         assert labelled.train.lr_g == RECIPE["train.lr_g"] and labelled.train.ema_batchnorm == "measure"
-    assert "cgan (class-conditional: the data has 2 classes) width 64, D width 32 (a narrower D" in auto_line(labelled)
+    assert "cgan (class-conditional: the data has 2 classes) width 64, D width 32 (a narrower D" in auto_line(labelled, "image", 2)
     # on a GPU auto keeps fp32 (measured slower in bf16 at auto's batch) and the full width, and says why
     monkeypatch.setattr(auto, "fast_bf16", fast_bf16)
     monkeypatch.setattr(auto, "resolve_device", lambda name: torch.device("cuda"))

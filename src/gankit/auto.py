@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 from gankit.config import Config
-from gankit.data.sources import data_classes
 from gankit.device import fast_bf16, resolve_device
 
 # dcgan at learning rate 1e-3 for G and D; EMA of G with a ramp-up and its own BatchNorm statistics
@@ -77,11 +76,11 @@ def auto_settings(device: str = "auto", time_limit: float | None = None, classes
     return settings, why
 
 
-def auto_line(config: Config) -> str:
-    """What `--model auto` trains, as resolved (the user's own settings included), and why, in one line."""
+def auto_line(config: Config, kind: str, classes: int) -> str:
+    """What `--model auto` trains, as resolved (the user's own settings included), and why, in one line, for the
+    loaded data: its kind ("image", "audio") and how many classes label it."""
     t = config.train
-    kind, classes = data_classes(config.data.name)
-    settings, why = auto_settings(t.device, t.time_limit, classes, kind or "image")
+    settings, why = auto_settings(t.device, t.time_limit, classes, kind)
     p = config.model.params
     widths = f"width {p.width}" + (f", D width {p.d_width}" if p.d_width else "")
     chosen = p.width == settings["model.width"] and p.d_width == settings.get("model.d_width", 0)

@@ -227,7 +227,8 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
         if args.resume:  # the new length or device, recorded once the run can go on
             write_atomically(run_dir / "config.toml", to_toml(config))
         if getattr(args, "auto", False):
-            print(f"gankit: {auto_line(config)}", file=sys.stderr)
+            data = trainer.dataset  # as loaded: the folder is not walked again
+            print(f"gankit: {auto_line(config, data.modality.name, len(data.classes))}", file=sys.stderr)
         processes = f" in {replicas.world} processes" if replicas.active else ""
         print(f"gankit: {'resuming' if args.resume else 'training'} {config.model.name} on {config.data.name}"
               f"{processes} -> {run_dir}", file=sys.stderr)

@@ -57,12 +57,14 @@ class EvaluatorNet(nn.Module):
 
 def folded_for_inference(net: EvaluatorNet) -> EvaluatorNet:
     """The same function in eval mode with each BatchNorm folded into the conv before it, and channels-last
-    weights: fewer passes over memory and the layout oneDNN's CPU convolutions run fastest in."""
+    weights, ReLUs in place: fewer passes over memory and the layout oneDNN's CPU convolutions run fastest in."""
     folded = copy.deepcopy(net).eval()
     body: list[nn.Module] = []
     for layer in folded.body:
         if isinstance(layer, nn.BatchNorm2d) and body and isinstance(body[-1], nn.Conv2d):
             body[-1] = fuse_conv_bn_eval(body[-1], layer)
+        elif isinstance(layer, nn.ReLU):
+            body.append(nn.ReLU(inplace=True))  # no gradients here: the conv's output is not needed again
         else:
             body.append(layer)
     folded.body = nn.Sequential(*body)

@@ -52,9 +52,10 @@ class FeatureExtractor:
         return f"{self.name}:{self.digest}"
 
     @torch.no_grad()
-    def extract(self, samples: torch.Tensor, device: torch.device, batch_size: int = 1000):
+    def extract(self, samples: torch.Tensor, device: torch.device, batch_size: int = 250):
         """Stored samples (uint8 images, float clips) -> features float32 (N, D) and probabilities (N, K) or None,
-        on `device`."""
+        on `device`. In chunks of 250: the classifier's activations then stay in a CPU's caches, and extraction
+        ran 2x faster than in chunks of 1,000 (the same features, bit for bit; docs/benchmarks.md)."""
         feats, probs = [], []
         c, h, w = self.input_shape
         for chunk in samples.split(batch_size):

@@ -20,6 +20,7 @@ from gankit.atomic import atomic_path
 from gankit.errors import GankitError
 from gankit.modalities import MODALITIES, Modality
 from gankit.modalities.image import grid, save_png
+from gankit.modalities.image import spread as picture_spread
 from gankit.modalities.spectrogram import NUMPY_INVERSION, SpectrogramView, mel_filterbank
 
 # spectrogram settings for 16 kHz speech: 32 ms windows every 8 ms, 64 mel bands
@@ -89,8 +90,7 @@ def write_clips(clips: torch.Tensor, sample_rate: int, folder: Path) -> list[Pat
 def spread(clips: torch.Tensor, sample_rate: int) -> float:
     """Mean pairwise distance of clips' log-mel spectrograms (dB / 80, pooled to 32 x 32): sounds that differ
     only in phase or a small shift are the same sound, which the raw waveforms would not say."""
-    features = F.adaptive_avg_pool2d(log_mel(clips, sample_rate)[:, None] / RANGE_DB, 32)
-    return float(torch.pdist(features.flatten(1)).mean())
+    return picture_spread(log_mel(clips, sample_rate)[:, None] / RANGE_DB)
 
 
 def classifier_pictures(clips: torch.Tensor, sample_rate: int) -> torch.Tensor:
@@ -171,7 +171,7 @@ class AudioModality(Modality):
 
     def spread(self, x: torch.Tensor) -> float:
         if self.spectrogram is not None:  # G's pictures are already log magnitudes on a fixed scale
-            return float(torch.pdist(F.adaptive_avg_pool2d(x.float(), 32).flatten(1)).mean())
+            return picture_spread(x)
         return spread(x, self.sample_rate)
 
     def decoding(self) -> dict[str, str]:

@@ -67,8 +67,9 @@ def save_png(picture: np.ndarray, path: str | Path) -> Path:
 
 
 def spread(images: torch.Tensor) -> float:
-    """Mean pairwise L2 distance of images in -1..1, compared at no more than 32 px."""
-    if images.shape[-1] > 32:
+    """Mean pairwise L2 distance of images in -1..1 (or other pictures on a fixed scale: spectrograms), compared at
+    no more than 32 x 32."""
+    if max(images.shape[-2:]) > 32:
         images = F.adaptive_avg_pool2d(images, 32)
     return float(torch.pdist(images.flatten(1).float()).mean())
 
