@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_ARGS ?=
 
-.PHONY: demo test test-fast lint data browser speech words install clean
+.PHONY: demo test test-fast lint data browser speech words poems install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,16 @@ speech:
 words:
 	@scripts/ensure-apt.sh "the text tests (the words dataset)" /usr/share/dict/words:wamerican
 
+poems:
+	@scripts/ensure-apt.sh "the text tests (the tang-poems dataset)" /usr/share/games/fortunes/tang300:fortunes-zh
+
 demo: data
 	$(BIN)/gankit train $(DEMO_ARGS)
 
-test: data browser speech words
+test: data browser speech words poems
 	$(BIN)/python -m pytest -q
 
-test-fast: data browser speech words
+test-fast: data browser speech words poems
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)

@@ -165,7 +165,7 @@ def gankit(*args: str, cwd: Path | None = None, env: dict | None = None, timeout
 
 def assert_resume_is_exact(runs: Path, common: list[str], steps: int = 4, resume: tuple[str, ...] = ()) -> None:
     """`steps` G steps in one go ("whole") and half of them, then resumed with `resume`'s extra flags ("half"): the
-    same G loss at every step."""
+    same losses at every step."""
     whole = gankit("train", *common, "--max-steps", str(steps), "--name", "whole")
     assert whole.returncode == 0, whole.stderr
     half = gankit("train", *common, "--max-steps", str(steps // 2), "--name", "half")
@@ -173,9 +173,10 @@ def assert_resume_is_exact(runs: Path, common: list[str], steps: int = 4, resume
     resumed = gankit("train", "--resume", str(runs / "half"), "--max-steps", str(steps), "--no-progress", "--no-report",
                      *resume)
     assert resumed.returncode == 0, resumed.stderr
-    rows = [[json.loads(line)["g_loss"] for line in (runs / name / "metrics.jsonl").read_text().splitlines()
-             if '"g_loss"' in line] for name in ("whole", "half")]
-    assert rows[0] == rows[1]
+    rows = [[{k: v for k, v in json.loads(line).items() if k.endswith("_loss")}
+             for line in (runs / name / "metrics.jsonl").read_text().splitlines() if '"g_loss"' in line]
+            for name in ("whole", "half")]
+    assert rows[0] == rows[1] and len(rows[0]) == steps
 
 
 def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> None:

@@ -52,7 +52,7 @@ def _wait_for(predicate, proc: subprocess.Popen, seconds: float) -> bool:
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing(tmp_path):
-    """Kill -9 a run six times, half of them while a checkpoint is being written: each time every
+    """Kill -9 a run four times, half of them while a checkpoint is being written: each time every
     listed checkpoint loads, and the resumed run ends bit-identical to one that was never killed."""
     common = ("--max-steps", "150", "--checkpoint-every", "4", "--no-progress", "--no-report", "--seed", "1")
     out = tmp_path / "runs"
@@ -61,7 +61,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path):
     run = out / "killed"
     rng = random.Random(7)
     kills = mid_write = 0
-    for attempt in range(6):
+    for attempt in range(4):
         args = ("train", "--resume", str(run)) if run.exists() else ("train", "--name", "killed", "--out", str(out))
         proc = _start(*args, *common)
         if attempt % 2:  # the moment a checkpoint's temporary folder exists: the write is under way
@@ -80,7 +80,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path):
     done = gankit("train", "--resume", str(run), *common)
     assert done.returncode == 0, done.stderr
     print(f"{kills} kills, {mid_write} of them during a checkpoint write")
-    assert kills >= 4 and mid_write >= 2
+    assert kills >= 3 and mid_write >= 2
     final = ckpt.load_tensors(run / "checkpoints" / "final", ckpt.WEIGHTS)
     expected = ckpt.load_tensors(out / "straight" / "checkpoints" / "final", ckpt.WEIGHTS)
     assert all(torch.equal(final[k], expected[k]) for k in expected)
@@ -90,11 +90,10 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("nproc", [1, 2])
-def test_sigterm_finishes_the_step_and_says_how_to_resume(tmp_path, nproc):
-    """SIGTERM (a scheduler's stop) to `gankit train`, also to the --nproc launcher of 2 processes."""
-    extra = ("--nproc", str(nproc)) if nproc > 1 else ()
-    proc = _start("train", *extra, "--max-steps", "2000", "--name", "t", "--out", str(tmp_path), "--no-progress",
+def test_sigterm_finishes_the_step_and_says_how_to_resume(tmp_path):
+    """SIGTERM (a scheduler's stop) to the --nproc launcher of 2 processes: every process stops at the same step.
+    (One process stopped by a signal, SIGINT, is test_cli's; both signals take the same path in gankit.)"""
+    proc = _start("train", "--nproc", "2", "--max-steps", "2000", "--name", "t", "--out", str(tmp_path), "--no-progress",
                   "--device", "cpu")
     metrics = tmp_path / "t" / "metrics.jsonl"
     assert _wait_for(lambda: metrics.exists() and metrics.stat().st_size > 0, proc, 120)

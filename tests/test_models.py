@@ -108,4 +108,4 @@ def test_spectrogram_families_make_the_views_pictures(model):
 def test_every_registered_model_is_covered():
     # the sound families' shapes and phase shuffle are in test_audio.py, the text families' in test_text.py
     assert set(MODELS.names()) == {"classic", "dcgan", "cgan", "wgan-gp", "sngan", "wavegan", "cwavegan", "specgan",
-                                   "cspecgan", "textgan", "charlm", "ngram"}
+                                   "cspecgan", "textgan", "charlm", "ngram", "arae"}

@@ -1,5 +1,6 @@
-"""Text: the line reader and the `words` list, the vocabulary, the n-gram metrics on hand-made cases, textgan's
-shapes, and a short run through the real command (train, resume, sample, eval, report in Chromium)."""
+"""Text: the line reader, the `words` list and the Tang poems, the vocabulary, the n-gram metrics on hand-made cases,
+textgan's and arae's shapes, and a short run through the real command (train in two processes, resume, sample, eval,
+report in Chromium)."""
 
 import json
 import math
@@ -106,14 +107,46 @@ def test_textgan_shapes():
     assert all(p.grad is not None for p in d.parameters())
 
 
-def test_textgan_trains_resumes_samples_scores_and_reports(tmp_path, browser):
+def test_tang_poems_are_debians_lines_held_out_by_poem():
+    data = DataConfig(name="tang-poems")
+    train, test = text_items(data, "train"), text_items(data, "test")
+    assert len(train) > 2_500 and len(test) > 100
+    assert all(len(line) in (5, 7) and all("\u4e00" <= ch <= "\u9fff" for ch in line) for line in train + test)
+    side = train if "床前明月光" in train else test  # a poem's lines stay together: 李白《夜思》
+    assert {"床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"} <= set(side)
+    assert len(vocabulary(data)) > 2_000 and load_dataset(data).samples.shape[1] == 7
+    env = {"GANKIT_SYSTEM_DATASETS": "/nonexistent", "GANKIT_CACHE_DIR": "/nonexistent"}
+    assert_clean_error(gankit("data", "tang-poems", env=env), "apt install fortunes-zh")
+
+
+def test_arae_shapes_codes_and_greedy_writing():
+    from gankit.models.arae import ARAEGenerator, ARAEParams, CodeCritic
+
+    p = ARAEParams(width=16, mlp_width=8, embedding=4)
+    g, critic = ARAEGenerator(20, 30, 6, p).eval(), CodeCritic(p)
+    z = torch.randn(5, 20, generator=torch.Generator().manual_seed(0))
+    x = g(z)
+    assert x.shape == (5, 30, 6) and torch.equal(x.sum(dim=1), torch.ones(5, 6)) and torch.equal(g(z), x)
+    ids = torch.tensor([[5, 6, 7, 0, 0, 0], [5, 0, 0, 0, 0, 0], [9, 9, 9, 9, 9, 9]])
+    codes = g.encoder(ids)
+    assert torch.allclose(codes.norm(dim=1), torch.ones(3))  # on the unit sphere
+    assert not torch.equal(codes[0], g.encoder(torch.tensor([[5, 6, 8, 0, 0, 0]]))[0])  # read to the item's end
+    assert torch.allclose(g.encoder(torch.tensor([[5, 6, 7, 0, 0, 1]]))[0], codes[0], atol=1e-6)  # and no further
+    assert g.decoder.nll(codes, ids).item() > 0 and critic(codes).shape == (3,)
+    g.temperature = 1.0
+    assert not torch.equal(g(z), x)  # drawn, not greedy
+
+
+def test_text_gans_train_resume_in_two_processes_sample_score_and_report(tmp_path, browser):
+    """arae (a game on codes, in gankit's trainer) through the real command: two processes, resumed exactly."""
     corpus = tmp_path / "poem.txt"
     poem = "".join(f"the {w} of night\n" for w in ["edge", "end", "song", "hush", "rim", "moon"] * 6)
     corpus.write_text(poem)  # "the moon of night" is held out
     runs = tmp_path / "runs"
-    common = ["--data", str(corpus), "--model", "textgan", "--batch-size", "7", "--n-critic", "2", "--set",
-              "model.width=8", "--set", "model.blocks=1", "--out", str(runs), "--no-progress", "--no-report"]
-    assert_resume_is_exact(runs, common)
+    common = ["--data", str(corpus), "--model", "arae", "--batch-size", "8", "--n-critic", "2", "--set",
+              "model.width=8", "--set", "model.mlp_width=8", "--set", "model.embedding=4", "--ema", "0.9",
+              "--out", str(runs), "--no-progress", "--no-report", "--nproc", "2"]
+    assert_resume_is_exact(runs, common, resume=("--nproc", "2"))
 
     run = runs / "whole"
     meta = json.loads((run / "checkpoints" / "final" / "meta.json").read_text())

@@ -172,13 +172,15 @@ class Pipeline:
         return cls(g.to(device).eval(), config.model.latent_dim, spec, device, config, model, path, weights)
 
     def set_temperature(self, temperature: float) -> None:
-        """Sample a likelihood baseline (charlm, ngram) at this temperature instead of its run's; GANs have none."""
+        """Sample a model that draws text character by character (charlm, ngram, arae's decoder) at this temperature
+        instead of its run's; other GANs have none."""
         name = self.config.model.name if self.config else type(self.generator).__name__
         if not hasattr(self.generator, "temperature"):
-            raise GankitError(f"--temperature is for the maximum-likelihood baselines (charlm, ngram); {name} draws "
-                              "its samples from z alone")
-        if not 0.05 <= temperature <= 20:
-            raise GankitError(f"--temperature must be in 0.05..20, got {temperature}")
+            raise GankitError(f"--temperature is for models that draw text a character at a time (charlm, ngram, "
+                              f"arae); {name} makes its samples from z alone")
+        greedy = getattr(self.generator, "greedy", False)  # 0: the likeliest character at every step
+        if not (0.05 <= temperature <= 20 or (greedy and temperature == 0)):
+            raise GankitError(f"--temperature must be {'0 (greedy) or ' if greedy else ''}in 0.05..20, got {temperature}")
         self.generator.temperature = temperature
 
     @property

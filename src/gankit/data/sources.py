@@ -29,7 +29,7 @@ from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
 from gankit.data.folder import labels_from_subfolders, list_images
 from gankit.data.idx import read_idx
 from gankit.data.text import EXTENSIONS as TEXT_EXTENSIONS
-from gankit.data.text import read_text, split_by_hash, split_words
+from gankit.data.text import read_text, split_by_hash, split_poems, split_words
 from gankit.errors import GankitError
 from gankit.modalities.text import Vocabulary
 
@@ -39,6 +39,8 @@ SYSTEM_DIRS_ENV = "GANKIT_SYSTEM_DATASETS"
 FOLDER_SHAPE = (3, 64, 64)
 # characters per item when --seq-len is not given: words are short, lines of other text longer
 WORDS_SEQ_LEN, LINES_SEQ_LEN = 16, 32
+# a Tang poem's lines have five or seven characters
+POEM_SEQ_LEN = 7
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 # (files found for a split, split, the data config) -> (samples as stored (N, ...), int64 labels (N,))
@@ -70,8 +72,8 @@ def read_spoken_digits(files: dict[str, Path], split: str, cfg: DataConfig) -> t
     return clips, np.array([DIGITS.index(c) for c in found], dtype=np.int64)[labels]
 
 
-def read_words(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
-    """The `words` list's split as character ids (N, seq_len), in the training words' vocabulary."""
+def read_text_items(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """A named text dataset's split as character ids (N, seq_len), in its training items' vocabulary."""
     return vocabulary(cfg).encode(text_items(cfg, split, files), seq_len(cfg)), None
 
 
@@ -151,7 +153,13 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
         # one of Debian's word lists: 100,000 American English words, 73,000 of them lower-case a-z only
         NamedDataset(
             name="words", base_url="", files={"train": ("words",), "test": ("words",)}, sha256={}, classes=(),
-            modality="text", shape=(), read=read_words, system_package="wamerican", system_dir="/usr/share/dict",
+            modality="text", shape=(), read=read_text_items, system_package="wamerican", system_dir="/usr/share/dict",
+        ),
+        # the lines of the 300 Tang poems (唐诗三百首) in Debian's fortunes-zh
+        NamedDataset(
+            name="tang-poems", base_url="", files={"train": ("tang300",), "test": ("tang300",)}, sha256={},
+            classes=(), modality="text", shape=(), read=read_text_items, system_package="fortunes-zh",
+            system_dir="/usr/share/games/fortunes",
         ),
     )
 }
@@ -166,14 +174,16 @@ def is_text_file(path: Path) -> bool:
 
 
 def seq_len(cfg: DataConfig) -> int:
-    return cfg.seq_len or (WORDS_SEQ_LEN if cfg.name == "words" else LINES_SEQ_LEN)
+    return cfg.seq_len or {"words": WORDS_SEQ_LEN, "tang-poems": POEM_SEQ_LEN}.get(cfg.name, LINES_SEQ_LEN)
 
 
 def text_items(cfg: DataConfig, split: str = "train", files: dict[str, Path] | None = None) -> list[str]:
-    """The items of a text dataset's split ("train" or "test"): the `words` list's, or a file's lines split by
-    a hash of each line."""
+    """The items of a text dataset's split ("train" or "test"): the `words` list's, the Tang poems' lines, or a file's
+    lines split by a hash of each line."""
     if is_named(cfg.name):
         files = files or locate(cfg.name, split, cfg.data_dir, cfg.download_url)
+        if cfg.name == "tang-poems":
+            return [line for line in split_poems(files["tang300"])[split] if len(line) <= seq_len(cfg)]
         return split_words(files["words"], seq_len(cfg))[split]
     items = split_by_hash(read_text(cfg.name, seq_len(cfg)))[split]
     if not items:

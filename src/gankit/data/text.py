@@ -1,4 +1,5 @@
-"""Readers for text: a UTF-8 file with one item per line, and the `words` list (Debian's wamerican).
+"""Readers for text: a UTF-8 file with one item per line, the `words` list (Debian's wamerican) and the lines of the
+Tang poems (Debian's fortunes-zh).
 
 Items are whole: a line longer than the sequence length is skipped, not cut (a cut word is no word), and
 counted, as are lines that are not UTF-8 and empty lines. One item in ten is held out for scoring, by a hash
@@ -19,6 +20,11 @@ EXTENSIONS = (".txt",)
 # a text file larger than this is not a list of short items
 MAX_BYTES = 256 * 1024 * 1024
 WORD = re.compile(r"[a-z]+")
+# fortunes-zh colours each poem's title and author for a terminal
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+POEM_PUNCTUATION = re.compile(r"[，。？！；、：\s]+")
+# a line of a Tang poem: five or seven Chinese characters (a preface in prose splits into other lengths)
+POEM_LINE = re.compile(r"[\u4e00-\u9fff]{5}(?:[\u4e00-\u9fff]{2})?")
 # one item in ten is held out for scoring, chosen by a hash of the item: the same split whatever the file's
 # order, and copies of an item always on the same side (a held-out item the model trained on would score as new)
 HELDOUT_EVERY = 10
@@ -69,6 +75,26 @@ def split_words(path: str | Path, seq_len: int) -> dict[str, list[str]]:
     if not words:
         raise GankitError(f"{path} holds no words of the letters a-z; is it a word list?")
     return split_by_hash(words)
+
+
+def split_poems(path: str | Path) -> dict[str, list[str]]:
+    """The `tang-poems` dataset: the lines of five or seven characters of the 300 Tang poems in Debian's
+    fortunes-zh (file tang300), split at punctuation, titles and authors dropped, and whole poems held out (by a
+    hash of the poem) so no held-out line is half of a couplet that was trained on."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GankitError(f"cannot read the Tang poems in {path} ({exc})") from None
+    poems = [poem for poem in ANSI_COLOUR.sub("", text).split("\n%\n") if poem.strip()]
+    split: dict[str, list[str]] = {"train": [], "test": []}
+    for poem in poems:
+        body = [line for line in poem.strip().splitlines() if not line.startswith(("《", "作者"))]
+        lines = [phrase for line in body for phrase in POEM_PUNCTUATION.split(line) if POEM_LINE.fullmatch(phrase)]
+        held = zlib.crc32("".join(body).encode("utf-8")) % HELDOUT_EVERY == 0
+        split["test" if held else "train"].extend(lines)
+    if not split["train"] or not split["test"]:
+        raise GankitError(f"{path} holds no Tang poems of five- or seven-character lines; is it fortunes-zh's tang300?")
+    return split
 
 
 def split_by_hash(items: list[str]) -> dict[str, list[str]]:

@@ -89,7 +89,7 @@ def js_divergence(p: Counter, q: Counter) -> float:
         a, b = p.get(key, 0) / total_p, q.get(key, 0) / total_q
         m = (a + b) / 2
         js += (a * math.log2(a / m) if a else 0.0) + (b * math.log2(b / m) if b else 0.0)
-    return max(0.0, js / 2)
+    return min(1.0, max(0.0, js / 2))  # rounding can step just past either bound (1.0000000000000002)
 
 
 def distinct(items: list[str], n: int) -> float:

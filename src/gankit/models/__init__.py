@@ -13,7 +13,7 @@ from gankit.models.spec import ACTIVATIONS, MODELS, ModelSpec, activation
 __all__ = ["ACTIVATIONS", "MODELS", "ModelSpec", "activation", "build_models"]
 
 # each module registers its models; this order is the order --help and error messages list them in
-for _module in ("classic", "dcgan", "cgan", "sngan", "wavegan", "specgan", "textgan", "baselines"):
+for _module in ("classic", "dcgan", "cgan", "sngan", "wavegan", "specgan", "textgan", "baselines", "arae"):
     importlib.import_module(f"gankit.models.{_module}")
 
 

@@ -41,6 +41,12 @@ class ModelSpec:
     # sound families that train on spectrograms: config -> the view (gankit.modalities.spectrogram.SpectrogramView)
     # the modality computes from the clips and turns G's pictures back from; None: the modality's own samples
     spectrogram: Callable[[Config], Any] | None = None
+    # a family whose game is not played on G's samples (arae: on codes) brings its own steps 2-5, called once per D
+    # step: (state, real batch as the model sees it, z, rules, g_turn) -> stats; None: d_step and g_step on samples
+    game: Callable[..., dict] | None = None
+    # (G, the family's params) -> Adam parameter groups of G's optimizer, each overriding what it changes (arae: its
+    # autoencoder's own rate); None: one group, train.lr_g
+    g_param_groups: Callable[[nn.Module, Any], list[dict]] | None = None
 
 
 MODELS: Registry[ModelSpec] = Registry("model")

@@ -141,6 +141,18 @@ class Replicas:
             raise GankitError("--sync-batchnorm needs GPUs (PyTorch's SyncBatchNorm runs on CUDA only); "
                               "drop it to train on CPUs")
 
+    def average_gradients(self, module: nn.Module) -> None:
+        """Average `module`'s gradients across the processes in one all-reduce: for steps that call a network's
+        parts, where DistributedDataParallel (which hooks the whole network's forward) does not see them."""
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        if not self.active or not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.world
+        for grad, part in zip(grads, flat.split([g.numel() for g in grads])):
+            grad.copy_(part.view_as(grad))
+
     def wrap(self, module: nn.Module, device: torch.device) -> nn.Module:
         """DistributedDataParallel around `module` (the module itself on one process)."""
         if not self.active or not any(p.requires_grad for p in module.parameters()):

@@ -90,16 +90,19 @@ def new_state(config: Config, sample_shape: tuple[int, ...], device: torch.devic
     # weights change layout, so MLPs are untouched and checkpoints are saved contiguous as before
     g, d = (net.to(device, memory_format=torch.channels_last) for net in (g, d))
     g_ema = copy.deepcopy(g).requires_grad_(False) if config.train.ema_decay > 0 else None
-    opt_g, opt_d = optimizers(g, d, config.train, device)
+    groups = MODELS.get(config.model.name).g_param_groups
+    opt_g, opt_d = optimizers(g, d, config.train, device, groups(g, config.model.params) if groups else None)
     noise = torch.Generator(device=device)
     noise.manual_seed(config.train.seed)
     return TrainState(g=g, d=d, opt_g=opt_g, opt_d=opt_d, noise=noise, g_ema=g_ema)
 
 
-def optimizers(g: nn.Module, d: nn.Module, t: TrainConfig, device: torch.device) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """Adam for G and for D; the fused kernel (one pass over all parameters) where PyTorch has one."""
+def optimizers(g: nn.Module, d: nn.Module, t: TrainConfig, device: torch.device,
+               g_groups: list[dict] | None = None) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """Adam for G (over `g_groups` when the family splits G's parameters) and for D; the fused kernel (one pass
+    over all parameters) where PyTorch has one."""
     fused = True if device.type in ("cpu", "cuda") else None
-    return (torch.optim.Adam(g.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), fused=fused),
+    return (torch.optim.Adam(g_groups or g.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2), fused=fused),
             torch.optim.Adam(d.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2), fused=fused))
 
 

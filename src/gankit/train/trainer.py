@@ -161,7 +161,9 @@ class Trainer:
         if t.compile:
             compile_networks(state.g, state.d, device,
                              double_backward=self.rules.gp_weight > 0 or self.rules.r1_gamma > 0)
-        state.ddp_g, state.ddp_d = replicas.wrap(state.g, device), replicas.wrap(state.d, device)
+        self.game = MODELS.get(self.config.model.name).game
+        if self.game is None:  # a family's own game averages its gradients itself (Replicas.average_gradients)
+            state.ddp_g, state.ddp_d = replicas.wrap(state.g, device), replicas.wrap(state.d, device)
 
     def _new_state(self) -> TrainState:
         state = new_state(self.config, self.spec.shape, self.device, self.spec.num_classes)
@@ -245,15 +247,19 @@ class Trainer:
         y_fake = (torch.randint(self.spec.num_classes, (len(real),), device=self.device, generator=state.noise)
                   if self.spec.num_classes else None)
         real, y_real, z, y_fake = (replicas.local(v) for v in (real, y_real, z, y_fake))
-        with torch.set_grad_enabled(g_turn), rules.forward_precision(self.device):
-            fake = state.synced_g(z, y_fake)                                                               # 2
-        stats = d_step(state, real, fake, rules, y_real, y_fake)                                           # 3-4
+        if self.game is not None:  # the family's own game (arae: on codes, not samples)
+            stats = self.game(state, real, z, rules, g_turn)                                               # 2-5
+        else:
+            with torch.set_grad_enabled(g_turn), rules.forward_precision(self.device):
+                fake = state.synced_g(z, y_fake)                                                           # 2
+            stats = d_step(state, real, fake, rules, y_real, y_fake)                                       # 3-4
+            if g_turn:
+                stats |= g_step(state, fake, rules, y_fake)                                                # 5
         state.d_steps += 1
         state.batch_in_epoch = index + 1
         state.images_seen += len(real) * replicas.world
         if not g_turn:
             return
-        stats |= g_step(state, fake, rules, y_fake)                                                        # 5
         if state.g_ema is not None:
             ema_update(state.g_ema, state.g, ema_decay(t.ema_decay, t.ema_rampup, state.step + 1))
         state.step += 1
