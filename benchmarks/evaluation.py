@@ -7,7 +7,8 @@ Sanity (classifier features, reference = the 10,000 test images):
   noise     10,000 uniform-noise images       -> huge FID
   copies    10,000 copies of one train image  -> low recall and coverage, memorisation rate 1
 Speed: `score` of 10,000 generated-like images (the real ones) with every metric, reference features
-already cached (as after the first `gankit eval`); median over repeats, and images/s. Then the same
+already cached (as after the first `gankit eval`); median over repeats, and images/s. The extractor alone by the
+chunk size it is fed, against chunks of 1,000 in the same run. Then the same
 end to end as `gankit eval` does it: generating the 10,000 images with a `classic` and a `dcgan` G
 (untrained weights: the same arithmetic) and scoring them.
 """
@@ -58,6 +59,18 @@ def main() -> None:
     print(f"scoring 10,000 samples with all metrics on {args.device} ({torch.get_num_threads()} threads): "
           f"median {median:.2f} s over {args.repeats} runs = {10_000 / median:,.0f} images/s "
           f"(runs: {', '.join(f'{t:.2f}' for t in times)} s)")
+    # the feature extractor alone, by the chunk it is fed (gankit's is 250; 1,000 before 2026-12-02): same features
+    extractor, baseline = reference.extractor, None
+    for chunk in (1000, 500, 250, 100):
+        times = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            features, _ = extractor.extract(cases["real"], reference.device, batch_size=chunk)
+            times.append(time.perf_counter() - started)
+        baseline = baseline if baseline is not None else (statistics.median(times), features)
+        same = "the same features" if torch.equal(features, baseline[1]) else "OTHER FEATURES"
+        print(f"extracting 10,000 images' features in chunks of {chunk:>5,}: median {statistics.median(times):.2f} s, "
+              f"{baseline[0] / statistics.median(times):.2f}x the chunks of 1,000 ({same})")
     for model in ("classic", "dcgan"):
         g, _ = build_models(resolve_config(overrides={"model.name": model}), (1, 28, 28))
         pipe = Pipeline(g.to(args.device).eval(), 100, SampleSpec((1, 28, 28), ImageModality()), args.device)

@@ -106,7 +106,7 @@ def test_dry_run_prints_resolved_config():
 @pytest.mark.parametrize("args,fragments", [
     (["train", "--lr", "-1"], ["train.lr_g must be > 0"]),
     (["train", "--batch-size", "0"], ["--batch-size (train.batch_size) must be in 1..1,048,576, got 0"]),
-    (["train", "--model", "gpt"], ["--model (model.name) must be one of classic, dcgan, wgan-gp, cgan, sngan, wavegan, cwavegan, specgan, cspecgan, textgan, charlm, ngram, auto"]),
+    (["train", "--model", "gpt"], ["--model (model.name) must be one of classic, dcgan, wgan-gp, cgan, sngan, wavegan, cwavegan, specgan, cspecgan, textgan, charlm, ngram, arae, auto"]),
     (["train", "--loss", "l2"], ["--loss (train.loss) must be one of"]),
     (["train", "--model", "dcgan", "--image-size", "40"], ["dcgan makes 28, 32, 64 or 128 px"]),
     (["train", "--set", "train.nope=1"], ["unknown config key 'train.nope'", "lr_g"]),

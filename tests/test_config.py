@@ -45,7 +45,7 @@ def test_round_trips():
     ({"train.compile": "maybe"}, "train.compile must be true or false"),
     ({"train.batch_size": 2.5}, "train.batch_size must be an integer"),
     ({"train.epochs": True}, "train.epochs must be an integer"),
-    ({"model.name": "vae"}, "model.name must be one of classic, dcgan, wgan-gp, cgan, sngan, wavegan, cwavegan, specgan, cspecgan, textgan, charlm, ngram, auto, got 'vae'"),
+    ({"model.name": "vae"}, "model.name must be one of classic, dcgan, wgan-gp, cgan, sngan, wavegan, cwavegan, specgan, cspecgan, textgan, charlm, ngram, arae, auto, got 'vae'"),
     ({"train.loss": "l1"}, "train.loss must be one of bce, minimax, hinge, lsgan, wgan-gp"),
     ({"model.name": "dcgan", "data.image_size": 48}, "model dcgan makes 28, 32, 64 or 128 px images"),
     ({"data.channels": 2}, "data.channels must be 1 or 3"),

@@ -24,7 +24,7 @@ from gankit.config import MAX_WIDTH, Config, opt, require
 from gankit.errors import GankitError
 from gankit.modalities.text import PAD, one_hot
 from gankit.models.baselines import draw, end_at_first_pad, predicted, sharpen, uniforms
-from gankit.models.spec import MODELS, ModelSpec
+from gankit.models.spec import MODELS, ModelSpec, frozen, grad_norm
 from gankit.regularizers import gradient_penalty
 
 # the autoencoder's gradients are clipped to this norm, as ARAE's are
@@ -141,8 +141,6 @@ def code_game(state, real: torch.Tensor, z: torch.Tensor, rules, g_turn: bool) -
     (train.loss, WGAN-GP by default) on its scores of the encoder's codes and G's; its gradient reaches the encoder
     reversed and scaled by model.critic_to_encoder. Random draws come from the run's noise generator, for the global
     batch, so a resumed run and a run in several processes draw the same."""
-    from gankit.train.steps import frozen, grad_norm  # here: gankit.train imports the model registry
-
     g, critic, p, replicas = state.g, state.d, state.g.params, rules.replicas
     ids = real.argmax(dim=1)
     with rules.forward_precision(real.device):

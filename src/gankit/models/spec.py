@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,26 @@ def bind_noise(net: nn.Module, generator: torch.Generator) -> None:
     for module in net.modules():
         if getattr(module, "draws_noise", False):
             module.generator = generator
+
+
+def grad_norm(module: nn.Module) -> torch.Tensor:
+    """L2 norm of all of a module's gradients together."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+@contextmanager
+def frozen(module: nn.Module):
+    """Train G "against a fixed D": no gradients are computed for D's parameters meanwhile."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
 
 
 def label_code(num_classes: int, dim: int) -> nn.Embedding:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -11,6 +10,7 @@ import torch.nn as nn
 from gankit.augment import diff_augment
 from gankit.config import PRECISIONS
 from gankit.losses import GANLoss
+from gankit.models.spec import frozen, grad_norm
 from gankit.regularizers import gradient_penalty, r1_penalty
 from gankit.train.distributed import SINGLE, Replicas
 from gankit.train.state import TrainState
@@ -43,29 +43,9 @@ def autocast_dtype(precision: str) -> torch.dtype | None:
     return getattr(torch, name) if name else None
 
 
-def grad_norm(module: nn.Module) -> torch.Tensor:
-    """L2 norm of all of a module's gradients together."""
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-
-
 def uses_batch_statistics(module: nn.Module) -> bool:
     """Whether a sample's output depends on the rest of its batch in training mode (BatchNorm)."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
-
-
-@contextmanager
-def frozen(module: nn.Module):
-    """Train G "against a fixed D": no gradients are computed for D's parameters meanwhile."""
-    flags = [p.requires_grad for p in module.parameters()]
-    module.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in zip(module.parameters(), flags):
-            p.requires_grad_(flag)
 
 
 def _seen_by_d(state: TrainState, x: torch.Tensor, rules: StepRules) -> torch.Tensor:
