@@ -7,7 +7,7 @@ from a code on the unit sphere; G learns to make codes from z, and a critic tell
 and reversed: the codes of real items are drawn toward what G can make (the "adversarial regularisation").
 A sample is decode(G(z)).
 
-The parts, as gankit holds them: G = the code generator and the decoder (what a sample needs, and all an exported
+The parts, as gankit holds them: G = the mapping from z to a code (`mapping`) and the decoder (what a sample needs, and all an exported
 bundle carries besides the encoder), D = the critic on codes. The encoder sits in G too: the autoencoder's step
 trains it with the decoder, from G's optimizer.
 """
@@ -165,7 +165,7 @@ def code_game(state, real: torch.Tensor, z: torch.Tensor, rules, g_turn: bool) -
     stats["d_grad_norm"] = grad_norm(critic)
     state.opt_d.step()
     if p.critic_to_encoder > 0:
-        state.opt_g.step()  # only the encoder has gradients: G's code generator and the decoder are left as they are
+        state.opt_g.step()  # only the encoder has gradients: G's mapping and the decoder are left as they are
     stats["d_real"] = torch.sigmoid(real_scores.detach()).mean()
     stats["d_fake"] = torch.sigmoid(fake_scores.detach()).mean()
     if not g_turn:
@@ -192,7 +192,7 @@ def code_game(state, real: torch.Tensor, z: torch.Tensor, rules, g_turn: bool) -
 
 
 def g_param_groups(g: ARAEGenerator, p: ARAEParams) -> list[dict]:
-    """The code generator at train.lr_g with the game's betas; the autoencoder at model.lr_ae with Adam's usual
+    """The mapping from z to codes at train.lr_g with the game's betas; the autoencoder at model.lr_ae with Adam's usual
     betas (the game's 0.5 is for an adversary that moves; the autoencoder's target does not)."""
     return [{"params": list(g.mapping.parameters())},
             {"params": g.autoencoder_parameters(), "lr": p.lr_ae, "betas": (0.9, 0.999)}]
