@@ -54,8 +54,9 @@ class FeatureExtractor:
     @torch.no_grad()
     def extract(self, samples: torch.Tensor, device: torch.device, batch_size: int = 250):
         """Stored samples (uint8 images, float clips) -> features float32 (N, D) and probabilities (N, K) or None,
-        on `device`. In chunks of 250: the classifier's activations then stay in a CPU's caches, and extraction
-        ran 2x faster than in chunks of 1,000 (the same features, bit for bit; docs/benchmarks.md)."""
+        on `device`, in chunks of `batch_size` (the same features, bit for bit, at any size). 250: the first `gankit
+        eval` of a run, a fresh process, took 27.7 s instead of 46.8 s at 1,000 (with in-place ReLUs); in a warmed
+        process 1,000 is faster (docs/benchmarks.md, "Feature extraction by chunk size"): not settled."""
         feats, probs = [], []
         c, h, w = self.input_shape
         for chunk in samples.split(batch_size):
