@@ -10,11 +10,15 @@ import io
 import json
 import os
 import pickle
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -156,11 +160,69 @@ def closed_port_url():
     return f"http://127.0.0.1:{port}/"
 
 
+class GankitServer:
+    """A gankit_server.py process: `python -m gankit ARGS` in a forked child, without the 2.5 s of imports."""
+
+    def __init__(self):
+        self.process: subprocess.Popen | None = None
+        self.pending = b""
+
+    def run(self, args: list[str], cwd: Path | None, env: dict, timeout: float) -> subprocess.CompletedProcess:
+        if self.process is None or self.process.poll() is not None:
+            self.process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("gankit_server.py"))],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
+            self.pending = b""
+        with tempfile.TemporaryDirectory(prefix="gankit-call-") as folder:
+            out, err = Path(folder, "stdout"), Path(folder, "stderr")
+            request = {"args": list(args), "cwd": str(cwd or os.getcwd()), "env": env, "stdout": str(out),
+                       "stderr": str(err)}
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            deadline = time.monotonic() + timeout
+            pid = self._reply(deadline + 60)["pid"]
+            try:
+                returncode = self._reply(deadline)["returncode"]
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
+                self._reply(time.monotonic() + 60)
+                raise subprocess.TimeoutExpired(["gankit", *args], timeout, out.read_text(), err.read_text()) from None
+            return subprocess.CompletedProcess(["gankit", *args], returncode, out.read_text(), err.read_text())
+
+    def _reply(self, deadline: float) -> dict:
+        while b"\n" not in self.pending:
+            if not select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise TimeoutError
+            chunk = os.read(self.process.stdout.fileno(), 4096)
+            if not chunk:
+                raise RuntimeError(f"gankit_server.py ended (exit code {self.process.wait()})")
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.stdin.close()
+            self.process.wait()
+
+
+GANKIT_SERVER = GankitServer()
+# set to spawn every command as a fresh interpreter (slower; the same results)
+SPAWN_EVERY_COMMAND = os.environ.get("GANKIT_TESTS_SPAWN") == "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gankit_server():
+    yield GANKIT_SERVER
+    GANKIT_SERVER.close()
+
+
 def gankit(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the real `gankit` command (as `python -m gankit`) in a subprocess."""
+    """Run the real `gankit` command (`python -m gankit`) in a new process: forked from GANKIT_SERVER, or spawned
+    where the caller's environment changes how Python starts (PYTHONPATH and the like)."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "gankit", *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
+    if SPAWN_EVERY_COMMAND or any(key.startswith("PYTHON") and key != "PYTHONUNBUFFERED" for key in env or {}):
+        return subprocess.run([sys.executable, "-m", "gankit", *args], cwd=cwd, env=full_env, capture_output=True,
+                              text=True, timeout=timeout)
+    return GANKIT_SERVER.run(list(args), cwd, full_env, timeout)
 
 
 def assert_resume_is_exact(runs: Path, common: list[str], steps: int = 4, resume: tuple[str, ...] = ()) -> None:

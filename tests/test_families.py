@@ -158,7 +158,7 @@ def test_time_limit_stops_cleanly(tmp_path):
     meta = ckpt.read_meta(final)
     assert 0 < meta["step"] < 600
     # the time limit, nearer than the 50 epochs, set the schedule: the rates had fallen (the epochs' plan would leave
-    # them above 0.98 of the start). How far depends on the clock, read every LOG_BLOCK steps: 0.39 on a busy machine
+    # them above 0.98 of the start). How far depends on the clock, read every G step: 0.39 on a busy machine
     assert ckpt.load_train_state(final, meta)["opt_g"]["param_groups"][0]["lr"] < 0.9 * 2e-4
     assert list((tmp_path / "t" / "samples").glob("step_*.png")) and (tmp_path / "t" / "losses.png").is_file()
 

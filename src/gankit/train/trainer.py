@@ -219,7 +219,7 @@ class Trainer:
         self.deadline = self.started + t.time_limit * 60 if t.time_limit else float("inf")
         self.stopped_by = self.limit
         # --lr-decay: the training seconds the run plans (a resume's time limit extends the plan), and how far
-        # along them it is, refreshed every LOG_BLOCK G steps (the processes agree on it there)
+        # along them it is, refreshed every G step (with several processes, every LOG_BLOCK: they agree on it there)
         self.planned_seconds = self.state.seconds + t.time_limit * 60 if t.time_limit else None
         self.clock_done = self.state.seconds / self.planned_seconds if self.planned_seconds else 0.0
 
@@ -268,7 +268,10 @@ class Trainer:
         self.bar.update(1)
         if state.step % LOG_BLOCK == 0:
             self.bar.set_postfix_str(_postfix(self.log.last), refresh=False)
-            if t.lr_decay != "none" and self.planned_seconds:
+        if t.lr_decay != "none" and self.planned_seconds:
+            if not replicas.active:  # a short run on a slow machine may not reach LOG_BLOCK steps
+                self.clock_done = self.elapsed() / self.planned_seconds
+            elif state.step % LOG_BLOCK == 0:
                 self.clock_done = replicas.mean(torch.tensor([self.elapsed() / self.planned_seconds],
                                                              device=self.device)).item()
         self.emit("step")
