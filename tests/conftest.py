@@ -167,27 +167,33 @@ class GankitServer:
         self.process: subprocess.Popen | None = None
         self.pending = b""
 
-    def run(self, args: list[str], cwd: Path | None, env: dict, timeout: float) -> subprocess.CompletedProcess:
+    def start(self, args: list[str], cwd: Path | None = None, env: dict | None = None) -> ServedCommand | subprocess.Popen:
+        """The command started, as subprocess.Popen would start it (one at a time: wait for it before the next)."""
+        env = env or {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if SPAWN_EVERY_COMMAND:
+            return subprocess.Popen([sys.executable, "-m", "gankit", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
         if self.process is None or self.process.poll() is not None:
             self.process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("gankit_server.py"))],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
             self.pending = b""
-        with tempfile.TemporaryDirectory(prefix="gankit-call-") as folder:
-            out, err = Path(folder, "stdout"), Path(folder, "stderr")
-            request = {"args": list(args), "cwd": str(cwd or os.getcwd()), "env": env, "stdout": str(out),
-                       "stderr": str(err)}
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
-            deadline = time.monotonic() + timeout
-            pid = self._reply(deadline + 60)["pid"]
-            try:
-                returncode = self._reply(deadline)["returncode"]
-            except TimeoutError:
-                os.kill(pid, signal.SIGKILL)
-                self._reply(time.monotonic() + 60)
-                raise subprocess.TimeoutExpired(["gankit", *args], timeout, out.read_text(), err.read_text()) from None
-            return subprocess.CompletedProcess(["gankit", *args], returncode, out.read_text(), err.read_text())
+        folder = Path(tempfile.mkdtemp(prefix="gankit-call-"))
+        request = {"args": list(args), "cwd": str(cwd or os.getcwd()), "env": env, "stdout": str(folder / "stdout"),
+                   "stderr": str(folder / "stderr")}
+        self.process.stdin.write(json.dumps(request).encode() + b"\n")
+        return ServedCommand(self, ["gankit", *args], self.reply(time.monotonic() + 120)["pid"], folder)
 
-    def _reply(self, deadline: float) -> dict:
+    def run(self, args: list[str], cwd: Path | None, env: dict, timeout: float) -> subprocess.CompletedProcess:
+        command = self.start(args, cwd, env)
+        try:
+            out, err = command.communicate(timeout)
+        except subprocess.TimeoutExpired:
+            command.send_signal(signal.SIGKILL)
+            out, err = command.communicate()
+            raise subprocess.TimeoutExpired(command.args, timeout, out, err) from None
+        return subprocess.CompletedProcess(command.args, command.returncode, out, err)
+
+    def reply(self, deadline: float) -> dict:
         while b"\n" not in self.pending:
             if not select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
                 raise TimeoutError
@@ -202,6 +208,39 @@ class GankitServer:
         if self.process is not None:
             self.process.stdin.close()
             self.process.wait()
+
+
+class ServedCommand:
+    """A command GankitServer started, with the part of subprocess.Popen the tests use."""
+
+    def __init__(self, server: GankitServer, args: list[str], pid: int, folder: Path):
+        self.server, self.args, self.pid, self.folder = server, args, pid, folder
+        self.returncode: int | None = None
+        self.output: tuple[str, str] | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                self.returncode = self.server.reply(time.monotonic())["returncode"]
+            except TimeoutError:
+                pass
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, sig)
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        """Waits for the end; returns stdout and stderr (TimeoutExpired if it has not ended in time)."""
+        if self.returncode is None:
+            try:
+                self.returncode = self.server.reply(time.monotonic() + (timeout or 10**6))["returncode"]
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(self.args, timeout) from None
+        if self.output is None:
+            self.output = tuple((self.folder / name).read_text() for name in ("stdout", "stderr"))
+            shutil.rmtree(self.folder, ignore_errors=True)
+        return self.output
 
 
 GANKIT_SERVER = GankitServer()

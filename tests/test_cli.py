@@ -1,7 +1,6 @@
 """The real `gankit` command in a subprocess, on real Fashion-MNIST."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_clean_error, gankit, make_image_folder
+from conftest import GANKIT_SERVER, assert_clean_error, gankit, make_image_folder
 
 
 @pytest.fixture(scope="module")
@@ -174,10 +173,7 @@ def test_console_script_is_installed():
 @pytest.mark.slow
 def test_sigint_checkpoints_and_resume_finishes(tmp_path):
     """Ctrl-C: the step in flight finishes, a checkpoint is written, exit 130 says how to resume."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "gankit", "train", "--max-steps", "400", "--name", "i",
-                             "--out", str(tmp_path), "--no-progress"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = GANKIT_SERVER.start(["train", "--max-steps", "400", "--name", "i", "--out", str(tmp_path), "--no-progress"])
     metrics = tmp_path / "i" / "metrics.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and not (metrics.exists() and metrics.stat().st_size > 0):
