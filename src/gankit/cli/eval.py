@@ -75,8 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare", metavar="JSON", action="append", default=[],
                         help="an earlier result to show side by side (refused if made with another extractor)")
     parser.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
-    parser.add_argument("--temperature", type=float, metavar="T", help="sampling temperature of a maximum-likelihood "
-                        "baseline (charlm, ngram; default: its run's); the result goes to RUN/eval/<checkpoint>-T<T>.json")
+    parser.add_argument("--temperature", type=float, metavar="T", help="sampling temperature of a model that writes "
+                        "text a character at a time (charlm, ngram; arae, where 0 is greedy; default: its run's); the "
+                        "result goes to RUN/eval/<checkpoint>-T<T>.json")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
 
 
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     if args.samples is not None:
         if args.temperature is not None:
-            raise GankitError("--temperature goes with a run of a maximum-likelihood baseline, not with --samples")
+            raise GankitError("--temperature goes with a run of a text model (charlm, ngram, arae), not with --samples")
         data = resolve_data(args.data or "fashion-mnist", args.data_dir)
         images = load_samples(args.samples, data)
         reference = prepare_reference(data, args.extractor, device)

@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nrow", type=int, help="images per grid row (default: a square)")
     parser.add_argument("--class", dest="label", metavar="K", help="class index or name, for conditional "
                         "models (default: a grid with one class per row)")
-    parser.add_argument("--temperature", type=float, metavar="T", help="sampling temperature of a maximum-likelihood "
-                        "baseline (charlm, ngram; default: its run's)")
+    parser.add_argument("--temperature", type=float, metavar="T", help="sampling temperature of a model that writes "
+                        "text a character at a time (charlm, ngram; arae, where 0 is greedy; default: its run's)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
 
 
