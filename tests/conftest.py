@@ -208,6 +208,7 @@ class GankitServer:
         if self.process is not None:
             self.process.stdin.close()
             self.process.wait()
+            self.process.stdout.close()
 
 
 class ServedCommand:

@@ -239,6 +239,10 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch, tmp_path):
         assert (labelled.model.name, labelled.model.params.width, labelled.model.params.d_width) == ("cgan", 64, 32)
         assert labelled.train.lr_g == RECIPE["train.lr_g"] and labelled.train.ema_batchnorm == "measure"
     assert "cgan (class-conditional: the data has 2 classes) width 64, D width 32 (a narrower D" in auto_line(labelled, "image", 2)
+    # text: the family that scored best at 30 CPU minutes, with its own defaults
+    text = resolve_config(overrides={"model.name": "auto", "data.name": "words"})
+    assert text.model.name == auto.TEXT and text.train.loss == MODELS.get(auto.TEXT).defaults.get("train.loss", "bce")
+    assert auto_line(text, "text", 0).startswith(f"--model auto is {auto.TEXT} (text): ")
     # on a GPU auto keeps fp32 (measured slower in bf16 at auto's batch) and the full width, and says why
     monkeypatch.setattr(auto, "fast_bf16", fast_bf16)
     monkeypatch.setattr(auto, "resolve_device", lambda name: torch.device("cuda"))

@@ -1,10 +1,15 @@
 """Text: the line reader, the `words` list and the Tang poems, the vocabulary, the n-gram metrics on hand-made cases,
 textgan's and arae's shapes, and a short run through the real command (train in two processes, resume, sample, eval,
-report in Chromium)."""
+the temperature sweep, report in Chromium)."""
 
 import json
 import math
+import os
+import shutil
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +25,8 @@ from gankit.metrics.text import distinct, js_divergence, ngrams
 from gankit.modalities.text import PAD, UNKNOWN, UNKNOWN_MARK, TextModality, Vocabulary
 from gankit.models.textgan import TextCritic, TextGenerator
 from gankit.resolve import resolve_config
+
+BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 
 
 def test_js_divergence_is_zero_for_equal_sets_and_one_bit_for_disjoint_alphabets():
@@ -165,6 +172,22 @@ def test_text_gans_train_resume_in_two_processes_sample_score_and_report(tmp_pat
     assert "character n-gram statistics" in scored.stdout and "js_4_floor" in scored.stdout
     result = json.loads((run / "eval" / "final.json").read_text())
     assert 0 <= result["metrics"]["js_4"] <= 1 and result["extractor"]["name"] == "ngram"
+    # the quality-diversity sweep: arae greedy and at each temperature, with the floor, in a table and a picture
+    shutil.rmtree(runs / "half")
+    sweep = subprocess.run([sys.executable, str(BENCHMARKS / "text_sweep.py"), str(runs), "--n", "50",
+                            "--temperatures", "1.5", "--picture", str(tmp_path / "sweep.png")], capture_output=True,
+                           text=True, env={**os.environ, "GANKIT": f"{sys.executable} -m gankit"})
+    assert sweep.returncode == 0, sweep.stderr
+    rows = [line.split(" | ")[0] for line in sweep.stdout.splitlines()[2:]]
+    assert rows == ["| real training items (floor)", "| whole greedy", "| whole T=1.5"], sweep.stdout
+    assert {p.name for p in (run / "eval").glob("*.json")} == {"final.json", "final-T0.json", "final-T1.5.json"}
+    assert (tmp_path / "sweep.png").stat().st_size > 10_000
+    shutil.copytree(run, runs / "again")  # gankit compare: a row per temperature of each run
+    compared = gankit("compare", str(run), str(runs / "again"), "--out", str(tmp_path / "cmp.html"))
+    assert compared.returncode == 0, compared.stderr
+    page = (tmp_path / "cmp.html").read_text()
+    assert all(f"<td>{name} ({label})</td>" in page for name in ("whole", "again")
+               for label in ("final", "final-T0", "final-T1.5")) and "js 4" in page
 
     report = gankit("report", str(run), "--out", str(tmp_path / "r.html"))
     assert report.returncode == 0, report.stderr

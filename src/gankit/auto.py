@@ -5,7 +5,8 @@ The recipe is fixed at start-up and saved in the run's config like any other set
 still win. Measured on Fashion-MNIST on 2 CPU cores (benchmarks/time_to_quality.py, docs/benchmarks.md):
   - the family by the data: images with class labels train class-conditionally (cgan), which beat the
     unconditional recipe at every budget; images without labels train dcgan; sound trains the same nets and
-    recipe on spectrogram pictures (cspecgan with labels, specgan without), which beat WaveGAN on a CPU;
+    recipe on spectrogram pictures (cspecgan with labels, specgan without), which beat WaveGAN on a CPU; text
+    trains arae, the text GAN that scored best (benchmarks/text_models.sh), with its own defaults;
   - precision by what was measured faster: bf16 on CPUs with bf16 arithmetic units, fp32 on GPUs and elsewhere;
   - width by the time limit: unconditionally, one under 5 minutes trains the half-width nets, whose twice as many
     G steps beat the full width at 2 minutes; otherwise (and always for cgan, measured at these widths only) G
@@ -37,6 +38,12 @@ WHY = ("of the configurations tried on 2 CPU cores, the lowest mean FID over 3 s
        "5 and 10 (width 64, D width 32) (docs/benchmarks.md)")
 WHY_SOUND = ("on spoken-digits on 2 CPU cores, after 30 minutes cspecgan's clips scored a mean FID of 0.59 and IS "
              "of 8.09 over 3 seeds (real training clips: IS 8.68), WaveGAN's FID 85 and IS 1.31 (docs/benchmarks.md)")
+# on text, the GAN that scored best at 30 CPU minutes (benchmarks/text_models.sh), with its own defaults; the
+# start-up line names the maximum-likelihood baseline that scored better still
+TEXT = "arae"
+WHY_TEXT = ("of the text GANs, the closest to held-out words after 30 minutes on one CPU core (JS-4 0.354 against "
+            "textgan's 0.949; floor 0.188); the char LM baseline, not a GAN, reached 0.236 (--model charlm) "
+            "(docs/benchmarks.md)")
 WHY_CONDITIONAL = ("on labelled Fashion-MNIST on 2 CPU cores, mean FID over 3 seeds 0.60 at 2 minutes, 0.30 at 5 "
                    "and 0.21 at 10, against 3.4, 2.2 and 1.6 unconditionally (docs/benchmarks.md)")
 
@@ -44,8 +51,10 @@ WHY_CONDITIONAL = ("on labelled Fashion-MNIST on 2 CPU cores, mean FID over 3 se
 def auto_settings(device: str = "auto", time_limit: float | None = None, classes: int = 0,
                   kind: str = "image") -> tuple[dict[str, Any], dict[str, str]]:
     """(the settings `--model auto` stands for on `device` with this --time-limit in minutes, for data of this kind
-    ("image" or "audio") labelled with this many classes, why it picked its family, precision and width: {"model":
+    ("image", "audio" or "text") labelled with this many classes, why it picked its family, precision and width: {"model":
     ..., "precision": ..., "width": ...})."""
+    if kind == "text":
+        return {"model.name": TEXT}, {"model": "text"}
     resolved = resolve_device(device)
     on_gpu = resolved.type == "cuda"
     bf16 = fast_bf16(resolved)
@@ -78,8 +87,10 @@ def auto_settings(device: str = "auto", time_limit: float | None = None, classes
 
 def auto_line(config: Config, kind: str, classes: int) -> str:
     """What `--model auto` trains, as resolved (the user's own settings included), and why, in one line, for the
-    loaded data: its kind ("image", "audio") and how many classes label it."""
+    loaded data: its kind ("image", "audio", "text") and how many classes label it."""
     t = config.train
+    if kind == "text":
+        return f"--model auto is {config.model.name} ({'text' if config.model.name == TEXT else 'as you set it'}): {WHY_TEXT}"
     settings, why = auto_settings(t.device, t.time_limit, classes, kind)
     p = config.model.params
     widths = f"width {p.width}" + (f", D width {p.d_width}" if p.d_width else "")

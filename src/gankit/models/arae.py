@@ -21,9 +21,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gankit.config import MAX_WIDTH, Config, opt, require
-from gankit.errors import GankitError
 from gankit.modalities.text import PAD, one_hot
-from gankit.models.baselines import draw, end_at_first_pad, predicted, sharpen, uniforms
+from gankit.models.baselines import check_text_drawn_from_z, draw, end_at_first_pad, predicted, sharpen, uniforms
 from gankit.models.spec import MODELS, ModelSpec, frozen, grad_norm
 from gankit.regularizers import gradient_penalty
 
@@ -217,13 +216,7 @@ def check(config: Config, sample_shape: tuple[int, ...]) -> None:
             t.r1_gamma)
     require(not t.compile, "train.compile", "is not for arae: its steps call the networks' parts, which torch.compile "
             "of whole networks does not reach", t.compile)
-    if len(sample_shape) != 2:
-        raise GankitError(f"model {config.model.name} makes text, and {config.data.name} holds samples of shape "
-                          f"{sample_shape}")
-    if config.model.latent_dim < sample_shape[1]:
-        raise GankitError(f"model.latent_dim {config.model.latent_dim} is below the {sample_shape[1]} characters of "
-                          f"an item: {config.model.name} draws each character from one coordinate of z; pass "
-                          f"--latent-dim {sample_shape[1]}")
+    check_text_drawn_from_z(config, sample_shape)
 
 
 # ARAE's game in code space: WGAN-GP, 5 critic steps per G step, Adam (0.5, 0.9), z of 100, batch 64

@@ -177,6 +177,18 @@ GAN_ONLY = ("loss", "n_critic", "ema_decay", "augment", "r1_gamma", "gp_weight",
             "sync_batchnorm", "on_nan")
 
 
+def check_text_drawn_from_z(config: Config, sample_shape: tuple[int, ...]) -> None:
+    """For a model that writes text drawing each character from one coordinate of z (uniforms): text data, and a z
+    with a coordinate for every character."""
+    name = config.model.name
+    if len(sample_shape) != 2:
+        raise GankitError(f"model {name} makes text, and {config.data.name} holds samples of shape {sample_shape}")
+    seq_len = sample_shape[1]
+    if config.model.latent_dim < seq_len:
+        raise GankitError(f"model.latent_dim {config.model.latent_dim} is below the {seq_len} characters of an item: "
+                          f"{name} draws each character from one coordinate of z; pass --latent-dim {seq_len}")
+
+
 def check(config: Config, sample_shape: tuple[int, ...]) -> None:
     p, name = config.model.params, config.model.name
     defaults = {f.name: f.default for f in fields(TrainConfig)}
@@ -184,12 +196,8 @@ def check(config: Config, sample_shape: tuple[int, ...]) -> None:
         require(getattr(config.train, key) == defaults[key], f"train.{key}",
                 f"is for GANs, and {name} is trained by maximum likelihood (no D); leave it out", getattr(config.train, key))
     require(0.05 <= p.temperature <= 20, "model.temperature", "must be in 0.05..20", p.temperature)
-    if len(sample_shape) != 2:
-        raise GankitError(f"model {name} makes text, and {config.data.name} holds samples of shape {sample_shape}")
-    vocabulary, seq_len = sample_shape
-    if config.model.latent_dim < seq_len:
-        raise GankitError(f"model.latent_dim {config.model.latent_dim} is below the {seq_len} characters of an item: "
-                          f"{name} draws each character from one coordinate of z; pass --latent-dim {seq_len}")
+    check_text_drawn_from_z(config, sample_shape)
+    vocabulary = sample_shape[0]
     if name == "charlm":
         require(1 <= p.width <= MAX_WIDTH, "model.width", f"must be in 1..{MAX_WIDTH}", p.width)
         require(1 <= p.layers <= 16, "model.layers", "must be in 1..16", p.layers)

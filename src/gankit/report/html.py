@@ -424,12 +424,12 @@ def write_comparison(paths: list[Path], out: Path) -> Path:
     body += ["<h2>Curves</h2>", f"<img alt=\"curves\" src=\"{_figure_uri(fig)}\">"]
     latest = []
     for run in runs:
-        metrics = dict(run.evals[-1]) if run.evals else {}
-        if run.scored:
-            metrics |= run.scored[sorted(run.scored)[-1]]["metrics"]
+        during = dict(run.evals[-1]) if run.evals else {}
         last = (run.steps or run.fits or [{}])[-1]
-        metrics |= {"steps": last.get("step"), "minutes": round(last["seconds"] / 60, 1) if "seconds" in last else None}
-        latest.append((run.name, metrics))
+        during |= {"steps": last.get("step"), "minutes": round(last["seconds"] / 60, 1) if "seconds" in last else None}
+        # a row per gankit eval result: a text model swept over temperature has one per temperature
+        for label, result in sorted(run.scored.items()) or [("", {"metrics": {}})]:
+            latest.append((run.name + (f" ({label})" if len(run.scored) > 1 else ""), during | result["metrics"]))
     features = (f"features: {next(iter(extractors.values()))}; {COMPARABLE_ONLY}" if extractors
                 else "no scores yet (gankit eval RUN)")
     body += [f"<h2>Latest scores</h2><p class=\"meta\">{html.escape(features)}</p>",
