@@ -24,13 +24,13 @@ import threading
 from collections.abc import Callable
 from typing import NoReturn
 
-# and what nearly every command imports next: torch's optimizers import dynamo when the first is made (2.3 s), the
-# run's plots pyplot (0.6 s). Importing them earlier changes nothing they do; neither reads the environment the
-# tests set.
-import matplotlib.pyplot  # noqa: E402, F401
-import torch._dynamo  # noqa: E402, F401
+# What gankit/__main__.py imports before it reads its arguments (gankit.cli.main), and what nearly every command
+# imports next: torch's optimizers import dynamo when the first is made (2.3 s), the run's plots pyplot (0.6 s).
+# Importing them earlier changes nothing they do; neither reads the environment the tests set.
+import matplotlib.pyplot  # noqa: F401
+import torch._dynamo  # noqa: F401
 
-import gankit.cli.main  # noqa: F401  what gankit/__main__.py imports before it reads its arguments
+import gankit.cli.main  # noqa: F401
 
 
 def serve() -> dict:
