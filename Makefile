@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_ARGS ?=
 
-.PHONY: demo test test-fast lint data browser speech words poems install clean
+.PHONY: demo test test-quick test-fast lint data browser speech words poems install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,8 @@ demo: data
 test: data browser speech words poems
 	$(BIN)/python -m pytest -q
 
-test-fast: data browser speech words poems
+# test-fast: the name it had before
+test-quick test-fast: data browser speech words poems
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)

@@ -127,6 +127,7 @@ def test_spoken_digits_split_by_voice(spoken_digits):
     assert again.returncode == 0 and "made" not in again.stdout and "70 training samples" in again.stdout
 
 
+@pytest.mark.slow
 def test_spoken_digits_scored_with_the_shipped_classifier(spoken_digits, tmp_path):
     """Sanity rows: real held-out clips score like real speech; white noise, silence and one clip repeated do not."""
     from gankit.config import DataConfig
@@ -151,6 +152,7 @@ def test_spoken_digits_scored_with_the_shipped_classifier(spoken_digits, tmp_pat
         assert metrics[name]["is"] < 1.5 and metrics[name]["class_coverage"] <= 0.1, name
 
 
+@pytest.mark.slow
 def test_wavegan_trains_resumes_exactly_and_samples(spoken_digits, tmp_path):
     """wavegan through the CLI: resumes exactly (phase shuffle draws the same shifts), writes WAV previews and
     spectrograms, samples WAVs and their array."""
@@ -191,6 +193,23 @@ def test_sound_auto_trains_spectrograms_and_its_bundle_plays_anywhere(spoken_dig
     assert (view["n_fft"], view["hop"], view["mels"], len(view["mean"]), len(view["std"])) == (512, 256, 64, 64, 64)
     with wave.open(str(run / "samples" / "step_00000004" / "000.wav")) as w:  # previews are clips, as wavegan's
         assert (w.getframerate(), w.getnframes()) == (16000, 16384)
+
+    # a resume keeps the statistics it trained with, though half the training clips went away between the stops
+    moved = tmp_path / "moved"
+    shutil.copytree(spoken_digits, moved)
+    other = [*common, "--data-dir", str(moved), "--max-steps", "1", "--name", "moved"]
+    assert gankit("train", *other).returncode == 0
+
+    def statistics():
+        meta = json.loads((runs / "moved" / "checkpoints" / "final" / "meta.json").read_text())
+        return meta["step"], meta["modality"]["spectrogram"]["mean"], meta["modality"]["spectrogram"]["std"]
+
+    before = statistics()
+    for clip in sorted((moved / "train").rglob("*.flac"))[::2]:
+        clip.unlink()
+    resumed = gankit("train", "--resume", str(runs / "moved"), "--max-steps", "2", "--no-progress", "--no-report")
+    assert resumed.returncode == 0, resumed.stderr
+    assert statistics() == (2, *before[1:]) and before[0] == 1
 
     walk = gankit("interpolate", str(run), "--steps", "3", "--out", str(tmp_path / "walk.wav"))
     assert walk.returncode == 0, walk.stderr
@@ -248,6 +267,7 @@ def test_spectrogram_view_round_trip_and_fast_griffin_lim(spoken_digits):
     assert fast < 0.8 * plain  # 0.107 against 0.156 on the test clips
 
 
+@pytest.mark.slow
 def test_conditional_wavegan_trains_and_samples_each_digit(spoken_digits, tmp_path):
     from gankit.pipeline import Pipeline
     from gankit.resolve import resolve_config

@@ -1,6 +1,7 @@
 """The real `gankit` command in a subprocess, on real Fashion-MNIST."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -85,15 +86,24 @@ def test_config_file_with_override_and_dcgan_hinge(tmp_path):
     assert "beta1 = 0.5" in saved
 
 
-def test_image_folder_training(tmp_path):
+def test_image_folder_trains_at_its_own_shape_and_older_runs_keep_theirs(tmp_path):
     folder = make_image_folder(tmp_path / "my_images", 24, (40, 50, 3), suffix=".jpg")
-    result = gankit("train", "--data", str(folder), "--image-size", "32", "--channels", "3", "--model", "dcgan",
-                    "--set", "model.width=8", "--batch-size", "8", "--max-steps", "2", "--name", "f",
-                    "--out", str(tmp_path / "runs"))
+    runs = tmp_path / "runs"
+    common = ["--data", str(folder), "--model", "dcgan", "--set", "model.width=8", "--batch-size", "8", "--out", str(runs),
+              "--no-progress", "--no-report"]
+    result = gankit("train", *common, "--max-steps", "2", "--name", "f")
     assert result.returncode == 0, result.stderr
+    assert "all of the 24 images looked at are 50x40, some in colour: training at 32 px RGB" in result.stderr
     npy = tmp_path / "s.npy"
-    assert gankit("sample", str(tmp_path / "runs" / "f"), "--n", "3", "--npy", str(npy)).returncode == 0
+    assert gankit("sample", str(runs / "f"), "--n", "3", "--npy", str(npy)).returncode == 0
     assert np.load(npy).shape == (3, 32, 32, 3)
+    # a run from before folders trained at their own shape saved none and trained at 64 px RGB: it resumes so
+    assert gankit("train", *common, "--image-size", "64", "--max-steps", "1", "--name", "old").returncode == 0
+    config = runs / "old" / "config.toml"
+    config.write_text(re.sub(r"(?m)^(image_size|channels) = .*\n", "", config.read_text()))
+    resumed = gankit("train", "--resume", str(runs / "old"), "--max-steps", "2", "--no-progress", "--no-report")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "looked at" not in resumed.stderr and "image_size" not in config.read_text()
 
 
 def test_dry_run_prints_resolved_config():

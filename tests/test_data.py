@@ -16,7 +16,7 @@ from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.data.batches import DeviceBatches
 from gankit.data.cifar import read_cifar10
-from gankit.data.folder import read_image_folder
+from gankit.data.folder import read_image_folder, survey_images
 from gankit.data.idx import read_idx
 from gankit.errors import GankitError
 from gankit.modalities.image import conform, to_model_range, to_uint8
@@ -40,6 +40,31 @@ def test_conform_size_and_channels(fashion_dir):
     assert grey.shape == (2, 1, 8, 8)
     expected = (0.299 * rgb[:, 0].float() + 0.587 * rgb[:, 1].float() + 0.114 * rgb[:, 2].float()).round()
     assert torch.allclose(grey[:, 0].float(), expected, atol=1)
+
+
+def _pictures(folder, sizes_and_modes, start=0):
+    rng = np.random.default_rng(start)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, ((w, h), mode) in enumerate(sizes_and_modes, start):
+        grey = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        picture = {"L": grey, "grey RGB": np.repeat(grey[..., None], 3, axis=2),
+                   "RGB": rng.integers(0, 256, (h, w, 3), dtype=np.uint8)}[mode]
+        Image.fromarray(picture).save(folder / f"{i:03d}.png")
+    return folder
+
+
+@pytest.mark.parametrize("pictures,shape", [
+    ([((28, 28), "L")] * 6, (28, True)),  # Fashion-MNIST as PNGs: the tutorial's shape
+    ([((28, 28), "grey RGB")] * 3 + [((28, 28), "L")] * 3, (28, True)),  # grey saved as RGB is grey
+    ([((50, 40), "RGB")] * 4, (32, False)),  # the short side, down to a size the models take
+    ([((16, 16), "L")] * 2, (28, True)),  # smaller than any: the smallest
+    ([((300, 200), "RGB")] * 2, (64, False)),  # capped
+    ([((100, 100), "L")] * 3 + [((28, 28), "RGB")] * 2, (64, False)),  # most common size; one colour image: colour
+    ([((28, 28), "L")] * 2 + [((64, 64), "L")] * 2, (64, True)),  # a tie: the larger
+])
+def test_a_folder_is_read_at_its_images_own_shape(tmp_path, pictures, shape):
+    survey = survey_images(str(_pictures(tmp_path / "f", pictures)))
+    assert (survey.side, survey.grey) == shape and survey.channels == (1 if shape[1] else 3)
 
 
 @pytest.mark.parametrize("compress", [True, False])

@@ -24,6 +24,7 @@ def run(tmp_path_factory, shared_cache):
     return out / "r"
 
 
+@pytest.mark.slow
 def test_eval_run_writes_result(run, shared_cache):
     result = gankit("eval", str(run), "--n", "500", "--json", env=shared_cache)
     assert result.returncode == 0, result.stderr
@@ -71,6 +72,7 @@ def test_eval_samples_from_anywhere(tmp_path, fashion_dir, shared_cache):
     assert scores[0] == pytest.approx(scores[1], rel=1e-3) and scores[0] < 5  # real images: close to held-out
 
 
+@pytest.mark.slow
 def test_eval_refuses_other_extractors(run, tmp_path, shared_cache):
     other = json.loads(gankit("eval", str(run), "--n", "200", "--metrics", "fid", "--json", env=shared_cache).stdout)
     other["extractor"]["digest"] = "0123456789abcdef"
@@ -99,6 +101,7 @@ def test_inception_offline_through_the_cli(tmp_path):
     assert_clean_error(result, "Inception-v3 FID weights not found", str(weights), "GANKIT_INCEPTION_WEIGHTS")
 
 
+@pytest.mark.slow
 def test_eval_during_training_keeps_best(tmp_path):
     """A tiny labelled dataset: the classifier is trained on first use, scores land in metrics.jsonl,
     and the best checkpoint by FID is kept."""
@@ -117,6 +120,7 @@ def test_eval_during_training_keeps_best(tmp_path):
     assert list((tmp_path / "cache" / "evaluators").glob("mnist-1x28-*.safetensors"))
 
 
+@pytest.mark.slow
 def test_own_folder_gets_a_classifier_it_can_trust(tmp_path):
     """A small labelled folder: the classifier trained on first use tells its classes apart, says so, and the
     memorisation check measures against training images the held-out ones are new to (the held-out images
@@ -139,6 +143,7 @@ def test_own_folder_gets_a_classifier_it_can_trust(tmp_path):
     assert metrics["fid"] < 20
 
 
+@pytest.mark.slow
 def test_classifier_that_cannot_tell_classes_apart_is_refused(tmp_path):
     """Random pixels under two class names: no score at all rather than a FID that means nothing, in eval and
     in training with --eval-every, which leaves no run folder behind."""

@@ -123,6 +123,7 @@ def test_ema_ramp_up_and_its_own_batchnorm_statistics():
     assert torch.equal(norm.running_var, again)  # drawn from (seed, step): the same after a resume
 
 
+@pytest.mark.slow
 def test_resume_is_exact_with_n_critic_ema_augment_lr_decay_and_r1(tmp_path, fashion_dir):
     """A run stopped at its step-3 checkpoint and resumed with the same plan ends as the straight one did, with
     n_critic, EMA (ramp-up, measured BatchNorm statistics), DiffAugment, a D narrower than G and --lr-decay linear
@@ -149,6 +150,7 @@ def test_resume_is_exact_with_n_critic_ema_augment_lr_decay_and_r1(tmp_path, fas
     assert all(r["r1"] >= 0 for r in rows)
 
 
+@pytest.mark.slow
 def test_time_limit_stops_cleanly(tmp_path):
     result = gankit("train", "--time-limit", "0.05", "--epochs", "50", "--name", "t", "--out", str(tmp_path),
                     "--no-progress", "--lr-decay", "linear")
@@ -163,6 +165,7 @@ def test_time_limit_stops_cleanly(tmp_path):
     assert list((tmp_path / "t" / "samples").glob("step_*.png")) and (tmp_path / "t" / "losses.png").is_file()
 
 
+@pytest.mark.slow
 def test_a_time_limit_or_max_steps_is_not_cut_short_by_the_default_epochs(tmp_path):
     data = make_idx_dataset(tmp_path / "mnist", n_train=200)  # 2 steps an epoch: the default 10 epochs are 20
     common = ["--data", "mnist", "--data-dir", str(data), "--out", str(tmp_path / "runs"), "--no-progress",

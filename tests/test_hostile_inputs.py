@@ -192,6 +192,7 @@ def _copy(checkpoint: Path, tmp_path_factory) -> Path:
     return target
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_checkpoint_meta(good_checkpoint, tmp_path_factory, data):
@@ -207,6 +208,7 @@ def test_checkpoint_meta(good_checkpoint, tmp_path_factory, data):
     _one_outcome(lambda: ckpt.load_train_state(target, ckpt.read_meta(target)))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_checkpoint_tensors(good_checkpoint, tmp_path_factory, data):

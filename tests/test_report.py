@@ -91,6 +91,7 @@ def test_walk_ends_exactly_on_the_seeds():
     torch.testing.assert_close(middle, torch.tensor([0.5 ** 0.5, 0.5 ** 0.5]))  # on the circle, not the chord
 
 
+@pytest.mark.slow
 def test_tensorboard_scalars_and_images_read_back(tmp_path, fashion_dir):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -139,6 +140,7 @@ def test_report_renders_in_chromium(epochs_run, browser, tmp_path):
     assert pixels.std() > 10  # not a blank page
 
 
+@pytest.mark.slow
 def test_long_runs_of_large_images_give_bounded_outputs(epochs_run, tmp_path):
     """A long colour run wrote a 41 MB report and a 36 MB GIF: at most 60 grids, large ones downscaled."""
     run = Path(shutil.copytree(epochs_run, tmp_path / "long"))

@@ -144,6 +144,7 @@ def test_arae_shapes_codes_and_greedy_writing():
     assert not torch.equal(g(z), x)  # drawn, not greedy
 
 
+@pytest.mark.slow
 def test_text_gans_train_resume_in_two_processes_sample_score_and_report(tmp_path, browser):
     """arae (a game on codes, in gankit's trainer) through the real command: two processes, resumed exactly."""
     corpus = tmp_path / "poem.txt"

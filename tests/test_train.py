@@ -26,7 +26,7 @@ def _metrics(run, timed=True):
     return rows if timed else [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
 
 
-@pytest.mark.parametrize("model", ["classic", "dcgan"])
+@pytest.mark.parametrize("model", ["classic", pytest.param("dcgan", marks=pytest.mark.slow)])
 def test_resume_is_exact(tmp_path, fashion_dir, model):
     """2N steps straight == N steps, stop, resume, N steps: identical weights and logs on CPU."""
     extra = {"model.name": model, "model.width": 8} if model == "dcgan" else {}
@@ -45,6 +45,7 @@ def test_resume_is_exact(tmp_path, fashion_dir, model):
     assert seconds == sorted(seconds) and seconds[0] > 0  # training time adds up across the resume
 
 
+@pytest.mark.slow
 def test_resume_across_an_epoch_boundary(tmp_path, fashion_dir):
     """A tiny epoch (folder of 30 images, batch 10) so resume crosses epochs and reshuffles."""
     from PIL import Image
@@ -66,6 +67,7 @@ def test_resume_across_an_epoch_boundary(tmp_path, fashion_dir):
         assert gif.info["duration"] == 500
 
 
+@pytest.mark.slow
 def test_same_seed_same_run_other_seed_differs(tmp_path, fashion_dir):
     runs = []
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):
@@ -116,8 +118,9 @@ def test_d_step_judges_fakes_as_the_g_step_sees_them(fashion_dir):
     assert stats["d_fake"].item() == pytest.approx(alone.item(), abs=1e-5)
 
 
-@pytest.mark.parametrize("setting", [{}, {"model.name": "dcgan", "model.width": 8, "model.d_norm": "none",
-                                          "train.r1_gamma": 1.0, "train.augment": "translation"}],
+@pytest.mark.parametrize("setting", [{}, pytest.param({"model.name": "dcgan", "model.width": 8, "model.d_norm": "none",
+                                                       "train.r1_gamma": 1.0, "train.augment": "translation"},
+                                                      marks=pytest.mark.slow)],
                          ids=["classic", "dcgan-r1-augment"])
 def test_bf16_autocasts_forward_passes_and_keeps_fp32_weights(tmp_path, fashion_dir, setting):
     runs = {}

@@ -43,8 +43,8 @@ class DataConfig:
                                      "images or sound files, or a .txt file of one item per line (kept as an absolute "
                                      "path)")
     data_dir: str | None = opt(None, "a folder holding the dataset's files; searched before the cache and system folders")
-    image_size: int | None = opt(None, "side of the square images fed to the models; None keeps the dataset's own (28 for Fashion-MNIST)")
-    channels: int | None = opt(None, "1 (grey) or 3 (RGB); None keeps the dataset's own")
+    image_size: int | None = opt(None, "side of the square images fed to the models; None keeps the dataset's own (28 for Fashion-MNIST; a folder's: the largest of 28, 32, 64 not above its most common size)")
+    channels: int | None = opt(None, "1 (grey) or 3 (RGB); None keeps the dataset's own (a folder: grey when all its images are)")
     sample_rate: int | None = opt(None, "sound: samples per second the clips are resampled to; None = 16000")
     clip_samples: int | None = opt(None, "sound: samples per clip, longer clips cut and shorter ones padded with "
                                          "silence; None = 16384 (about 1 s at 16 kHz)")

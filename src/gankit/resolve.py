@@ -22,6 +22,7 @@ from gankit.data.sources import (
     data_modality,
     is_named,
     is_text_file,
+    native_image_shape,
     sample_shape,
 )
 from gankit.device import validate_device_name
@@ -66,6 +67,8 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
         raw = {k: v for k, v in raw.items() if not k.startswith("model.") or k in settings}
     elif isinstance(raw.get("data.name"), str):
         raw["data.name"] = absolute_folder(raw["data.name"])
+        for key, value in native_image_shape(raw["data.name"]).items():
+            raw.setdefault(key, value)  # present as None: a resumed run that trained at the old folder default
     if not saved and isinstance(raw.get("data.data_dir"), str) and raw["data.data_dir"]:
         raw["data.data_dir"] = str(Path(raw["data.data_dir"]).expanduser().absolute())
     config = build_config(raw, spec.params, family=name)

@@ -10,6 +10,7 @@ from pathlib import Path
 from gankit.atomic import write_atomically
 from gankit.auto import auto_line
 from gankit.config import Config, field_help, load_config_file, to_dict, to_toml
+from gankit.data.folder import survey_images
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.models import MODELS
@@ -80,6 +81,10 @@ FLAGS: dict[str, str] = {
 RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoint_every", "train.keep_checkpoints",
              "train.eval_every", "train.eval_n", "train.eval_metrics", "train.time_limit", "train.precision", "train.on_nan",
              "train.compile", "train.sync_batchnorm", "train.diagnose", "train.report", "train.tensorboard"}
+
+
+# the data settings a new folder run takes from its images when they are not given (resolve.native_image_shape)
+NATIVE_KEYS = {"data.image_size", "data.channels"}
 
 
 def _value(config: Config, key: str):
@@ -167,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
             raise GankitError("--resume continues a run with its own config; drop --config and --name")
         run_dir, saved = open_run(args.resume)
         file_values = {f"{s}.{k}": v for s, vals in to_dict(saved).items() for k, v in vals.items() if v is not None}
+        # a folder run saved without a shape trained at the folder default, not at its images' own
+        file_values |= {key: _value(saved, key) for key in NATIVE_KEYS}
         config = resolve_config(file_values, overrides)
         # repeating the run's own value is fine (the same command line can start and resume a run)
         fixed = sorted(key for key in set(overrides) - RESUMABLE if _value(config, key) != _value(saved, key))
@@ -178,6 +185,7 @@ def _run(args: argparse.Namespace) -> int:
         file_values = load_config_file(args.config) if args.config else {}
         config = resolve_config(file_values, overrides)
         args.auto = {**file_values, **overrides}.get("model.name") == "auto"  # said once training starts
+        args.native = not NATIVE_KEYS <= {**file_values, **overrides}.keys()  # likewise the folder's own shape
     if args.dry_run:
         print(to_toml(config), end="")
         return 0
@@ -226,6 +234,11 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
     if say:
         if args.resume:  # the new length or device, recorded once the run can go on
             write_atomically(run_dir / "config.toml", to_toml(config))
+        data = config.data
+        if getattr(args, "native", False) and trainer.dataset.modality.name == "image" and Path(data.name).is_dir():
+            survey = survey_images(data.name)  # made when the config was resolved: the folder is not walked again
+            if survey:
+                print(f"gankit: {survey.line(data.name, data.image_size, data.channels)}", file=sys.stderr)
         if getattr(args, "auto", False):
             data = trainer.dataset  # as loaded: the folder is not walked again
             print(f"gankit: {auto_line(config, data.modality.name, len(data.classes))}", file=sys.stderr)

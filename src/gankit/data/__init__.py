@@ -59,8 +59,9 @@ def load_dataset(cfg: DataConfig, split: str = "train", spectrogram: Spectrogram
     Args:
         cfg: the data section of the run config.
         split: "train" or the dataset's test split (named datasets and text files).
-        spectrogram: for sound, the view a spectrogram family trains on; its statistics are fitted on this split's
-            clips, and the dataset's modality turns clips into its pictures and back.
+        spectrogram: for sound, the view a spectrogram family trains on; its statistics, unless it has them (a
+            resumed run's), are fitted on this split's clips, and the dataset's modality turns clips into its
+            pictures and back.
     """
     shape = sample_shape(cfg)
     if is_named(cfg.name):
@@ -83,7 +84,7 @@ def load_dataset(cfg: DataConfig, split: str = "train", spectrogram: Spectrogram
         modality = MODALITIES.get("text")(vocabulary(cfg).characters, seq_len(cfg))
     elif kind == "audio":
         tensor = torch.from_numpy(np.array(samples, dtype=np.float32))
-        view = spectrogram.fitted(tensor) if spectrogram is not None else None
+        view = spectrogram if spectrogram is None or spectrogram.mean else spectrogram.fitted(tensor)
         modality = MODALITIES.get("audio")(cfg.sample_rate or DEFAULT_RATE, view)
     else:
         tensor = conform(torch.from_numpy(np.array(samples, dtype=np.uint8)), shape[0], shape[-1])  # a writable copy

@@ -6,8 +6,11 @@ Images whose first-level subfolder names a class get that class as label (for co
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +19,78 @@ from PIL import Image, ImageOps
 from gankit.errors import GankitError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+# sides every image family takes: a folder trains at the largest not above its images' own (the smallest when they
+# are smaller still); 64 at most, because on a CPU 128 px costs four times the steps (--image-size 128 asks for it)
+NATIVE_SIDES = (28, 32, 64)
+# images a survey opens, spread evenly over the sorted list: enough to see what most of them are
+SURVEYED = 500
+# a colour file whose channels differ by at most this many levels is a grey picture (JPEG leaves a little chroma)
+GREY_TOLERANCE = 2
+ORIENTATION = 0x0112  # the EXIF tag
 
 
 def list_images(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+
+
+@dataclass(frozen=True)
+class FolderSurvey:
+    """What most of a folder's images are, and the shape a model takes them at."""
+
+    size: tuple[int, int]  # the most common (width, height)
+    share: float  # of the images looked at that have it
+    looked_at: int
+    grey: bool  # every image looked at is grey
+    side: int  # what they are trained at
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.grey else 3
+
+    def line(self, root: str, side: int, channels: int) -> str:
+        """What the survey saw and the shape the run takes (`side`, `channels`: the config's, flags included)."""
+        most = "all" if self.share == 1 else f"{self.share:.0%}"
+        others = " or ".join(str(s) for s in (*NATIVE_SIDES, 128) if s != side)
+        return (f"{root}: {most} of the {self.looked_at} images looked at are {self.size[0]}x{self.size[1]}, "
+                f"{'all grey' if self.grey else 'some in colour'}: training at {side} px "
+                f"{'grey' if channels == 1 else 'RGB'} (--image-size {others} and --channels {4 - channels} "
+                "choose others)")
+
+
+def _is_grey(img: Image.Image) -> bool:
+    if img.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
+        return True
+    img.draft("RGB", (64, 64))  # a large JPEG decoded at a fraction of its size: the colours are what count
+    arr = np.asarray(_to_mode(img, 3), dtype=np.int16)
+    spread = max(np.abs(arr[..., 0] - arr[..., 1]).max(), np.abs(arr[..., 1] - arr[..., 2]).max())
+    return int(spread) <= GREY_TOLERANCE
+
+
+@functools.lru_cache(maxsize=4)
+def survey_images(root: str) -> FolderSurvey | None:
+    """The most common size among up to SURVEYED of the images under `root` and whether all of them are grey;
+    None when none of them opens. Mixed folders: the most common size wins (ties: the larger), and one colour
+    image makes the folder colour (grey images lose nothing as RGB; colour ones would lose their colour)."""
+    paths = list_images(Path(root))
+    step = max(1, len(paths) // SURVEYED)
+    sizes: Counter[tuple[int, int]] = Counter()
+    grey = True
+    for path in paths[::step][:SURVEYED]:
+        try:
+            with Image.open(path) as img:
+                width, height = img.size
+                turned = img.getexif().get(ORIENTATION) in (5, 6, 7, 8)  # shown rotated a quarter turn
+                sizes[(height, width) if turned else (width, height)] += 1
+                grey = grey and _is_grey(img)
+        except Exception:  # unreadable files are the reader's to skip and count
+            continue
+    if not sizes:
+        return None
+    size, count = max(sizes.items(), key=lambda item: (item[1], item[0][0] * item[0][1]))
+    short = min(size)
+    side = max([s for s in NATIVE_SIDES if s <= short] or [NATIVE_SIDES[0]])
+    return FolderSurvey(size=size, share=count / sum(sizes.values()), looked_at=sum(sizes.values()), grey=grey,
+                        side=side)
 
 
 def _to_mode(img: Image.Image, channels: int) -> Image.Image:

@@ -26,7 +26,7 @@ from gankit.data.audio import DEFAULT_CLIP, DEFAULT_RATE, list_sounds, read_audi
 from gankit.data.audio import EXTENSIONS as AUDIO_EXTENSIONS
 from gankit.data.cifar import read_cifar10
 from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
-from gankit.data.folder import labels_from_subfolders, list_images
+from gankit.data.folder import labels_from_subfolders, list_images, survey_images
 from gankit.data.idx import read_idx
 from gankit.data.text import EXTENSIONS as TEXT_EXTENSIONS
 from gankit.data.text import read_text, split_by_hash, split_poems, split_words
@@ -35,7 +35,8 @@ from gankit.modalities.text import Vocabulary
 
 DOWNLOAD_URL_ENV = "GANKIT_DOWNLOAD_URL"
 SYSTEM_DIRS_ENV = "GANKIT_SYSTEM_DATASETS"
-# a folder of the user's own images, when --image-size and --channels do not say otherwise
+# a folder of the user's own images in a run that predates reading folders at their own shape
+# (native_image_shape), when --image-size and --channels did not say otherwise
 FOLDER_SHAPE = (3, 64, 64)
 # characters per item when --seq-len is not given: words are short, lines of other text longer
 WORDS_SEQ_LEN, LINES_SEQ_LEN = 16, 32
@@ -216,6 +217,17 @@ def data_modality(cfg: DataConfig) -> str | None:
     if is_text_file(Path(cfg.name)):
         return "text"
     return folder_modality(Path(cfg.name)) if Path(cfg.name).is_dir() else None
+
+
+def native_image_shape(name: str) -> dict[str, int]:
+    """For a folder of images, the data settings that train at its images' own size and in grey when they are all
+    grey (gankit.data.folder.survey_images); nothing for named datasets, sound, text, or a folder whose images do
+    not open (the reader says why)."""
+    path = Path(name)
+    if is_named(name) or not path.is_dir() or folder_modality(path) != "image":
+        return {}
+    survey = survey_images(str(path))
+    return {} if survey is None else {"data.image_size": survey.side, "data.channels": survey.channels}
 
 
 def data_classes(name: str) -> tuple[str | None, int]:

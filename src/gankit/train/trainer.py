@@ -24,6 +24,7 @@ from gankit.device import check_compile_support, resolve_device
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.modalities import SampleSpec
+from gankit.modalities.spectrogram import SpectrogramView
 from gankit.models import MODELS
 from gankit.models.spec import bind_noise
 from gankit.runlog import METRICS_FILE
@@ -91,7 +92,7 @@ class Trainer:
         self.device = device or preflight(config, replicas)
         self.main = replicas.is_main
         self.checkpoints = run / "checkpoints"
-        self._load_data()
+        self._load_data(resume)
         self._build_networks(resume)
         if resume:
             self._check_something_left()
@@ -110,11 +111,13 @@ class Trainer:
         raise GankitError(f"{self.run} is at step {state.step} ({done}), so {limit} trains "
                           f"nothing; continue it with --max-steps above {state.step} or --epochs above {state.epoch}")
 
-    def _load_data(self) -> None:
+    def _load_data(self, resume: bool) -> None:
         """The training set, on the device, in batches; what G will make (self.spec)."""
         config, t = self.config, self.config.train
         family = MODELS.get(config.model.name)
         view = family.spectrogram(config) if family.spectrogram else None
+        if view is not None and resume:
+            view = self._saved_view() or view
         with self.replicas.main_first():  # one download, one cache
             self.dataset: Dataset = load_dataset(config.data, spectrogram=view)
         if len(self.dataset) < t.batch_size:
@@ -145,6 +148,17 @@ class Trainer:
             print(f"gankit: warning: {len(self.dataset)} samples in batches of {t.batch_size} for {t.epochs} epochs "
                   f"make only {self.total} G steps, too few for a GAN to learn much; raise --epochs or lower "
                   "--batch-size", file=sys.stderr)
+
+    def _saved_view(self) -> SpectrogramView | None:
+        """The spectrogram statistics the run has trained with, from its newest readable checkpoint: G's pictures
+        mean what they meant before the stop even if the data changed since (None: no checkpoint holds them)."""
+        for path in reversed(ckpt.scan_checkpoints(self.checkpoints)[0]):
+            try:
+                modality = SampleSpec.from_meta(ckpt.read_meta(path), str(path)).modality
+            except GankitError:
+                continue  # the restore passes over it, and says why
+            return getattr(modality, "spectrogram", None)
+        return None
 
     def _build_networks(self, resume: bool) -> None:
         """G, D and their optimizers (restored when resuming), and the rules of the steps."""
