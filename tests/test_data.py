@@ -16,6 +16,7 @@ from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.data.batches import DeviceBatches
 from gankit.data.cifar import read_cifar10
+from gankit.data.clusters import cluster_images
 from gankit.data.folder import read_image_folder, survey_images
 from gankit.data.idx import read_idx
 from gankit.errors import GankitError
@@ -65,6 +66,17 @@ def _pictures(folder, sizes_and_modes, start=0):
 def test_a_folder_is_read_at_its_images_own_shape(tmp_path, pictures, shape):
     survey = survey_images(str(_pictures(tmp_path / "f", pictures)))
     assert (survey.side, survey.grey) == shape and survey.channels == (1 if shape[1] else 3)
+
+
+def test_unlabelled_images_are_labelled_by_their_clusters():
+    rng = np.random.default_rng(0)
+    dark, light = rng.integers(0, 40, (30, 1, 8, 8)), rng.integers(200, 256, (12, 1, 8, 8))
+    halves = np.concatenate([rng.integers(0, 40, (20, 1, 4, 8)), rng.integers(200, 256, (20, 1, 4, 8))], axis=2)
+    images = torch.from_numpy(np.concatenate([light, dark, halves]).astype(np.uint8))
+    labels, names = cluster_images(images, 3)
+    assert names == ("cluster 0", "cluster 1", "cluster 2")  # numbered by size: the largest first
+    assert labels.tolist() == [2] * 12 + [0] * 30 + [1] * 20
+    assert torch.equal(cluster_images(images, 3)[0], labels)
 
 
 @pytest.mark.parametrize("compress", [True, False])

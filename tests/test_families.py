@@ -242,6 +242,14 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch, tmp_path):
         assert (labelled.model.name, labelled.model.params.width, labelled.model.params.d_width) == ("cgan", 64, 32)
         assert labelled.train.lr_g == RECIPE["train.lr_g"] and labelled.train.ema_batchnorm == "measure"
     assert "cgan (class-conditional: the data has 2 classes) width 64, D width 32 (a narrower D" in auto_line(labelled, "image", 2)
+    # enough images without labels: cgan on clusters of their pixels (self-conditioning), unless the user says 0
+    many = str(make_image_folder(tmp_path / "many", 2 * auto.IMAGES_PER_CLUSTER, (28, 28, 3)))
+    clustered = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": many})
+    assert (clustered.model.name, clustered.data.clusters, clustered.model.params.d_width) == ("cgan", 2, 32)
+    assert ("cgan (class-conditional on 2 clusters of the images' pixels, as the data has no class labels "
+            "(self-conditioning))") in auto_line(clustered, "image", 2)
+    mine = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": many, "data.clusters": 0})
+    assert (mine.model.name, mine.data.clusters) == ("dcgan", 0)
     # text: the family that scored best at 30 CPU minutes, with its own defaults
     text = resolve_config(overrides={"model.name": "auto", "data.name": "words"})
     assert text.model.name == auto.TEXT and text.train.loss == MODELS.get(auto.TEXT).defaults.get("train.loss", "bce")
@@ -260,3 +268,23 @@ def to_dict_flat(config) -> dict:
     from gankit.config import to_dict
 
     return {f"{section}.{key}": value for section, values in to_dict(config).items() for key, value in values.items()}
+
+
+def test_unlabelled_folder_trains_on_its_clusters_and_samples_one(tmp_path):
+    """--clusters labels a folder without class labels by its own clusters: cgan trains on them, a sample names
+    one, and what cannot be clustered is refused in one line, leaving nothing behind."""
+    folder = make_image_folder(tmp_path / "plain", 24, (28, 28, 3))
+    runs = tmp_path / "runs"
+    common = ["--data", str(folder), "--model", "auto", "--set", "model.width=8", "--set", "model.d_width=8",
+              "--batch-size", "8", "--max-steps", "2", "--out", str(runs), "--no-progress", "--no-report"]
+    result = gankit("train", *common, "--clusters", "3", "--name", "c")
+    assert result.returncode == 0, result.stderr
+    assert "cgan (class-conditional on 3 clusters of the images' pixels" in result.stderr
+    meta = json.loads((runs / "c" / "checkpoints" / "final" / "meta.json").read_text())
+    assert meta["classes"] == ["cluster 0", "cluster 1", "cluster 2"]
+    assert gankit("sample", str(runs / "c"), "--class", "cluster 2", "--out", str(tmp_path / "c2.png")).returncode == 0
+    assert_clean_error(gankit("train", *common, "--clusters", "13", "--name", "many"), "--clusters (data.clusters) 13 is too many",
+                       "24 images", "use --clusters 2 or fewer")
+    assert_clean_error(gankit("train", "--data", "fashion-mnist", "--clusters", "5", "--max-steps", "1"),
+                       "fashion-mnist has 10 classes of its own")
+    assert sorted(p.name for p in runs.iterdir()) == ["c"]

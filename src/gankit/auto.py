@@ -27,6 +27,11 @@ RECIPE: dict[str, Any] = {"model.name": "dcgan", "model.width": 64, "train.lr_g"
                           "train.ema_decay": 0.999, "train.ema_rampup": 0.05, "train.ema_batchnorm": "measure"}
 # the same recipe on images with class labels: G sees the label, D projects it (gankit.models.cgan)
 CONDITIONAL = "cgan"
+# images without class labels: cgan on this many k-means clusters of their pixels (gankit.data.clusters), fewer
+# for a small folder: each cluster gets at least IMAGES_PER_CLUSTER images (a guard, not measured), and a folder too
+# small for two clusters trains without them
+CLUSTERS = 20
+IMAGES_PER_CLUSTER = 100
 # on sound, the same nets and recipe make spectrograms (gankit.models.specgan): (without labels, with labels)
 SOUND = ("specgan", "cspecgan")
 # unconditionally, a --time-limit under this many minutes takes width 32 for G and D: better at 2 minutes, worse at 10
@@ -48,17 +53,29 @@ WHY_CONDITIONAL = ("on labelled Fashion-MNIST on 2 CPU cores, mean FID over 3 se
                    "and 0.21 at 10, against 3.4, 2.2 and 1.6 unconditionally (docs/benchmarks.md)")
 
 
+WHY_CLUSTERS = ("on an unlabelled folder of Fashion-MNIST's training images on 2 CPU cores, FID 0.85 after 5 minutes "
+                "against 3.79 without clusters (one seed; docs/benchmarks.md)")
+
+
+def auto_clusters(images: int) -> int:
+    """How many clusters `--model auto` labels a folder of this many unlabelled images with (0: none)."""
+    clusters = min(CLUSTERS, images // IMAGES_PER_CLUSTER)
+    return clusters if clusters >= 2 else 0
+
+
 def auto_settings(device: str = "auto", time_limit: float | None = None, classes: int = 0,
-                  kind: str = "image") -> tuple[dict[str, Any], dict[str, str]]:
+                  kind: str = "image", clusters: int = 0) -> tuple[dict[str, Any], dict[str, str]]:
     """(the settings `--model auto` stands for on `device` with this --time-limit in minutes, for data of this kind
     ("image", "audio" or "text") labelled with this many classes, why it picked its family, precision and width: {"model":
-    ..., "precision": ..., "width": ...})."""
+    ..., "precision": ..., "width": ...}). Images without labels are labelled by this many clusters (0: trained
+    unconditionally)."""
     if kind == "text":
         return {"model.name": TEXT}, {"model": "text"}
     resolved = resolve_device(device)
     on_gpu = resolved.type == "cuda"
     bf16 = fast_bf16(resolved)
-    conditional = classes >= 2
+    self_conditioned = kind == "image" and classes == 0 and clusters >= 2
+    conditional = classes >= 2 or self_conditioned
     settings = {**RECIPE, "train.precision": "bf16" if bf16 else "fp32"}
     why = {"model": "the data has no class labels",
            "precision": bf16 or ("bf16 was slower on a GPU at batch 100, where the step is bound by kernel launches"
@@ -66,6 +83,10 @@ def auto_settings(device: str = "auto", time_limit: float | None = None, classes
     if conditional:
         settings["model.name"] = CONDITIONAL
         why["model"] = f"class-conditional: the data has {classes} classes"
+    if self_conditioned:
+        settings["data.clusters"] = clusters
+        why["model"] = (f"class-conditional on {clusters} clusters of the images' pixels, as the data has no class "
+                        "labels (self-conditioning)")
     if kind == "audio":
         settings["model.name"] = SOUND[conditional]
         why["model"] = "sound as spectrogram pictures" + (f", class-conditional: the data has {classes} classes"
@@ -91,7 +112,8 @@ def auto_line(config: Config, kind: str, classes: int) -> str:
     t = config.train
     if kind == "text":
         return f"--model auto is {config.model.name} ({'text' if config.model.name == TEXT else 'as you set it'}): {WHY_TEXT}"
-    settings, why = auto_settings(t.device, t.time_limit, classes, kind)
+    clusters = config.data.clusters  # the classes are clusters of an unlabelled folder's images
+    settings, why = auto_settings(t.device, t.time_limit, 0 if clusters else classes, kind, clusters)
     p = config.model.params
     widths = f"width {p.width}" + (f", D width {p.d_width}" if p.d_width else "")
     chosen = p.width == settings["model.width"] and p.d_width == settings.get("model.d_width", 0)
@@ -101,4 +123,4 @@ def auto_line(config: Config, kind: str, classes: int) -> str:
     model = f"{config.model.name} ({why['model'] if config.model.name == settings['model.name'] else mine})"
     return (f"--model auto is {model} {widths} ({why['width'] if chosen else mine}), lr {t.lr_g:g}/{t.lr_d:g}, {ema}, "
             f"batch {t.batch_size}, {t.precision} ({why['precision'] if t.precision == settings['train.precision'] else mine}): "
-            f"{WHY_SOUND if kind == 'audio' else WHY_CONDITIONAL if config.model.name == CONDITIONAL else WHY}")
+            f"{WHY_SOUND if kind == 'audio' else WHY_CLUSTERS if clusters else WHY_CONDITIONAL if config.model.name == CONDITIONAL else WHY}")

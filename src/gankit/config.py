@@ -45,6 +45,8 @@ class DataConfig:
     data_dir: str | None = opt(None, "a folder holding the dataset's files; searched before the cache and system folders")
     image_size: int | None = opt(None, "side of the square images fed to the models; None keeps the dataset's own (28 for Fashion-MNIST; a folder's: the largest of 28, 32, 64 not above its most common size)")
     channels: int | None = opt(None, "1 (grey) or 3 (RGB); None keeps the dataset's own (a folder: grey when all its images are)")
+    clusters: int = opt(0, "a folder of images without class labels: label them by k-means of their pixels into this "
+                           "many clusters, for a conditional model (self-conditioning; --model auto does it); 0: none")
     sample_rate: int | None = opt(None, "sound: samples per second the clips are resampled to; None = 16000")
     clip_samples: int | None = opt(None, "sound: samples per clip, longer clips cut and shorter ones padded with "
                                          "silence; None = 16384 (about 1 s at 16 kHz)")
@@ -119,6 +121,8 @@ MAX_WIDTH = 2**14
 MAX_SAMPLE_RATE = 384_000
 MAX_CLIP = 2**22
 MAX_SEQ_LEN = 1024
+# more clusters than this would leave a few images in each (the data has no labels to fill them)
+MAX_CLUSTERS = 1000
 
 # train.precision -> the autocast dtype of forward passes (None: plain fp32)
 PRECISIONS = {"fp32": None, "bf16": "bfloat16"}
@@ -298,6 +302,8 @@ def check_ranges(config: Config) -> None:
     require(1 <= m.latent_dim <= MAX_LATENT, "model.latent_dim", f"must be in 1..{MAX_LATENT:,}", m.latent_dim)
     require(d.channels in (None, 1, 3), "data.channels", "must be 1 or 3", d.channels)
     require(d.image_size is None or 4 <= d.image_size <= 1024, "data.image_size", "must be in 4..1024", d.image_size)
+    require(d.clusters == 0 or 2 <= d.clusters <= MAX_CLUSTERS, "data.clusters", f"must be 0 or in 2..{MAX_CLUSTERS:,}",
+            d.clusters)
     require(d.sample_rate is None or 1000 <= d.sample_rate <= MAX_SAMPLE_RATE, "data.sample_rate",
             f"must be in 1000..{MAX_SAMPLE_RATE:,}", d.sample_rate)
     require(d.clip_samples is None or 16 <= d.clip_samples <= MAX_CLIP, "data.clip_samples", f"must be in 16..{MAX_CLIP:,}",

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from gankit.augment import AUGMENTATIONS
-from gankit.auto import auto_settings
+from gankit.auto import auto_clusters, auto_settings
 from gankit.config import Config, DataConfig, ModelConfig, build_config, flatten, load_config_file, require
+from gankit.data.folder import survey_images
 from gankit.data.sources import (
     check_data_exists,
     check_data_settings,
@@ -48,13 +49,22 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
         raw.update(source)
     if (raw.get("train.time_limit") is not None or raw.get("train.max_steps") is not None) and "train.epochs" not in raw:
         raw["train.epochs"] = 0  # a time limit or step count alone decides how long to train, not the default epochs
+    if not saved and isinstance(raw.get("data.name"), str):
+        raw["data.name"] = absolute_folder(raw["data.name"])
+        for key, value in native_image_shape(raw["data.name"]).items():
+            raw.setdefault(key, value)  # present as None: a resumed run that trained at the old folder default
     if raw.get("model.name") == "auto":
         del raw["model.name"]
         limit = raw.get("train.time_limit")  # a malformed one is reported by the config checks
         data = raw.get("data.name", DataConfig.name)
         kind, classes = data_classes(data) if isinstance(data, str) else (None, 0)
+        survey = survey_images(data) if kind == "image" and not classes and Path(data).is_dir() else None
+        try:  # the user's own number of clusters wins (0: trained without labels)
+            clusters = int(raw.get("data.clusters", auto_clusters(survey.images if survey else 0)))
+        except (TypeError, ValueError):
+            clusters = 0  # reported by the config checks
         for key, value in auto_settings(auto_device(raw), limit if isinstance(limit, (int, float)) else None,
-                                        classes, kind or "image")[0].items():
+                                        classes, kind or "image", clusters)[0].items():
             raw.setdefault(key, value)
     name = raw.get("model.name", ModelConfig.name)
     require(isinstance(name, str) and name in MODELS, "model.name",
@@ -65,10 +75,6 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
     if saved:
         settings = {"model.name", "model.latent_dim"} | {f"model.{f}" for f in spec.params.__dataclass_fields__}
         raw = {k: v for k, v in raw.items() if not k.startswith("model.") or k in settings}
-    elif isinstance(raw.get("data.name"), str):
-        raw["data.name"] = absolute_folder(raw["data.name"])
-        for key, value in native_image_shape(raw["data.name"]).items():
-            raw.setdefault(key, value)  # present as None: a resumed run that trained at the old folder default
     if not saved and isinstance(raw.get("data.data_dir"), str) and raw["data.data_dir"]:
         raw["data.data_dir"] = str(Path(raw["data.data_dir"]).expanduser().absolute())
     config = build_config(raw, spec.params, family=name)

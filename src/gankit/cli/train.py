@@ -53,6 +53,7 @@ FLAGS: dict[str, str] = {
     "--data-dir": "data.data_dir",
     "--image-size": "data.image_size",
     "--channels": "data.channels",
+    "--clusters": "data.clusters",
     "--sample-rate": "data.sample_rate",
     "--clip-samples": "data.clip_samples",
     "--seq-len": "data.seq_len",

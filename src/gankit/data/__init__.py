@@ -15,6 +15,7 @@ import torch
 
 from gankit.config import DataConfig
 from gankit.data.audio import DEFAULT_RATE, read_audio_folder
+from gankit.data.clusters import cluster_images
 from gankit.data.folder import read_image_folder
 from gankit.data.sources import (
     NAMED_DATASETS,
@@ -79,6 +80,14 @@ def load_dataset(cfg: DataConfig, split: str = "train", spectrogram: Spectrogram
         else:
             samples, labels, class_list = read_image_folder(cfg.name, shape[-1], shape[0])
         classes = tuple(class_list)
+        if cfg.clusters:  # an unlabelled folder (checked with the config) labelled by what its images look like
+            most = len(samples) // 2  # two images a cluster at the least
+            if cfg.clusters > most:
+                fix = f"--clusters {min(most, max(2, len(samples) // 10))} or fewer" if most >= 2 else "--clusters 0"
+                raise GankitError(f"data.clusters {cfg.clusters} is too many for the {len(samples)} images of "
+                                  f"{cfg.name} (at least 2 in each cluster): use {fix}")
+            clustered, classes = cluster_images(torch.from_numpy(samples), cfg.clusters)
+            labels = clustered.numpy()
     if kind == "text":
         tensor = torch.from_numpy(np.array(samples, dtype=np.int64))
         modality = MODALITIES.get("text")(vocabulary(cfg).characters, seq_len(cfg))

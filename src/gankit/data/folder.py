@@ -37,6 +37,7 @@ def list_images(root: Path) -> list[Path]:
 class FolderSurvey:
     """What most of a folder's images are, and the shape a model takes them at."""
 
+    images: int  # in the folder, readable or not
     size: tuple[int, int]  # the most common (width, height)
     share: float  # of the images looked at that have it
     looked_at: int
@@ -89,7 +90,7 @@ def survey_images(root: str) -> FolderSurvey | None:
     size, count = max(sizes.items(), key=lambda item: (item[1], item[0][0] * item[0][1]))
     short = min(size)
     side = max([s for s in NATIVE_SIDES if s <= short] or [NATIVE_SIDES[0]])
-    return FolderSurvey(size=size, share=count / sum(sizes.values()), looked_at=sum(sizes.values()), grey=grey,
+    return FolderSurvey(images=len(paths), size=size, share=count / sum(sizes.values()), looked_at=sum(sizes.values()), grey=grey,
                         side=side)
 
 

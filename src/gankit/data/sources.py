@@ -268,6 +268,12 @@ def check_data_settings(cfg: DataConfig) -> None:
     for key, kind in meant_for.items():
         if modality is not None and kind != modality and getattr(cfg, key) is not None:
             raise GankitError(f"data.{key} is for {words[kind]}, and {cfg.name} holds {words[modality]}; leave it out")
+    if cfg.clusters and modality is not None:
+        kind, classes = data_classes(cfg.name)
+        if kind != "image" or classes:
+            held = f"has {classes} classes of its own" if classes else f"holds {words[kind or modality]}"
+            raise GankitError(f"data.clusters labels a folder of images without class labels, and {cfg.name} {held}; "
+                              "leave it out")
 
 
 def check_data_exists(cfg: DataConfig) -> None:

@@ -88,7 +88,7 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
     if evaluator is None or not fits(evaluator, train):
         path = cached_evaluator_path(data, train)
         if not path.is_file():
-            if train.labels is None:
+            if train.labels is None or data.clusters:  # clusters of its own pixels are no classes to score by
                 raise GankitError(f"the classifier extractor needs class labels, and {data.name} has none "
                                   "(put images in one subfolder per class, or use --extractor inception)")
             train_classifier_for(data, train, path, device)
