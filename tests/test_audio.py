@@ -307,8 +307,10 @@ def test_sound_settings_are_refused_where_they_mean_nothing(tmp_path):
     assert_clean_error(gankit("train", "--data", str(tmp_path), "--model", "wavegan", "--image-size", "32"),
                        "--image-size (data.image_size) is for images", "holds sound")
     assert_clean_error(gankit("train", "--sample-rate", "8000"), "--sample-rate (data.sample_rate) is for sound", "holds images")
-    assert_clean_error(gankit("train", "--data", str(tmp_path), "--model", "dcgan"), "model dcgan makes image samples",
-                       "holds audio")
+    assert_clean_error(gankit("train", "--data", str(tmp_path), "--model", "dcgan"), "model dcgan makes images",
+                       "holds sound; pick a model for sound: wavegan, cwavegan, specgan, cspecgan or auto")
+    assert_clean_error(gankit("train", "--model", "wavegan", "--max-steps", "1"),
+                       "model wavegan makes sound, and fashion-mnist holds images; pick a model for images: classic,")
     assert_clean_error(gankit("train", "--data", str(tmp_path), "--model", "wavegan", "--clip-samples", "1000"),
                        "makes mono clips of a multiple of 1024 samples up to 65536")
 

@@ -86,6 +86,19 @@ def test_mode_collapse_from_diversity_and_from_class_coverage():
     assert [f.rule for f in found] == ["mode_collapse"] and "fell to 0.6 from 1.0 at step 200" in found[0].title
 
 
+def test_a_preview_of_one_output_is_named_at_any_step():
+    """Six steps in, 16 clips alike: no waiting for hundreds of steps, and named as clips; a varied preview later
+    ends the episode."""
+    from gankit.report.diagnosis import too_early
+
+    d = Diagnosis(modality="audio")
+    found = feed(d, steps(0, 6) + [{"kind": "preview", "step": 6, "samples": 16, "like_first": 16}])
+    assert [f.rule for f in found] == ["identical_samples"]
+    assert "all 16 preview samples at step 6 are the same clip" in found[0].title
+    assert feed(d, [{"kind": "preview", "step": 7, "samples": 16, "like_first": 1}]) == []
+    assert too_early(6, 0)[0] == "D dominance and oscillation (after 500 steps)" and too_early(500, 2) == []
+
+
 def test_exploding_losses_are_fatal():
     d = Diagnosis()
     found = feed(d, steps(0, 500) + steps(500, 25, g_loss=5e3, grad=1e4))

@@ -56,7 +56,7 @@ def test_cgan_class_grid_and_sample_class(tmp_path, fashion_dir):
     from PIL import Image
 
     with Image.open(run / "samples" / "step_00000002.png") as img:
-        assert img.size == (4 * 30 + 2, 10 * 30 + 2)  # one row per class, 4 per class
+        assert img.size == (8 * 30 + 2, 5 * 30 + 2)  # 4 per class, two classes a row: near square
     out = tmp_path / "bags.npy"
     result = gankit("sample", str(run), "--n", "5", "--class", "Bag", "--npy", str(out))
     assert result.returncode == 0, result.stderr
@@ -65,7 +65,7 @@ def test_cgan_class_grid_and_sample_class(tmp_path, fashion_dir):
     import numpy as np
 
     assert np.array_equal(np.load(out), np.load(tmp_path / "eight.npy"))
-    assert_clean_error(gankit("sample", str(run), "--class", "Hat"), "--class 'Hat' is not one of 0..9")
+    assert_clean_error(gankit("sample", str(run), "--class", "Hat"), "class 'Hat' is not one of 0..9")
     # a run from before D's projection saw the whole feature map (pooled: one weight per channel) still samples,
     # and a resume says which weight does not fit
     final = run / "checkpoints" / "final"
@@ -283,6 +283,7 @@ def test_unlabelled_folder_trains_on_its_clusters_and_samples_one(tmp_path):
     meta = json.loads((runs / "c" / "checkpoints" / "final" / "meta.json").read_text())
     assert meta["classes"] == ["cluster 0", "cluster 1", "cluster 2"]
     assert gankit("sample", str(runs / "c"), "--class", "cluster 2", "--out", str(tmp_path / "c2.png")).returncode == 0
+    assert_clean_error(gankit("eval", str(runs / "c"), "--n", "20"), "its clusters steer training and are not classes")
     assert_clean_error(gankit("train", *common, "--clusters", "13", "--name", "many"), "--clusters (data.clusters) 13 is too many",
                        "24 images", "use --clusters 2 or fewer")
     assert_clean_error(gankit("train", "--data", "fashion-mnist", "--clusters", "5", "--max-steps", "1"),

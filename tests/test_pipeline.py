@@ -39,7 +39,8 @@ def test_meta_records_what_g_makes(moved_run):
     assert meta["classes"] == ["cats", "dogs"] and meta["num_classes"] == 2
     assert meta["sample_shape"] == [1, 28, 28]
     assert meta["config"]["data"]["name"] == str(moved_run.parent.parent / "shapes")  # absolute, not "shapes"
-    assert [json.loads(line)["kind"] for line in (moved_run / "metrics.jsonl").read_text().splitlines()] == ["step"] * 3
+    kinds = [json.loads(line)["kind"] for line in (moved_run / "metrics.jsonl").read_text().splitlines()]
+    assert kinds.count("step") == 3 and set(kinds) <= {"step", "diagnosis"}  # 3 steps: a grey grid, and it says so
 
 
 def test_a_run_samples_after_its_data_is_gone_from_another_directory(moved_run, tmp_path):
@@ -71,3 +72,20 @@ def test_python_api(moved_run, tmp_path):
         assert img.size == (2 * 30 + 2, 2 * 30 + 2)
     with pytest.raises(gankit.GankitError, match="is not one of 0..1 or cats, dogs"):
         pipe.sample(2, labels="birds")
+
+
+@pytest.mark.parametrize("classes,per_class,columns", [
+    (10, 7, 7),  # Fashion-MNIST's 64 samples: a row per class, as before
+    (2, 32, 8),  # two classes: each fills four rows of an 8 x 8 grid, not a 2 x 32 strip
+    (20, 3, 9),  # twenty clusters: three share a row
+    (1, 64, 8),
+])
+def test_class_grids_stay_near_square_with_classes_on_rows_of_their_own(classes, per_class, columns):
+    from gankit.pipeline import class_grid_columns
+
+    assert class_grid_columns(classes, per_class) == columns
+
+
+def test_a_run_folder_that_is_not_there_is_named_as_missing(tmp_path):
+    with pytest.raises(gankit.GankitError, match=r"run folder .*nowhere does not exist"):
+        gankit.Pipeline.from_run(tmp_path / "nowhere")

@@ -33,6 +33,9 @@ def test_training_writes_a_self_contained_report(epochs_run):
     for section in ("Diagnosis", "Losses", "What D believes", "Gradient norms", "Samples", "Latent walk", "Config"):
         assert f"<h2>{section}</h2>" in page, section
     assert "expected early" not in page  # that text lives inside the chart picture, not the page
+    # 16 steps: no rule has seen enough to judge, and the page says so instead of "no problems detected"
+    assert "Too early to judge after 16 steps: D dominance and oscillation (after 500 steps)" in page
+    assert "No problems detected" not in page
     assert "[model]\n" in page and 'name = &quot;classic&quot;' in page  # the config, escaped into a <pre>
 
 

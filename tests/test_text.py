@@ -51,10 +51,11 @@ def test_text_scores_by_hand(tmp_path):
     reference = prepare_reference(data)
     assert reference.heldout_items == ["ana"]  # the one its hash holds out: never trained on
     assert load_dataset(data).modality.lines(load_dataset(data).samples) == [w for w in words if w != "ana"]
-    samples = ["cat", "cat", "ana", "zzz", "dog", "act"]
+    samples = ["cat", "cat", "ana", "zzz", "dog", "act", "", "c"]
     ids = torch.from_numpy(vocabulary(data).encode(samples, 8))
     values = score(ids, reference)["metrics"]
-    assert values["unique"] == 5 / 6
+    assert values["unique"] == 7 / 8 and values["empty"] == 1 / 8
+    # of the samples of 3 characters or more (the empty one and "c" are too short to count as new or copied):
     assert values["novelty"] == 3 / 5  # ana, zzz ('z' is unknown: decoded as the mark) and act are new
     assert values["validity"] == 1 / 3  # of those, only the held-out word is real
     assert values["memorisation_rate"] == 3 / 6
@@ -67,7 +68,8 @@ def test_reader_skips_and_counts_and_refuses_clearly(tmp_path):
     path.write_bytes("hello\n\nw\u00f6rld\r\n".encode() + b"bad \xff byte\n" + b"x" * 40 + b"\n")
     with pytest.warns(UserWarning) as said:
         assert read_lines(path, 32) == ["hello", "w\u00f6rld"]
-    assert sorted(str(w.message).split(": ")[-1] for w in said) == ["longer than 32 characters", "not UTF-8"]
+    assert sorted(str(w.message).split(": ")[-1] for w in said) == ["longer than 32 characters (--seq-len 40 keeps "
+                                                                    "them)", "not UTF-8"]
     (tmp_path / "empty.txt").write_bytes(b"\n\n")
     with pytest.raises(GankitError, match="has no line to train on"):
         read_lines(tmp_path / "empty.txt", 32)
@@ -86,7 +88,8 @@ def test_vocabulary_round_trip_and_modality_info():
     assert vocab.decode(np.array([[3, PAD, 4, 4]])) == ["a"]  # an item ends at its first padding
     modality = TextModality.from_info(TextModality(vocab.characters, 4).info())
     one_hot = modality.to_model(torch.from_numpy(ids))
-    assert one_hot.shape == (3, len(vocab), 4) and torch.equal(modality.from_model(one_hot), torch.from_numpy(ids))
+    assert one_hot.shape == (3, len(vocab), 4) and torch.equal(modality.from_model(one_hot[:2]), torch.from_numpy(ids[:2]))
+    assert modality.from_model(one_hot[2:]).tolist() == [[PAD] * 4]  # G's UNKNOWN is never written: the item ends
     with pytest.raises(GankitError, match="valid vocabulary"):
         TextModality.from_info({"characters": 5, "seq_len": 4})
 
@@ -158,7 +161,8 @@ def test_text_gans_train_resume_in_two_processes_sample_score_and_report(tmp_pat
 
     run = runs / "whole"
     meta = json.loads((run / "checkpoints" / "final" / "meta.json").read_text())
-    assert meta["modality"] == {"name": "text", "characters": vocab_of(corpus), "seq_len": 32}
+    # items as long as the file's longest line ("the edge of night"): a text file sets its own length
+    assert meta["modality"] == {"name": "text", "characters": vocab_of(corpus), "seq_len": 17}
     last = sorted((run / "samples").glob("*.txt"))[-1]  # the end of training's lines
     assert len(last.read_text(encoding="utf-8").splitlines()) == 32
     corpus.unlink()  # sampling needs the checkpoint only
@@ -254,13 +258,43 @@ def test_baselines_through_the_command(tmp_path):
     assert scored.returncode == 0, scored.stderr
     result = json.loads((runs / "lm" / "eval" / "final-T0.5.json").read_text())
     assert result["samples"]["temperature"] == 0.5 and "js_4" in result["metrics"]
-    assert gankit("train", "--data", str(corpus), "--model", "ngram", "--out", str(runs), "--name", "ng",
-                  "--no-progress", "--no-report").returncode == 0
-    sampled = gankit("sample", str(runs / "ng"), "--n", "7", "--out", str(tmp_path / "ng.txt"))
+    assert gankit("train", "--data", str(corpus), "--model", "ngram", "--out", str(runs), "--no-progress",
+                  "--no-report").returncode == 0  # named after the file's stem
+    sampled = gankit("sample", str(runs / "0001-ngram-names"), "--n", "7", "--out", str(tmp_path / "ng.txt"))
     assert sampled.returncode == 0 and len((tmp_path / "ng.txt").read_text().splitlines()) == 7
     with pytest.raises(GankitError, match="train.n_critic is for GANs, and charlm is trained by maximum likelihood"):
         resolve_config(overrides={"data.name": str(corpus), "model.name": "charlm", "train.n_critic": 5})
     assert_clean_error(gankit("train", "--resume", str(runs / "lm")), "fitted in one go")
     assert_clean_error(gankit("train", "--data", str(corpus), "--model", "charlm", "--out", str(runs)),
                        "60 training items, fewer than --batch-size 64")
-    assert sorted(p.name for p in runs.iterdir()) == ["lm", "ng"]  # refused starts leave nothing
+    assert sorted(p.name for p in runs.iterdir()) == ["0001-ngram-names", "lm"]  # refused starts leave nothing
+
+
+def test_a_text_file_sets_its_own_item_length_and_names_the_flag_for_the_rest(tmp_path):
+    """Without --seq-len, items are as long as 99% of the file's lines; the start-up line and the warning about
+    the rest say how to keep them, and the run is named after the file's stem."""
+    short = [f"phrase number {i} " + "x" * (i % 20) for i in range(198)]
+    (tmp_path / "phrases.txt").write_text("\n".join([*short, "y" * 90, "z" * 70]) + "\n")
+    runs = tmp_path / "runs"
+    fit = gankit("train", "--data", str(tmp_path / "phrases.txt"), "--model", "charlm", "--max-steps", "2",
+                 "--batch-size", "8", "--set", "model.width=16", "--out", str(runs), "--no-progress", "--no-report")
+    assert fit.returncode == 0, fit.stderr
+    longest = max(map(len, short))
+    assert (f"198 of its 200 lines have at most {longest} characters: items of up to {longest} (90 for the rest: "
+            "--seq-len 90 keeps them)") in fit.stderr
+    assert f"skipped 2 of the 200 lines of {tmp_path / 'phrases.txt'}: longer than {longest} characters (--seq-len 90 " \
+           "keeps them)" in fit.stderr
+    assert f"seq_len = {longest}" in (runs / "0001-charlm-phrases" / "config.toml").read_text()
+    # a barely trained model ends some samples at once: sample says how many of its lines are empty
+    sampled = gankit("sample", str(runs / "0001-charlm-phrases"), "--n", "60", "--out", str(tmp_path / "s.txt"))
+    empty = sum(not line for line in (tmp_path / "s.txt").read_text(encoding="utf-8").split("\n")[:-1])
+    assert empty > 0 and f"{empty} of the 60 samples are empty" in sampled.stdout
+
+
+def test_samples_are_written_in_the_training_texts_characters():
+    """G's mass on the id no training character has (textgan put it there on a user's file, which then held U+FFFD)
+    is never decoded: the likeliest of the others is."""
+    modality = TextModality("ab", 3)
+    scores = torch.tensor([[[0.0, 0.1, 0.0], [0.9, 0.6, 0.1], [0.1, 0.3, 0.0], [0.0, 0.0, 0.2]]])  # (1, V=4, L=3)
+    assert modality.from_model(scores).tolist() == [[2, 2, 3]] and UNKNOWN == 1
+    assert modality.lines(modality.from_model(scores)) == ["aab"]

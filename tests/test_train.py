@@ -98,6 +98,13 @@ def test_every_loss_trains(tmp_path, fashion_dir, loss):
     rows = _metrics(run)
     assert len(rows) == 4
     assert ("gp" in rows[0]) == (loss == "wgan-gp")
+    # D(x) and D(G(z)) are D's probabilities under the BCE losses, its mean raw scores under the others (a critic's
+    # score through a sigmoid would pass for a probability): the step's D loss is made of those same scores
+    real, fake, d_loss = rows[0]["d_real"], rows[0]["d_fake"], rows[0]["d_loss"]
+    if loss == "wgan-gp":
+        assert d_loss == pytest.approx(fake - real, abs=1e-4)
+    elif loss == "minimax":
+        assert 0 < real < 1 and 0 < fake < 1
 
 
 def test_d_step_judges_fakes_as_the_g_step_sees_them(fashion_dir):

@@ -4,7 +4,9 @@ budget.
 The recipe is fixed at start-up and saved in the run's config like any other settings; the user's own settings
 still win. Measured on Fashion-MNIST on 2 CPU cores (benchmarks/time_to_quality.py, docs/benchmarks.md):
   - the family by the data: images with class labels train class-conditionally (cgan), which beat the
-    unconditional recipe at every budget; images without labels train dcgan; sound trains the same nets and
+    unconditional recipe at every budget; a folder of images without labels trains cgan on k-means clusters of its
+    pixels (self-conditioning), which beat dcgan on an unlabelled copy of Fashion-MNIST, and dcgan when it is too
+    small for two clusters (or --clusters 0 says so); sound trains the same nets and
     recipe on spectrogram pictures (cspecgan with labels, specgan without), which beat WaveGAN on a CPU; text
     trains arae, the text GAN that scored best (benchmarks/text_models.sh), with its own defaults;
   - precision by what was measured faster: bf16 on CPUs with bf16 arithmetic units, fp32 on GPUs and elsewhere;

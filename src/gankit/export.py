@@ -239,7 +239,7 @@ def _write_files(pipe: Pipeline, folder: Path, name: str, formats: list[str]) ->
         record["sha256"] = bundle.sha256(folder / file)
         record["bytes"] = (folder / file).stat().st_size
     samples = pipe.sample(pipe.config.train.sample_count, seed=0)
-    pipe.preview(samples, folder / bundle.PREVIEW, pipe.per_class(len(samples)) if pipe.conditional else None)
+    pipe.preview(samples, folder / bundle.PREVIEW, pipe.grid_columns(len(samples)) if pipe.conditional else None)
     model = {"format": bundle.FORMAT, "format_version": bundle.FORMAT_VERSION, **describe(pipe),
              "step": pipe.meta["step"], **provenance(pipe), "files": files,
              "versions": {"gankit": __version__, "torch": torch.__version__, "python": platform.python_version()}}

@@ -28,8 +28,19 @@ class GANLoss:
     gp_weight: float = 0.0
     summary: str = ""
     # whether sigmoid(D's output) is D's probability that a sample is real (the BCE losses); for the others
-    # D(x) and D(G(z)) in the logs are only a squashed score, and the rules that read them as odds stay quiet
+    # D(x) and D(G(z)) in the logs are D's mean raw score, and the rules that read them as odds stay quiet
     probabilities: bool = False
+    # how the logged D(x) and D(G(z)) read, and the value at which D cannot tell real from fake (None: none,
+    # only the gap between them means something)
+    scores: str = "D's probability of 'real'"
+    neutral: float | None = 0.5
+    # what the losses are expected to do: (early on, as G improves)
+    dynamics: tuple[str, str] = ("D wins (D loss low, G loss high)", "D loss rises, G loss falls")
+
+    def beliefs(self, logits: Tensor) -> Tensor:
+        """D(x) or D(G(z)) as logged for a batch of D's outputs: its mean probability of "real" under the BCE
+        losses, its mean raw score under the others (a critic's score squashed by a sigmoid says nothing)."""
+        return torch.sigmoid(logits).mean() if self.probabilities else logits.mean()
 
 
 LOSSES: Registry[GANLoss] = Registry("loss")
@@ -80,7 +91,17 @@ def wasserstein_g(fake: Tensor) -> Tensor:
 
 LOSSES.add("bce", GANLoss(bce_d, bce_g, summary="non-saturating BCE (the tutorial's)", probabilities=True))
 LOSSES.add("minimax", GANLoss(bce_d, minimax_g, summary="the original paper's saturating minimax", probabilities=True))
-LOSSES.add("hinge", GANLoss(hinge_d, hinge_g, summary="hinge (SNGAN, BigGAN)"))
-LOSSES.add("lsgan", GANLoss(least_squares_d, least_squares_g, summary="least squares (LSGAN)"))
+LOSSES.add("hinge", GANLoss(hinge_d, hinge_g, summary="hinge (SNGAN, BigGAN)",
+                            scores="D's mean score (above +1 on real and below -1 on fakes when D wins)", neutral=0.0,
+                            dynamics=("D wins (D loss near 0, every margin met; G loss high)",
+                                      "D loss rises toward 2, G loss falls")))
+LOSSES.add("lsgan", GANLoss(least_squares_d, least_squares_g, summary="least squares (LSGAN)",
+                            scores="D's mean score (targets: 1 for real, 0 for fakes)",
+                            dynamics=("D wins (D loss near 0, G loss near 0.5)",
+                                      "D loss rises toward 0.25, G loss falls toward 0.125")))
 LOSSES.add("wgan-gp", GANLoss(wasserstein_d, wasserstein_g, gp_weight=10.0,
-                              summary="Wasserstein with gradient penalty (WGAN-GP)"))
+                              summary="Wasserstein with gradient penalty (WGAN-GP)",
+                              scores="the critic's mean score (unbounded: only the gap between real and fake, its "
+                                     "estimate of their distance, means something)", neutral=None,
+                              dynamics=("the critic tells them apart (D loss, minus that gap, far below 0)",
+                                        "D loss rises toward 0; G loss drifts with the critic's scale")))

@@ -14,6 +14,7 @@ Everything here runs without gradients and draws z from an explicit, seeded torc
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -67,6 +68,20 @@ def walk_latents(latent_dim: int, seeds: list[int], steps: int, device: torch.de
 def grid_labels(num_classes: int, per_class: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """Labels for a class-by-row grid: each class fills one row of `per_class` samples, classes in order."""
     return torch.arange(num_classes, device=device).repeat_interleave(per_class)
+
+
+def class_grid_columns(num_classes: int, per_class: int) -> int:
+    """Columns of a grid of `num_classes` runs of `per_class` samples (classes in order), as near square as keeps
+    each class on rows of its own: a class fills whole rows (columns divide `per_class`) or whole classes share a
+    row (columns a multiple of it). 2 classes of 32 make 8 x 8, not a 2 x 32 strip; 10 classes of 6 keep a row each."""
+    def rows(columns: int) -> int:
+        if columns >= per_class:
+            return math.ceil(num_classes / (columns // per_class))
+        return num_classes * per_class // columns
+
+    options = [d for d in range(1, per_class + 1) if per_class % d == 0]
+    options += [per_class * shared for shared in range(2, num_classes + 1)]
+    return min(options, key=lambda columns: (abs(math.log(columns / rows(columns))), -columns))
 
 
 def find_checkpoint(run: Path, choice: str | None = None) -> Path:
@@ -132,6 +147,9 @@ class Pipeline:
                 raise GankitError(f"{run} is an exported bundle: it holds one generator, and --checkpoint is for run "
                                   "folders")
             return cls.from_bundle(run, device)
+        if not Path(run).is_dir():
+            raise GankitError(f"run folder {run} does not exist; runs live in ./runs by default (`gankit train` "
+                              "names the folder it made)")
         path = find_checkpoint(Path(run), checkpoint)
         try:
             return cls.from_checkpoint(path, device)
@@ -196,9 +214,10 @@ class Pipeline:
             return self.spec.classes.index(text)
         names = f" or {', '.join(self.spec.classes)}" if self.spec.classes else ""
         if not self.conditional:
-            raise GankitError(f"--class needs a conditional model; this run's is "
+            # worded for the command line (--class) and for Python (labels=) alike: both come here
+            raise GankitError(f"a class to sample needs a conditional model; this run's is "
                               f"{self.config.model.name if self.config else 'unconditional'}")
-        raise GankitError(f"--class {label!r} is not one of 0..{self.spec.num_classes - 1}{names}")
+        raise GankitError(f"class {label!r} is not one of 0..{self.spec.num_classes - 1}{names}")
 
     def labels(self, n: int, label: str | int | None = None) -> torch.Tensor | None:
         """Labels for n samples of a conditional G: one class (`label`), else the classes in turn, one per row
@@ -212,8 +231,12 @@ class Pipeline:
         return torch.full((n,), self.class_index(label), device=self.device)
 
     def per_class(self, n: int) -> int:
-        """Samples per class (one row each) when n samples go through every class in turn."""
-        return -(-n // self.spec.num_classes)  # ceil: every class gets a row of the same length
+        """Samples per class when n samples go through every class in turn."""
+        return -(-n // self.spec.num_classes)  # ceil: every class gets as many
+
+    def grid_columns(self, n: int) -> int:
+        """Columns of the grid of n samples that go through every class in turn (class_grid_columns)."""
+        return class_grid_columns(self.spec.num_classes, self.per_class(n))
 
     def latents(self, n: int, seed: int = 0) -> torch.Tensor:
         return latents(n, self.latent_dim, seed, self.device)

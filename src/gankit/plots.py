@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from gankit.atomic import atomic_path
+from gankit.losses import GANLoss
 from gankit.modalities.image import picture_image
 from gankit.runlog import read_metrics, rows_of
 
@@ -52,16 +53,21 @@ def plot_losses(ax, rows: list[dict], raw_alpha: float, raw_width: float):
     return right
 
 
-def plot_beliefs(ax, rows: list[dict], raw_alpha: float, raw_width: float) -> None:
-    """D(x) and D(G(z)) on a probability axis, with the 0.5 line where D cannot tell."""
+def plot_beliefs(ax, rows: list[dict], raw_alpha: float, raw_width: float, loss: GANLoss) -> None:
+    """D(x) and D(G(z)) as `loss` makes them: on a probability axis with the 0.5 line where D cannot tell (BCE),
+    else as D's scores, with the value where D cannot tell when the loss has one."""
     plot_series(ax, rows, BELIEF_SERIES, raw_alpha, raw_width)
-    ax.axhline(0.5, color="grey", linestyle=":", linewidth=1, label="0.5: D cannot tell")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_ylabel("D's probability of 'real'")
+    if loss.neutral is not None:
+        ax.axhline(loss.neutral, color="grey", linestyle=":", linewidth=1, label=f"{loss.neutral:g}: D cannot tell")
+    if loss.probabilities:
+        ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("D(x), D(G(z))")
+    ax.set_title(f"D(x), D(G(z)): {loss.scores}", fontsize=9)
 
 
-def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
-    """losses.png: D and G losses (top) and D(x), D(G(z)) (bottom) over G steps, raw and smoothed."""
+def save_loss_plot(metrics_path: Path, out: Path, loss: GANLoss) -> Path | None:
+    """losses.png: D and G losses (top) and D(x), D(G(z)) (bottom) over G steps, raw and smoothed, titled with what
+    `loss` makes of them."""
     rows = rows_of(read_metrics(metrics_path), "step")
     if not rows:
         return None
@@ -73,8 +79,8 @@ def save_loss_plot(metrics_path: Path, out: Path) -> Path | None:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
     try:
         plot_losses(top, rows, raw_alpha=0.2, raw_width=0.8)
-        top.set_title("Losses: early on D wins (low D loss, high G loss); then D's rises and G's falls")
-        plot_beliefs(bottom, rows, raw_alpha=0.2, raw_width=0.8)
+        top.set_title(f"Losses: early on {loss.dynamics[0]}; as G improves {loss.dynamics[1]}", fontsize=9)
+        plot_beliefs(bottom, rows, raw_alpha=0.2, raw_width=0.8, loss=loss)
         bottom.set_xlabel("G step")
         bottom.legend(loc="upper right")
         fig.tight_layout()
@@ -162,8 +168,8 @@ def save_pairs_figure(top: list[np.ndarray], bottom: list[np.ndarray], captions:
                 ax.set_xticks([])
                 ax.set_yticks([])
             axes[0][col].set_title(captions[col], fontsize=8)
-        for row, name in enumerate(rows):
-            axes[row][0].set_ylabel(name, fontsize=9)
+        for row, name in enumerate(rows):  # across, not up the side: a spectrogram's row is too short for it
+            axes[row][0].set_ylabel(name, fontsize=9, rotation=0, ha="right", va="center")
         fig.suptitle(title, fontsize=9, wrap=True)
         fig.tight_layout()
         with atomic_path(out) as tmp:

@@ -17,13 +17,14 @@ from gankit.auto import auto_clusters, auto_settings
 from gankit.config import Config, DataConfig, ModelConfig, build_config, flatten, load_config_file, require
 from gankit.data.folder import survey_images
 from gankit.data.sources import (
+    KIND_WORDS,
     check_data_exists,
     check_data_settings,
     data_classes,
     data_modality,
     is_named,
     is_text_file,
-    native_image_shape,
+    native_settings,
     sample_shape,
 )
 from gankit.device import validate_device_name
@@ -51,8 +52,8 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
         raw["train.epochs"] = 0  # a time limit or step count alone decides how long to train, not the default epochs
     if not saved and isinstance(raw.get("data.name"), str):
         raw["data.name"] = absolute_folder(raw["data.name"])
-        for key, value in native_image_shape(raw["data.name"]).items():
-            raw.setdefault(key, value)  # present as None: a resumed run that trained at the old folder default
+        for key, value in native_settings(raw["data.name"]).items():
+            raw.setdefault(key, value)  # present as None: a resumed run that trained at the old default
     if raw.get("model.name") == "auto":
         del raw["model.name"]
         limit = raw.get("train.time_limit")  # a malformed one is reported by the config checks
@@ -112,8 +113,10 @@ def check_with_registries(config: Config, check_data: bool = True) -> None:
     if modality == "text" and not check_data:  # the shape is the checkpoint's: the text may have changed since
         return
     if modality not in spec.modalities:
-        raise GankitError(f"model {m.name} makes {', '.join(spec.modalities)} samples, and {config.data.name} holds "
-                          f"{modality}; pick a model for {modality}")
+        fitting = [name for name in MODELS.names() if modality in MODELS.get(name).modalities]
+        raise GankitError(f"model {m.name} makes {' or '.join(KIND_WORDS[k] for k in spec.modalities)}, and "
+                          f"{config.data.name} holds {KIND_WORDS[modality]}; pick a model for "
+                          f"{KIND_WORDS[modality]}: {', '.join(fitting)} or auto")
     allowed = MODALITIES.get(modality).augmentations
     for name in filter(None, (p.strip() for p in t.augment.split(","))):
         require(name in AUGMENTATIONS and name in allowed, "train.augment",

@@ -22,14 +22,14 @@ METRICS_FILE = "metrics.jsonl"
 # step: one G step's losses and signals; eval: scores during training; diversity: the collapse probe;
 # diagnosis: a finding of the training diagnosis; rollback: --on-nan rollback went back to a checkpoint;
 # checkpoint_skipped: --resume passed over a damaged checkpoint; fit: one step of a maximum-likelihood baseline
-ROW_KINDS = ("step", "eval", "diversity", "diagnosis", "rollback", "checkpoint_skipped", "fit")
+ROW_KINDS = ("step", "eval", "diversity", "diagnosis", "rollback", "checkpoint_skipped", "fit", "preview")
 # keys each kind must have besides `step`, and the keys that hold text (every other value is a number)
 REQUIRED = {"step": ("d_loss", "g_loss", "d_real", "d_fake"), "eval": (), "diversity": ("diversity",),
             "diagnosis": ("diagnosis", "title", "advice"), "rollback": ("rollback",),
-            "checkpoint_skipped": ("checkpoint", "reason"), "fit": ("nll",)}
+            "checkpoint_skipped": ("checkpoint", "reason"), "fit": ("nll",), "preview": ("samples", "like_first")}
 TEXT = {"eval": {"eval_extractor"}, "diagnosis": {"diagnosis", "severity", "title", "advice"},
         "rollback": {"rollback"}, "checkpoint_skipped": {"checkpoint", "reason"}}
-COUNTS = {"step", "epoch", "images_seen", "eval_n"}
+COUNTS = {"step", "epoch", "images_seen", "eval_n", "samples", "like_first"}
 # beyond this a logged value is not a measurement but damage (and breaks plotting ranges)
 LARGEST = 1e15
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from gankit.atomic import write_atomically
 from gankit.bundle import MODEL_JSON, is_bundle
 from gankit.config import Config, to_toml
+from gankit.data.sources import is_text_file
 from gankit.errors import GankitError
 from gankit.resolve import load_saved_config
 
@@ -20,9 +21,12 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def default_name(out: Path, config: Config) -> str:
-    """The next free number, with the model and data for a readable listing: 0003-classic-fashion-mnist."""
+    """The next free number, with the model and data for a readable listing: 0003-classic-fashion-mnist (a text
+    file by its stem: 0004-charlm-phrases)."""
     numbers = [int(p.name[:4]) for p in out.glob("[0-9][0-9][0-9][0-9]-*")] if out.is_dir() else []
-    data = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(config.data.name).name).strip("-") or "data"
+    source = Path(config.data.name)
+    shown = source.stem if is_text_file(source) else source.name
+    data = re.sub(r"[^A-Za-z0-9._-]+", "-", shown).strip("-") or "data"
     return f"{max(numbers, default=0) + 1:04d}-{config.model.name}-{data}"
 
 

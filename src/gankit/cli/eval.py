@@ -43,9 +43,10 @@ metrics (--metrics, comma-separated, default all):
 
 Text is scored by character n-gram statistics against the held-out items instead (--metrics and
 --extractor do not apply): js_1..js_4 (Jensen-Shannon divergence in bits, each beside its floor: as
-many real training items score that), distinct_n (beside the real items'), unique, novelty (distinct
-samples that are not training items), validity (new samples that are held-out items: for words, new
-real words) and memorisation_rate (samples that copy a training item).
+many real training items score that), distinct_n (beside the real items'), unique, empty (samples G
+ended at once), and on samples of 3 characters or more (one letter is a word by chance): novelty
+(distinct samples that are not training items), validity (new samples that are held-out items: for
+words, new real words) and memorisation_rate (samples that copy a training item).
 
 The classifier extractor is refused when it cannot tell its classes apart on the held-out images
 (accuracy not clearly above chance): scores from its features would mean nothing. Scores compare

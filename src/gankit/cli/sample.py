@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
         pipe.set_temperature(args.temperature)
     samples = pipe.sample(args.n, args.seed, args.label)  # as stored: uint8 images, float clips
     modality = pipe.spec.modality
-    # a conditional grid has one class per row unless --class picked one
-    nrow = pipe.per_class(args.n) if pipe.conditional and args.label is None else None
+    # a conditional grid goes through the classes in turn, each on rows of its own, unless --class picked one
+    nrow = pipe.grid_columns(args.n) if pipe.conditional and args.label is None else None
     out = Path(args.out) if args.out else None
     if out is None and args.npy is None:
         folder = run_dir / "samples" if run_dir is not None else Path()  # a bundle is not written into
@@ -67,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
         written = modality.write_samples(samples, out, args.nrow or nrow)
         print(f"wrote {written} ({args.n} samples from {pipe.checkpoint.name}, step {pipe.meta['step']}, "
               f"seed {args.seed})")
+    if modality.name == "text":
+        empty = sum(not line for line in modality.lines(samples))
+        if empty:  # an empty line in a file of samples looks like nothing was written
+            print(f"{empty} of the {args.n} samples are empty (G ended them at their first character); a run "
+                  "trained longer writes fewer")
     if args.npy is not None:
         array = modality.as_array(samples)
         Path(args.npy).parent.mkdir(parents=True, exist_ok=True)

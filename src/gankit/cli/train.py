@@ -11,6 +11,8 @@ from gankit.atomic import write_atomically
 from gankit.auto import auto_line
 from gankit.config import Config, field_help, load_config_file, to_dict, to_toml
 from gankit.data.folder import survey_images
+from gankit.data.sources import is_text_file
+from gankit.data.text import survey_text
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.models import MODELS
@@ -84,8 +86,22 @@ RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoin
              "train.compile", "train.sync_batchnorm", "train.diagnose", "train.report", "train.tensorboard"}
 
 
-# the data settings a new folder run takes from its images when they are not given (resolve.native_image_shape)
-NATIVE_KEYS = {"data.image_size", "data.channels"}
+# the data settings a new run takes from a folder of images or a text file when they are not given
+# (gankit.data.sources.native_settings)
+NATIVE_KEYS = {"data.image_size", "data.channels", "data.seq_len"}
+
+
+def _native_line(config: Config, kind: str, chosen: set[str]) -> str | None:
+    """What the data implied for the settings gankit `chosen` for it, from the surveys made when the config was
+    resolved (the data is not read again)."""
+    data = config.data
+    if kind == "image" and chosen & {"data.image_size", "data.channels"} and Path(data.name).is_dir():
+        survey = survey_images(data.name)
+        return survey.line(data.name, data.image_size, data.channels) if survey else None
+    if kind == "text" and "data.seq_len" in chosen and is_text_file(Path(data.name)):
+        text = survey_text(data.name)
+        return text.line(data.name, data.seq_len) if text else None
+    return None
 
 
 def _value(config: Config, key: str):
@@ -173,7 +189,7 @@ def _run(args: argparse.Namespace) -> int:
             raise GankitError("--resume continues a run with its own config; drop --config and --name")
         run_dir, saved = open_run(args.resume)
         file_values = {f"{s}.{k}": v for s, vals in to_dict(saved).items() for k, v in vals.items() if v is not None}
-        # a folder run saved without a shape trained at the folder default, not at its images' own
+        # a run saved without these trained at the defaults of its day, not at its data's own
         file_values |= {key: _value(saved, key) for key in NATIVE_KEYS}
         config = resolve_config(file_values, overrides)
         # repeating the run's own value is fine (the same command line can start and resume a run)
@@ -186,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
         file_values = load_config_file(args.config) if args.config else {}
         config = resolve_config(file_values, overrides)
         args.auto = {**file_values, **overrides}.get("model.name") == "auto"  # said once training starts
-        args.native = not NATIVE_KEYS <= {**file_values, **overrides}.keys()  # likewise the folder's own shape
+        args.native = NATIVE_KEYS - {**file_values, **overrides}.keys()  # likewise what the data implied
     if args.dry_run:
         print(to_toml(config), end="")
         return 0
@@ -235,11 +251,9 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
     if say:
         if args.resume:  # the new length or device, recorded once the run can go on
             write_atomically(run_dir / "config.toml", to_toml(config))
-        data = config.data
-        if getattr(args, "native", False) and trainer.dataset.modality.name == "image" and Path(data.name).is_dir():
-            survey = survey_images(data.name)  # made when the config was resolved: the folder is not walked again
-            if survey:
-                print(f"gankit: {survey.line(data.name, data.image_size, data.channels)}", file=sys.stderr)
+        native_line = _native_line(config, trainer.dataset.modality.name, getattr(args, "native", set()))
+        if native_line:
+            print(f"gankit: {native_line}", file=sys.stderr)
         if getattr(args, "auto", False):
             data = trainer.dataset  # as loaded: the folder is not walked again
             print(f"gankit: {auto_line(config, data.modality.name, len(data.classes))}", file=sys.stderr)
@@ -271,6 +285,9 @@ def _fit_baseline(args: argparse.Namespace, config: Config) -> int:
         raise GankitError(f"{name} is fitted in one go, in one process: start a new run without --resume or --nproc")
     device = preflight(config)
     run_dir = create_run(args.out, args.name, config)
+    native_line = _native_line(config, "text", getattr(args, "native", set()))
+    if native_line:
+        print(f"gankit: {native_line}", file=sys.stderr)
     print(f"gankit: fitting {name} on {config.data.name} -> {run_dir}", file=sys.stderr)
     try:
         result = fit_baseline(config, run_dir, device)

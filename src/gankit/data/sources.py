@@ -29,19 +29,22 @@ from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
 from gankit.data.folder import labels_from_subfolders, list_images, survey_images
 from gankit.data.idx import read_idx
 from gankit.data.text import EXTENSIONS as TEXT_EXTENSIONS
-from gankit.data.text import read_text, split_by_hash, split_poems, split_words
+from gankit.data.text import read_text, split_by_hash, split_poems, split_words, survey_text
 from gankit.errors import GankitError
 from gankit.modalities.text import Vocabulary
 
 DOWNLOAD_URL_ENV = "GANKIT_DOWNLOAD_URL"
 SYSTEM_DIRS_ENV = "GANKIT_SYSTEM_DATASETS"
 # a folder of the user's own images in a run that predates reading folders at their own shape
-# (native_image_shape), when --image-size and --channels did not say otherwise
+# (native_settings), when --image-size and --channels did not say otherwise
 FOLDER_SHAPE = (3, 64, 64)
-# characters per item when --seq-len is not given: words are short, lines of other text longer
+# characters per item when --seq-len is not given: words are short, Tang poems' lines shorter; a text file's
+# items are as long as nearly all of its lines (native_settings), and LINES_SEQ_LEN in runs saved before that
 WORDS_SEQ_LEN, LINES_SEQ_LEN = 16, 32
 # a Tang poem's lines have five or seven characters
 POEM_SEQ_LEN = 7
+# each kind of data as messages name it
+KIND_WORDS = {"image": "images", "audio": "sound", "text": "text"}
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 # (files found for a split, split, the data config) -> (samples as stored (N, ...), int64 labels (N,))
@@ -219,12 +222,18 @@ def data_modality(cfg: DataConfig) -> str | None:
     return folder_modality(Path(cfg.name)) if Path(cfg.name).is_dir() else None
 
 
-def native_image_shape(name: str) -> dict[str, int]:
-    """For a folder of images, the data settings that train at its images' own size and in grey when they are all
-    grey (gankit.data.folder.survey_images); nothing for named datasets, sound, text, or a folder whose images do
-    not open (the reader says why)."""
+def native_settings(name: str) -> dict[str, int]:
+    """The data settings a user's own data implies: a folder of images trains at its images' own size, in grey when
+    they are all grey (gankit.data.folder.survey_images); a text file's items are as long as nearly all its lines
+    (gankit.data.text.survey_text). Nothing for named datasets, sound, or data that does not read (the reader says
+    why)."""
     path = Path(name)
-    if is_named(name) or not path.is_dir() or folder_modality(path) != "image":
+    if is_named(name):
+        return {}
+    if is_text_file(path):
+        text = survey_text(str(path))
+        return {} if text is None else {"data.seq_len": text.seq_len}
+    if not path.is_dir() or folder_modality(path) != "image":
         return {}
     survey = survey_images(str(path))
     return {} if survey is None else {"data.image_size": survey.side, "data.channels": survey.channels}
@@ -264,7 +273,7 @@ def check_data_settings(cfg: DataConfig) -> None:
     modality = data_modality(cfg)
     meant_for = {"image_size": "image", "channels": "image", "sample_rate": "audio", "clip_samples": "audio",
                  "seq_len": "text"}
-    words = {"image": "images", "audio": "sound", "text": "text"}
+    words = KIND_WORDS
     for key, kind in meant_for.items():
         if modality is not None and kind != modality and getattr(cfg, key) is not None:
             raise GankitError(f"data.{key} is for {words[kind]}, and {cfg.name} holds {words[modality]}; leave it out")

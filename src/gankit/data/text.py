@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 import warnings
 import zlib
+from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from gankit.config import MAX_SEQ_LEN
 from gankit.errors import GankitError
 
 EXTENSIONS = (".txt",)
@@ -28,6 +31,60 @@ POEM_LINE = re.compile(r"[\u4e00-\u9fff]{5}(?:[\u4e00-\u9fff]{2})?")
 # one item in ten is held out for scoring, chosen by a hash of the item: the same split whatever the file's
 # order, and copies of an item always on the same side (a held-out item the model trained on would score as new)
 HELDOUT_EVERY = 10
+# a text file's items, when --seq-len does not say, are as long as this share of its lines, at most SEQ_CAP
+# characters (the text models' time and memory grow with it)
+COVERED = 0.99
+SEQ_CAP = 64
+
+
+@dataclass(frozen=True)
+class TextSurvey:
+    """How long a text file's lines are, and the item length that keeps nearly all of them."""
+
+    lines: int  # not empty, UTF-8
+    seq_len: int
+    longest: int
+    lengths: tuple[tuple[int, int], ...]  # (characters, lines that long)
+
+    def kept(self, seq_len: int) -> int:
+        return sum(n for length, n in self.lengths if length <= seq_len)
+
+    def line(self, path: str, seq_len: int) -> str:
+        """What the survey saw and the item length the run takes (`seq_len`: the config's)."""
+        kept = self.kept(seq_len)
+        longer = "" if kept == self.lines else f" ({self.longest} for the rest: --seq-len {self.longest} keeps them)"
+        return (f"{path}: {kept:,} of its {self.lines:,} lines have at most {seq_len} characters: items of up to "
+                f"{seq_len}{longer}")
+
+
+@lru_cache(maxsize=4)
+def survey_text(path: str) -> TextSurvey | None:
+    """The lengths of a text file's lines (empty and non-UTF-8 ones left out); None when it cannot be read or
+    holds no line (the reader says why when it is trained on)."""
+    try:
+        if Path(path).stat().st_size > MAX_BYTES:
+            return None
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    counts: Counter[int] = Counter()
+    for raw in data.split(b"\n"):
+        try:
+            line = raw.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError:
+            continue
+        if line.strip():
+            counts[len(line)] += 1
+    if not counts:
+        return None
+    lines, covered, seq_len = sum(counts.values()), 0, max(counts)
+    for length in sorted(counts):
+        covered += counts[length]
+        if covered >= COVERED * lines:
+            seq_len = length
+            break
+    return TextSurvey(lines=lines, seq_len=min(seq_len, SEQ_CAP), longest=max(counts),
+                      lengths=tuple(sorted(counts.items())))
 
 
 def read_lines(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]:
@@ -43,7 +100,7 @@ def read_lines(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]
     except OSError as exc:
         raise GankitError(f"cannot read {path} ({exc.strerror or exc})") from None
     items, skipped = [], {"not UTF-8": 0, f"longer than {seq_len} characters": 0}
-    empty = 0
+    empty = longest = 0
     for raw in data.split(b"\n"):
         try:
             line = raw.decode("utf-8").rstrip("\r")
@@ -54,6 +111,7 @@ def read_lines(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]
             empty += 1
         elif len(line) > seq_len:
             skipped[f"longer than {seq_len} characters"] += 1
+            longest = max(longest, len(line))
         else:
             items.append(line)
     if not items:
@@ -62,7 +120,8 @@ def read_lines(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]
         raise GankitError(f"{path} has no line to train on ({reasons}){hint}")
     for why, n in skipped.items():
         if n and not quiet:
-            warnings.warn(f"skipped {n:,} of the {len(items) + sum(skipped.values()):,} lines of {path}: {why}",
+            keeps = f" (--seq-len {longest} keeps them)" if why.startswith("longer") and longest <= MAX_SEQ_LEN else ""
+            warnings.warn(f"skipped {n:,} of the {len(items) + sum(skipped.values()):,} lines of {path}: {why}{keeps}",
                           stacklevel=2)
     return items
 

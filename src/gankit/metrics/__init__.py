@@ -46,7 +46,7 @@ BETTER = {"fid": "lower", "kid": "lower", "is": "higher", "precision": "higher",
           "density": "near 1", "coverage": "higher", "class_coverage": "higher", "memorisation_rate": "lower",
           "nn_distance_ratio": "near 1 or above",
           # text (gankit.metrics.text)
-          "unique": "higher", "novelty": "higher", "validity": "higher",
+          "unique": "higher", "empty": "lower", "novelty": "higher", "validity": "higher",
           **{f"js_{n}": "lower" for n in range(1, 5)}, **{f"distinct_{n}": "near real" for n in range(1, 5)}}
 # said wherever scores are shown: FID 5 with one extractor or dataset says nothing about FID 5 with another
 COMPARABLE_ONLY = ("scores compare only with scores from the same extractor on the same held-out samples: their "

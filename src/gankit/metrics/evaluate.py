@@ -187,9 +187,10 @@ def save_closest_pairs(result: dict, samples: torch.Tensor, reference: Reference
         top = conform(top, bottom.shape[1], bottom.shape[2])
     top, bottom = ([p.permute(1, 2, 0).numpy() for p in pictures] for pictures in (top, bottom))
     typical = float(reference.real_to_train().median())
-    title = (f"The {len(shown)} samples closest to a training image ({reference.extractor.name} features); "
-             f"a new real sample is typically {typical:.3g} from its nearest training sample")
-    return save_pairs_figure(top, bottom, [f"distance {d:.3g}" for _, _, d in shown], ("sample", "training sample"),
+    noun = modality.noun
+    title = (f"The {len(shown)} samples closest to a training {noun} ({reference.extractor.name} features); "
+             f"a new real {noun} is typically {typical:.3g} from its nearest training {noun}")
+    return save_pairs_figure(top, bottom, [f"distance {d:.3g}" for _, _, d in shown], ("sample", f"training {noun}"),
                              title, out)
 
 

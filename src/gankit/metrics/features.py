@@ -89,8 +89,9 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
         path = cached_evaluator_path(data, train)
         if not path.is_file():
             if train.labels is None or data.clusters:  # clusters of its own pixels are no classes to score by
-                raise GankitError(f"the classifier extractor needs class labels, and {data.name} has none "
-                                  "(put images in one subfolder per class, or use --extractor inception)")
+                clusters = " (its clusters steer training and are not classes to score by)" if data.clusters else ""
+                raise GankitError(f"the classifier extractor needs class labels, and {data.name} has none{clusters}: "
+                                  "put images in one subfolder per class, or use --extractor inception")
             train_classifier_for(data, train, path, device)
         evaluator = load_evaluator(path)
     problem = untrusted_reason(evaluator.info)

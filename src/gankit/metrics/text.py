@@ -7,9 +7,13 @@
   distinct_n    distinct n-grams over all n-grams in the samples (Li et al. 2016); distinct_n_real for as
                 many training items: far below it is repetition, far above it noise.
   unique        share of samples that are distinct
-  novelty       share of the distinct samples that are not training items
+  empty         share of samples that are empty (G ended them at their first character)
+  novelty       share of the distinct samples of MIN_LENGTH characters or more that are not training items
   validity      share of those new samples that are real held-out items (for `words`: new real words)
-  memorisation_rate  share of samples that are exact copies of a training item
+  memorisation_rate  share of the samples of MIN_LENGTH characters or more that are exact copies of a training item
+
+Novelty, validity and memorisation leave out samples shorter than MIN_LENGTH: a barely trained G writes many
+empty or one-letter samples, and one letter is a dictionary word by chance, not by memory.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from gankit.metrics.reference import HeldOut
 from gankit.modalities.text import TextModality
 
 MAX_N = 4
+# characters a sample needs before novelty, validity and memorisation count it
+MIN_LENGTH = 3
 START, END = "\x02", "\x03"
 
 
@@ -113,12 +119,14 @@ def score_text(samples: torch.Tensor, reference: TextReference, seed: int = 0) -
     for n in range(1, MAX_N + 1):
         values[f"distinct_{n}"] = distinct(items, n)
         values[f"distinct_{n}_real"] = distinct(real, n)
-    kinds = set(items)
+    values["unique"] = len(set(items)) / len(items)
+    values["empty"] = sum(not item for item in items) / len(items)
+    long = [item for item in items if len(item) >= MIN_LENGTH]
+    kinds = set(long)
     new = kinds - reference.training_set
-    values["unique"] = len(kinds) / len(items)
-    values["novelty"] = len(new) / len(kinds)
+    values["novelty"] = len(new) / len(kinds) if kinds else None
     values["validity"] = len(new & reference.heldout_set) / len(new) if new else None
-    values["memorisation_rate"] = sum(item in reference.training_set for item in items) / len(items)
+    values["memorisation_rate"] = sum(item in reference.training_set for item in long) / len(long) if long else None
     ext = reference.extractor
     return {
         "metrics": values,

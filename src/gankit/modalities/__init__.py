@@ -74,6 +74,8 @@ class Modality:
 
     # what stored samples are, for messages
     stored: str = ""
+    # one sample, as messages and pictures name it ("a training image", "a training clip")
+    noun: str = "sample"
 
     def classifier_view(self, samples: torch.Tensor) -> torch.Tensor:
         """Stored samples -> the uint8 (N, C, H, W) pictures a classifier (the feature extractor) looks at."""

@@ -106,6 +106,7 @@ class AudioModality(Modality):
 
     name = "audio"
     stored = "float32 clips (N, 1, L) in [-1, 1]"
+    noun = "clip"
 
     def __init__(self, sample_rate: int = 16_000, spectrogram: SpectrogramView | None = None):
         self.sample_rate = sample_rate

@@ -92,6 +92,7 @@ class ImageModality(Modality):
 
     output_suffix = ".png"
     stored = "uint8 images (N, C, H, W)"
+    noun = "image"
 
     def classifier_view(self, samples: torch.Tensor) -> torch.Tensor:
         return samples

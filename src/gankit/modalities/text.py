@@ -91,6 +91,7 @@ def draw_lines(lines: list[str], width_chars: int) -> np.ndarray:
 class TextModality(Modality):
     name = "text"
     stored = "int64 character ids (N, L)"
+    noun = "item"
     output_suffix = ".txt"
 
     def __init__(self, characters: str = "", seq_len: int = 16):
@@ -112,7 +113,9 @@ class TextModality(Modality):
         return one_hot(raw, len(self.vocabulary))
 
     def from_model(self, x: torch.Tensor) -> torch.Tensor:
-        return x.argmax(dim=1)
+        """The likeliest id at each position, never UNKNOWN: G may put mass on the id no training character has
+        (textgan's softmax does), and a sample is written in the training text's characters."""
+        return x.index_fill(1, torch.tensor([UNKNOWN], device=x.device), float("-inf")).argmax(dim=1)
 
     def model_shape(self, stored_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (len(self.vocabulary), *stored_shape)
@@ -154,10 +157,10 @@ class TextModality(Modality):
 
     def decoding(self) -> dict[str, str]:
         return {"output": "float32 (N, V, L): at each of L positions, scores over V character ids",
-                "data": f"N strings: ids = argmax over V; an item ends at its first id {PAD} (padding), id {UNKNOWN} is "
-                        f"a character the training text lacked, id k >= {RESERVED} is modality.characters[k - "
-                        f"{RESERVED}]",
-                "numpy": "table = ['\\0', '\\ufffd', *info['modality']['characters']]; "
+                "data": f"N strings: ids = argmax over V leaving out id {UNKNOWN} (a character the training text "
+                        f"lacked); an item ends at its first id {PAD} (padding), id k >= {RESERVED} is "
+                        f"modality.characters[k - {RESERVED}]",
+                "numpy": f"table = ['\\0', '\\ufffd', *info['modality']['characters']]; x[:, {UNKNOWN}] = -np.inf; "
                          "lines = [''.join(table[i] for i in row).split('\\0')[0] for row in x.argmax(axis=1)]"}
 
     def default_extractor(self, sample_shape: tuple[int, ...]) -> str:

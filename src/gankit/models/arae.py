@@ -165,8 +165,8 @@ def code_game(state, real: torch.Tensor, z: torch.Tensor, rules, g_turn: bool) -
     state.opt_d.step()
     if p.critic_to_encoder > 0:
         state.opt_g.step()  # only the encoder has gradients: G's mapping and the decoder are left as they are
-    stats["d_real"] = torch.sigmoid(real_scores.detach()).mean()
-    stats["d_fake"] = torch.sigmoid(fake_scores.detach()).mean()
+    stats["d_real"] = rules.loss.beliefs(real_scores.detach())
+    stats["d_fake"] = rules.loss.beliefs(fake_scores.detach())
     if not g_turn:
         return stats
     # the autoencoder: each item written back from its code, noised

@@ -47,6 +47,21 @@ WARMUP_STEPS = 300
 WINDOW = 200
 # per-step rows kept for the rules: the first WINDOW (the run's opening) and the most recent RECENT
 RECENT = 2000
+# diversity checks in a row below the bar that make a mode collapse (one low check can be a bad batch)
+COLLAPSE_CHECKS = 2
+
+
+def too_early(steps: int, diversity_checks: int) -> list[str]:
+    """The checks that have not yet seen enough of a run to judge it, each with what it waits for: a report of a
+    short run must not read "no problems" where nothing could have been found."""
+    waiting = []
+    if steps < WARMUP_STEPS + WINDOW:
+        waiting.append(f"D dominance and oscillation (after {WARMUP_STEPS + WINDOW} steps)")
+    if diversity_checks < COLLAPSE_CHECKS:
+        waiting.append(f"mode collapse (after {COLLAPSE_CHECKS} diversity checks, one every few hundred steps)")
+    if steps < 2 * WINDOW:
+        waiting.append(f"losses growing past their usual size (after {2 * WINDOW} steps)")
+    return waiting
 
 
 @dataclass
@@ -58,6 +73,8 @@ class History:
     recent: list[dict] = field(default_factory=list)
     diversity: list[dict] = field(default_factory=list)
     evals: list[dict] = field(default_factory=list)
+    # the preview grids: how many of their samples look like the first
+    previews: list[dict] = field(default_factory=list)
     # per-step rows seen in all
     count: int = 0
     # the model family being trained ("" when unknown) and its kind of data: some advice is for one only
@@ -72,6 +89,8 @@ class History:
             self.diversity.append(row)
         elif kind == "eval":
             self.evals.append(row)
+        elif kind == "preview":
+            self.previews.append(row)
         elif kind == "step":
             if len(self.early) < WINDOW:
                 self.early.append(row)
@@ -139,12 +158,12 @@ def d_overpowers(h: History) -> Finding | None:
 @rule("mode_collapse")
 def mode_collapse(h: History) -> Finding | None:
     """Samples far less varied than real data, or evaluations losing classes."""
-    checks = h.diversity[-2:]
-    if len(checks) == 2 and all(c["diversity"] < 0.5 for c in checks):
+    checks = h.diversity[-COLLAPSE_CHECKS:]
+    if len(checks) == COLLAPSE_CHECKS and all(c["diversity"] < 0.5 for c in checks):
         return Finding(
             "mode_collapse", h.step,
             f"mode collapse: samples are {checks[-1]['diversity']:.2f}x as varied as real ones (1.0 = as varied; "
-            f"below 0.5 in the last two checks), so G produces a few outputs over and over",
+            f"below 0.5 in the last {COLLAPSE_CHECKS} checks), so G produces a few outputs over and over",
             "lower the learning rates, use --loss hinge or wgan-gp, add --ema 0.999"
             + (", or a model with a stronger D (dcgan, sngan)" if h.modality == "image" else "")
             + ("; for the classic model this is the tutorial's known early collapse" if h.model == "classic" else ""))
@@ -159,6 +178,22 @@ def mode_collapse(h: History) -> Finding | None:
                 f"{best['class_coverage']:.1f} at step {best['step']}: G stopped producing some classes",
                 "keep the best checkpoint (checkpoints/best), lower the learning rates or add --ema 0.999")
     return None
+
+
+@rule("identical_samples")
+def identical_samples(h: History) -> Finding | None:
+    """Every sample of the newest preview looks like the first: G makes one output whatever z is. Judged at any
+    step (the sustained-signal rules wait for hundreds), since no noise can make a whole grid alike."""
+    newest = h.previews[-1] if h.previews else None
+    if newest is None or newest["samples"] < 2 or newest["like_first"] < newest["samples"]:
+        return None
+    noun = {"audio": "clip", "text": "item"}.get(h.modality, "image")
+    return Finding(
+        "identical_samples", newest["step"],
+        f"all {newest['samples']} preview samples at step {newest['step']} are the same {noun}: G makes one output "
+        "whatever z is",
+        "train longer if this is the first few steps; otherwise lower the learning rates, add --ema 0.999, or use "
+        "--model auto")
 
 
 # a loss this far above its typical size is an explosion, not noise

@@ -18,11 +18,14 @@ from PIL import Image
 
 from gankit.atomic import write_atomically
 from gankit.checkpoint import scan_checkpoints
+from gankit.config import parse_toml
 from gankit.errors import GankitError
+from gankit.losses import LOSSES, GANLoss
 from gankit.metrics import BETTER, COMPARABLE_ONLY
 from gankit.modalities.image import picture_image
 from gankit.pipeline import Pipeline, find_checkpoint
 from gankit.plots import MAX_FRAME_SIDE, MAX_FRAMES, evenly_spaced, plot_beliefs, plot_losses, sample_grids, smooth
+from gankit.report.diagnosis import too_early
 from gankit.runlog import METRICS_FILE, read_eval_result, read_metrics
 from gankit.runs import open_run
 
@@ -49,6 +52,17 @@ class RunFiles:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def loss(self) -> GANLoss:
+        """The run's loss, which says how its D(x) and D(G(z)) read (the tutorial's BCE when the config does not
+        say or cannot be read: the report still shows what it can)."""
+        try:
+            train = parse_toml(self.config_text).get("train")
+        except ValueError:  # the parser's error: a damaged config.toml
+            train = None
+        name = train.get("loss") if isinstance(train, dict) else None
+        return LOSSES.get(name) if isinstance(name, str) and name in LOSSES else LOSSES.get("bce")
 
     @property
     def extractor(self) -> str | None:
@@ -134,16 +148,17 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
         plot_losses(ax, run.steps, raw_alpha=0.15, raw_width=0.7)
         early = steps[min(len(steps) - 1, max(1, len(steps) // 10))]
         ax.axvspan(steps[0], early, color="grey", alpha=0.12)
-        ax.annotate("expected early: D wins\n(D loss low, G loss high)", (0.01, 0.97), xycoords="axes fraction",
-                    va="top", fontsize=8, color="dimgrey")
-        ax.annotate("expected as G improves: D loss rises, G loss falls", (0.99, 0.97), xycoords="axes fraction",
+        early, later = run.loss.dynamics
+        ax.annotate(f"expected early: {early.replace(' (', chr(10) + '(', 1)}", (0.01, 0.97),
+                    xycoords="axes fraction", va="top", fontsize=8, color="dimgrey")
+        ax.annotate(f"expected as G improves: {later}", (0.99, 0.97), xycoords="axes fraction",
                     va="top", ha="right", fontsize=8, color="dimgrey")
         ax.set_xlabel("G step")
         _mark_diagnoses(ax, run.diagnoses)
         charts.append(("Losses", _figure_uri(fig)))
 
         fig, ax = plt.subplots(figsize=(9, 3.2))
-        plot_beliefs(ax, run.steps, raw_alpha=0.15, raw_width=0.7)
+        plot_beliefs(ax, run.steps, raw_alpha=0.15, raw_width=0.7, loss=run.loss)
         ax.set_xlabel("G step")
         ax.legend(loc="center right", fontsize=8)
         _mark_diagnoses(ax, run.diagnoses)
@@ -289,7 +304,7 @@ show(frames.length - 1);
 
 SCORE_KEYS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "class_coverage",
               "memorisation_rate", "nn_distance_ratio",
-              "js_1", "js_2", "js_3", "js_4", "js_4_floor", "distinct_4", "distinct_4_real", "unique", "novelty",
+              "js_1", "js_2", "js_3", "js_4", "js_4_floor", "distinct_4", "distinct_4_real", "unique", "empty", "novelty",
               "validity")
 
 
@@ -328,7 +343,12 @@ def diagnosis_section(run: RunFiles) -> list[str]:
         body.append(f"<div class=\"finding {html.escape(row.get('severity', ''))}\"><b>step {row['step']} "
                     f"({html.escape(row['diagnosis'].replace('_', ' '))}{stopped})</b>: "
                     f"{html.escape(row['title'])}<br><i>try:</i> {html.escape(row['advice'])}</div>")
-    if not run.diagnoses:
+    steps = run.steps[-1]["step"] if run.steps else 0
+    waiting = too_early(steps, len(run.diversity))
+    if waiting:
+        body.append(f"<div class=\"finding\">Too early to judge after {steps} steps: "
+                    f"{html.escape('; '.join(waiting))}.</div>")
+    elif not run.diagnoses:
         body.append("<div class=\"ok\">No problems detected: no sustained D dominance, mode collapse, oscillation "
                     "or divergence in the logged signals.</div>")
     return body

@@ -88,9 +88,9 @@ def d_step(state: TrainState, real: torch.Tensor, fake: torch.Tensor, rules: Ste
     d_loss.backward()
     stats["d_grad_norm"] = grad_norm(state.d)
     state.opt_d.step()
-    # D's mean probability of "real" on real images and on fakes, before this update
-    stats["d_real"] = torch.sigmoid(real_logits.detach()).mean()
-    stats["d_fake"] = torch.sigmoid(fake_logits.detach()).mean()
+    # what D made of real images and of fakes, before this update (its probability of "real", or its score)
+    stats["d_real"] = rules.loss.beliefs(real_logits.detach())
+    stats["d_fake"] = rules.loss.beliefs(fake_logits.detach())
     return stats
 
 

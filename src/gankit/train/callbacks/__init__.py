@@ -36,6 +36,9 @@ class Callback:
     def on_preview(self, trainer: Trainer, picture) -> None:
         pass
 
+    def on_preview_alike(self, trainer: Trainer, samples: int, alike: int) -> None:
+        """Of the preview's `samples`, `alike` look like its first (gankit.train.callbacks.previews)."""
+
     def on_stopping(self, trainer: Trainer) -> None:
         pass
 

@@ -29,7 +29,15 @@ class Diagnose(Callback):
         return Diagnosis(model=self.model, modality=self.modality, probabilities=self.probabilities)
 
     def on_rows(self, trainer, rows: list[dict]) -> None:
-        for finding in self.diagnosis.add(rows):
+        self.report(trainer, self.diagnosis.add(rows))
+
+    def on_preview_alike(self, trainer, samples: int, alike: int) -> None:
+        # read by the rules, not logged: only a finding it leads to is (previews run on the main process alone)
+        row = {"kind": "preview", "step": trainer.state.step, "samples": samples, "like_first": alike}
+        self.report(trainer, self.diagnosis.add([row]))
+
+    def report(self, trainer, findings) -> None:
+        for finding in findings:
             trainer.log.note("diagnosis", finding.as_row())
             if finding.severity == "fatal":  # the error that ends training says it
                 raise Diverged(finding.step, finding.title)

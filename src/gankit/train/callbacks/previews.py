@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from gankit.pipeline import Pipeline, grid_labels, latents
+import torch
+
+from gankit.pipeline import Pipeline, class_grid_columns, grid_labels, latents
 from gankit.seeds import GRID
 from gankit.train.callbacks import Callback
+
+# a sample no further than this share of the value range from the first, at every value, looks the same (two
+# grey levels of an image, 1 % of a clip's amplitude, the same characters of a text)
+ALIKE = 0.01
 
 
 class Previews(Callback):
     """samples/epoch_NNNN.png after each epoch, and samples/step_NNNNNNNN.png when training stops mid-epoch.
 
-    Conditional models get one row per class.
+    Conditional models go through their classes in turn, each class on rows of its own.
     """
 
     def __init__(self, trainer):
@@ -19,13 +25,17 @@ class Previews(Callback):
                                   trainer.device) if spec.num_classes else None
         count = len(self.labels) if self.labels is not None else t.sample_count
         self.z = latents(count, trainer.config.model.latent_dim, t.seed + GRID, trainer.device)
-        self.nrow = count // spec.num_classes if spec.num_classes else None
+        self.nrow = class_grid_columns(spec.num_classes, count // spec.num_classes) if spec.num_classes else None
 
     def save(self, trainer, name: str) -> None:
         if not trainer.main:
             return
         pipe = Pipeline(trainer.sampler(), trainer.config.model.latent_dim, trainer.spec, trainer.device)
         samples = pipe.generate(self.z, self.labels)
+        # how many samples look like the first: the diagnosis names a grid of one output at any step
+        scale = 255.0 if samples.dtype == torch.uint8 else 1.0
+        apart = (samples.float() - samples[:1].float()).abs().flatten(1).amax(1)
+        trainer.emit("preview_alike", len(samples), int((apart <= ALIKE * scale).sum()))
         picture = pipe.picture(samples, self.nrow)
         trainer.spec.modality.preview(samples, trainer.run / "samples" / f"{name}.png", self.nrow)
         trainer.emit("preview", picture)

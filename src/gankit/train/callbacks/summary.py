@@ -15,7 +15,7 @@ class Summary(Callback):
     def on_finished(self, trainer) -> None:
         if not trainer.main:
             return
-        save_loss_plot(trainer.run / METRICS_FILE, trainer.run / "losses.png")
+        save_loss_plot(trainer.run / METRICS_FILE, trainer.run / "losses.png", trainer.rules.loss)
         save_progress_gif(trainer.run / "samples", trainer.run / "progress.gif")
         if self.report:
             write_report(trainer.run)
