@@ -147,7 +147,7 @@ def test_resume_is_exact_with_n_critic_ema_augment_lr_decay_and_r1(tmp_path, fas
     _, r1_run, _ = _train(tmp_path, "r1", **{"model.name": "dcgan", "model.d_norm": "none", "train.r1_gamma": 10.0,
                                              "train.max_steps": 2})
     rows = [json.loads(line) for line in (r1_run / "metrics.jsonl").read_text().splitlines()]
-    assert all(r["r1"] >= 0 for r in rows)
+    assert all(r["r1"] >= 0 for r in rows if r["kind"] == "step")
 
 
 @pytest.mark.slow

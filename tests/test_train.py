@@ -22,7 +22,8 @@ def _weights(run, checkpoint="final"):
 
 
 def _metrics(run, timed=True):
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    """The per-step rows (a stop's preview may add a diagnosis that a run straight through has no reason for)."""
+    rows = [row for line in (run / "metrics.jsonl").read_text().splitlines() if (row := json.loads(line))["kind"] == "step"]
     return rows if timed else [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
 
 

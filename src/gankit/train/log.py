@@ -37,6 +37,8 @@ class MetricsLog:
         kept = self._truncate_after(resume_step) if replicas.is_main else None
         self._history = replicas.from_main(kept)
         self.pending: list[tuple[dict, dict]] = []
+        # notes made while steps were pending, written after them: the file stays in step order
+        self.held: list[str] = []
         self.last: dict = {}
         # each is called with every batch of rows written (per-step rows, evaluations, diversity checks)
         self.watchers: list[Callable[[list[dict]], None]] = []
@@ -72,6 +74,7 @@ class MetricsLog:
     def rewind(self, step: int) -> None:
         """Forget everything after `step` (a rollback to a checkpoint of that step)."""
         self.pending.clear()
+        self.held.clear()
         if self.replicas.is_main:
             self._truncate_after(step)
 
@@ -89,9 +92,14 @@ class MetricsLog:
             watch([row])
 
     def note(self, kind: str, row: dict) -> None:
-        """Append a row that nothing watches (e.g. a diagnosis)."""
-        if self.replicas.is_main:
-            self._append(json.dumps({"kind": kind, **row}) + "\n")
+        """Append a row that nothing watches (e.g. a diagnosis), after the steps still pending if any."""
+        if not self.replicas.is_main:
+            return
+        line = json.dumps({"kind": kind, **row}) + "\n"
+        if self.pending:
+            self.held.append(line)
+        else:
+            self._append(line)
 
     def flush(self) -> None:
         if not self.pending:
@@ -109,7 +117,8 @@ class MetricsLog:
             entries.append(entry)
             self.last = entry
         if self.replicas.is_main:
-            self._append("".join(json.dumps(e) + "\n" for e in entries))
+            self._append("".join(json.dumps(e) + "\n" for e in entries) + "".join(self.held))
         self.pending.clear()
+        self.held.clear()
         for watch in self.watchers:
             watch(entries)

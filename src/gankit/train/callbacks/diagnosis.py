@@ -32,7 +32,8 @@ class Diagnose(Callback):
         self.report(trainer, self.diagnosis.add(rows))
 
     def on_preview_alike(self, trainer, samples: int, alike: int) -> None:
-        # read by the rules, not logged: only a finding it leads to is (previews run on the main process alone)
+        # read by the rules, not logged: only a finding it leads to is, after the steps before it (previews run on
+        # the main process alone, so nothing here may wait for the others: no flush)
         row = {"kind": "preview", "step": trainer.state.step, "samples": samples, "like_first": alike}
         self.report(trainer, self.diagnosis.add([row]))
 
