@@ -55,8 +55,8 @@ WHY_CONDITIONAL = ("on labelled Fashion-MNIST on 2 CPU cores, mean FID over 3 se
                    "and 0.21 at 10, against 3.4, 2.2 and 1.6 unconditionally (docs/benchmarks.md)")
 
 
-WHY_CLUSTERS = ("on an unlabelled folder of Fashion-MNIST's training images on 2 CPU cores, FID 1.18 after 10 minutes "
-                "against 2.48 without clusters (mean of 2 seeds; docs/benchmarks.md)")
+WHY_CLUSTERS = ("on an unlabelled folder of Fashion-MNIST's training images on 2 CPU cores, FID 1.09 after 10 minutes "
+                "against 2.40 without clusters (mean of 3 seeds; docs/benchmarks.md)")
 
 
 def auto_clusters(images: int) -> int:
