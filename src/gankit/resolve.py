@@ -52,8 +52,9 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
         raw["train.epochs"] = 0  # a time limit or step count alone decides how long to train, not the default epochs
     if not saved and isinstance(raw.get("data.name"), str):
         raw["data.name"] = absolute_folder(raw["data.name"])
-        for key, value in native_settings(raw["data.name"]).items():
-            raw.setdefault(key, value)  # present as None: a resumed run that trained at the old default
+        if not NATIVE_KEYS <= raw.keys():  # a resumed run carries all three (None: it trained at the old default)
+            for key, value in native_settings(raw["data.name"]).items():
+                raw.setdefault(key, value)
     if raw.get("model.name") == "auto":
         del raw["model.name"]
         limit = raw.get("train.time_limit")  # a malformed one is reported by the config checks
@@ -81,6 +82,10 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
     config = build_config(raw, spec.params, family=name)
     check_with_registries(config, check_data=not saved)
     return config
+
+
+# the data settings a user's own data implies when they are not given (gankit.data.sources.native_settings)
+NATIVE_KEYS = {"data.image_size", "data.channels", "data.seq_len"}
 
 
 def auto_device(raw: dict[str, Any]) -> str:

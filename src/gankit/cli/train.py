@@ -19,7 +19,7 @@ from gankit.models import MODELS
 from gankit.plots import save_progress_gif
 from gankit.report.html import write_report
 from gankit.report.tensorboard import require_tensorboard
-from gankit.resolve import resolve_config
+from gankit.resolve import NATIVE_KEYS, resolve_config
 from gankit.runs import create_run, open_run
 from gankit.train import Trainer, preflight
 from gankit.train.distributed import GLOBAL_BATCH, Replicas, join, launched_by_torchrun, leave
@@ -84,11 +84,6 @@ FLAGS: dict[str, str] = {
 RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoint_every", "train.keep_checkpoints",
              "train.eval_every", "train.eval_n", "train.eval_metrics", "train.time_limit", "train.precision", "train.on_nan",
              "train.compile", "train.sync_batchnorm", "train.diagnose", "train.report", "train.tensorboard"}
-
-
-# the data settings a new run takes from a folder of images or a text file when they are not given
-# (gankit.data.sources.native_settings)
-NATIVE_KEYS = {"data.image_size", "data.channels", "data.seq_len"}
 
 
 def _native_line(config: Config, kind: str, chosen: set[str]) -> str | None:
