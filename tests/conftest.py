@@ -52,6 +52,18 @@ def fashion_dir() -> Path:
     return FASHION_DIR
 
 
+@pytest.fixture(scope="session")
+def spoken_digits(tmp_path_factory):
+    """A small spoken-digits, made by the real espeak-ng: 8 clips of each digit, one of them in the test split."""
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is missing: run `make speech` (apt install espeak-ng)")
+    data = tmp_path_factory.mktemp("data") / "sd"
+    made = gankit("data", "spoken-digits", "--out", str(data), "--clips-per-digit", "8")
+    assert made.returncode == 0, made.stderr
+    assert "made spoken-digits: 70 training and 10 test clips" in made.stdout
+    return data
+
+
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
     raw = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()

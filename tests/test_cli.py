@@ -50,6 +50,12 @@ def test_sample_png_and_npy(trained_run, tmp_path):
     assert np.abs(np.load(tmp_path / "h.npy").astype(int) - array.astype(int)).max() <= 1
     with Image.open(tmp_path / "g.png") as img:
         assert img.mode == "L"
+    # GANKIT_SMOKE_TEST (the README walk's): at most 100 samples, said; a value that is no step count is refused
+    smoke = gankit("sample", str(run), "--n", "500", "--npy", str(tmp_path / "s.npy"), env={"GANKIT_SMOKE_TEST": "2"})
+    assert "100 samples, not 500" in smoke.stderr and len(np.load(tmp_path / "s.npy")) == 100
+    assert_clean_error(gankit("train", "--out", str(tmp_path), env={"GANKIT_SMOKE_TEST": "yes"}),
+                       "GANKIT_SMOKE_TEST='yes' must be a number of G steps")
+    assert list(tmp_path.glob("0*")) == []
 
 
 def test_info(trained_run):

@@ -5,6 +5,7 @@ the temperature sweep, report in Chromium)."""
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from gankit.data.sources import text_items, vocabulary
 from gankit.data.text import read_lines
 from gankit.errors import GankitError
 from gankit.metrics.text import distinct, js_divergence, ngrams
+from gankit.metrics.yardsticks import random_characters
 from gankit.modalities.text import PAD, UNKNOWN, UNKNOWN_MARK, TextModality, Vocabulary
 from gankit.models.textgan import TextCritic, TextGenerator
 from gankit.resolve import resolve_config
@@ -61,6 +63,10 @@ def test_text_scores_by_hand(tmp_path):
     assert values["memorisation_rate"] == 3 / 6
     real = score(torch.from_numpy(vocabulary(data).encode(reference.heldout_items * 3, 8)), reference)["metrics"]
     assert real["js_1"] == 0.0 and real["js_4"] == 0.0
+    # the random-characters yardstick: real items' lengths, the training characters in their proportions
+    drawn = random_characters(["abcd", "", "xy"] * 100, reference, seed=0)
+    assert [len(item) for item in drawn] == [4, 0, 2] * 100 and set("".join(drawn)) == set("".join(words[:-1]))
+    assert Counter("".join(drawn)).most_common(1)[0][0] in "aeo"  # the commonest letters of the ten words
 
 
 def test_reader_skips_and_counts_and_refuses_clearly(tmp_path):
@@ -174,7 +180,7 @@ def test_text_gans_train_resume_in_two_processes_sample_score_and_report(tmp_pat
     corpus.write_text(poem)
     scored = gankit("eval", str(run), "--n", "50")
     assert scored.returncode == 0, scored.stderr
-    assert "character n-gram statistics" in scored.stdout and "js_4_floor" in scored.stdout
+    assert "character n-gram statistics" in scored.stdout and "real data (30)" in scored.stdout  # all 30 training lines
     result = json.loads((run / "eval" / "final.json").read_text())
     assert 0 <= result["metrics"]["js_4"] <= 1 and result["extractor"]["name"] == "ngram"
     # the quality-diversity sweep: arae greedy and at each temperature, with the floor, in a table and a picture
@@ -258,6 +264,11 @@ def test_baselines_through_the_command(tmp_path):
     assert scored.returncode == 0, scored.stderr
     result = json.loads((runs / "lm" / "eval" / "final-T0.5.json").read_text())
     assert result["samples"]["temperature"] == 0.5 and "js_4" in result["metrics"]
+    # beside the scores, what real items and random characters score: the floor and the ceiling of each
+    assert re.search(r"this +real data \(30\) +random characters \(30\)", scored.stdout), scored.stdout
+    real, noise = (result["yardsticks"][k]["metrics"] for k in ("real data", "random characters"))
+    assert real["js_4"] == result["metrics"]["js_4_floor"] and real["memorisation_rate"] == 1
+    assert real["distinct_4"] == result["metrics"]["distinct_4_real"] < noise["distinct_4"] and noise["novelty"] > 0.5
     assert gankit("train", "--data", str(corpus), "--model", "ngram", "--out", str(runs), "--no-progress",
                   "--no-report").returncode == 0  # named after the file's stem
     sampled = gankit("sample", str(runs / "0001-ngram-names"), "--n", "7", "--out", str(tmp_path / "ng.txt"))

@@ -19,10 +19,12 @@ from gankit.metrics.evaluate import (
     save_closest_pairs,
     score,
 )
+from gankit.metrics.yardsticks import MEANING, yardsticks
 from gankit.pipeline import Pipeline
 from gankit.resolve import resolve_data
 from gankit.runlog import read_eval_result
 from gankit.runs import run_or_bundle
+from gankit.smoke import smoke_samples
 
 NAME = "eval"
 HELP = "score a run (or a file of samples): FID, KID, IS, precision/recall, ...; n-gram scores for text"
@@ -47,6 +49,10 @@ many real training items score that), distinct_n (beside the real items'), uniqu
 ended at once), and on samples of 3 characters or more (one letter is a word by chance): novelty
 (distinct samples that are not training items), validity (new samples that are held-out items: for
 words, new real words) and memorisation_rate (samples that copy a training item).
+
+Sound and text are scored beside yardsticks, scored the same way: real data (as many training samples: as good as
+it gets), and silence and white noise (sound) or random characters in the data's proportions (text): as bad as it
+gets. They are printed as columns and kept in the result under "yardsticks".
 
 The classifier extractor is refused when it cannot tell its classes apart on the held-out images
 (accuracy not clearly above chance): scores from its features would mean nothing. Scores compare
@@ -87,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError("give a run folder or --samples PATH (one of them)")
     if not 2 <= args.n <= MAX_SAMPLES:
         raise GankitError(f"--n must be in 2..{MAX_SAMPLES:,}, got {args.n}")
+    args.n = smoke_samples(args.n)
     if not 0 <= args.seed <= MAX_SEED:
         raise GankitError(f"--seed must be in 0..{MAX_SEED}, got {args.seed}")
     metrics = parse_metrics(args.metrics)
@@ -120,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
                               f"{other['reference']}, this with {reference.extractor.id} against "
                               f"{reference.data.name}/{reference.heldout.split}")
     result = score(images, reference, metrics, seed=args.seed)
+    if sticks := yardsticks(reference, metrics, len(images), args.seed):
+        result["yardsticks"] = sticks
     result["samples"] = label if args.samples else {"run": str(args.run), "checkpoint": pipe.checkpoint.name}
     if args.temperature is not None:
         result["samples"]["temperature"] = args.temperature
@@ -160,22 +169,27 @@ def _comparable_with(other: dict, reference) -> bool:
 
 
 def _table(result: dict, earlier: list[dict]) -> str:
-    columns = [("this", result)] + [(_label(o["_path"]), o) for o in earlier]
+    sticks = result.get("yardsticks", {})
+    columns = ([("this", result)] + [(_label(o["_path"]), o) for o in earlier]
+               + [(f"{name} ({stick['n']})", stick) for name, stick in sticks.items()])
     lines = [f"scored {result['n']} samples against {result['reference']['dataset']}/{result['reference']['split']} "
              f"({result['reference']['n']} held-out samples) with {result['extractor']['description']}, "
              f"extractor {result['extractor']['name']}:{result['extractor']['digest']}, seed {result['seed']}, "
              f"{result['seconds']:.1f} s"]
     lines.append(COMPARABLE_ONLY)
-    header = f"{'metric':<20}{'better':<17}" + "".join(f"{name[-22:]:>24}" for name, _ in columns)
+    widths = [max(12, len(name[-40:]) + 2) for name, _ in columns]
+    header = f"{'metric':<20}{'better':<17}" + "".join(f"{name[-40:]:>{w}}" for (name, _), w in zip(columns, widths))
     lines += [header, "-" * len(header)]
     for key, value in result["metrics"].items():
-        if not isinstance(value, (int, float)):
-            continue
+        if not isinstance(value, (int, float)) or (sticks and key.endswith(("_floor", "_real"))):
+            continue  # a text run's floors are its real-items column
         row = f"{key:<20}{BETTER.get(key, ''):<17}"
-        for _, res in columns:
+        for (_, res), w in zip(columns, widths):
             v = res["metrics"].get(key)
-            row += f"{v:>24.5g}" if isinstance(v, (int, float)) else f"{'-':>24}"
+            row += f"{v:>{w}.5g}" if isinstance(v, (int, float)) else f"{'-':>{w}}"
         lines.append(row)
+    if sticks:
+        lines.append("yardsticks, scored as the samples are: " + "; ".join(f"{name}: {MEANING[name]}" for name in sticks))
     if "written_to" in result:
         lines.append(f"wrote {result['written_to']}")
     if "closest_pairs_png" in result:

@@ -11,6 +11,7 @@ from gankit.config import MAX_SAMPLES, MAX_SEED
 from gankit.errors import GankitError
 from gankit.pipeline import Pipeline
 from gankit.runs import run_or_bundle
+from gankit.smoke import smoke_samples
 
 NAME = "sample"
 HELP = "generate images, sound or text from a trained run"
@@ -47,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.n <= MAX_SAMPLES:
         raise GankitError(f"--n must be in 1..{MAX_SAMPLES:,}, got {args.n}")
+    args.n = smoke_samples(args.n)
     if not 0 <= args.seed <= MAX_SEED:
         raise GankitError(f"--seed must be in 0..{MAX_SEED}, got {args.seed}")
     if args.nrow is not None and not 1 <= args.nrow <= MAX_SAMPLES:

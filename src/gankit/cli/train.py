@@ -7,6 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from gankit import checkpoint as ckpt
 from gankit.atomic import write_atomically
 from gankit.auto import auto_line
 from gankit.config import Config, field_help, load_config_file, to_dict, to_toml
@@ -21,6 +22,7 @@ from gankit.report.html import write_report
 from gankit.report.tensorboard import require_tensorboard
 from gankit.resolve import NATIVE_KEYS, resolve_config
 from gankit.runs import create_run, open_run
+from gankit.smoke import SMOKE_ENV, smoke_steps
 from gankit.train import Trainer, preflight
 from gankit.train.distributed import GLOBAL_BATCH, Replicas, join, launched_by_torchrun, leave
 from gankit.train.launch import launch, without_nproc
@@ -179,6 +181,11 @@ def named_by_flag(exc: GankitError, args: argparse.Namespace) -> GankitError:
 
 def _run(args: argparse.Namespace) -> int:
     overrides = overrides_from(args)
+    if (steps := smoke_steps()) is not None:  # a walk of commands, checked quickly: N G steps from where it starts
+        done = max((ckpt.read_meta(p)["step"] for p in ckpt.list_checkpoints(Path(args.resume) / "checkpoints")),
+                   default=0) if args.resume else 0
+        overrides["train.max_steps"] = min(overrides.get("train.max_steps") or done + steps, done + steps)
+        print(f"gankit: {SMOKE_ENV} is set: stopping at step {overrides['train.max_steps']}", file=sys.stderr)
     if args.resume:
         if args.config or args.name:
             raise GankitError("--resume continues a run with its own config; drop --config and --name")

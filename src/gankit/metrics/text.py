@@ -104,29 +104,22 @@ def distinct(items: list[str], n: int) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
+def real_items(reference: TextReference, n: int, seed: int) -> list[str]:
+    """n training items (all of them when there are fewer), in a seeded order: what a G of real items writes."""
+    pick = torch.randperm(len(reference.training_items), generator=torch.Generator().manual_seed(seed))[:n]
+    return [reference.training_items[i] for i in pick.tolist()]
+
+
 def score_text(samples: torch.Tensor, reference: TextReference, seed: int = 0) -> dict:
     """Score stored text samples (int64 ids (N, L)) in the reference's vocabulary; the result has gankit eval's
     fields (metrics, n, extractor, reference, seed, seconds)."""
     started = time.perf_counter()
     items = reference.train.modality.lines(samples)
-    pick = torch.randperm(len(reference.training_items), generator=torch.Generator().manual_seed(seed))[:len(items)]
-    real = [reference.training_items[i] for i in pick.tolist()]
-    values: dict = {}
+    real = score_items(real_items(reference, len(items), seed), reference)
+    values = score_items(items, reference)
     for n in range(1, MAX_N + 1):
-        held = reference.heldout_counts[n - 1]
-        values[f"js_{n}"] = js_divergence(ngrams(items, n), held)
-        values[f"js_{n}_floor"] = js_divergence(ngrams(real, n), held)
-    for n in range(1, MAX_N + 1):
-        values[f"distinct_{n}"] = distinct(items, n)
-        values[f"distinct_{n}_real"] = distinct(real, n)
-    values["unique"] = len(set(items)) / len(items)
-    values["empty"] = sum(not item for item in items) / len(items)
-    long = [item for item in items if len(item) >= MIN_LENGTH]
-    kinds = set(long)
-    new = kinds - reference.training_set
-    values["novelty"] = len(new) / len(kinds) if kinds else None
-    values["validity"] = len(new & reference.heldout_set) / len(new) if new else None
-    values["memorisation_rate"] = sum(item in reference.training_set for item in long) / len(long) if long else None
+        values[f"js_{n}_floor"] = real[f"js_{n}"]
+        values[f"distinct_{n}_real"] = real[f"distinct_{n}"]
     ext = reference.extractor
     return {
         "metrics": values,
@@ -137,3 +130,21 @@ def score_text(samples: torch.Tensor, reference: TextReference, seed: int = 0) -
         "seed": seed,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def score_items(items: list[str], reference: TextReference) -> dict:
+    """The text scores of items (strings) against the reference's held-out and training items."""
+    values: dict = {}
+    for n in range(1, MAX_N + 1):
+        values[f"js_{n}"] = js_divergence(ngrams(items, n), reference.heldout_counts[n - 1])
+    for n in range(1, MAX_N + 1):
+        values[f"distinct_{n}"] = distinct(items, n)
+    values["unique"] = len(set(items)) / len(items)
+    values["empty"] = sum(not item for item in items) / len(items)
+    long = [item for item in items if len(item) >= MIN_LENGTH]
+    kinds = set(long)
+    new = kinds - reference.training_set
+    values["novelty"] = len(new) / len(kinds) if kinds else None
+    values["validity"] = len(new & reference.heldout_set) / len(new) if new else None
+    values["memorisation_rate"] = sum(item in reference.training_set for item in long) / len(long) if long else None
+    return values

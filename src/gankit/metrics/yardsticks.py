@@ -1,0 +1,65 @@
+"""Yardsticks: samples whose quality is known, scored as a run's samples are, so that a score has a scale where it
+is read. FID 0.8 on spoken digits means little alone; beside real training clips at 0.27 and silence at 46 it reads.
+
+  real data             training samples: what a G that wrote real data would score at this N against these held-out samples (for
+                        text these are the floors, js_n_floor and distinct_n_real)
+  silence, white noise  (sound) a G that learnt nothing: a score near theirs is no sound worth hearing
+  random characters     (text) items of real lengths whose characters are drawn in the training text's proportions:
+                        the statistics of single characters without words
+
+Images have none: their scale is set by papers and docs/benchmarks.md, and FID's own range is known to their readers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import torch
+
+from gankit.metrics import NEEDS_TRAIN
+from gankit.metrics.evaluate import score
+from gankit.metrics.reference import cached_features
+from gankit.metrics.text import TextReference, real_items, score_items
+
+# how the table of scores says what each column is
+MEANING = {"real data": "training samples, as good as it gets", "silence": "as bad as nothing",
+           "white noise": "as bad as noise", "random characters": "characters in the right proportions, no words"}
+
+
+def yardsticks(reference, metrics: list[str], n: int, seed: int = 0) -> dict[str, dict]:
+    """{name: {"n", "metrics"}} for sound and text references (scored with `metrics`, less those that look for
+    copies of training samples: real training samples are copies by definition); {} for images."""
+    if isinstance(reference, TextReference):
+        real = real_items(reference, n, seed)
+        return {"real data": {"n": len(real), "metrics": score_items(real, reference)},
+                "random characters": {"n": len(real), "metrics": score_items(random_characters(real, reference, seed),
+                                                                             reference)}}
+    if reference.train.modality.name != "audio":
+        return {}
+    training = reference.training_images
+    count = min(n, len(training))
+    generator = torch.Generator().manual_seed(seed)
+    clips = {"real data": training[torch.randperm(len(training), generator=generator)[:count]],
+             "silence": torch.zeros(count, *training.shape[1:]),
+             "white noise": torch.rand(count, *training.shape[1:], generator=generator) * 2 - 1}
+    metrics = [m for m in metrics if m not in NEEDS_TRAIN]
+    if not metrics:
+        return {}
+    return {name: {"n": count, "metrics": score(samples, reference, metrics, seed, features=cached_features(
+        reference.extractor, reference.data.name, name.replace(" ", "-"), samples, reference.device))["metrics"]}
+        for name, samples in clips.items()}
+
+
+def random_characters(real: list[str], reference: TextReference, seed: int) -> list[str]:
+    """For each real item, as many characters drawn at random in the training items' character proportions."""
+    counts = Counter(ch for item in reference.training_items for ch in item)
+    characters = list(counts)
+    weights = torch.tensor([counts[ch] for ch in characters], dtype=torch.float64)
+    generator = torch.Generator().manual_seed(seed)
+    draws = torch.multinomial(weights, max(1, sum(len(item) for item in real)), replacement=True,
+                              generator=generator).tolist()
+    items, at = [], 0
+    for item in real:
+        items.append("".join(characters[i] for i in draws[at : at + len(item)]))
+        at += len(item)
+    return items
