@@ -277,6 +277,17 @@ def gankit(*args: str, cwd: Path | None = None, env: dict | None = None, timeout
     return GANKIT_SERVER.run(list(args), cwd, full_env, timeout)
 
 
+def peak_mib(*args: str) -> tuple[subprocess.CompletedProcess, int]:
+    """`gankit ARGS` in a fresh process, and the most memory it held (MiB, the resident peak)."""
+    measure = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024); sys.stdout.write(r.stderr); "
+               "sys.exit(r.returncode)")
+    ran = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "gankit", *args], capture_output=True,
+                         text=True, timeout=300)
+    first, _, stderr = ran.stdout.partition("\n")
+    return subprocess.CompletedProcess(ran.args, ran.returncode, "", stderr), int(first)
+
+
 def assert_resume_is_exact(runs: Path, common: list[str], steps: int = 4, resume: tuple[str, ...] = ()) -> None:
     """`steps` G steps in one go ("whole") and half of them, then resumed with `resume`'s extra flags ("half"): the
     same losses at every step."""

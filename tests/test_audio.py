@@ -4,13 +4,16 @@ shapes and phase shuffle, and a short run through the real command."""
 import json
 import re
 import shutil
+import struct
+import subprocess
+import sys
 import wave
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import assert_clean_error, assert_resume_is_exact, gankit
+from conftest import assert_clean_error, assert_resume_is_exact, gankit, peak_mib
 from gankit.data.audio import read_audio_folder
 from gankit.errors import GankitError
 from gankit.modalities.audio import AudioModality, log_mel, mel_filterbank, write_wav
@@ -58,6 +61,37 @@ def test_reader_skips_bad_files_and_refuses_when_none_is_left(tmp_path):
     (tmp_path / "good.wav").unlink()
     with pytest.raises(GankitError, match="none of its 3 files could be used"):
         read_audio_folder(tmp_path, 16000, 4096)
+
+
+def wav_header(rate: int, channels: int, frames: int) -> bytes:
+    """A 16-bit PCM WAV header declaring what it likes (soundfile refuses to write absurd rates)."""
+    data = frames * channels * 2
+    return (b"RIFF" + struct.pack("<I", 36 + data) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, channels, rate,
+            rate * channels * 2, channels * 2, 16) + b"data" + struct.pack("<I", data))
+
+
+def test_a_sound_files_header_cannot_size_the_work(tmp_path):
+    """Rates and channel counts are checked before anything is read or resampled (a 4 KB file claiming 10 MHz took
+    9 GiB); loud float channels mix without overflowing to inf. Peak memory is measured in a child process."""
+    soundfile.write(tmp_path / "good.wav", sine(440, 16000, 1.0), 16000)
+    for name, rate, channels in (("fast.wav", 9_999_991, 1), ("fastest.wav", 2**31 - 1, 1), ("wide.wav", 16000, 1000)):
+        (tmp_path / name).write_bytes(wav_header(rate, channels, 2000) + bytes(4000))
+    loud = np.full((16000, 2), np.finfo(np.float32).max, np.float32) * np.sign(sine(5, 16000, 1.0))[:, None]
+    soundfile.write(tmp_path / "loud.wav", loud, 16000, subtype="FLOAT")
+    child = subprocess.run([sys.executable, "-c", f"""
+import resource, warnings
+from gankit.data.audio import read_audio_folder
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    clips, _, _ = read_audio_folder({str(tmp_path)!r}, 16000, 16384)
+print(len(clips), float(abs(clips).max()), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(*[str(w.message) for w in caught], sep="\\n")
+"""], capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stderr
+    kept, peak, megabytes = child.stdout.split("\n")[0].split()
+    assert (kept, float(peak)) == ("2", 1.0)  # the good clip and the loud one, normalised
+    assert "skipped 3 sound file(s) declaring a sample rate outside 1,000..384,000 Hz or over 32 channels" in child.stdout
+    assert int(megabytes) < 1024, f"reading took {megabytes} MiB"
 
 
 def test_mel_filterbank_is_librosas():
@@ -208,6 +242,10 @@ def test_sound_auto_trains_spectrograms_and_its_bundle_plays_anywhere(spoken_dig
     with wave.open(str(tmp_path / "walk.wav")) as w:  # the clips one after another, 0.15 s of silence between
         assert w.getnframes() == frames * 16384 + (frames - 1) * 2400
 
+    # ten million clips would be 1.3 TB: refused up front, holding little memory
+    refused, mib = peak_mib("sample", str(run), "--n", "10000000", "--npy", str(tmp_path / "all.npy"))
+    assert_clean_error(refused, "10,000,000 samples of this model take", "make at most")
+    assert mib < 1024 and not (tmp_path / "all.npy").exists()
     scored = gankit("eval", str(run), "--n", "40", "--metrics", "fid,is,memorisation")
     assert scored.returncode == 0, scored.stderr
     assert "log-mel spectrograms" in scored.stdout and (run / "eval" / "final-closest.png").is_file()

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch.nn.utils.parametrizations import spectral_norm
 
-from conftest import assert_clean_error, gankit
+from conftest import assert_clean_error, gankit, peak_mib
 from gankit.bundle import ONNX, WEIGHTS, read_bundle
 from gankit.card import onnx_script
 from gankit.cli.main import main
@@ -188,3 +188,30 @@ def test_export_refuses_a_run_without_checkpoints(tmp_path):
     run = create_run(tmp_path / "runs", "empty", resolve_config())
     assert_clean_error(gankit("export", str(run), "--out", str(tmp_path / "out")), "has no usable checkpoint yet")
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+
+
+@pytest.mark.slow
+def test_an_edited_bundle_passes_the_checks_a_command_line_does(tmp_path):
+    """A model.json edited to sizes no command line may ask for is refused with one line before anything is built
+    (layers = 3000 and an order-8 n-gram took 3-5 GiB); the likelihood families check memory up front too."""
+    corpus = tmp_path / "names.txt"
+    corpus.write_text("".join(f"{n}\n" for n in ["anna", "anne", "hanna", "hannah", "ann", "nan", "nina"] * 10))
+    for family in ("charlm", "ngram"):
+        fit = gankit("train", "--data", str(corpus), "--model", family, "--max-steps", "1", "--batch-size", "8",
+                     "--out", str(tmp_path / "runs"), "--name", family, "--no-progress", "--no-report")
+        assert fit.returncode == 0, fit.stderr
+        assert gankit("export", str(tmp_path / "runs" / family), "--out", str(tmp_path / family)).returncode == 0
+    for family, key, value, why in (("charlm", "layers", 3000, "model.layers must be in 1..16"),
+                                    ("ngram", "order", 8, "weights do not fit the ngram model")):
+        model = json.loads((tmp_path / family / "model.json").read_text())
+        model["config"]["model"][key] = value
+        (tmp_path / family / "model.json").write_text(json.dumps(model))
+        refused, mib = peak_mib("sample", str(tmp_path / family), "--n", "5", "--out", str(tmp_path / "x.txt"))
+        assert_clean_error(refused, why)
+        assert mib < 1024, f"{family} with {key} = {value}: {mib} MiB before the refusal"
+    wide = gankit("train", "--data", str(corpus), "--model", "charlm", "--set", "model.width=16384", "--set",
+                  "model.layers=16", "--out", str(tmp_path / "runs"), "--no-progress")
+    free = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                    if line.startswith("MemAvailable:"))) * 1024
+    if free < 16 * 3 * 2 * 16384**2 * 16:  # 16 layers of 3 gates of two 16384^2 matrices, 16 bytes a parameter
+        assert_clean_error(wide, "GiB for weights, gradients and Adam's moments alone")

@@ -1,6 +1,7 @@
 """A run needs nothing but its folder: sampling, walks, reports and the Python API after the training data
 has gone, from any working directory; meta.json says what G makes."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -72,6 +73,20 @@ def test_python_api(moved_run, tmp_path):
         assert img.size == (2 * 30 + 2, 2 * 30 + 2)
     with pytest.raises(gankit.GankitError, match="is not one of 0..1 or cats, dogs"):
         pipe.sample(2, labels="birds")
+    # what Python callers pass wrongly is named as the argument it came in, not as a torch error
+    for call, why in ((lambda: pipe.sample(-1), "n= must be a whole number in 1..10,000,000, got -1"),
+                      (lambda: pipe.sample(2.5), "n= must be a whole number"),
+                      (lambda: pipe.sample(2, seed=2**70), "seed= must be a whole number in 0..4,294,967,295"),
+                      (lambda: pipe.sample(2, labels=torch.tensor([0, 5])), r"labels= must be class indices in 0..1"),
+                      (lambda: pipe.sample(2, labels=torch.tensor([0.5, 1.0])), r"labels= must be 2 whole class"),
+                      (lambda: pipe.generate(pipe.latents(2), torch.tensor([1])), r"labels= must be 2 whole class"),
+                      (lambda: pipe.walk([0, 1], steps=0), "steps= must be a whole number"),
+                      (lambda: pipe.walk([0, -1], steps=2), "seeds= must be a whole number")):
+        with pytest.raises(gankit.GankitError, match=why):
+            call()
+    # a class named by a number is that class: of folders named 1 and 0, "1" is the first; an int is an index
+    pipe.spec = dataclasses.replace(pipe.spec, classes=("1", "0"))
+    assert (pipe.class_index("1"), pipe.class_index("0"), pipe.class_index(1)) == (0, 1, 1)
 
 
 @pytest.mark.parametrize("classes,per_class,columns", [

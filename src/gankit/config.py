@@ -235,6 +235,12 @@ def _check_key(key: str, params: type | None, family: str) -> None:
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:
     """Check `value` against the field type, converting strings from the command line."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a file name's bytes in another encoding: no config file can hold them
+            raise GankitError(f"{key} {ascii(value)} is not UTF-8 text (a name in "
+                              "another encoding); rename it, or link to it from a UTF-8 name") from None
     args = typing.get_args(hint)
     optional = (typing.get_origin(hint) in (typing.Union, types.UnionType)) and type(None) in args
     base = next(a for a in args if a is not type(None)) if optional else hint
@@ -358,4 +364,6 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    return json.dumps(value)  # a JSON string is a valid TOML basic string
+    # a JSON string is a TOML basic string, written as UTF-8: escaped, an emoji would become a surrogate pair, which
+    # TOML refuses; DEL is the one control character JSON leaves raw and TOML does not allow
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")

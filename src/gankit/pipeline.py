@@ -32,13 +32,19 @@ from gankit.checkpoint import (
     read_meta,
     scan_checkpoints,
 )
-from gankit.config import Config
+from gankit.config import MAX_SAMPLES, MAX_SEED, Config
 from gankit.data.sources import NAMED_DATASETS
 from gankit.device import resolve_device
 from gankit.errors import GankitError, one_line
 from gankit.modalities import SampleSpec
-from gankit.models import build_models
+from gankit.models import MODELS, build_models, check_fits, free_memory
 from gankit.resolve import from_dict
+
+
+def whole(value, name: str, low: int, high: int) -> None:
+    """A count or seed given through Python: a whole number in range, or one line naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise GankitError(f"{name}= must be a whole number in {low:,}..{high:,}, got {value!r}")
 
 
 def latents(n: int, latent_dim: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -208,10 +214,10 @@ class Pipeline:
     def class_index(self, label: str | int) -> int:
         """A class given by index or by name, checked against the classes G was trained on."""
         text = str(label)
-        if text.isdigit() and int(text) < self.spec.num_classes:
-            return int(text)
-        if text in self.spec.classes:
+        if isinstance(label, str) and text in self.spec.classes:  # a name first: of folders 2, 3, 4, "2" is 2's
             return self.spec.classes.index(text)
+        if text.isdigit() and int(text) < self.spec.num_classes and not isinstance(label, bool):
+            return int(text)
         names = f" or {', '.join(self.spec.classes)}" if self.spec.classes else ""
         if not self.conditional:
             # worded for the command line (--class) and for Python (labels=) alike: both come here
@@ -239,11 +245,15 @@ class Pipeline:
         return class_grid_columns(self.spec.num_classes, self.per_class(n))
 
     def latents(self, n: int, seed: int = 0) -> torch.Tensor:
+        whole(n, "n", 1, MAX_SAMPLES)
+        whole(seed, "seed", 0, MAX_SEED)
         return latents(n, self.latent_dim, seed, self.device)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 1000) -> torch.Tensor:
         """Stored samples (uint8 images (N, C, H, W)) for latents z and, for a conditional G, labels; on the CPU."""
+        if labels is not None:
+            self._check_labels(labels, len(z))
         g = self.generator
         was_training = g.training
         g.eval()
@@ -256,15 +266,46 @@ class Pipeline:
         finally:
             g.train(was_training)
 
+    def _check_labels(self, labels: torch.Tensor, n: int) -> None:
+        if not self.conditional:
+            raise GankitError("labels= needs a conditional model; this one is unconditional")
+        if not torch.is_tensor(labels) or labels.dtype.is_floating_point or labels.dtype.is_complex \
+                or labels.dtype == torch.bool or tuple(labels.shape) != (n,):
+            raise GankitError(f"labels= must be {n} whole class indices (an integer tensor of shape ({n},)), got "
+                              f"{tuple(labels.shape) if torch.is_tensor(labels) else type(labels).__name__} "
+                              f"{labels.dtype if torch.is_tensor(labels) else ''}".rstrip())
+        if n and not 0 <= int(labels.min()) <= int(labels.max()) < self.spec.num_classes:
+            raise GankitError(f"labels= must be class indices in 0..{self.spec.num_classes - 1}, got "
+                              f"{int(labels.min())}..{int(labels.max())}")
+
+    def check_room(self, n: int) -> None:
+        """Refuse n samples whose latents and stored form (twice: the chunks and their concatenation) would not fit
+        in the memory free, before any is made (a second of sound is 64 KiB: n = 10,000,000 once asked for 655 GB).
+        One sample is made to measure."""
+        z = torch.zeros(1, self.latent_dim, device=self.device)
+        one = self.generate(z, torch.zeros(1, dtype=torch.long, device=self.device) if self.conditional else None)
+        needed = n * (4 * self.latent_dim + 2 * one.numel() * one.element_size())
+        free = free_memory(torch.device("cpu"))
+        if free is not None and needed > free:
+            raise GankitError(f"{n:,} samples of this model take {needed / 2**30:,.1f} GiB, more than the "
+                              f"{free / 2**30:,.1f} GiB free: make at most {max(1, int(n * free / needed)):,} at a "
+                              "time, each batch with its own seed")
+
     def sample(self, n: int, seed: int = 0, labels: torch.Tensor | str | int | None = None) -> torch.Tensor:
         """n samples from the latents of `seed`; `labels`: a tensor, one class (index or name), or None (every
         class in turn, for a conditional G)."""
+        whole(n, "n", 1, MAX_SAMPLES)
+        self.check_room(n)
         if not torch.is_tensor(labels):
             labels = self.labels(n, labels)
         return self.generate(self.latents(n, seed), labels)
 
     def walk(self, seeds: list[int], steps: int, label: str | int | None = None) -> torch.Tensor:
         """Samples along a spherical path through the latents of `seeds`, `steps` frames per leg."""
+        whole(steps, "steps", 1, MAX_SAMPLES)
+        for seed in seeds:
+            whole(seed, "seeds", 0, MAX_SEED)
+        self.check_room(max(1, len(seeds) - 1) * steps + 1)
         z = walk_latents(self.latent_dim, seeds, steps, self.device)
         labels = self.labels(len(z), 0 if label is None and self.conditional else label)  # class 0 by default
         return self.generate(z, labels)
@@ -279,6 +320,13 @@ class Pipeline:
 
 
 def _build_generator(config: Config, spec: SampleSpec, where: str) -> nn.Module:
+    """G for a saved config and sample shape, after the family's own checks and a check that its weights fit in
+    memory: a config read from disk passes what the command line's passes (an edited layers = 3000 took GiBs)."""
+    try:
+        MODELS.get(config.model.name).check(config, spec.shape)
+        check_fits(config, spec.shape, torch.device("cpu"), spec.num_classes, training=False)
+    except GankitError as exc:
+        raise GankitError(f"{where}: {exc}") from None
     try:
         g, _ = build_models(config, spec.shape, spec.num_classes)
     except (RuntimeError, ValueError) as exc:  # a shape the model cannot be built for

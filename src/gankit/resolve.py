@@ -109,14 +109,20 @@ def check_with_registries(config: Config, check_data: bool = True) -> None:
     require(t.extractor == "auto" or t.extractor in EXTRACTORS, "train.extractor",
             f"must be auto or one of {', '.join(EXTRACTORS.names())}", t.extractor)
     validate_device_name(t.device)
-    if check_data:
-        check_data_exists(config.data)
+    if LOSSES.get(t.loss).gp_weight > 0 or (t.gp_weight or 0) > 0 or t.r1_gamma > 0:
+        require(not spec.batch_norm_in_d(m.params), "model.d_norm",
+                "must be none with a gradient penalty or R1 (they are per-sample; BatchNorm mixes samples)",
+                getattr(m.params, "d_norm", None))
+    if not check_data:
+        # a saved config: its data was checked when it trained, and the checkpoint says what G makes (the family's
+        # checks run on that shape when G is built); the data may have changed or gone since, and only commands
+        # that train or score look at it (a bundle naming / as its data once had the file system walked)
+        return
+    check_data_exists(config.data)
     modality = data_modality(config.data)
-    if modality is None:  # a saved run whose folder of data is gone: it was checked when it started
+    if modality is None:  # a folder of neither kind: the reader says why when it loads
         return
     check_data_settings(config.data)
-    if modality == "text" and not check_data:  # the shape is the checkpoint's: the text may have changed since
-        return
     if modality not in spec.modalities:
         fitting = [name for name in MODELS.names() if modality in MODELS.get(name).modalities]
         raise GankitError(f"model {m.name} makes {' or '.join(KIND_WORDS[k] for k in spec.modalities)}, and "
@@ -127,10 +133,6 @@ def check_with_registries(config: Config, check_data: bool = True) -> None:
         require(name in AUGMENTATIONS and name in allowed, "train.augment",
                 f"must list augmentations from {', '.join(allowed)}", t.augment)
     spec.check(config, sample_shape(config.data))
-    if LOSSES.get(t.loss).gp_weight > 0 or (t.gp_weight or 0) > 0 or t.r1_gamma > 0:
-        require(not spec.batch_norm_in_d(m.params), "model.d_norm",
-                "must be none with a gradient penalty or R1 (they are per-sample; BatchNorm mixes samples)",
-                getattr(m.params, "d_norm", None))
 
 
 def from_dict(tree: dict[str, Any]) -> Config:

@@ -115,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         if args.temperature is not None:
             pipe.set_temperature(args.temperature)
         reference = prepare_reference(pipe.config.data, args.extractor, device)
+        pipe.check_room(args.n)
         labels = labels_like_data(reference.train, args.n, args.seed, device) if pipe.conditional else None
         images = pipe.generate(pipe.latents(args.n, args.seed), labels)
         label, out_dir = pipe.checkpoint.name, run_dir / "eval" if run_dir is not None else None

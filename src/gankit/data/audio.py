@@ -24,6 +24,14 @@ DEFAULT_RATE = 16_000
 DEFAULT_CLIP = 16_384
 # quieter than this at its loudest (about -80 dBFS) a clip is silence, and normalising it would only amplify noise
 SILENCE = 1e-4
+# what a file's header may declare before anything is read: the resampling filter grows with the rate, the frames
+# read with the channels (a 4 KB file claiming 10 MHz once took 9 GiB); real recordings sit well inside
+RATES = (1_000, 384_000)
+MAX_CHANNELS = 32
+# why a file was skipped, as the warning says it
+SKIPPED = {"unreadable": "{n} unreadable sound file(s)", "silent": "{n} empty or silent sound file(s)",
+           "bounds": "{n} sound file(s) declaring a sample rate outside "
+                     f"{RATES[0]:,}..{RATES[1]:,} Hz or over {MAX_CHANNELS} channels"}
 
 
 def audio_libraries():
@@ -57,18 +65,23 @@ def fit_clip(wave: np.ndarray, clip_samples: int) -> np.ndarray:
 
 
 def load_clip(path: Path, rate: int, clip_samples: int) -> np.ndarray | str:
-    """One file as float32 (1, clip_samples) in [-1, 1], or why it was skipped ("unreadable", "silent")."""
+    """One file as float32 (1, clip_samples) in [-1, 1], or why it was skipped (a key of SKIPPED)."""
     soundfile, _ = audio_libraries()
     try:
         with soundfile.SoundFile(path) as f:
             source_rate = f.samplerate
+            if not (RATES[0] <= source_rate <= RATES[1] and 1 <= f.channels <= MAX_CHANNELS):
+                return "bounds"
             # only what the clip needs: a long recording is not read whole
             frames = f.read(frames=math.ceil(clip_samples * source_rate / rate) + 64, dtype="float32", always_2d=True)
     except Exception:  # libsndfile reports every broken file as some error: all mean "skip this one"
         return "unreadable"
-    if frames.size == 0 or not np.isfinite(frames).all():
-        return "unreadable" if frames.size else "silent"
-    wave = fit_clip(resample(frames.mean(axis=1), source_rate, rate), clip_samples)
+    if frames.size == 0:
+        return "silent"
+    # mixed in float64: channels near float32's largest value would add up to inf
+    wave = fit_clip(resample(frames.mean(axis=1, dtype=np.float64), source_rate, rate), clip_samples)
+    if not np.isfinite(wave).all():
+        return "unreadable"
     peak = float(np.abs(wave).max())
     if peak < SILENCE:
         return "silent"
@@ -91,14 +104,12 @@ def read_audio_folder(root: str | Path, rate: int, clip_samples: int) -> tuple[n
     audio_libraries()
     with ThreadPoolExecutor(max_workers=4) as pool:
         loaded = list(pool.map(lambda p: load_clip(p, rate, clip_samples), paths))
-    skipped = {why: [p for p, c in zip(paths, loaded) if isinstance(c, str) and c == why]
-               for why in ("unreadable", "silent")}
+    skipped = {why: [p for p, c in zip(paths, loaded) if isinstance(c, str) and c == why] for why in SKIPPED}
     kept = [(p, c) for p, c in zip(paths, loaded) if not isinstance(c, str)]
     if not kept:
-        raise GankitError(f"sound folder {root}: none of its {len(paths)} files could be used "
-                          f"({len(skipped['unreadable'])} unreadable, {len(skipped['silent'])} empty or silent)")
+        counts = ", ".join(SKIPPED[why].format(n=len(bad)) for why, bad in skipped.items() if bad)
+        raise GankitError(f"sound folder {root}: none of its {len(paths)} files could be used ({counts})")
     for why, bad in skipped.items():
         if bad:
-            what = "unreadable" if why == "unreadable" else "empty or silent"
-            warnings.warn(f"skipped {len(bad)} {what} sound file(s) in {root}, e.g. {bad[0]}", stacklevel=2)
+            warnings.warn(f"skipped {SKIPPED[why].format(n=len(bad))} in {root}, e.g. {bad[0]}", stacklevel=2)
     return (np.stack([c for _, c in kept]), *labels_from_subfolders(root, [p for p, _ in kept]))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import torch
 import torch.nn as nn
 
 from gankit.config import Config
+from gankit.errors import GankitError
 from gankit.models.spec import ACTIVATIONS, MODELS, ModelSpec, activation
 
 __all__ = ["ACTIVATIONS", "MODELS", "ModelSpec", "activation", "build_models"]
@@ -27,3 +29,41 @@ def build_models(config: Config, sample_shape: tuple[int, ...], num_classes: int
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.train.seed)
         return MODELS.get(config.model.name).build(config, sample_shape, num_classes)
+
+
+# bytes per parameter while training: fp32 weights, gradients and Adam's two moments
+TRAINING_BYTES_PER_PARAMETER = 16
+
+
+def check_fits(config: Config, sample_shape: tuple[int, ...], device: torch.device, num_classes: int = 0,
+               training: bool = True) -> None:
+    """Refuse, before allocating anything, networks whose weights (and for training their gradients and optimizer
+    states) alone exceed the memory free on `device` (the networks are built on the meta device: no memory, no
+    time). Without `training`, G's weights alone: what sampling from a saved run or a bundle needs."""
+    with torch.device("meta"):
+        g, d = MODELS.get(config.model.name).build(config, sample_shape, num_classes)
+    counts = [sum(p.numel() for p in net.parameters()) if net is not None else 0 for net in (g, d)]
+    if training:
+        needed = TRAINING_BYTES_PER_PARAMETER * sum(counts) + (4 * counts[0] if config.train.ema_decay > 0 else 0)
+        what = f"{counts[0]:,} parameters in G and {counts[1]:,} in D: {{}} GiB for weights, gradients and Adam's moments"
+    else:
+        needed, what = 4 * counts[0], f"{counts[0]:,} parameters in G: {{}} GiB for its weights"
+    free = free_memory(device)
+    if free is not None and needed > free:
+        raise GankitError(f"model {config.model.name} at these settings has {what.format(f'{needed / 2**30:,.1f}')} "
+                          f"alone, more than the {free / 2**30:,.1f} GiB free on {device.type}; lower model.width "
+                          "or model.latent_dim")
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes free for tensors on `device` (None where it cannot be told)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    if device.type == "cpu":
+        try:
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            return None
+    return None

@@ -22,7 +22,7 @@ from gankit.config import Config, to_dict
 from gankit.data import load_dataset
 from gankit.errors import GankitError
 from gankit.modalities import SampleSpec
-from gankit.models import build_models
+from gankit.models import build_models, check_fits
 from gankit.models.baselines import Ngram
 from gankit.pipeline import Pipeline, latents
 from gankit.runlog import METRICS_FILE
@@ -35,6 +35,7 @@ def fit_baseline(config: Config, run: Path, device: torch.device) -> TrainResult
     t = config.train
     dataset = load_dataset(config.data)
     spec = SampleSpec(dataset.sample_shape, dataset.modality)
+    check_fits(config, spec.shape, device)
     g, _ = build_models(config, spec.shape)
     g = g.to(device)
     items = dataset.samples.to(device)

@@ -51,39 +51,6 @@ class TrainState:
         return self.ddp_d if self.ddp_d is not None else self.d
 
 
-# bytes per parameter while training: fp32 weights, gradients and Adam's two moments
-TRAINING_BYTES_PER_PARAMETER = 16
-
-
-def check_fits(config: Config, sample_shape: tuple[int, ...], device: torch.device, num_classes: int = 0) -> None:
-    """Refuse, before allocating anything, networks whose weights, gradients and optimizer states alone
-    exceed the memory free on `device` (the networks are built on the meta device: no memory, no time)."""
-    with torch.device("meta"):
-        g, d = MODELS.get(config.model.name).build(config, sample_shape, num_classes)
-    counts = [sum(p.numel() for p in net.parameters()) for net in (g, d)]
-    needed = TRAINING_BYTES_PER_PARAMETER * sum(counts) + (4 * counts[0] if config.train.ema_decay > 0 else 0)
-    free = free_memory(device)
-    if free is not None and needed > free:
-        raise GankitError(f"model {config.model.name} at these settings has {counts[0]:,} parameters in G and "
-                          f"{counts[1]:,} in D: {needed / 2**30:,.1f} GiB for weights, gradients and Adam's moments "
-                          f"alone, more than the {free / 2**30:,.1f} GiB free on {device.type}; lower model.width "
-                          "or model.latent_dim")
-
-
-def free_memory(device: torch.device) -> int | None:
-    """Bytes free for tensors on `device` (None where it cannot be told)."""
-    if device.type == "cuda":
-        return torch.cuda.mem_get_info(device)[0]
-    if device.type == "cpu":
-        try:
-            for line in Path("/proc/meminfo").read_text().splitlines():
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-        except (OSError, ValueError, IndexError):
-            return None
-    return None
-
-
 def new_state(config: Config, sample_shape: tuple[int, ...], device: torch.device, num_classes: int = 0) -> TrainState:
     g, d = build_models(config, sample_shape, num_classes)
     # channels-last convolutions run 15-25 % faster on oneDNN (CPU) and on tensor cores; only 4-d

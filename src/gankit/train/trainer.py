@@ -25,7 +25,7 @@ from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.modalities import SampleSpec
 from gankit.modalities.spectrogram import SpectrogramView
-from gankit.models import MODELS
+from gankit.models import MODELS, check_fits
 from gankit.models.spec import bind_noise
 from gankit.runlog import METRICS_FILE
 from gankit.train.callbacks import Callback
@@ -38,7 +38,7 @@ from gankit.train.distributed import GLOBAL_BATCH, SINGLE, Replicas
 from gankit.train.ema import ema_decay, ema_update, measure_statistics
 from gankit.train.log import LOG_BLOCK, Diverged, MetricsLog
 from gankit.train.schedule import decay_factor, set_learning_rates
-from gankit.train.state import TrainState, check_fits, new_state, restore, save
+from gankit.train.state import TrainState, new_state, restore, save
 from gankit.train.steps import StepRules, autocast_dtype, d_step, g_step, uses_batch_statistics
 from gankit.train.stops import Interrupted, StopRequests
 
