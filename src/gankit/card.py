@@ -3,9 +3,11 @@ how to use it with gankit, onnxruntime or TorchScript)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gankit import bundle
+from gankit.errors import printable
 from gankit.metrics import BETTER
 
 WEIGHTS_KIND = {"G_ema": "the exponential moving average of G's weights", "G": "G's weights as trained"}
@@ -34,15 +36,15 @@ def model_card(model: dict[str, Any], name: str) -> str:
     """README.md of the bundle in a folder called `name` (as its commands and scripts refer to it)."""
     source, config, files = model["source"], model["config"], model["files"]
     kind = model["modality"]["name"]
-    out = [f"# {source['run']}: a {model['family']} generator of {_kind(model)}", "",
+    out = [f"# {_md(source['run'])}: a {model['family']} generator of {_kind(model)}", "",
            f"Exported by gankit {model['versions']['gankit']} (torch {model['versions']['torch']}) from run "
-           f"`{source['run']}`, checkpoint `{source['checkpoint']}` (step {model['step']}), with "
+           f"`{_code(source['run'])}`, checkpoint `{_code(source['checkpoint'])}` (step {model['step']}), with "
            f"{WEIGHTS_KIND.get(source['weights'], source['weights'])}.", ""]
     out += _preview(kind)
     out += ["## What it makes", "",
             f"- input `z`: {model['inputs']['z']}"]
     if "labels" in model["inputs"]:
-        out.append(f"- input `labels`: {model['inputs']['labels']}: {', '.join(model['classes'])}")
+        out.append(f"- input `labels`: {model['inputs']['labels']}: {', '.join(map(_md, model['classes']))}")
     out += [f"- output `x`: {model['decode']['output']}",
             f"- decoded: {model['decode']['data']}", ""]
     out += _training(model, config, source)
@@ -70,6 +72,16 @@ def model_card(model: dict[str, Any], name: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _md(text: str) -> str:
+    """A name (a run's, a class folder's) as Markdown text that shows it as it is: no markup, no HTML, one line."""
+    return re.sub(r"([\\`*_\[\]|#<>&])", r"\\\1", printable(str(text)))
+
+
+def _code(text: str) -> str:
+    """A name inside a code span: one line, and no backtick to end the span early."""
+    return printable(str(text)).replace("`", "'")
+
+
 def _kind(model: dict[str, Any]) -> str:
     shape, modality = model["sample_shape"], model["modality"]
     if modality["name"] == "image":
@@ -92,7 +104,7 @@ def _training(model: dict[str, Any], config: dict[str, Any], source: dict[str, A
     train, data = config["train"], config["data"]
     seen = f"{source['images_seen']:,} samples seen, " if "images_seen" in source else ""
     minutes = f", {source['train_seconds'] / 60:.1f} minutes of training" if "train_seconds" in source else ""
-    out = ["## Training", "", f"- data: `{data['name']}`; {seen}{model['step']:,} steps{minutes}"]
+    out = ["## Training", "", f"- data: `{_code(data['name'])}`; {seen}{model['step']:,} steps{minutes}"]
     if model["params"].get("temperature") is not None:
         out.append(f"- fitted by maximum likelihood; sampled at temperature {model['params']['temperature']}")
     else:

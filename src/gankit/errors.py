@@ -6,7 +6,7 @@ from typing import Any
 
 from gankit import GankitError
 
-__all__ = ["GankitError", "one_line", "read_json"]
+__all__ = ["GankitError", "one_line", "printable", "read_json"]
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:
@@ -14,6 +14,12 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
     zlib messages can span lines, and an error message is one line)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: control characters (a newline or an escape sequence in a file or class name) written
+    as their escapes, so a message stays one line and cannot drive the terminal."""
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
 
 
 def read_json(file: Path, missing: str, unreadable: str, fix: str = "") -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -124,10 +125,21 @@ def evenly_spaced(items: list, most: int) -> list:
     return [items[round(i * (len(items) - 1) / (most - 1))] for i in range(most)]
 
 
+# the names training gives its sample grids
+GRID_NAME = re.compile(r"(epoch|step)_\d{1,12}\.png")
+
+
 def sample_grids(samples: Path) -> list[Path]:
-    """A run's per-epoch (and mid-epoch) sample grids, in the order training wrote them."""
-    return sorted(list(samples.glob("epoch_*.png")) + list(samples.glob("step_*.png")),
-                  key=lambda p: (p.stat().st_mtime_ns, p.name))
+    """A run's per-epoch (and mid-epoch) sample grids, in the order training wrote them. Only what training names
+    so (epoch_0001.png, step_00001200.png) and only regular files: a copy, a link or a stray file is passed over."""
+    grids = []
+    for path in samples.glob("*.png") if samples.is_dir() else []:
+        try:
+            if GRID_NAME.fullmatch(path.name) and not path.is_symlink() and path.is_file():
+                grids.append((path.stat().st_mtime_ns, path.name, path))
+        except OSError:
+            continue
+    return [path for *_, path in sorted(grids)]
 
 
 def save_gif(pictures: list[np.ndarray], out: Path, frame_ms: int, scale: int = 1, hold_last: int = 1) -> Path:

@@ -76,3 +76,17 @@ def open_run(path: str | Path) -> tuple[Path, Config]:
     if not (run / CONFIG_FILE).is_file():
         raise GankitError(f"{run} is not a gankit run folder (no {CONFIG_FILE}); runs live in ./runs by default")
     return run, load_saved_config(run / CONFIG_FILE)
+
+
+def read_run_file(path: Path, run: Path, limit: int) -> bytes | None:
+    """The bytes of a regular file inside the run folder, if it holds at most `limit` of them; None for a link, a
+    device or pipe, a file outside the run, or a larger one. A run folder is input like any other: the report
+    embeds what it reads, and a link to another file or to an endless device must not come along."""
+    try:
+        if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(run.resolve()):
+            return None
+        with open(path, "rb") as file:
+            data = file.read(limit + 1)
+    except OSError:
+        return None
+    return data if len(data) <= limit else None

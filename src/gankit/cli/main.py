@@ -27,7 +27,7 @@ from gankit.cli import (
     sample,
     train,
 )
-from gankit.errors import GankitError, one_line
+from gankit.errors import GankitError, printable
 
 # 0 done; 1 a bug in gankit (reported in one line, traceback saved); 2 bad input or environment, in one line
 EXIT_BUG = 1
@@ -81,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     if extras:  # refused by the subcommand's parser, so the usage line shown is the subcommand's
         args.parser.error(unknown_arguments(args.parser, extras))
     args.argv = list(sys.argv[1:] if argv is None else argv)  # as given, for relaunching under torchrun
-    warnings.formatwarning = lambda message, category, *rest: f"gankit: warning: {message}\n"
+    warnings.formatwarning = lambda message, category, *rest: f"gankit: warning: {printable(str(message))}\n"
     try:
         return args.handler(args) or 0
     except GankitError as exc:
-        print(f"gankit: error{_process()}: {one_line(exc, limit=2000)}", file=sys.stderr)
+        print(f"gankit: error{_process()}: {printable(str(exc))[:2000]}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("gankit: interrupted", file=sys.stderr)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gankit.atomic import atomic_path
 from gankit.config import MAX_SAMPLES, MAX_SEED
 from gankit.errors import GankitError
 from gankit.pipeline import Pipeline
@@ -42,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "models (default: a grid with one class per row)")
     parser.add_argument("--temperature", type=float, metavar="T", help="sampling temperature of a model that writes "
                         "text a character at a time (charlm, ngram; arae, where 0 is greedy; default: its run's)")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out and --npy when they exist (default: "
+                        "refuse, and for sound a --out folder that holds files)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
 
 
@@ -53,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError(f"--seed must be in 0..{MAX_SEED}, got {args.seed}")
     if args.nrow is not None and not 1 <= args.nrow <= MAX_SAMPLES:
         raise GankitError(f"--nrow must be >= 1, got {args.nrow}")
+    if args.npy is not None and not args.npy.endswith(".npy"):
+        raise GankitError(f"--npy {args.npy} must end in .npy (numpy would add it, and the name printed would not be "
+                          "the file written)")
+    for given in filter(None, (args.out, args.npy)):
+        _refuse_to_overwrite(Path(given), args.overwrite)
     run_dir = run_or_bundle(args.run)
     pipe = Pipeline.from_run(args.run, args.checkpoint, args.device)
     if args.temperature is not None:
@@ -76,7 +84,18 @@ def run(args: argparse.Namespace) -> int:
                   "trained longer writes fewer")
     if args.npy is not None:
         array = modality.as_array(samples)
-        Path(args.npy).parent.mkdir(parents=True, exist_ok=True)
-        np.save(args.npy, array)
+        with atomic_path(args.npy) as tmp, open(tmp, "wb") as file:
+            np.save(file, array)
         print(f"wrote {args.npy} ({array.dtype} {tuple(array.shape)})")
     return 0
+
+
+def _refuse_to_overwrite(path: Path, overwrite: bool) -> None:
+    """A file the user has, or a folder with files in it, is not replaced or mixed into unless --overwrite says so."""
+    if overwrite:
+        return
+    if path.is_dir() and any(path.iterdir()):
+        raise GankitError(f"--out {path} already holds files; pick a new folder, or add --overwrite to write the "
+                          "samples among them")
+    if path.exists() and not path.is_dir():
+        raise GankitError(f"{path} exists; pick another name, or add --overwrite to replace it")

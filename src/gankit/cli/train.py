@@ -308,9 +308,10 @@ def _fit_baseline(args: argparse.Namespace, config: Config) -> int:
 
 def done_line(result, config: Config) -> str:
     """'done: 600 steps, 1 epochs in 41 s (--epochs 1 reached)': what was trained, and which limit stopped it."""
-    limit = {"epochs": "--epochs {t.epochs}", "max_steps": "--max-steps {t.max_steps}",
-             "time_limit": "--time-limit {t.time_limit:g} min"}[result.stopped_by].format(t=config.train)
-    return f"done: {result.steps} steps, {result.epochs_done} epochs in {result.seconds:.0f} s ({limit} reached)"
+    limit = {"epochs": "--epochs {t.epochs} reached", "max_steps": "--max-steps {t.max_steps} reached",
+             "time_limit": "--time-limit {t.time_limit:g} min reached",
+             "counted": "n-grams counted in one pass"}[result.stopped_by].format(t=config.train)
+    return f"done: {result.steps} steps, {result.epochs_done} epochs in {result.seconds:.0f} s ({limit})"
 
 
 def describe_folder(run_dir: Path) -> str:

@@ -8,6 +8,7 @@ of the item, and never trained on. The vocabulary is the training items' charact
 
 from __future__ import annotations
 
+import codecs
 import re
 import warnings
 import zlib
@@ -62,10 +63,8 @@ def survey_text(path: str) -> TextSurvey | None:
     """The lengths of a text file's lines (empty and non-UTF-8 ones left out); None when it cannot be read or
     holds no line (the reader says why when it is trained on)."""
     try:
-        if Path(path).stat().st_size > MAX_BYTES:
-            return None
-        data = Path(path).read_bytes()
-    except OSError:
+        data = text_bytes(Path(path))
+    except GankitError:
         return None
     counts: Counter[int] = Counter()
     for raw in data.split(b"\n"):
@@ -87,10 +86,13 @@ def survey_text(path: str) -> TextSurvey | None:
                       lengths=tuple(sorted(counts.items())))
 
 
-def read_lines(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]:
-    """The items of a UTF-8 text file, one per line; lines that are empty, not UTF-8 or longer than seq_len are
-    skipped (with a warning that counts each, unless quiet). None left is an error that says what to change."""
-    path = Path(path)
+# byte order marks, and the encodings they announce
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def text_bytes(path: Path) -> bytes:
+    """A text file's bytes as UTF-8: a file that starts with a byte order mark is decoded by it (UTF-16 from a
+    Windows editor would otherwise train on NUL-separated letters); NUL bytes without one are refused."""
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -99,9 +101,27 @@ def read_lines(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]
         data = path.read_bytes()
     except OSError as exc:
         raise GankitError(f"cannot read {path} ({exc.strerror or exc})") from None
+    for mark, encoding in BOMS:
+        if data.startswith(mark):
+            try:
+                return data.decode(encoding).encode("utf-8")
+            except UnicodeError:
+                raise GankitError(f"{path} starts with a {encoding.upper()} byte order mark and is not {encoding.upper()} "
+                                  "text; save it as UTF-8") from None
+    if b"\x00" in data:
+        raise GankitError(f"{path} holds NUL bytes: UTF-16 without a byte order mark, or not text; save it as UTF-8, "
+                          "one item per line")
+    return data
+
+
+def read_lines(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]:
+    """The items of a UTF-8 text file, one per line; lines that are empty, not UTF-8 or longer than seq_len are
+    skipped (with a warning that counts each, unless quiet). None left is an error that says what to change."""
+    path = Path(path)
+    data = text_bytes(path)
     items, skipped = [], {"not UTF-8": 0, f"longer than {seq_len} characters": 0}
     empty = longest = 0
-    for raw in data.split(b"\n"):
+    for raw in data.removesuffix(b"\n").split(b"\n"):  # the end of the last line starts no line
         try:
             line = raw.decode("utf-8").rstrip("\r")
         except UnicodeDecodeError:
@@ -115,7 +135,8 @@ def read_lines(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]
         else:
             items.append(line)
     if not items:
-        reasons = ", ".join(f"{n} {why}" for why, n in skipped.items() if n) or "it is empty"
+        reasons = ", ".join([f"{n} {why}" for why, n in skipped.items() if n]
+                            + ([f"{empty} blank line{'s' if empty > 1 else ''}"] if empty and data else [])) or "it is empty"
         hint = f"; raise --seq-len (now {seq_len})" if skipped[f"longer than {seq_len} characters"] else ""
         raise GankitError(f"{path} has no line to train on ({reasons}){hint}")
     for why, n in skipped.items():

@@ -90,8 +90,11 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
         if not path.is_file():
             if train.labels is None or data.clusters:  # clusters of its own pixels are no classes to score by
                 clusters = " (its clusters steer training and are not classes to score by)" if data.clusters else ""
+                fix = ("put the clips in one subfolder per class (without labels there is no extractor for sound)"
+                       if train.modality.name == "audio" else
+                       "put images in one subfolder per class, or use --extractor inception")
                 raise GankitError(f"the classifier extractor needs class labels, and {data.name} has none{clusters}: "
-                                  "put images in one subfolder per class, or use --extractor inception")
+                                  f"{fix}")
             train_classifier_for(data, train, path, device)
         evaluator = load_evaluator(path)
     problem = untrusted_reason(evaluator.info)

@@ -8,6 +8,7 @@ installed.
 
 from __future__ import annotations
 
+import io
 import wave
 from pathlib import Path
 from typing import Any
@@ -62,11 +63,14 @@ def spectrogram_pictures(clips: torch.Tensor, sample_rate: int, scale: int = 2) 
 def write_wav(clip: torch.Tensor, sample_rate: int, path: str | Path) -> Path:
     """One float clip (1, L) or (L,) in [-1, 1] as 16-bit PCM mono WAV, atomically."""
     pcm = (clip.reshape(-1).float().clamp(-1, 1) * 32767).round().to(torch.int16).cpu().numpy()
-    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as out:
+    buffer = io.BytesIO()  # made in memory: a wave writer on a file that fails complains again when collected
+    with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(sample_rate)
         out.writeframes(pcm.astype("<i2").tobytes())
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
     return Path(path)
 
 

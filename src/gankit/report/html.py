@@ -27,7 +27,7 @@ from gankit.pipeline import Pipeline, find_checkpoint
 from gankit.plots import MAX_FRAME_SIDE, MAX_FRAMES, evenly_spaced, plot_beliefs, plot_losses, sample_grids, smooth
 from gankit.report.diagnosis import too_early
 from gankit.runlog import METRICS_FILE, read_eval_result, read_metrics
-from gankit.runs import open_run
+from gankit.runs import open_run, read_run_file
 
 REPORT_FILE = "report.html"
 
@@ -76,7 +76,8 @@ class RunFiles:
 
 def read_run(path: Path) -> RunFiles:
     path, _ = open_run(path)
-    files = RunFiles(path, (path / "config.toml").read_text(encoding="utf-8", errors="replace"))
+    config = read_run_file(path / "config.toml", path, MAX_TEXT_BYTES)
+    files = RunFiles(path, (config or b"").decode("utf-8", errors="replace"))
     lists = {"diagnosis": files.diagnoses, "diversity": files.diversity, "step": files.steps, "eval": files.evals,
              "fit": files.fits}
     rows = read_metrics(path / METRICS_FILE)
@@ -205,6 +206,8 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
 
 # text in the page: the first lines of each epoch's samples
 TEXT_LINES = 32
+# the most the page reads of one file of the run (larger ones are left out): text, a clip, a picture
+MAX_TEXT_BYTES, MAX_CLIP_BYTES, MAX_PICTURE_BYTES = 2**20, 2**23, 2**26
 # sound in the page: the first clips of this many evenly spaced grids (about 2 MB of 1 s clips at 16 kHz)
 AUDIO_FRAMES, AUDIO_CLIPS = 12, 4
 
@@ -218,31 +221,41 @@ def sample_frames(run: RunFiles) -> list[dict]:
     frames = []
     for path in grids:
         kind, number = path.stem.split("_", 1)
-        lines = path.with_suffix(".txt")
-        if lines.is_file():  # text: its lines, not a picture of them
-            text = lines.read_text(encoding="utf-8", errors="replace").splitlines()[:TEXT_LINES]
+        lines = read_run_file(path.with_suffix(".txt"), run.path, MAX_TEXT_BYTES)
+        if lines is not None:  # text: its lines, not a picture of them
+            text = lines.decode("utf-8", errors="replace").splitlines()[:TEXT_LINES]
             frames.append({"label": f"{kind} {int(number)}", "lines": text})
             continue
-        frame = {"label": f"{kind} {int(number)}", "src": _picture_uri(path)}
+        picture = _picture_uri(path, run.path)
+        if picture is None:
+            continue
+        frame = {"label": f"{kind} {int(number)}", "src": picture}
         clips = sorted(path.with_suffix("").glob("*.wav"))[:AUDIO_CLIPS]
         if clips and path in heard:
-            frame["clips"] = [_data_uri("audio/wav", clip.read_bytes()) for clip in clips]
+            sounds = [read_run_file(clip, run.path, MAX_CLIP_BYTES) for clip in clips]
+            frame["clips"] = [_data_uri("audio/wav", data) for data in sounds if data is not None]
         elif clips:
             frame["clips_note"] = f"this grid's clips are in samples/{path.stem}/"
         frames.append(frame)
     return frames
 
 
-def _picture_uri(path: Path) -> str:
-    """A sample grid as a data URI: the PNG as it is when small, else at most MAX_FRAME_SIDE px as JPEG."""
-    data = path.read_bytes()
+def _picture_uri(path: Path, run: Path) -> str | None:
+    """A sample grid as a data URI: the PNG as it is when small, else at most MAX_FRAME_SIDE px as JPEG (None: not a
+    picture the run holds)."""
+    data = read_run_file(path, run, MAX_PICTURE_BYTES)
+    if data is None:
+        return None
     if len(data) <= 150_000:
         return _png_uri(data)
-    with Image.open(io.BytesIO(data)) as img:
-        img = img.convert("RGB")
-        img.thumbnail((MAX_FRAME_SIDE, MAX_FRAME_SIDE))
-        buffer = io.BytesIO()
-        img.save(buffer, format="JPEG", quality=88)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img = img.convert("RGB")
+            img.thumbnail((MAX_FRAME_SIDE, MAX_FRAME_SIDE))
+            buffer = io.BytesIO()
+            img.save(buffer, format="JPEG", quality=88)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -309,7 +322,9 @@ SCORE_KEYS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", 
 
 
 def _json_script(element_id: str, value) -> str:
-    text = json.dumps(value).replace("</", "<\\/")  # no early end of the script element
+    # whatever the data holds ("</script>", "<!--<script>", which sends the HTML parser into a state where the real
+    # end tag no longer ends the element), no "<" or ">" reaches the page raw: JSON reads the escapes back the same
+    text = json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 
@@ -396,10 +411,10 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
                  f"<p class=\"meta\">{html.escape('; '.join(described + [COMPARABLE_ONLY]))}</p>",
                  _scores_table([(name, result["metrics"]) for name, result in run.scored.items()])]
         for name in run.scored:
-            pairs = run.path / "eval" / f"{name}-closest.png"
-            if pairs.is_file():
+            pairs = read_run_file(run.path / "eval" / f"{name}-closest.png", run.path, MAX_PICTURE_BYTES)
+            if pairs is not None:
                 body += [f"<h3>Closest to training images ({html.escape(name)})</h3>",
-                         f"<img alt=\"closest pairs\" src=\"{_png_uri(pairs.read_bytes())}\">"]
+                         f"<img alt=\"closest pairs\" src=\"{_png_uri(pairs)}\">"]
     body += ["<h2>Config</h2>", f"<pre>{html.escape(run.config_text)}</pre>"]
     return _write(out, _page(f"gankit report: {run.name}", body, script))
 

@@ -49,7 +49,7 @@ def fit_baseline(config: Config, run: Path, device: torch.device) -> TrainResult
 
     if isinstance(g, Ngram):
         g.fit(items)
-        step, epoch = 1, 1
+        step, epoch, stopped_by = 1, 1, "counted"
         rows.append({"kind": "fit", "step": 1, "epoch": 1, "images_seen": len(items),
                      "seconds": round(time.perf_counter() - started, 3), "nll": round(g.nll(items).item(), 6)})
         preview("epoch_0001")

@@ -190,6 +190,13 @@ class Trainer:
         """Load the newest checkpoint that reads; damaged ones are passed over, and said so (console and log)."""
         good, damaged = ckpt.scan_checkpoints(self.checkpoints)
         self.skipped = [(path.name, reason) for path, reason in damaged]
+        if good and self.dataset.modality.name == "text":  # G's outputs are the run's characters, one each
+            saved = ckpt.read_meta(good[-1]).get("modality")
+            characters = self.dataset.modality.info()["characters"]
+            if isinstance(saved, dict) and saved.get("characters") != characters:
+                raise GankitError(f"{self.config.data.name} has changed since {self.run} started: its characters are "
+                                  f"not the {len(saved.get('characters') or '')} the run was trained on (now "
+                                  f"{len(characters)}); resume with the text it trained on, or start a new run")
         for path in reversed(good):
             try:
                 restore(self.state, path)
