@@ -4,6 +4,7 @@ goes through the real command; docs/reliability.md lists them."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -12,9 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import assert_clean_error, gankit
+from gankit.errors import GankitError
+from gankit.models import MODELS
+from gankit.pipeline import Pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -41,6 +47,25 @@ def test_a_data_path_with_an_emoji_writes_a_run_gankit_reads_back_and_one_not_in
                  ("train", "--resume", run, "--max-steps", "2", "--no-progress")):
         result = gankit(*map(str, args))
         assert result.returncode == 0, (args, result.stderr)
+
+    # a bundle's model.json edited at random (sample shape, family, latent size): G is built, or one clean refusal
+    original = json.loads((tmp_path / "b" / "model.json").read_text())
+
+    shapes = st.sampled_from([[1, 28, 28], [3, 64, 64], [1, 7, 7], [3, 4096, 4096], [1, 16384], [1, 64, 64], [30, 16],
+                              [4096, 64]]) | st.lists(st.integers(0, 70_000), max_size=4)
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None)
+    @given(shape=shapes, family=st.sampled_from(MODELS.names()), latent=st.sampled_from([1, 100]) | st.integers(-1, 2**17))
+    def edited(shape, family, latent):
+        model = copy.deepcopy(original)
+        model["sample_shape"], model["family"] = shape, family
+        model["config"]["model"] = {"name": family, "latent_dim": latent}
+        (tmp_path / "b" / "model.json").write_text(json.dumps(model))
+        try:
+            Pipeline.from_run(tmp_path / "b", device="cpu")
+        except GankitError:
+            pass
+
+    edited()
 
     foreign = Path(os.fsdecode(str(tmp_path).encode() + b"/caf\xe9"))  # Latin-1 bytes in a UTF-8 file system
     image_folder(foreign)

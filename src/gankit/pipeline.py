@@ -325,11 +325,11 @@ def _build_generator(config: Config, spec: SampleSpec, where: str) -> nn.Module:
     try:
         MODELS.get(config.model.name).check(config, spec.shape)
         check_fits(config, spec.shape, torch.device("cpu"), spec.num_classes, training=False)
+        g, _ = build_models(config, spec.shape, spec.num_classes)
     except GankitError as exc:
         raise GankitError(f"{where}: {exc}") from None
-    try:
-        g, _ = build_models(config, spec.shape, spec.num_classes)
-    except (RuntimeError, ValueError) as exc:  # a shape the model cannot be built for
+    except (RuntimeError, ValueError, KeyError, IndexError, TypeError, ZeroDivisionError) as exc:
+        # a shape the model cannot be built for: the checks above know the shapes a run makes, not every edit
         raise GankitError(f"{where}: cannot build {config.model.name} for sample shape {list(spec.shape)} "
                           f"({one_line(exc)})") from None
     return g

@@ -220,7 +220,8 @@ def load_clips(path: Path, data: DataConfig) -> torch.Tensor:
     if array.dtype.kind != "f" or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[1] != 1):
         raise GankitError(f"{path} holds {array.dtype} {array.shape}; clips must be float N x L or N x 1 x L")
     if array.shape[-1] != clip:
-        raise GankitError(f"{path} holds clips of {array.shape[-1]} samples; {data.name} is scored with {clip}")
+        raise GankitError(f"{path} holds clips of {array.shape[-1]} samples; {data.name} is scored with clips of {clip}: "
+                          f"cut or pad them to {clip}, or save them as sound files in a folder (read as the data is)")
     if not 1 <= array.shape[0] <= MAX_SAMPLES:
         raise GankitError(f"{path} holds {array.shape[0]} clips; score 1 to {MAX_SAMPLES:,}")
     clips = torch.from_numpy(np.array(array, dtype=np.float32, order="C")).reshape(len(array), 1, clip)

@@ -56,6 +56,10 @@ def check(config: Config, sample_shape: tuple[int, ...]) -> None:
                           f"n_fft {p.n_fft}, hop {p.hop} and mels {p.mels} on clips of {picture.clip_samples} samples "
                           f"make {rows} x {frames}: change model.mels (rows; 0: n_fft / 2) or model.hop (frames)")
     dcgan.check(config, picture.shape)
+    # the data's clips (when a run starts), or G's pictures (a checkpoint or bundle, whose shape may have been edited)
+    if tuple(sample_shape) not in ((1, picture.clip_samples), tuple(picture.shape)):
+        raise GankitError(f"model {config.model.name} at these settings makes {list(picture.shape)} spectrograms of "
+                          f"{picture.clip_samples}-sample clips, and the samples are {list(sample_shape)}")
 
 
 def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0):
