@@ -317,7 +317,7 @@ def test_conditional_wavegan_trains_and_samples_each_digit(spoken_digits, tmp_pa
 @pytest.mark.parametrize("array,fragment", [
     (np.zeros((3, 16384), np.int16), "clips must be float N x L or N x 1 x L"),
     (np.zeros((3, 2, 16384), np.float32), "clips must be float N x L or N x 1 x L"),
-    (np.zeros((3, 1000), np.float32), "holds clips of 1000 samples; spoken-digits is scored with 16384"),
+    (np.zeros((3, 1000), np.float32), "holds clips of 1000 samples; spoken-digits is scored with clips of 16384: cut or pad"),
     (np.zeros((0, 16384), np.float32), "holds 0 clips"),
     (np.full((3, 16384), 2.0, np.float32), "clips must be finite and within [-1, 1]"),
     (np.full((3, 16384), np.nan, np.float32), "clips must be finite and within [-1, 1]"),
