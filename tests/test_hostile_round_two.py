@@ -188,3 +188,21 @@ def test_text_files_in_other_encodings_blank_files_and_changed_texts_are_named_f
     grown.write_text("".join(f"{n}\n" for n in names + ["zoe"] * 10))
     assert_clean_error(gankit("train", "--resume", str(runs / "g"), "--max-steps", "2"),
                        "has changed since", "resume with the text it trained on")
+
+
+def test_names_with_control_characters_and_markup_are_escaped_where_they_are_shown(tmp_path):
+    """A file name with a newline and a terminal escape is one escaped line in a warning; class folders named as
+    HTML are text in the model card."""
+    data = tmp_path / "shapes"
+    for label in ("<script>alert(1)", "plain"):
+        image_folder(data / label, 10)
+    (data / "plain" / "evil\n\x1b[2J.png").write_bytes(b"not an image")
+    runs = tmp_path / "runs"
+    trained = gankit("train", "--data", str(data), "--model", "cgan", "--set", "model.width=4", "--batch-size", "10",
+                     "--max-steps", "1", "--out", str(runs), "--name", "c", "--no-progress", "--no-report")
+    assert trained.returncode == 0, trained.stderr
+    warning = next(line for line in trained.stderr.splitlines() if "skipped" in line)
+    assert "evil\\n\\x1b[2J.png" in warning and "\x1b" not in trained.stderr
+    assert gankit("export", str(runs / "c"), "--out", str(tmp_path / "b")).returncode == 0
+    card = (tmp_path / "b" / "README.md").read_text()
+    assert "\\<script\\>alert(1)" in card and "<script>" not in card
