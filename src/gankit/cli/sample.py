@@ -59,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
     if args.npy is not None and not args.npy.endswith(".npy"):
         raise GankitError(f"--npy {args.npy} must end in .npy (numpy would add it, and the name printed would not be "
                           "the file written)")
-    for given in filter(None, (args.out, args.npy)):
-        _refuse_to_overwrite(Path(given), args.overwrite)
+    for flag, given in (("--out", args.out), ("--npy", args.npy)):
+        if given is not None:
+            _refuse_to_overwrite(flag, Path(given), args.overwrite)
     run_dir = run_or_bundle(args.run)
     pipe = Pipeline.from_run(args.run, args.checkpoint, args.device)
     if args.temperature is not None:
@@ -90,12 +91,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_to_overwrite(path: Path, overwrite: bool) -> None:
+def _refuse_to_overwrite(flag: str, path: Path, overwrite: bool) -> None:
     """A file the user has, or a folder with files in it, is not replaced or mixed into unless --overwrite says so."""
     if overwrite:
         return
     if path.is_dir() and any(path.iterdir()):
-        raise GankitError(f"--out {path} already holds files; pick a new folder, or add --overwrite to write the "
+        raise GankitError(f"{flag} {path} already holds files; pick a new folder, or add --overwrite to write the "
                           "samples among them")
     if path.exists() and not path.is_dir():
         raise GankitError(f"{path} exists; pick another name, or add --overwrite to replace it")

@@ -13,6 +13,7 @@ import re
 import warnings
 import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -67,12 +68,8 @@ def survey_text(path: str) -> TextSurvey | None:
     except GankitError:
         return None
     counts: Counter[int] = Counter()
-    for raw in data.split(b"\n"):
-        try:
-            line = raw.decode("utf-8").rstrip("\r")
-        except UnicodeDecodeError:
-            continue
-        if line.strip():
+    for line in decoded_lines(data):
+        if line is not None and line.strip():
             counts[len(line)] += 1
     if not counts:
         return None
@@ -114,6 +111,16 @@ def text_bytes(path: Path) -> bytes:
     return data
 
 
+def decoded_lines(data: bytes) -> Iterator[str | None]:
+    """Each line of UTF-8 text without its line ending, or None for a line that is not UTF-8 (the end of the last
+    line starts no line)."""
+    for raw in data.removesuffix(b"\n").split(b"\n"):
+        try:
+            yield raw.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError:
+            yield None
+
+
 def read_lines(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]:
     """The items of a UTF-8 text file, one per line; lines that are empty, not UTF-8 or longer than seq_len are
     skipped (with a warning that counts each, unless quiet). None left is an error that says what to change."""
@@ -121,13 +128,10 @@ def read_lines(path: str | Path, seq_len: int, quiet: bool = False) -> list[str]
     data = text_bytes(path)
     items, skipped = [], {"not UTF-8": 0, f"longer than {seq_len} characters": 0}
     empty = longest = 0
-    for raw in data.removesuffix(b"\n").split(b"\n"):  # the end of the last line starts no line
-        try:
-            line = raw.decode("utf-8").rstrip("\r")
-        except UnicodeDecodeError:
+    for line in decoded_lines(data):
+        if line is None:
             skipped["not UTF-8"] += 1
-            continue
-        if not line.strip():
+        elif not line.strip():
             empty += 1
         elif len(line) > seq_len:
             skipped[f"longer than {seq_len} characters"] += 1
