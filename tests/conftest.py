@@ -251,7 +251,9 @@ class ServedCommand:
             except TimeoutError:
                 raise subprocess.TimeoutExpired(self.args, timeout) from None
         if self.output is None:
-            self.output = tuple((self.folder / name).read_text() for name in ("stdout", "stderr"))
+            # a child killed (SIGKILL) before it opened its output files leaves none: it printed nothing
+            self.output = tuple((self.folder / name).read_text() if (self.folder / name).is_file() else ""
+                                for name in ("stdout", "stderr"))
             shutil.rmtree(self.folder, ignore_errors=True)
         return self.output
 
