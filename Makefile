@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_ARGS ?=
 
-.PHONY: demo test test-quick test-fast lint data browser speech words poems install clean
+.PHONY: demo test test-quick test-fast lint data browser speech music words poems install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ browser:
 speech:
 	@scripts/ensure-apt.sh "the spoken-digits tests" espeak-ng:espeak-ng
 
+music:
+	@scripts/ensure-apt.sh "the notes tests" fluidsynth:fluidsynth /usr/share/sounds/sf2/FluidR3_GM.sf2:fluid-soundfont-gm
+
 words:
 	@scripts/ensure-apt.sh "the text tests (the words dataset)" /usr/share/dict/words:wamerican
 
@@ -36,11 +39,11 @@ poems:
 demo: data
 	$(BIN)/gankit train $(DEMO_ARGS)
 
-test: data browser speech words poems
+test: data browser speech music words poems
 	$(BIN)/python -m pytest -q
 
 # test-fast: the name it had before
-test-quick test-fast: data browser speech words poems
+test-quick test-fast: data browser speech music words poems
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)

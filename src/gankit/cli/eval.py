@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         data = resolve_data(args.data or "fashion-mnist", args.data_dir)
         images = load_samples(args.samples, data)
         reference = prepare_reference(data, args.extractor, device)
+        labels = None
         label, out_dir = Path(args.samples).name, None
     else:
 
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
                               f"{other['extractor']['name']}:{other['extractor']['digest']} against "
                               f"{other['reference']}, this with {reference.extractor.id} against "
                               f"{reference.data.name}/{reference.heldout.split}")
-    result = score(images, reference, metrics, seed=args.seed)
+    result = score(images, reference, metrics, seed=args.seed, labels=labels)
     if sticks := yardsticks(reference, metrics, len(images), args.seed):
         result["yardsticks"] = sticks
     result["samples"] = label if args.samples else {"run": str(args.run), "checkpoint": pipe.checkpoint.name}

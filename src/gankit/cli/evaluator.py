@@ -12,6 +12,7 @@ from gankit.device import resolve_device
 from gankit.errors import GankitError
 from gankit.metrics.classifier import untrusted_reason
 from gankit.metrics.features import cached_evaluator_path, train_classifier_for
+from gankit.metrics.pitch import cached_pitch_classifier_path, has_pitches, train_pitch_classifier_for
 from gankit.resolve import resolve_data
 
 NAME = "evaluator"
@@ -21,6 +22,9 @@ precision/recall, ...) and whose class probabilities give IS and class coverage.
 held-out split (the test split, or a seeded 10% of a folder with class subfolders); its weights go
 to safetensors with the accuracy and the command in a JSON beside them. Fashion-MNIST's ships with
 gankit; others are trained on first use of `gankit eval` and cached.
+
+For notes it also trains the pitch classifier behind clear_pitch and pitch_distance (NAME-pitch.safetensors
+beside --out).
 
 examples:
   gankit evaluator train --data fashion-mnist
@@ -55,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
     info = json.loads(out.with_suffix(".json").read_text())
     print(f"test accuracy {info['test_accuracy']:.4f} on {info['test_images']} held-out samples; "
           f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB) and {out.with_suffix('.json').name}")
+    if has_pitches(data):
+        pitch_out = out.with_name(f"{out.stem}-pitch.safetensors") if args.out else cached_pitch_classifier_path(data, train)
+        pitch = train_pitch_classifier_for(data, train, pitch_out).info
+        print(f"pitch: {pitch['test_accuracy']:.4f} right ({pitch['within_a_semitone']:.4f} within a semitone) on "
+              f"{pitch['test_images']} held-out notes, {pitch['none_accuracy']:.4f} of {pitch['test_none']} clips of no "
+              f"single pitch called so; wrote {pitch_out}")
     problem = untrusted_reason(info)
     if problem:
         print(f"gankit: warning: gankit eval will refuse this classifier's features: {problem}; add images to each "

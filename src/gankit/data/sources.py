@@ -28,6 +28,7 @@ from gankit.data.cifar import read_cifar10
 from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
 from gankit.data.folder import labels_from_subfolders, list_images, survey_images
 from gankit.data.idx import read_idx
+from gankit.data.notes import FAMILIES, note_pitches
 from gankit.data.text import EXTENSIONS as TEXT_EXTENSIONS
 from gankit.data.text import read_text, split_by_hash, split_poems, split_words, survey_text
 from gankit.errors import GankitError
@@ -76,6 +77,18 @@ def read_spoken_digits(files: dict[str, Path], split: str, cfg: DataConfig) -> t
     return clips, np.array([DIGITS.index(c) for c in found], dtype=np.int64)[labels]
 
 
+def read_notes(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The clips of `gankit data notes`: <split>/<instrument family>/*.flac, labelled in family order."""
+    folder = files[split]
+    clips, labels, found = read_audio_folder(folder, cfg.sample_rate or DEFAULT_RATE, cfg.clip_samples or DEFAULT_CLIP)
+    unknown = sorted(set(found) - set(FAMILIES))
+    if labels is None or unknown or len(clips) != len(list_sounds(folder)):
+        raise GankitError(f"{folder} is not as `gankit data notes` makes it (one folder per instrument family, no "
+                          f"silent or unreadable note{', found ' + ', '.join(unknown[:3]) if unknown else ''}); "
+                          "make it again")
+    return clips, np.array([FAMILIES.index(c) for c in found], dtype=np.int64)[labels]
+
+
 def read_text_items(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
     """A named text dataset's split as character ids (N, seq_len), in its training items' vocabulary."""
     return vocabulary(cfg).encode(text_items(cfg, split, files), seq_len(cfg)), None
@@ -101,6 +114,8 @@ class NamedDataset:
     made_by: str | None = None
     # a folder a system package installs the files into, searched after the usual ones
     system_dir: str | None = None
+    # musical notes: a split folder -> the MIDI pitch of each clip, in the order they are read (scored by pitch)
+    pitches: Callable[[Path], np.ndarray] | None = None
 
 
 _IDX_FILES = {
@@ -153,6 +168,12 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
             name="spoken-digits", base_url="", files={"train": ("train",), "test": ("test",)}, sha256={},
             classes=DIGITS, modality="audio", shape=(1, DEFAULT_CLIP), read=read_spoken_digits,
             made_by="gankit data spoken-digits",
+        ),
+        # NSynth (GANSynth's notes) cannot be downloaded here: FluidSynth plays General-MIDI instruments
+        NamedDataset(
+            name="notes", base_url="", files={"train": ("train",), "test": ("test",)}, sha256={},
+            classes=FAMILIES, modality="audio", shape=(1, DEFAULT_CLIP), read=read_notes, made_by="gankit data notes",
+            pitches=note_pitches,
         ),
         # one of Debian's word lists: 100,000 American English words, 73,000 of them lower-case a-z only
         NamedDataset(

@@ -14,6 +14,7 @@ import torch
 from gankit.metrics.classes import class_coverage, inception_score
 from gankit.metrics.fid import frechet_distance, kernel_distance
 from gankit.metrics.memorisation import memorisation
+from gankit.metrics.pitch import pitch_scores
 from gankit.metrics.prdc import manifold_scores
 from gankit.registry import Registry
 
@@ -30,6 +31,11 @@ class ScoringInput:
     # (M,) distances from each held-out real image to its nearest training image
     real_radii: dict[int, torch.Tensor] | None = None
     real_to_train: torch.Tensor | None = None
+    # the class each sample was generated for (a conditional model's), when known
+    labels: torch.Tensor | None = None
+    # musical notes: pitch classifier probabilities (N, pitches + 1) and (M, pitches + 1), the last "none"
+    fake_pitch: torch.Tensor | None = None
+    real_pitch: torch.Tensor | None = None
     # precision/recall/density/coverage come from one shared pass over the distances
     _manifold: dict | None = field(default=None, repr=False)
 
@@ -44,7 +50,8 @@ METRICS: Registry[Callable[[ScoringInput], dict]] = Registry("metric")
 # which way each score is better, as every table of scores says it
 BETTER = {"fid": "lower", "kid": "lower", "is": "higher", "precision": "higher", "recall": "higher",
           "density": "near 1", "coverage": "higher", "class_coverage": "higher", "memorisation_rate": "lower",
-          "nn_distance_ratio": "near 1 or above",
+          "nn_distance_ratio": "near 1 or above", "asked_class": "higher", "clear_pitch": "higher",
+          "pitch_distance": "lower",
           # text (gankit.metrics.text)
           "unique": "higher", "empty": "lower", "novelty": "higher", "validity": "higher",
           **{f"js_{n}": "lower" for n in range(1, 5)}, **{f"distinct_{n}": "near real" for n in range(1, 5)}}
@@ -53,7 +60,9 @@ COMPARABLE_ONLY = ("scores compare only with scores from the same extractor on t
                    "scale differs from one dataset or extractor to another")
 # metrics that need the training set's features (more work: only computed when asked for)
 NEEDS_TRAIN = {"memorisation"}
-NEEDS_CLASSES = {"is", "class_coverage"}
+NEEDS_CLASSES = {"is", "class_coverage", "asked_class"}
+# metrics for musical notes only (a dataset with pitches)
+NEEDS_PITCH = {"pitch"}
 
 
 @METRICS.register("fid")
@@ -87,6 +96,19 @@ def _dc(s: ScoringInput) -> dict:
 def _class_coverage(s: ScoringInput) -> dict:
     coverage, shares = class_coverage(s.fake_probs, s.real_probs)
     return {"class_coverage": coverage, "class_shares": shares}
+
+
+@METRICS.register("asked_class")
+def _asked_class(s: ScoringInput) -> dict:
+    """Share of a conditional model's samples the classifier puts in the class they were generated for."""
+    if s.labels is None:
+        return {}
+    return {"asked_class": float((s.fake_probs.argmax(1).cpu() == s.labels.cpu()).double().mean())}
+
+
+@METRICS.register("pitch")
+def _pitch(s: ScoringInput) -> dict:
+    return pitch_scores(s.fake_pitch, s.real_pitch)
 
 
 @METRICS.register("memorisation")

@@ -18,8 +18,9 @@ from gankit.data.folder import read_image_folder
 from gankit.data.sources import data_modality, is_text_file, sample_shape, seq_len, vocabulary
 from gankit.data.text import read_text
 from gankit.errors import GankitError
-from gankit.metrics import METRICS, NEEDS_CLASSES, NEEDS_TRAIN, ScoringInput
+from gankit.metrics import METRICS, NEEDS_CLASSES, NEEDS_PITCH, NEEDS_TRAIN, ScoringInput
 from gankit.metrics.features import FeatureExtractor, get_extractor
+from gankit.metrics.pitch import PitchClassifier, pitch_classifier_for
 from gankit.metrics.prdc import K_DC, kth_neighbour_distances, nearest
 from gankit.metrics.reference import HeldOut, cache_key, cached_features, cached_tensors, held_out, images_digest
 from gankit.metrics.text import TextReference, prepare_text_reference, score_text
@@ -45,6 +46,9 @@ class Reference:
     real: torch.Tensor
     real_probs: torch.Tensor | None
     device: torch.device
+    # musical notes: the pitch classifier and its probabilities for the held-out notes
+    pitch: PitchClassifier | None = None
+    real_pitch: torch.Tensor | None = None
     _train_features: torch.Tensor | None = None
     _real_radii: dict[int, torch.Tensor] | None = None
     _real_to_train: torch.Tensor | None = None
@@ -59,6 +63,12 @@ class Reference:
         if self.heldout.from_training_set:
             return self.train.samples[self.heldout.rest]
         return self.train.samples
+
+    @property
+    def training_labels(self) -> torch.Tensor | None:
+        """The labels of `training_images`, when the data has them."""
+        labels = self.train.labels
+        return labels[self.heldout.rest] if labels is not None and self.heldout.from_training_set else labels
 
     def train_features(self) -> torch.Tensor:
         if self._train_features is None:
@@ -111,16 +121,20 @@ def prepare_reference(data: DataConfig, extractor: str = "auto", device: torch.d
         return prepare_text_reference(data, train, heldout, device)
     ext = get_extractor(extractor, data, train, device)
     real, real_probs = cached_features(ext, data.name, heldout.split, heldout.images, device)
-    return Reference(data, train, heldout, ext, real, real_probs, device)
+    pitch = pitch_classifier_for(data, train)
+    real_pitch = pitch.probabilities(heldout.images) if pitch is not None else None
+    return Reference(data, train, heldout, ext, real, real_probs, device, pitch, real_pitch)
 
 
 def score(images: torch.Tensor, reference: Reference | TextReference, metrics: list[str] | None = None, seed: int = 0,
-          features: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> dict:
+          features: tuple[torch.Tensor, torch.Tensor | None] | None = None, labels: torch.Tensor | None = None,
+          pitch: torch.Tensor | None = None) -> dict:
     """Score samples as stored (uint8 images (N, C, H, W), float clips (N, 1, L)) with the selected metrics;
     text (int64 ids (N, L)) with all of gankit.metrics.text's.
 
     `features`, when given, are the extractor's (features, class probabilities) of all the samples,
-    already computed (by several processes, each on its part); `images` is then only checked.
+    already computed (by several processes, each on its part); `images` is then only checked. So is `pitch`, the
+    pitch classifier's probabilities of notes. `labels` are the classes a conditional model was asked for.
 
     Returns:
         {"metrics": {...}, "n", "extractor": {...}, "reference": {...}, "seed", "seconds"}; the
@@ -143,13 +157,18 @@ def score(images: torch.Tensor, reference: Reference | TextReference, metrics: l
     ext = reference.extractor
     if ext.classes == () and any(m in NEEDS_CLASSES for m in metrics):
         metrics = [m for m in metrics if m not in NEEDS_CLASSES]
+    if reference.pitch is None:
+        metrics = [m for m in metrics if m not in NEEDS_PITCH]
     started = time.perf_counter()
     fake, fake_probs = features if features is not None else ext.extract(images, reference.device)
     needs_train = any(m in NEEDS_TRAIN for m in metrics)
     inputs = ScoringInput(fake=fake, real=reference.real, fake_probs=fake_probs, real_probs=reference.real_probs,
                           train=reference.train_features() if needs_train else None, seed=seed,
                           real_radii=reference.real_radii() if {"pr", "dc"} & set(metrics) else None,
-                          real_to_train=reference.real_to_train() if needs_train else None)
+                          real_to_train=reference.real_to_train() if needs_train else None, labels=labels)
+    if any(m in NEEDS_PITCH for m in metrics):
+        inputs.fake_pitch = pitch if pitch is not None else reference.pitch.probabilities(images)
+        inputs.real_pitch = reference.real_pitch
     values: dict = {}
     for name in metrics:
         values |= METRICS.get(name)(inputs)

@@ -36,18 +36,26 @@ def yardsticks(reference, metrics: list[str], n: int, seed: int = 0) -> dict[str
                                                                              reference)}}
     if reference.train.modality.name != "audio":
         return {}
-    training = reference.training_images
+    training, labels = reference.training_images, reference.training_labels
     count = min(n, len(training))
     generator = torch.Generator().manual_seed(seed)
-    clips = {"real data": training[torch.randperm(len(training), generator=generator)[:count]],
+    picked = torch.randperm(len(training), generator=generator)[:count]
+    clips = {"real data": training[picked],
              "silence": torch.zeros(count, *training.shape[1:]),
              "white noise": torch.rand(count, *training.shape[1:], generator=generator) * 2 - 1}
+    # what a conditional model's samples are asked to be: the real clips' own classes, and for the others classes
+    # in the data's proportions (which they match by chance)
+    asked = {"real data": labels[picked] if labels is not None else None,
+             **{name: labels[torch.randint(len(labels), (count,), generator=generator)] if labels is not None else None
+                for name in ("silence", "white noise")}}
     metrics = [m for m in metrics if m not in NEEDS_TRAIN]
     if not metrics:
         return {}
-    return {name: {"n": count, "metrics": score(samples, reference, metrics, seed, features=cached_features(
-        reference.extractor, reference.data.name, name.replace(" ", "-"), samples, reference.device))["metrics"]}
-        for name, samples in clips.items()}
+    return {name: {"n": count, "metrics": score(samples, reference, metrics, seed, labels=asked[name],
+                                                features=cached_features(reference.extractor, reference.data.name,
+                                                                         name.replace(" ", "-"), samples,
+                                                                         reference.device))["metrics"]}
+            for name, samples in clips.items()}
 
 
 def random_characters(real: list[str], reference: TextReference, seed: int) -> list[str]:

@@ -11,7 +11,7 @@ from gankit.seeds import EVAL
 from gankit.train.callbacks import Callback
 
 # the scores said on the console after each evaluation (all of them go to metrics.jsonl)
-SHOWN = ("fid", "kid", "precision", "recall", "js_4", "novelty", "unique")
+SHOWN = ("fid", "kid", "precision", "recall", "asked_class", "clear_pitch", "pitch_distance", "js_4", "novelty", "unique")
 
 
 class Evaluation(Callback):
@@ -37,15 +37,20 @@ class Evaluation(Callback):
     def scores(self, trainer) -> dict:
         pipe = Pipeline(trainer.sampler(), trainer.config.model.latent_dim, trainer.spec, trainer.device)
         images = pipe.generate(self.z, self.y)
-        features = None
+        features = pitch = None
+        labels = self.y
         if self.replicas.active and isinstance(self.reference, TextReference):  # scored from the text itself
             images = self.replicas.gather(images)
         elif self.replicas.active:
             fake, probs = self.reference.extractor.extract(images, self.reference.device)
             features = (self.replicas.gather(fake), None if probs is None else self.replicas.gather(probs))
+            if self.reference.pitch is not None:
+                pitch = self.replicas.gather(self.reference.pitch.probabilities(images).to(self.reference.device))
+            labels = None if labels is None else self.replicas.gather(labels)
         scores = None
         if self.replicas.is_main:
-            result = score(images, self.reference, self.metrics, seed=self.seed, features=features)
+            result = score(images, self.reference, self.metrics, seed=self.seed, features=features, labels=labels,
+                           pitch=pitch)
             values = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
             scores = {**values, "eval_n": result["n"], "eval_extractor": self.reference.extractor.id}
         return self.replicas.from_main(scores)
