@@ -2,6 +2,7 @@
 to each view and back (no GAN), scored like a GAN's clips.
 
     gankit data spoken-digits && .venv/bin/python benchmarks/spectrogram_views.py [--iterations 16,32]
+    gankit data notes && .venv/bin/python benchmarks/spectrogram_views.py --data notes   (adds the pitch scores)
 
 For each view: statistics fitted on the 3,360 training clips, the 480 test clips encoded, decoded by fast
 Griffin-Lim, then FID / IS / class coverage with the shipped classifier against the untouched test clips (FID 0,
@@ -15,7 +16,6 @@ import argparse
 import time
 
 from gankit.config import DataConfig
-from gankit.data import load_dataset
 from gankit.metrics.evaluate import prepare_reference, score
 from gankit.modalities.spectrogram import SpectrogramView, spectral_convergence
 
@@ -24,19 +24,23 @@ VIEWS = {"linear 128 x 128 (256 / 128), the paper's": (256, 128, 0),
          "64 mel x 64 (1024 / 256)": (1024, 256, 64),
          "64 mel x 64 (512 / 256), specgan's": (512, 256, 64),
          "128 mel x 128 (1024 / 128)": (1024, 128, 128)}
-METRICS = ["fid", "is", "class_coverage"]
+METRICS = ["fid", "is", "class_coverage", "pitch"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", default="16,32", help="Griffin-Lim iterations to try")
     parser.add_argument("--log-eps", type=float, default=1e-4, help="added to |X| before the log")
+    parser.add_argument("--data", default="spoken-digits", help="spoken-digits or notes")
     args = parser.parse_args()
-    reference = prepare_reference(DataConfig(name="spoken-digits"), "classifier", "cpu")
-    test = load_dataset(DataConfig(name="spoken-digits"), split="test").samples
+    reference = prepare_reference(DataConfig(name=args.data), "classifier", "cpu")
+    test = reference.heldout.images
     real = score(test, reference, METRICS, seed=0)["metrics"]
-    print(f"{len(test)} test clips, log eps {args.log_eps:g}; untouched: IS {real['is']:.3f}, FID {real['fid']:.2f}")
-    print(f"{'view':<44}{'GL':>4}{'IS':>8}{'FID':>8}{'classes':>9}{'SC':>8}{'ms/clip':>9}")
+    pitch = lambda m: f"{m['clear_pitch']:>8.3f}{m['pitch_distance']:>8.2f}" if "clear_pitch" in m else ""
+    print(f"{len(test)} test clips, log eps {args.log_eps:g}; untouched: IS {real['is']:.3f}, FID {real['fid']:.2f}"
+          + (f", clear pitch {real['clear_pitch']:.3f}" if "clear_pitch" in real else ""))
+    print(f"{'view':<44}{'GL':>4}{'IS':>8}{'FID':>8}{'classes':>9}{'SC':>8}{'ms/clip':>9}"
+          + (f"{'clear':>8}{'pitch':>8}" if "clear_pitch" in real else ""))
     for name, (n_fft, hop, mels) in VIEWS.items():
         view = SpectrogramView(n_fft, hop, mels, 16000, 16384, 0, args.log_eps).fitted(reference.train.samples)
         pictures = view.encode(test)
@@ -47,7 +51,7 @@ def main() -> None:
             sc = spectral_convergence(clips[:, 0], view.decode_magnitude(pictures), n_fft, hop)
             m = score(clips, reference, METRICS, seed=0)["metrics"]
             print(f"{name:<44}{iterations:>4}{m['is']:>8.3f}{m['fid']:>8.2f}{m['class_coverage']:>9.2f}{sc:>8.3f}"
-                  f"{ms:>9.1f}", flush=True)
+                  f"{ms:>9.1f}{pitch(m)}", flush=True)
 
 
 if __name__ == "__main__":

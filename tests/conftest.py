@@ -64,6 +64,20 @@ def spoken_digits(tmp_path_factory):
     return data
 
 
+@pytest.fixture(scope="session")
+def notes(tmp_path_factory):
+    """A small notes set played by the real FluidSynth: one instrument of each family (the first of each pair) over
+    its four octaves at one velocity, 528 clips, 66 of them held out."""
+    from gankit.data.notes import INSTRUMENTS, SOUNDFONT, make_notes
+
+    if shutil.which("fluidsynth") is None or not SOUNDFONT.is_file():
+        pytest.fail("FluidSynth or its soundfont is missing: run `make music` (apt install fluidsynth fluid-soundfont-gm)")
+    out = tmp_path_factory.mktemp("data") / "notes"
+    counts = make_notes(out, instruments=INSTRUMENTS[::2], velocities=(100,), progress=False)
+    assert counts == {"train": 462, "test": 66}
+    return out
+
+
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
     raw = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()

@@ -86,6 +86,36 @@ def test_mode_collapse_from_diversity_and_from_class_coverage():
     assert [f.rule for f in found] == ["mode_collapse"] and "fell to 0.6 from 1.0 at step 200" in found[0].title
 
 
+def test_diversity_of_a_conditional_g_is_measured_within_each_class():
+    """A G that ignores z makes one picture per class: varied across classes, collapsed within each."""
+    import torch
+
+    from gankit.modalities.image import ImageModality
+    from gankit.report.diversity import DiversityProbe
+
+    generator = torch.Generator().manual_seed(0)
+    real = torch.randint(0, 256, (300, 1, 8, 8), dtype=torch.uint8, generator=generator)
+    labels = torch.arange(300) % 3
+    modality = ImageModality()
+    probe = DiversityProbe(real, modality.to_model, modality, latent_dim=4, seed=0, labels=labels, n=60)
+    looks = torch.rand(3, 1, 8, 8, generator=generator) * 2 - 1
+
+    class G(torch.nn.Module):
+        def __init__(self, make):
+            super().__init__()
+            self.make = make
+
+        def forward(self, z, y):
+            return self.make(z, y)
+
+    ignores_z = G(lambda z, y: looks[y])
+    uses_z = G(lambda z, y: (z[:, :1, None, None].expand(-1, 1, 8, 8) + looks[y]).clamp(-1, 1))
+    assert probe(ignores_z) == 0
+    assert probe(uses_z) > 0.3
+    unconditional = DiversityProbe(real, modality.to_model, modality, latent_dim=4, seed=0, n=60)
+    assert unconditional(G(lambda z, y: looks[torch.arange(len(z)) % 3])) > 0.3  # one picture a class: varied overall
+
+
 def test_a_preview_of_one_output_is_named_at_any_step():
     """Six steps in, 16 clips alike: no waiting for hundreds of steps, and named as clips; a varied preview later
     ends the episode."""

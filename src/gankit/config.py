@@ -39,7 +39,7 @@ def opt(default: Any, help: str) -> Any:
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = opt("fashion-mnist", "a dataset name (fashion-mnist, mnist, cifar10, spoken-digits, words), a folder of "
+    name: str = opt("fashion-mnist", "a dataset name (fashion-mnist, mnist, cifar10, spoken-digits, notes, words, tang-poems), a folder of "
                                      "images or sound files, or a .txt file of one item per line (kept as an absolute "
                                      "path)")
     data_dir: str | None = opt(None, "a folder holding the dataset's files; searched before the cache and system folders")

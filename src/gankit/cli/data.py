@@ -87,7 +87,6 @@ def _make_unless_there(args: argparse.Namespace) -> None:
         return
     else:
         out = cache_dir() / "datasets" / args.name
-    out.parent.mkdir(parents=True, exist_ok=True)
     if args.name == "notes":
         counts = make_notes(out, Path(args.soundfont) if args.soundfont else SOUNDFONT)
     else:

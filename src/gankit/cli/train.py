@@ -43,6 +43,7 @@ examples:
   gankit train --config run.toml --lr 1e-4
   gankit train --data ./my_images --image-size 64 --channels 3
   gankit train --data spoken-digits --model wavegan      (sound: gankit data spoken-digits makes it)
+  gankit train --data notes --model auto                 (music: gankit data notes makes it)
   gankit train --data words --model textgan              (text: Debian's word list, or --data lines.txt)
   gankit train --resume runs/my-run --epochs 10
   gankit train --nproc 4 --model dcgan --batch-size 512     (4 processes: one per GPU, or CPU ones)

@@ -137,7 +137,7 @@ def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -
 def build_conditional(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0):
     if num_classes < 2:
         raise GankitError(f"model cwavegan needs class labels, and {config.data.name} has none "
-                          "(use spoken-digits or a folder with one subfolder per class)")
+                          "(use spoken-digits, notes or a folder with one subfolder per class)")
     return build(config, sample_shape, num_classes)
 
 

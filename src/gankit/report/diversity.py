@@ -1,5 +1,9 @@
 """A cheap diversity signal for the mode-collapse rule: how varied a fixed batch of samples is, relative
-to real data (1 = as varied as the data, near 0 = G makes one thing over and over)."""
+to real data (1 = as varied as the data, near 0 = G makes one thing over and over).
+
+For a conditional G it is measured within each class and averaged: a G that ignores z and makes one sample per
+class is collapsed, though its classes differ from each other (a 30-minute cspecgan run on notes did this from
+about epoch 60, and the spread over all classes stayed at 0.9 to 1.1 of the data's)."""
 
 from __future__ import annotations
 
@@ -31,15 +35,27 @@ class DiversityProbe:
         n = min(n, len(real))
         pick = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed + DIVERSITY))[:n]
         self.spread = modality.spread
-        self.real_spread = self.spread(to_model(real[pick.to(device)]))
+        chosen = to_model(real[pick.to(device)])
+        self.real_spread = self.spread(chosen)
         self.z = latents(n, latent_dim, seed + DIVERSITY, device)
         self.y = labels[pick.to(labels.device)] if labels is not None else None
+        # class -> (where in the batch, the real spread within it), for the classes with two samples or more
+        self.classes: dict[int, tuple[torch.Tensor, float]] = {}
+        if self.y is not None:
+            for c in self.y.unique().tolist():
+                where = (self.y == c).nonzero().flatten()
+                if len(where) >= 2 and (within := self.spread(chosen[where])) > 0:
+                    self.classes[c] = (where, within)
 
     @torch.no_grad()
     def __call__(self, g: nn.Module) -> float:
         was_training = g.training
         g.eval()
         try:
-            return self.spread(g(self.z, self.y)) / max(self.real_spread, 1e-12)
+            fake = g(self.z, self.y)
+            if not self.classes:
+                return self.spread(fake) / max(self.real_spread, 1e-12)
+            ratios = [(len(where), self.spread(fake[where]) / within) for where, within in self.classes.values()]
+            return sum(n * r for n, r in ratios) / sum(n for n, _ in ratios)
         finally:
             g.train(was_training)

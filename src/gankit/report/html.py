@@ -315,8 +315,8 @@ slider.addEventListener("input", () => show(Number(slider.value)));
 show(frames.length - 1);
 """
 
-SCORE_KEYS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "class_coverage",
-              "memorisation_rate", "nn_distance_ratio",
+SCORE_KEYS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "class_coverage", "asked_class",
+              "clear_pitch", "pitch_distance", "memorisation_rate", "nn_distance_ratio",
               "js_1", "js_2", "js_3", "js_4", "js_4_floor", "distinct_4", "distinct_4_real", "unique", "empty", "novelty",
               "validity")
 
