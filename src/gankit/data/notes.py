@@ -8,7 +8,6 @@ name, for scoring. One note in eight (spread evenly over instruments, pitches an
 
 from __future__ import annotations
 
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from gankit.data.audio import DEFAULT_CLIP, DEFAULT_RATE, SILENCE, audio_libraries, list_sounds
+from gankit.data.audio import (
+    DEFAULT_CLIP,
+    DEFAULT_RATE,
+    SILENCE,
+    audio_libraries,
+    list_sounds,
+    made_in_place,
+    write_flac,
+)
 from gankit.errors import GankitError
 
 # NSynth's instrument families (General MIDI's choir and voice presets stand for its sung notes)
@@ -156,28 +163,16 @@ def make_notes(out: Path, soundfont: Path = SOUNDFONT, instruments: tuple[Instru
     """
     synthesizer_library()
     soundfont = check_soundfont(soundfont)
-    soundfile, _ = audio_libraries()
+    audio_libraries()
     notes = plan(instruments, velocities)
-    if out.exists():
-        raise GankitError(f"{out} already exists; delete it to make the dataset again")
-    building = out.with_name(out.name + ".part")
-    shutil.rmtree(building, ignore_errors=True)
     by_instrument = [[n for n in notes if n.instrument == inst] for inst in instruments]
+    with made_in_place(out) as building, ThreadPoolExecutor(max_workers=4) as pool, \
+            tqdm(total=len(notes), desc="playing notes", unit="clip", disable=not progress) as bar:
 
-    def make(group: list[Note]) -> int:
-        for note, clip in zip(group, render_instrument(group, soundfont)):
-            path = building / note.path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            soundfile.write(path, clip, DEFAULT_RATE, format="FLAC", subtype="PCM_16")
-        return len(group)
+        def make(group: list[Note]) -> None:
+            for note, clip in zip(group, render_instrument(group, soundfont)):
+                write_flac(building / note.path, clip)
+            bar.update(len(group))
 
-    try:
-        with ThreadPoolExecutor(max_workers=4) as pool, tqdm(total=len(notes), desc="playing notes", unit="clip",
-                                                             disable=not progress) as bar:
-            for done in pool.map(make, by_instrument):
-                bar.update(done)
-        building.rename(out)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
+        list(pool.map(make, by_instrument))
     return {split: sum(n.split == split for n in notes) for split in ("train", "test")}

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from gankit.data.audio import DEFAULT_RATE, audio_libraries, resample
+from gankit.data.audio import DEFAULT_RATE, audio_libraries, made_in_place, resample, write_flac
 from gankit.errors import GankitError
 
 ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
@@ -93,24 +93,9 @@ def make_spoken_digits(out: Path, words: tuple[str, ...], per_word: int | None =
     Made in a sibling folder and renamed into place, so a stopped run leaves no half-made dataset.
     """
     program = espeak()
-    soundfile, _ = audio_libraries()
+    audio_libraries()
     takes = plan(words, per_word)
-    if out.exists():
-        raise GankitError(f"{out} already exists; delete it to make the dataset again")
-    building = out.with_name(out.name + ".part")
-    shutil.rmtree(building, ignore_errors=True)
-
-    def make(take: Take) -> None:
-        folder = building / take.split / take.word
-        folder.mkdir(parents=True, exist_ok=True)
-        soundfile.write(folder / take.filename, say(take, program), DEFAULT_RATE, format="FLAC", subtype="PCM_16")
-
-    try:
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(tqdm(pool.map(make, takes), total=len(takes), desc="speaking digits", unit="clip",
-                      disable=not progress))
-        building.rename(out)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
+    with made_in_place(out) as building, ThreadPoolExecutor(max_workers=4) as pool:
+        make = lambda take: write_flac(building / take.split / take.word / take.filename, say(take, program))
+        list(tqdm(pool.map(make, takes), total=len(takes), desc="speaking digits", unit="clip", disable=not progress))
     return {split: sum(t.split == split for t in takes) for split in ("train", "test")}
