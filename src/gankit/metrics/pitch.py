@@ -118,8 +118,8 @@ def load_pitch_classifier(weights: Path) -> PitchClassifier:
 
 
 def pitch_classifier_for(data: DataConfig, train: Dataset) -> PitchClassifier | None:
-    """The pitch classifier of a dataset of notes at this sample rate: the shipped one, or one trained on first use
-    and cached; None for data without pitches (all but `notes`) or at another sample rate."""
+    """The pitch classifier of a dataset of notes: the shipped one, or at another sample rate than its own one
+    trained on first use and cached; None for data without pitches (all but `notes`)."""
     if not has_pitches(data):
         return None
     rate = train.modality.info().get("sample_rate")
