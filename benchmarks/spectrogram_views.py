@@ -19,11 +19,14 @@ from gankit.config import DataConfig
 from gankit.metrics.evaluate import prepare_reference, score
 from gankit.modalities.spectrogram import SpectrogramView, spectral_convergence
 
-# name -> (n_fft, hop, mels); 0 mels: the linear bins
-VIEWS = {"linear 128 x 128 (256 / 128), the paper's": (256, 128, 0),
-         "64 mel x 64 (1024 / 256)": (1024, 256, 64),
-         "64 mel x 64 (512 / 256), specgan's": (512, 256, 64),
-         "128 mel x 128 (1024 / 128)": (1024, 128, 128)}
+# name -> (n_fft, hop, bands, scale); 0 bands: the linear bins
+VIEWS = {"linear 128 x 128 (256 / 128), the paper's": (256, 128, 0, "mel"),
+         "64 mel x 64 (1024 / 256)": (1024, 256, 64, "mel"),
+         "64 mel x 64 (512 / 256), specgan's": (512, 256, 64, "mel"),
+         "128 mel x 128 (1024 / 128)": (1024, 128, 128, "mel"),
+         "128 mel x 64 (1024 / 256)": (1024, 256, 128, "mel"),
+         "64 log x 64 (1024 / 256)": (1024, 256, 64, "log"),
+         "128 log x 64 (1024 / 256), auto's for notes": (1024, 256, 128, "log")}
 METRICS = ["fid", "is", "class_coverage", "pitch"]
 
 
@@ -41,8 +44,8 @@ def main() -> None:
           + (f", clear pitch {real['clear_pitch']:.3f}" if "clear_pitch" in real else ""))
     print(f"{'view':<44}{'GL':>4}{'IS':>8}{'FID':>8}{'classes':>9}{'SC':>8}{'ms/clip':>9}"
           + (f"{'clear':>8}{'pitch':>8}" if "clear_pitch" in real else ""))
-    for name, (n_fft, hop, mels) in VIEWS.items():
-        view = SpectrogramView(n_fft, hop, mels, 16000, 16384, 0, args.log_eps).fitted(reference.train.samples)
+    for name, (n_fft, hop, bands, scale) in VIEWS.items():
+        view = SpectrogramView(n_fft, hop, bands, 16000, 16384, 0, args.log_eps, scale=scale).fitted(reference.train.samples)
         pictures = view.encode(test)
         for iterations in (int(i) for i in args.iterations.split(",")):
             started = time.perf_counter()

@@ -254,6 +254,14 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch, tmp_path):
     text = resolve_config(overrides={"model.name": "auto", "data.name": "words"})
     assert text.model.name == auto.TEXT and text.train.loss == MODELS.get(auto.TEXT).defaults.get("train.loss", "bce")
     assert auto_line(text, "text", 0).startswith(f"--model auto is {auto.TEXT} (text): ")
+    # sound labelled with its pitch (notes) trains on the picture that keeps the pitch; spoken words on mel bands
+    notes = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": "notes"})
+    assert notes.model.name == "cspecgan" and {k: v for k, v in to_dict_flat(notes).items() if k in auto.PITCHED_VIEW} == auto.PITCHED_VIEW
+    assert "on 128 log-frequency rows that keep the notes' pitch" in auto_line(notes, "audio", 11)
+    mel = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": "notes", "model.scale": "mel"})
+    assert "on your spectrogram" in auto_line(mel, "audio", 11)
+    speech = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": "spoken-digits"})
+    assert (speech.model.params.mels, speech.model.params.scale) == (64, "mel")
     # on a GPU auto keeps fp32 (measured slower in bf16 at auto's batch) and the full width, and says why
     monkeypatch.setattr(auto, "fast_bf16", fast_bf16)
     monkeypatch.setattr(auto, "resolve_device", lambda name: torch.device("cuda"))

@@ -94,14 +94,19 @@ def test_same_seed_same_weights():
     assert not torch.equal(a.fc1.weight, c.fc1.weight)
 
 
-@pytest.mark.parametrize("model", ["specgan", "cspecgan"])
-def test_spectrogram_families_make_the_views_pictures(model):
-    config = resolve_config(overrides={"model.name": model, "data.name": "spoken-digits", "model.width": 16,
-                                       "model.mels": 0, "model.n_fft": 256, "model.hop": 128})
-    g, d = build_models(config, (1, 128, 128), num_classes=10 if model == "cspecgan" else 0)
+# SpecGAN's linear 128 x 128, and notes' 128 log-frequency rows x 64 frames (a picture twice as tall as wide)
+@pytest.mark.parametrize("model, view, shape", [
+    ("specgan", {"model.mels": 0, "model.n_fft": 256, "model.hop": 128}, (1, 128, 128)),
+    ("cspecgan", {"model.mels": 0, "model.n_fft": 256, "model.hop": 128}, (1, 128, 128)),
+    ("cspecgan", {"model.mels": 128, "model.scale": "log", "model.n_fft": 1024, "model.hop": 256}, (1, 128, 64)),
+])
+def test_spectrogram_families_make_the_views_pictures(model, view, shape):
+    config = resolve_config(overrides={"model.name": model, "data.name": "spoken-digits", "model.width": 16, **view})
+    assert MODELS.get(model).spectrogram(config).shape == shape
+    g, d = build_models(config, shape, num_classes=10 if model == "cspecgan" else 0)
     y = torch.arange(3) if model == "cspecgan" else None
     fake = g(torch.randn(3, 100), y)
-    assert fake.shape == (3, 1, 128, 128)  # SpecGAN's linear 128 x 128
+    assert fake.shape == (3, *shape)
     d(fake, y).sum().backward()
 
 

@@ -7,7 +7,8 @@ still win. Measured on Fashion-MNIST on 2 CPU cores (benchmarks/time_to_quality.
     unconditional recipe at every budget; a folder of images without labels trains cgan on k-means clusters of its
     pixels (self-conditioning), which beat dcgan on an unlabelled copy of Fashion-MNIST, and dcgan when it is too
     small for two clusters (or --clusters 0 says so); sound trains the same nets and
-    recipe on spectrogram pictures (cspecgan with labels, specgan without), which beat WaveGAN on a CPU; text
+    recipe on spectrogram pictures (cspecgan with labels, specgan without), which beat WaveGAN on a CPU, and
+    sound labelled with its pitch (notes) on a picture that keeps the pitch (128 log-frequency rows); text
     trains arae, the text GAN that scored best (benchmarks/text_models.sh), with its own defaults;
   - precision by what was measured faster: bf16 on CPUs with bf16 arithmetic units, fp32 on GPUs and elsewhere;
   - width by the time limit: unconditionally, one under 5 minutes trains the half-width nets, whose twice as many
@@ -18,9 +19,11 @@ still win. Measured on Fashion-MNIST on 2 CPU cores (benchmarks/time_to_quality.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from gankit.config import Config
+from gankit.data.sources import has_pitches
 from gankit.device import fast_bf16, resolve_device
 
 # dcgan at learning rate 1e-3 for G and D; EMA of G with a ramp-up and its own BatchNorm statistics
@@ -36,6 +39,10 @@ CLUSTERS = 20
 IMAGES_PER_CLUSTER = 100
 # on sound, the same nets and recipe make spectrograms (gankit.models.specgan): (without labels, with labels)
 SOUND = ("specgan", "cspecgan")
+# sound labelled with its pitch (notes): 128 log-frequency bands x 64 frames of a 1024-sample STFT. Real held-out
+# notes taken to this picture and back keep a clear pitch in 99.6 % as they were, against 74 % through 64 mel bands
+# (benchmarks/spectrogram_views.py --data notes, docs/benchmarks.md)
+PITCHED_VIEW = {"model.mels": 128, "model.scale": "log", "model.n_fft": 1024, "model.hop": 256}
 # unconditionally, a --time-limit under this many minutes takes width 32 for G and D: better at 2 minutes, worse at 10
 SHORT_BUDGET = 5.0
 SHORT_WIDTH = 32
@@ -66,11 +73,11 @@ def auto_clusters(images: int) -> int:
 
 
 def auto_settings(device: str = "auto", time_limit: float | None = None, classes: int = 0,
-                  kind: str = "image", clusters: int = 0) -> tuple[dict[str, Any], dict[str, str]]:
+                  kind: str = "image", clusters: int = 0, pitched: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
     """(the settings `--model auto` stands for on `device` with this --time-limit in minutes, for data of this kind
     ("image", "audio" or "text") labelled with this many classes, why it picked its family, precision and width: {"model":
     ..., "precision": ..., "width": ...}). Images without labels are labelled by this many clusters (0: trained
-    unconditionally)."""
+    unconditionally); `pitched` sound is labelled with its pitch too."""
     if kind == "text":
         return {"model.name": TEXT}, {"model": "text"}
     resolved = resolve_device(device)
@@ -93,6 +100,9 @@ def auto_settings(device: str = "auto", time_limit: float | None = None, classes
         settings["model.name"] = SOUND[conditional]
         why["model"] = "sound as spectrogram pictures" + (f", class-conditional: the data has {classes} classes"
                                                           if conditional else ", unconditional: the data has no labels")
+        if pitched:
+            settings.update(PITCHED_VIEW)
+            why["view"] = "128 log-frequency rows that keep the notes' pitch"
     if on_gpu:
         why["width"] = "the narrower nets are only measured faster on CPUs"
     elif conditional:
@@ -115,7 +125,8 @@ def auto_line(config: Config, kind: str, classes: int) -> str:
     if kind == "text":
         return f"--model auto is {config.model.name} ({'text' if config.model.name == TEXT else 'as you set it'}): {WHY_TEXT}"
     clusters = config.data.clusters  # the classes are clusters of an unlabelled folder's images
-    settings, why = auto_settings(t.device, t.time_limit, 0 if clusters else classes, kind, clusters)
+    pitched = has_pitches(config.data.name)
+    settings, why = auto_settings(t.device, t.time_limit, 0 if clusters else classes, kind, clusters, pitched)
     p = config.model.params
     widths = f"width {p.width}" + (f", D width {p.d_width}" if p.d_width else "")
     chosen = p.width == settings["model.width"] and p.d_width == settings.get("model.d_width", 0)
@@ -123,6 +134,9 @@ def auto_line(config: Config, kind: str, classes: int) -> str:
     ema = (f"EMA {t.ema_decay:g} (ramp-up {t.ema_rampup:g}, BatchNorm statistics: {t.ema_batchnorm})"
            if t.ema_decay else "no EMA")
     model = f"{config.model.name} ({why['model'] if config.model.name == settings['model.name'] else mine})"
+    if pitched and kind == "audio":
+        view = {f"model.{k}": v for k, v in asdict(p).items()}
+        model += f" on {why['view'] if all(view.get(k) == v for k, v in PITCHED_VIEW.items()) else 'your spectrogram'}"
     return (f"--model auto is {model} {widths} ({why['width'] if chosen else mine}), lr {t.lr_g:g}/{t.lr_d:g}, {ema}, "
             f"batch {t.batch_size}, {t.precision} ({why['precision'] if t.precision == settings['train.precision'] else mine}): "
             f"{WHY_SOUND if kind == 'audio' else WHY_CLUSTERS if clusters else WHY_CONDITIONAL if config.model.name == CONDITIONAL else WHY}")

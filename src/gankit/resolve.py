@@ -22,6 +22,7 @@ from gankit.data.sources import (
     check_data_settings,
     data_classes,
     data_modality,
+    has_pitches,
     is_named,
     is_text_file,
     native_settings,
@@ -66,7 +67,8 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
         except (TypeError, ValueError):
             clusters = 0  # reported by the config checks
         for key, value in auto_settings(auto_device(raw), limit if isinstance(limit, (int, float)) else None,
-                                        classes, kind or "image", clusters)[0].items():
+                                        classes, kind or "image", clusters,
+                                        isinstance(data, str) and has_pitches(data))[0].items():
             raw.setdefault(key, value)
     name = raw.get("model.name", ModelConfig.name)
     require(isinstance(name, str) and name in MODELS, "model.name",

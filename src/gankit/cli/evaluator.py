@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 from gankit.data import load_dataset
+from gankit.data.sources import has_pitches
 from gankit.device import resolve_device
 from gankit.errors import GankitError
 from gankit.metrics.classifier import untrusted_reason
 from gankit.metrics.features import cached_evaluator_path, train_classifier_for
-from gankit.metrics.pitch import cached_pitch_classifier_path, has_pitches, train_pitch_classifier_for
+from gankit.metrics.pitch import cached_pitch_classifier_path, train_pitch_classifier_for
 from gankit.resolve import resolve_data
 
 NAME = "evaluator"
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     info = json.loads(out.with_suffix(".json").read_text())
     print(f"test accuracy {info['test_accuracy']:.4f} on {info['test_images']} held-out samples; "
           f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB) and {out.with_suffix('.json').name}")
-    if has_pitches(data):
+    if has_pitches(data.name):
         pitch_out = out.with_name(f"{out.stem}-pitch.safetensors") if args.out else cached_pitch_classifier_path(data, train)
         pitch = train_pitch_classifier_for(data, train, pitch_out).info
         print(f"pitch: {pitch['test_accuracy']:.4f} right ({pitch['within_a_semitone']:.4f} within a semitone) on "

@@ -277,6 +277,11 @@ def data_classes(name: str) -> tuple[str | None, int]:
     return kind, len(labels_from_subfolders(path, files)[1])
 
 
+def has_pitches(name: str) -> bool:
+    """The data is a named dataset that labels each sound with its pitch (notes)."""
+    return is_named(name) and NAMED_DATASETS[name].pitches is not None
+
+
 def sample_shape(cfg: DataConfig) -> tuple[int, ...]:
     """The shape of one sample as the models will see it, before loading any file."""
     modality = data_modality(cfg)

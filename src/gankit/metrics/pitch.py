@@ -28,7 +28,7 @@ from gankit.atomic import atomic_path, write_atomically
 from gankit.cache import cache_dir
 from gankit.config import DataConfig
 from gankit.data import Dataset, load_dataset
-from gankit.data.sources import NAMED_DATASETS, locate
+from gankit.data.sources import NAMED_DATASETS, has_pitches, locate
 from gankit.errors import GankitError, one_line
 from gankit.metrics.classifier import SHIPPED, file_digest, majority_share
 from gankit.metrics.reference import images_digest
@@ -120,7 +120,7 @@ def load_pitch_classifier(weights: Path) -> PitchClassifier:
 def pitch_classifier_for(data: DataConfig, train: Dataset) -> PitchClassifier | None:
     """The pitch classifier of a dataset of notes: the shipped one, or at another sample rate than its own one
     trained on first use and cached; None for data without pitches (all but `notes`)."""
-    if not has_pitches(data):
+    if not has_pitches(data.name):
         return None
     rate = train.modality.info().get("sample_rate")
     shipped = SHIPPED / f"{data.name}-pitch.safetensors"
@@ -131,11 +131,6 @@ def pitch_classifier_for(data: DataConfig, train: Dataset) -> PitchClassifier | 
             train_pitch_classifier_for(data, train, path)
         classifier = load_pitch_classifier(path)
     return classifier
-
-
-def has_pitches(data: DataConfig) -> bool:
-    spec = NAMED_DATASETS.get(data.name)
-    return spec is not None and spec.pitches is not None
 
 
 def cached_pitch_classifier_path(data: DataConfig, train: Dataset) -> Path:

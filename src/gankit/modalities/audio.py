@@ -182,7 +182,8 @@ class AudioModality(Modality):
     def decoding(self) -> dict[str, str]:
         if self.spectrogram is not None:
             rows, frames = self.spectrogram.shape[1:]
-            kind = f"{self.spectrogram.mels} mel bands" if self.spectrogram.mels else "linear frequency bins"
+            view = self.spectrogram
+            kind = f"{view.mels} {view.scale}-frequency bands" if view.mels else "linear frequency bins"
             return {"output": f"float32 (N, 1, {rows}, {frames}) in [-1, 1]: log-magnitude spectrograms ({kind} x "
                               "frames), each row normalised by modality.spectrogram's mean and std (clipped at 3 std)",
                     "data": f"N mono waveforms of {self.spectrogram.clip_samples} samples at {self.sample_rate} Hz, "

@@ -1,8 +1,8 @@
 """Sound as a picture: the spectrogram view a family can train on (SpecGAN, Donahue et al. 2019), and back.
 
-Forward, computed once when the data is loaded: STFT magnitude (linear bins, or a mel filterbank over them)
--> log -> each frequency normalised with the training set's mean and std -> clipped at 3 std -> [-1, 1].
-Back, for every sample G makes: the same steps undone, mel -> linear by the filterbank's least-squares
+Forward, computed once when the data is loaded: STFT magnitude (linear bins, or a filterbank over them: mel bands,
+or log-frequency bands, equal steps in pitch) -> log -> each frequency normalised with the training set's mean and std -> clipped at 3 std -> [-1, 1].
+Back, for every sample G makes: the same steps undone, bands -> linear bins by the filterbank's least-squares
 inverse, then fast Griffin-Lim (Perraudin et al. 2013: Griffin-Lim with momentum, as torchaudio and librosa
 implement it) to find a phase, batched on torch.stft / torch.istft. The statistics and settings are saved with
 every checkpoint (the audio modality's info), so a run turns its samples into sound without its data.
@@ -27,6 +27,8 @@ CLIP_STD = 3.0
 MOMENTUM = 0.99
 # bounds on saved settings (a damaged or hostile meta.json must not size an allocation)
 MAX_N_FFT, MAX_BINS = 8192, 1024
+# the frequency scales of a filterbank's bands
+SCALES = ("mel", "log")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class SpectrogramView:
 
     n_fft: int
     hop: int
-    # 0: the STFT's linear bins (the top one dropped, so a picture has n_fft / 2 rows); else mel bands
+    # 0: the STFT's linear bins (the top one dropped, so a picture has n_fft / 2 rows); else this many bands on `scale`
     mels: int
     sample_rate: int
     clip_samples: int
@@ -46,6 +48,8 @@ class SpectrogramView:
     # per frequency row: mean and std of log(|X| + eps) over the training set (empty until fitted)
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
+    # the bands' frequency scale: "mel" (Slaney's, librosa's) or "log" (log_filterbank)
+    scale: str = "mel"
 
     @property
     def rows(self) -> int:
@@ -75,9 +79,12 @@ class SpectrogramView:
         eps = info.get("log_eps", LOG_EPS)
         if not (type(eps) is float and 0 < eps <= 1):
             raise GankitError(f"meta.json records a spectrogram with an invalid log_eps {eps!r}")
+        scale = info.get("scale", "mel")  # runs made before the log scale have none
+        if scale not in SCALES:
+            raise GankitError(f"meta.json records a spectrogram with an invalid scale {scale!r}")
         view = cls(n_fft=n_fft, hop=whole("hop", 1, n_fft), mels=whole("mels", 0, MAX_BINS), sample_rate=sample_rate,
                    clip_samples=whole("clip_samples", n_fft, 1 << 20), iterations=whole("iterations", 0, 1000),
-                   log_eps=eps)
+                   log_eps=eps, scale=scale)
         mean, std = info.get("mean"), info.get("std")
         if not all(isinstance(v, list) and len(v) == view.rows
                    and all(type(x) in (int, float) and math.isfinite(x) for x in v) for v in (mean, std)) \
@@ -90,6 +97,11 @@ class SpectrogramView:
         if self.hop > self.n_fft or self.n_fft > self.clip_samples:
             raise GankitError(f"a spectrogram of n_fft {self.n_fft} and hop {self.hop} needs hop <= n_fft <= the clip's "
                               f"{self.clip_samples} samples; set model.n_fft and model.hop accordingly")
+        if self.scale not in SCALES:
+            raise GankitError(f"model.scale must be {' or '.join(SCALES)}, got {self.scale!r}")
+        if self.scale == "log" and self.mels >= self.n_fft // 2:
+            raise GankitError(f"model.mels {self.mels} log-frequency bands need n_fft over {2 * self.mels} (the bottom "
+                              f"ones are single STFT bins); lower model.mels or raise model.n_fft")
         if self.mels > self.n_fft // 2:
             raise GankitError(f"model.mels {self.mels} is more bands than n_fft {self.n_fft} has bins "
                               f"({self.n_fft // 2 + 1}); lower model.mels or raise model.n_fft")
@@ -97,13 +109,13 @@ class SpectrogramView:
     # -- forward -------------------------------------------------------------------------------------
 
     def magnitude(self, clips: torch.Tensor) -> torch.Tensor:
-        """float (N, 1, L) -> (N, rows, frames): |STFT| (Hann window, centred), or mel bands of it."""
+        """float (N, 1, L) -> (N, rows, frames): |STFT| (Hann window, centred), or bands of it."""
         window = torch.hann_window(self.n_fft, device=clips.device)
         spec = torch.stft(clips.reshape(-1, clips.shape[-1]).float(), self.n_fft, self.hop, window=window,
                           center=True, pad_mode="constant", return_complex=True).abs()
         spec = spec[..., : self.frames]  # L / hop + 1 frames centred: the last starts past the clip's end
         if self.mels:
-            return mel_filters(self).to(clips.device) @ spec
+            return band_filters(self).to(clips.device) @ spec
         return spec[:, : self.rows]  # the Nyquist bin dropped: a square picture, as SpecGAN's
 
     def fitted(self, clips: torch.Tensor, chunk: int = 256) -> SpectrogramView:
@@ -141,7 +153,7 @@ class SpectrogramView:
         mean, std = self._statistics(x.device)
         magnitude = (torch.exp(x[:, 0].float().clamp(-1, 1) * CLIP_STD * std + mean) - self.log_eps).clamp_min(0)
         if self.mels:
-            magnitude = (mel_inverse(self).to(x.device) @ magnitude).clamp_min(0)
+            magnitude = (band_inverse(self).to(x.device) @ magnitude).clamp_min(0)
         else:
             magnitude = torch.nn.functional.pad(magnitude, (0, 0, 0, 1))  # the dropped Nyquist bin, silent
         return torch.nn.functional.pad(magnitude, (0, 1))  # and the dropped last frame
@@ -174,24 +186,46 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
                    fmax: float | None = None) -> torch.Tensor:
     """(n_mels, n_fft // 2 + 1) triangular filters, each of unit area (librosa.filters.mel's defaults)."""
     fmax = sample_rate / 2 if fmax is None else fmax
-    bins = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
     edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
-    widths = np.diff(edges)
-    ramps = edges[:, None] - bins[None, :]
-    rising, falling = -ramps[:-2] / widths[:-1, None], ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(rising, falling))
-    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return _triangles(sample_rate, n_fft, edges[:-2], edges[1:-1], edges[2:])
+
+
+def log_filterbank(sample_rate: int, n_fft: int, bands: int) -> torch.Tensor:
+    """(bands, n_fft // 2 + 1) triangular filters of unit area: one STFT bin apart at the bottom, then at equal
+    steps in pitch (each a fixed ratio of the last) up to Nyquist, from where those steps are a bin wide or more.
+
+    Mel's linear-then-log shape, with the bend where the STFT's resolution runs out: 128 bands of a 1,024-sample
+    window are single bins up to 547 Hz and half a semitone apart above. Steps in pitch all the way down would
+    make bands narrower than a bin, a rank-deficient filterbank whose inverse blows up what a G draws there."""
+    nyquist, step = sample_rate / 2, sample_rate / n_fft
+    for linear in range(1, bands + 1):  # the fewest single-bin steps after which a fixed ratio takes a bin or more
+        ratio = (nyquist / (linear * step)) ** (1 / (bands + 1 - linear))
+        if linear * (ratio - 1) >= 1:
+            break
+    edges = np.concatenate([np.arange(linear + 1) * step, linear * step * ratio ** np.arange(1, bands + 2 - linear)])
+    return _triangles(sample_rate, n_fft, edges[:-2], edges[1:-1], edges[2:])
+
+
+def _triangles(sample_rate: int, n_fft: int, low: np.ndarray, centre: np.ndarray, high: np.ndarray) -> torch.Tensor:
+    """Triangles rising from `low` to 1 at `centre` and falling to `high` (Hz), scaled to unit area, at the STFT's
+    bins."""
+    bins = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    rising = (bins[None, :] - low[:, None]) / (centre - low)[:, None]
+    falling = (high[:, None] - bins[None, :]) / (high - centre)[:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (high - low))[:, None]
     return torch.from_numpy(weights.astype(np.float32))
 
 
-def mel_filters(view: SpectrogramView) -> torch.Tensor:
-    """(mels, n_fft / 2 + 1): the filterbank at this view's size."""
+def band_filters(view: SpectrogramView) -> torch.Tensor:
+    """(mels, n_fft / 2 + 1): the view's filterbank, on its scale."""
+    if view.scale == "log":
+        return log_filterbank(view.sample_rate, view.n_fft, view.mels)
     return mel_filterbank(view.sample_rate, view.n_fft, view.mels)
 
 
-def mel_inverse(view: SpectrogramView) -> torch.Tensor:
+def band_inverse(view: SpectrogramView) -> torch.Tensor:
     """(n_fft / 2 + 1, mels): the filterbank's least-squares inverse, in float64 for a stable solve."""
-    filters = mel_filters(view).double()
+    filters = band_filters(view).double()
     return torch.linalg.lstsq(filters, torch.eye(view.mels, dtype=torch.float64), driver="gelsd").solution.float()
 
 
@@ -228,15 +262,23 @@ def spectral_convergence(clips: torch.Tensor, magnitude: torch.Tensor, n_fft: in
 NUMPY_INVERSION = '''s = info["modality"]["spectrogram"]  # G's pictures -> sound, as gankit.modalities.spectrogram does it
 n_fft, hop, length = s["n_fft"], s["hop"], s["clip_samples"]
 logs = np.clip(x[:, 0], -1, 1) * 3 * np.array(s["std"])[:, None] + np.array(s["mean"])[:, None]
-mag = np.maximum(np.exp(logs) - s["log_eps"], 0)  # |STFT|, or its mel bands
-if s["mels"]:  # Slaney's mel filters (librosa's), undone by least squares
-    def mel(f): return np.where(f >= 1000, 15 + np.log(np.maximum(f, 1e-10) / 1000) / (np.log(6.4) / 27), f * 0.015)
-    def hz(m): return np.where(m >= 15, 1000 * np.exp((np.log(6.4) / 27) * (m - 15)), m / 0.015)
-    edges = hz(np.linspace(0, mel(s["sample_rate"] / 2), s["mels"] + 2))
-    ramps = edges[:, None] - np.linspace(0, s["sample_rate"] / 2, n_fft // 2 + 1)[None]
-    widths = np.diff(edges)
-    filters = np.maximum(0, np.minimum(-ramps[:-2] / widths[:-1, None], ramps[2:] / widths[1:, None]))
-    filters *= (2 / (edges[2:] - edges[:-2]))[:, None]
+mag = np.maximum(np.exp(logs) - s["log_eps"], 0)  # |STFT|, or its bands
+if s["mels"]:  # triangular filters of unit area, undone by least squares
+    nyquist, step = s["sample_rate"] / 2, s["sample_rate"] / n_fft
+    if s.get("scale") == "log":  # single bins at the bottom, then equal steps in pitch of a bin or more
+        for linear in range(1, s["mels"] + 1):
+            ratio = (nyquist / (linear * step)) ** (1 / (s["mels"] + 1 - linear))
+            if linear * (ratio - 1) >= 1:
+                break
+        edges = np.concatenate([np.arange(linear + 1) * step, linear * step * ratio ** np.arange(1, s["mels"] + 2 - linear)])
+    else:  # Slaney's mel scale (librosa's)
+        def mel(f): return np.where(f >= 1000, 15 + np.log(np.maximum(f, 1e-10) / 1000) / (np.log(6.4) / 27), f * 0.015)
+        def hz(m): return np.where(m >= 15, 1000 * np.exp((np.log(6.4) / 27) * (m - 15)), m / 0.015)
+        edges = hz(np.linspace(0, mel(nyquist), s["mels"] + 2))
+    bins, low, centre, high = np.linspace(0, nyquist, n_fft // 2 + 1), edges[:-2], edges[1:-1], edges[2:]
+    filters = np.maximum(0, np.minimum((bins - low[:, None]) / (centre - low)[:, None],
+                                       (high[:, None] - bins) / (high - centre)[:, None]))
+    filters *= (2 / (high - low))[:, None]
     mag = np.maximum(np.linalg.pinv(filters) @ mag, 0)
 else:
     mag = np.pad(mag, ((0, 0), (0, 1), (0, 0)))  # the Nyquist bin, silent

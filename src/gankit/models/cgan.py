@@ -11,13 +11,13 @@ import torch.nn as nn
 from gankit.config import Config
 from gankit.errors import GankitError
 from gankit.models.dcgan import (
-    PLANS,
     ConvParams,
     DCGANDiscriminator,
     DCGANGenerator,
     batch_norm_in_d,
     d_width,
     init_weights,
+    plan,
 )
 from gankit.models.dcgan import check as dcgan_check
 from gankit.models.spec import MODELS, ModelSpec, label_code
@@ -43,16 +43,16 @@ class ProjectionDiscriminator(nn.Module):
         # first all the same so that the weights drawn after it stay what they were
         self.net.head = None
         self.register_load_state_dict_pre_hook(_drop_unused_head)
-        start = PLANS[sample_shape[-1]][0]
+        (rows, columns), _ = plan(sample_shape)
         # h is D's whole last feature map, as dcgan's head sees it. Pooling it over space, as SNGAN's deep
         # ResNet D does, left this two- or three-layer D blind to where things are: G drew one kind of
         # image per class (recall 0.06 against 0.73 flattened, 3 minutes of --model auto's recipe).
-        self.linear = nn.Linear(self.net.channels * start * start, 1)
-        self.embed = nn.Embedding(num_classes, self.net.channels * start * start)
+        self.linear = nn.Linear(self.net.channels * rows * columns, 1)
+        self.embed = nn.Embedding(num_classes, self.net.channels * rows * columns)
         nn.init.normal_(self.embed.weight, 0.0, 0.02)  # start near an unconditional D
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # -> logits (B,)
-        h = self.net.body(x).flatten(1)  # (B, channels * start * start)
+        h = self.net.body(x).flatten(1)  # (B, channels * rows * columns of the last map)
         return self.linear(h).view(-1) + (self.embed(y) * h).sum(dim=1)
 
 

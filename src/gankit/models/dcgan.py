@@ -1,7 +1,8 @@
 """`dcgan`: Radford et al. 2016. G: transposed convs + BatchNorm + ReLU, Tanh out; D: strided convs
 + LeakyReLU 0.2 (BatchNorm after the first layer). 28, 32, 64 and 128 px; weights drawn N(0, 0.02).
 
-Spatial plan: G starts at a 4x4 (32, 64 px) or 7x7 (28 px) map and doubles it per block; D mirrors it.
+Spatial plan: G starts at a 4x4 (32, 64 px) or 7x7 (28 px) map and doubles it per block; D mirrors it. A picture
+twice as tall as wide (a spectrogram with twice the frequency rows, gankit.models.specgan) starts at 8x4.
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ class ConvParams(ActivationParams):
     d_norm: str = opt("batch", "normalisation in D's hidden layers: batch or none (a gradient penalty or R1 needs none)")
 
 
-def _image_size(sample_shape: tuple[int, ...]) -> int:
-    return sample_shape[-1]
+def plan(sample_shape: tuple[int, ...]) -> tuple[tuple[int, int], int]:
+    """(G's first map as (rows, columns), the number of doublings) for samples (C, rows, columns)."""
+    start, doublings = PLANS[sample_shape[-1]]
+    return (start * sample_shape[-2] // sample_shape[-1], start), doublings
 
 
 class DCGANGenerator(nn.Module):
     def __init__(self, latent_dim: int, sample_shape: tuple[int, ...], width: int, act: str, slope: float):
         super().__init__()
-        start, doublings = PLANS[_image_size(sample_shape)]
+        start, doublings = plan(sample_shape)
         channels = width * 2 ** (doublings - 1)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(latent_dim, channels, start, 1, 0, bias=False),
@@ -49,14 +52,14 @@ class DCGANGenerator(nn.Module):
         layers += [nn.ConvTranspose2d(channels, sample_shape[0], 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, C, S, S)
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, C, H, W)
         return self.net(z[:, :, None, None])
 
 
 class DCGANDiscriminator(nn.Module):
     def __init__(self, sample_shape: tuple[int, ...], width: int, act: str, slope: float, norm: str):
         super().__init__()
-        start, doublings = PLANS[_image_size(sample_shape)]
+        start, doublings = plan(sample_shape)
         channels = width
         layers: list[nn.Module] = [nn.Conv2d(sample_shape[0], channels, 4, 2, 1, bias=False), activation(act, slope)]
         for _ in range(doublings - 1):
@@ -65,11 +68,11 @@ class DCGANDiscriminator(nn.Module):
                 layers += [nn.BatchNorm2d(channels * 2)]
             layers += [activation(act, slope)]
             channels *= 2
-        self.body = nn.Sequential(*layers)  # (B, C, S, S) -> (B, channels, start, start)
+        self.body = nn.Sequential(*layers)  # (B, C, H, W) -> (B, channels, *start)
         self.channels = channels
         self.head = nn.Conv2d(channels, 1, start, 1, 0, bias=False)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, C, S, S) -> logits (B,)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, C, H, W) -> logits (B,)
         return self.head(self.body(x)).view(-1)
 
 
@@ -96,7 +99,8 @@ def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -
     return g, d
 
 
-def check(config: Config, sample_shape: tuple[int, ...]) -> None:
+def check(config: Config, sample_shape: tuple[int, ...], tall: bool = False) -> None:
+    """Settings and samples these nets can make; `tall`: pictures twice as tall as wide too (spectrograms)."""
     p = config.model.params
     if hasattr(p, "g_activation"):
         check_activations(p)
@@ -106,7 +110,7 @@ def check(config: Config, sample_shape: tuple[int, ...]) -> None:
     if hasattr(p, "d_width"):
         require(0 <= p.d_width <= MAX_WIDTH, "model.d_width", f"must be in 1..{MAX_WIDTH:,}, or 0 for width's", p.d_width)
     size = sample_shape[-1]
-    if len(sample_shape) != 3 or sample_shape[1] != size or size not in PLANS:
+    if len(sample_shape) != 3 or sample_shape[1] not in ((size, 2 * size) if tall else (size,)) or size not in PLANS:
         raise GankitError(f"model {config.model.name} makes 28, 32, 64 or 128 px images, got data.image_size={size}; "
                           "pass --image-size 32 (or 28, 64, 128) or use --model classic")
     for name, width in (("model.width", p.width), ("model.d_width", d_width(p))):
