@@ -23,6 +23,7 @@ from gankit.modalities.spectrogram import SpectrogramView, spectral_convergence
 VIEWS = {"linear 128 x 128 (256 / 128), the paper's": (256, 128, 0, "mel"),
          "64 mel x 64 (1024 / 256)": (1024, 256, 64, "mel"),
          "64 mel x 64 (512 / 256), specgan's": (512, 256, 64, "mel"),
+         "64 mel x 128 (1024 / 128)": (1024, 128, 64, "mel"),
          "128 mel x 128 (1024 / 128)": (1024, 128, 128, "mel"),
          "128 mel x 64 (1024 / 256)": (1024, 256, 128, "mel"),
          "64 log x 64 (1024 / 256)": (1024, 256, 64, "log"),

@@ -130,7 +130,7 @@ def test_notes_made_by_the_command(tmp_path):
 
 @pytest.mark.slow
 def test_notes_train_sample_eval_report(notes, tmp_path, browser):
-    """--model auto on notes: a family-conditional spectrogram GAN; its clips sampled for a family, scored by family
+    """--model auto on notes: a family-conditional spectrogram GAN on the picture that keeps pitch; its clips sampled for a family, scored by family
     (asked_class) and pitch beside the real notes' own scores, and played in the report."""
     runs = tmp_path / "runs"
     trained = gankit("train", "--data", "notes", "--data-dir", str(notes), "--model", "auto", "--batch-size", "8",
@@ -138,7 +138,9 @@ def test_notes_train_sample_eval_report(notes, tmp_path, browser):
                      "--name", "n", "--no-progress")
     assert trained.returncode == 0, trained.stderr
     assert "cspecgan" in trained.stderr and "11 classes" in trained.stderr
+    assert "on 128 log-frequency rows that keep the notes' pitch" in trained.stderr
     run = runs / "n"
+    assert json.loads((run / "checkpoints" / "final" / "meta.json").read_text())["sample_shape"] == [1, 128, 64]
 
     sampled = gankit("sample", str(run), "--n", "2", "--class", "brass", "--out", str(tmp_path / "brass"))
     assert sampled.returncode == 0, sampled.stderr

@@ -1,7 +1,8 @@
 """Sound as a picture: the spectrogram view a family can train on (SpecGAN, Donahue et al. 2019), and back.
 
 Forward, computed once when the data is loaded: STFT magnitude (linear bins, or a filterbank over them: mel bands,
-or log-frequency bands, equal steps in pitch) -> log -> each frequency normalised with the training set's mean and std -> clipped at 3 std -> [-1, 1].
+or log-frequency bands) -> log -> each frequency normalised with the training set's mean and std -> clipped at 3
+std -> [-1, 1].
 Back, for every sample G makes: the same steps undone, bands -> linear bins by the filterbank's least-squares
 inverse, then fast Griffin-Lim (Perraudin et al. 2013: Griffin-Lim with momentum, as torchaudio and librosa
 implement it) to find a phase, batched on torch.stft / torch.istft. The statistics and settings are saved with
@@ -270,7 +271,8 @@ if s["mels"]:  # triangular filters of unit area, undone by least squares
             ratio = (nyquist / (linear * step)) ** (1 / (s["mels"] + 1 - linear))
             if linear * (ratio - 1) >= 1:
                 break
-        edges = np.concatenate([np.arange(linear + 1) * step, linear * step * ratio ** np.arange(1, s["mels"] + 2 - linear)])
+        above = linear * step * ratio ** np.arange(1, s["mels"] + 2 - linear)
+        edges = np.concatenate([np.arange(linear + 1) * step, above])
     else:  # Slaney's mel scale (librosa's)
         def mel(f): return np.where(f >= 1000, 15 + np.log(np.maximum(f, 1e-10) / 1000) / (np.log(6.4) / 27), f * 0.015)
         def hz(m): return np.where(m >= 15, 1000 * np.exp((np.log(6.4) / 27) * (m - 15)), m / 0.015)

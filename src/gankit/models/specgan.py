@@ -28,8 +28,8 @@ class SpecParams(ConvParams):
     n_fft: int = opt(512, "STFT window in samples (Hann)")
     hop: int = opt(256, "STFT hop in samples: the picture has clip_samples / hop frames")
     mels: int = opt(64, "frequency bands (the picture's rows) on model.scale; 0: the STFT's n_fft / 2 linear bins")
-    scale: str = opt("mel", "the bands' frequency scale: mel, or log (equal steps in pitch from 40 Hz to Nyquist, "
-                            "which keeps a note's pitch; docs/benchmarks.md)")
+    scale: str = opt("mel", "the bands' frequency scale: mel, or log (single STFT bins at the bottom, then equal steps "
+                            "in pitch up to Nyquist: it keeps a note's pitch; docs/benchmarks.md)")
     griffin_lim: int = opt(32, "Griffin-Lim iterations (with momentum) that turn a picture back into a clip")
     log_eps: float = opt(1e-4, "added to the STFT magnitude before the log: the level of silence (SpecGAN's 1e-6 "
                                "squeezed speech into a sixth of [-1, 1] under the silence of spoken-digits' padding)")
