@@ -98,8 +98,6 @@ class SpectrogramView:
         if self.hop > self.n_fft or self.n_fft > self.clip_samples:
             raise GankitError(f"a spectrogram of n_fft {self.n_fft} and hop {self.hop} needs hop <= n_fft <= the clip's "
                               f"{self.clip_samples} samples; set model.n_fft and model.hop accordingly")
-        if self.scale not in SCALES:
-            raise GankitError(f"model.scale must be {' or '.join(SCALES)}, got {self.scale!r}")
         if self.scale == "log" and self.mels >= self.n_fft // 2:
             raise GankitError(f"model.mels {self.mels} log-frequency bands need n_fft over {2 * self.mels} (the bottom "
                               f"ones are single STFT bins); lower model.mels or raise model.n_fft")
