@@ -14,6 +14,10 @@
 #   benchmarks/gpu.sh wavegan wavegan (its paper's recipe, width 16) on spoken-digits for 7 minutes on cuda, then
 #                             2,000 clips scored with the shipped classifier (~9 min); the data travels in
 #                             .gpu-data/spoken-digits (gankit data spoken-digits --out .gpu-data/spoken-digits)
+#   benchmarks/gpu.sh filled  issue 31, is the GPU filled: cgan as --model auto trains it on a GPU (fp32, width 64),
+#                             images/s at batch 100 eager, with CUDA graphs (--compile reduce-overhead) and at batch
+#                             500 (~2.5 min; TORCH_LOGS=perf_hints says in throughput.log if graphs were skipped),
+#                             then FID at 2 minutes of auto, auto + CUDA graphs and auto at batch 500 (~7 min)
 # Installs gankit without dependencies first. Fashion-MNIST travels in .gpu-data/ (ignored by git).
 # Results go to $OUT (default ./gpu-out).
 set -uo pipefail
@@ -42,6 +46,14 @@ if [ "$MODE" = rows ]; then
     tp 80 --models dcgan --variants fp32,bf16,bf16+b1000 --repeats 3 --steps 300 --json "$OUT/throughput-dcgan.json"
     timeout 45 python3 benchmarks/wavegan.py --widths 16 --precisions fp32,bf16 --steps 2 --repeats 3 --device cuda 2>&1 \
         | tail -8 | tee "$OUT/wavegan.txt"
+    exit 0
+fi
+if [ "$MODE" = filled ]; then
+    TORCH_LOGS=perf_hints timeout 150 python3 benchmarks/throughput.py --device cuda --models cgan --no-tutorial \
+        --no-bare --variants fp32,fp32+graphs,fp32+b500 --repeats 2 --steps 200 --json "$OUT/throughput-cgan.json" \
+        2>>"$OUT/throughput.log" | tee "$OUT/throughput.md"
+    timeout 420 python3 benchmarks/time_to_quality.py --device cuda --at 2 --configs auto,auto+graphs,auto+b500 \
+        --out "$OUT/ttq-filled" 2>&1 | tail -8
     exit 0
 fi
 if [ "$MODE" = auto ]; then

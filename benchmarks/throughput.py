@@ -16,7 +16,8 @@ the machine's speed hits them alike), and the median images/s over repeats is re
   bare      the variant's bare model step on one batch already in place: forward, backward and Adam
             for D and then G, nothing else. gankit/bare shows the trainer's own overhead.
 
-A variant is "+"-joined tokens: fp32 or bf16 (train.precision), compile (train.compile), bN (batch size
+A variant is "+"-joined tokens: fp32 or bf16 (train.precision), compile (train.compile), graphs (train.compile
+in mode reduce-overhead: CUDA graphs), bN (batch size
 N for gankit and bare; the tutorial keeps 100), dwN (D's own width, model.d_width: dcgan, cgan, wgan-gp).
 Images/s counts real images D consumed. Peak memory is the process's resident set (CPU: VmHWM, reset
 before each loop) or torch.cuda.max_memory_allocated.
@@ -39,7 +40,7 @@ import torch.nn as nn
 from gankit.data import load_dataset
 from gankit.device import resolve_device
 from gankit.losses import LOSSES
-from gankit.models import build_models
+from gankit.models import MODELS, build_models
 from gankit.resolve import resolve_config
 from gankit.runs import create_run
 from gankit.train import train
@@ -52,18 +53,20 @@ TUTORIAL_BATCH = 100
 
 
 def parse_variant(text: str) -> dict:
-    variant = {"precision": "fp32", "compile": False, "batch": TUTORIAL_BATCH}
+    variant = {"precision": "fp32", "compile": False, "compile_mode": "default", "batch": TUTORIAL_BATCH}
     for token in text.split("+"):
         if token in ("fp32", "bf16"):
             variant["precision"] = token
         elif token == "compile":
             variant["compile"] = True
+        elif token == "graphs":  # torch.compile's reduce-overhead mode: CUDA graphs on a GPU
+            variant["compile"], variant["compile_mode"] = True, "reduce-overhead"
         elif token.startswith("b") and token[1:].isdigit():
             variant["batch"] = int(token[1:])
         elif token.startswith("dw") and token[2:].isdigit():
             variant["d_width"] = int(token[2:])
         else:
-            raise SystemExit(f"unknown variant token {token!r} in {text!r}: use fp32, bf16, compile, bN, dwN")
+            raise SystemExit(f"unknown variant token {token!r} in {text!r}: use fp32, bf16, compile, graphs, bN, dwN")
     return variant
 
 
@@ -190,36 +193,43 @@ def trainer_loop(config, device: torch.device, warmup: int, steps: int) -> float
 def bare_loop(config, dataset, device: torch.device, warmup: int, steps: int) -> float:
     """n_critic D steps then one G step, on one real batch already in place; no penalties, stats or logs."""
     t = config.train
-    state = new_state(config, dataset.sample_shape, device)  # the trainer's networks, layout and Adam
+    classes = len(dataset.classes) if MODELS.get(config.model.name).conditional else 0
+    state = new_state(config, dataset.sample_shape, device, classes)  # the trainer's networks, layout and Adam
     g, d, opt_g, opt_d = state.g, state.d, state.opt_g, state.opt_d
     if t.compile:
-        compile_networks(g, d, device, double_backward=False)
+        compile_networks(g, d, device, double_backward=False, mode=t.compile_mode)
     loss = LOSSES.get(t.loss)
     precision = partial(StepRules(loss=loss, autocast=autocast_dtype(t.precision)).forward_precision, device)
 
     real = dataset.samples[: t.batch_size].to(device).float().div(127.5).sub(1)
+    # a conditional model's fakes take the real batch's labels (None for the others, which ignore them)
+    y = dataset.labels[: t.batch_size].to(device) if classes else None
+    both = torch.cat([y, y]) if classes else None
     joint = not uses_batch_statistics(d)
+    graphs = t.compile and t.compile_mode == "reduce-overhead" and device.type == "cuda"
     for i in range(warmup + steps):
         if i == warmup:
             sync(device)
             started = time.perf_counter()
+        if graphs:  # as the trainer: the previous step's graph outputs are done with
+            torch.compiler.cudagraph_mark_step_begin()
         for critic_step in range(t.n_critic):
             g_turn = critic_step == t.n_critic - 1
             z = torch.randn(t.batch_size, config.model.latent_dim, device=device)
             with precision(), torch.set_grad_enabled(g_turn):
-                fake = g(z)
+                fake = g(z, y)
             with precision():
                 if joint:  # as gankit's d_step: one pass over real + fake where D has no batch statistics
-                    real_logits, fake_logits = d(torch.cat([real, fake.detach()])).split(len(real))
+                    real_logits, fake_logits = d(torch.cat([real, fake.detach()]), both).split(len(real))
                 else:
-                    real_logits, fake_logits = d(real), d(fake.detach())
+                    real_logits, fake_logits = d(real, y), d(fake.detach(), y)
             d_loss = loss.d(real_logits.float(), fake_logits.float())
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
         d.requires_grad_(False)
         with precision():
-            g_loss = loss.g(d(fake).float())
+            g_loss = loss.g(d(fake, y).float())
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
@@ -239,6 +249,7 @@ def measure(model: str, args: argparse.Namespace, device: torch.device, variants
         return resolve_config(overrides={
             "model.name": model, "train.device": args.device, **data,
             "train.precision": variant["precision"], "train.compile": variant["compile"],
+            "train.compile_mode": variant["compile_mode"],
             "train.batch_size": variant["batch"], "train.max_steps": args.warmup + args.steps + 1,
             "train.epochs": 10_000, "train.sample_count": 16,
             **({"model.d_width": variant["d_width"]} if "d_width" in variant else {})})
@@ -251,7 +262,8 @@ def measure(model: str, args: argparse.Namespace, device: torch.device, variants
     for name in variants:
         config = config_for(parse_variant(name))
         loops[f"gankit {name}"] = lambda c=config: trainer_loop(c, device, args.warmup, args.steps)
-        loops[f"bare {name}"] = lambda c=config: bare_loop(c, dataset, device, args.warmup, args.steps)
+        if not args.no_bare:
+            loops[f"bare {name}"] = lambda c=config: bare_loop(c, dataset, device, args.warmup, args.steps)
     measured: dict[str, list] = {name: [] for name in loops}
     peaks: dict[str, float] = {}
     for repeat in range(args.repeats):
@@ -263,13 +275,15 @@ def measure(model: str, args: argparse.Namespace, device: torch.device, variants
                   file=sys.stderr, flush=True)
     medians = {name: statistics.median(values) for name, values in measured.items()}
     report["models"][model] = {"images_per_s": measured, "median": medians, "peak_mib": peaks}
-    baseline = medians.get("tutorial")
+    # the ratios' baseline: the tutorial's loop, or without it the first variant
+    against = "tutorial" if "tutorial" in medians else next(iter(medians))
+    baseline = medians[against]
     where = report.get("gpu", f"{report['threads']} threads")
     print(f"\n{model} on {device.type} ({where}), "
           f"median of {args.repeats}, {args.steps} steps each")
-    print("| loop | images/s | vs tutorial | vs bare step | peak memory (MiB) |\n|---|---|---|---|---|")
+    print(f"| loop | images/s | vs {against} | vs bare step | peak memory (MiB) |\n|---|---|---|---|---|")
     for name, value in medians.items():
-        ratio = f"{value / baseline:.2f}x" if baseline else "-"
+        ratio = f"{value / baseline:.2f}x"
         bare = medians.get(name.replace("gankit", "bare")) if name.startswith("gankit") else None
         overhead = f"{value / bare:.2f}" if bare else "-"
         print(f"| {name} | {value:,.0f} | {ratio} | {overhead} | {peaks[name]:,.0f} |")
@@ -285,6 +299,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--image-size", type=int, help="resize the data (e.g. 64 for dcgan, 32 for sngan)")
     parser.add_argument("--no-tutorial", action="store_true", help="skip the tutorial loop (e.g. for sngan)")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare step (halves the time: the trainer alone)")
     parser.add_argument("--json", help="write all measurements to this file")
     args = parser.parse_args()
     device = resolve_device(args.device)

@@ -71,6 +71,10 @@ VARIATIONS: dict[str, list[str]] = {
     "b50": ["--batch-size", "50"],
     "b64": ["--batch-size", "64"],
     "b200": ["--batch-size", "200"],
+    "b500": ["--batch-size", "500"],
+    "b1000": ["--batch-size", "1000"],
+    # torch.compile with CUDA graphs (issue 31: an H200 at batch 100 is bound by kernel launches)
+    "graphs": ["--compile", "reduce-overhead"],
     "lr3e-4": ["--lr", "3e-4"],
     "lr1e-4": ["--lr", "1e-4"],
     "lr5e-4": ["--lr", "5e-4"],

@@ -138,9 +138,10 @@ def test_bad_input_is_one_line_and_exit_2(args, fragments, tmp_path):
     assert_clean_error(gankit(*args, cwd=tmp_path), *fragments)
 
 
-def test_compile_without_a_cxx_compiler_is_one_line(tmp_path, fashion_dir):
-    """Inductor needs a C++ compiler on CPU; without one gankit says so before training starts."""
-    result = gankit("train", "--compile", "--device", "cpu", "--max-steps", "1", "--out", str(tmp_path),
+@pytest.mark.parametrize("mode", [[], ["reduce-overhead"]])
+def test_compile_without_a_cxx_compiler_is_one_line(tmp_path, fashion_dir, mode):
+    """Inductor needs a C++ compiler on CPU; without one gankit says so before training starts (CUDA graphs or not)."""
+    result = gankit("train", "--compile", *mode, "--device", "cpu", "--max-steps", "1", "--out", str(tmp_path),
                     env={"PATH": str(tmp_path)})
     assert_clean_error(result, "--compile on CPU needs a C++ compiler")
     assert not any(tmp_path.iterdir())  # refused before a run folder was made

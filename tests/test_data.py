@@ -68,15 +68,18 @@ def test_a_folder_is_read_at_its_images_own_shape(tmp_path, pictures, shape):
     assert (survey.side, survey.grey) == shape and survey.channels == (1 if shape[1] else 3)
 
 
-def test_unlabelled_images_are_labelled_by_their_clusters():
+def test_unlabelled_images_are_labelled_by_clusters_of_equal_size():
+    """Kinds of picture stay together, and a kind with twice the images of the others is split in two."""
     rng = np.random.default_rng(0)
-    dark, light = rng.integers(0, 40, (30, 1, 8, 8)), rng.integers(200, 256, (12, 1, 8, 8))
+    dark, light = rng.integers(0, 40, (40, 1, 8, 8)), rng.integers(200, 256, (20, 1, 8, 8))
     halves = np.concatenate([rng.integers(0, 40, (20, 1, 4, 8)), rng.integers(200, 256, (20, 1, 4, 8))], axis=2)
     images = torch.from_numpy(np.concatenate([light, dark, halves]).astype(np.uint8))
-    labels, names = cluster_images(images, 3)
-    assert names == ("cluster 0", "cluster 1", "cluster 2")  # numbered by size: the largest first
-    assert labels.tolist() == [2] * 12 + [0] * 30 + [1] * 20
-    assert torch.equal(cluster_images(images, 3)[0], labels)
+    labels, names = cluster_images(images, 4)
+    assert names == ("cluster 0", "cluster 1", "cluster 2", "cluster 3")
+    assert all(15 <= size <= 25 for size in torch.bincount(labels).tolist())  # about 80 / 4 each
+    light, dark, halves = (set(part.tolist()) for part in (labels[:20], labels[20:60], labels[60:]))
+    assert len(light) == len(halves) == 1 and len(dark) == 2 and len(light | dark | halves) == 4
+    assert torch.equal(cluster_images(images, 4)[0], labels)
 
 
 @pytest.mark.parametrize("compress", [True, False])

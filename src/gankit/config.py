@@ -90,6 +90,7 @@ class TrainConfig:
     r1_gamma: float = opt(0.0, "weight gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images (0: off)")
     precision: str = opt("fp32", "arithmetic of the forward passes: fp32, or bf16 (autocast; fast on CPUs with AVX-512 BF16 or AMX and on recent GPUs; weights, optimizer and losses stay fp32)")
     compile: bool = opt(False, "torch.compile G and D for speed after a warm-up of tens of seconds (D stays eager under a gradient penalty or R1, which need double backward)")
+    compile_mode: str = opt("default", "torch.compile's mode under train.compile: default, or reduce-overhead (CUDA graphs: on a GPU each net's kernels replay as one launch, for small batches bound by launches; a CPU has no graphs and compiles as default)")
     on_nan: str = opt("stop", "when a loss or weight becomes NaN/Inf: stop (keeping the last good checkpoint), or rollback to it with both learning rates halved (at most 3 times)")
     sync_batchnorm: bool = opt(False, "with several GPU processes (torchrun), compute BatchNorm statistics over the global batch (SyncBatchNorm) instead of each process's slice")
     diagnose: bool = opt(True, "watch the training signals and warn (once per episode) about D overpowering G, mode collapse and oscillation; stop on divergence")
@@ -127,6 +128,8 @@ MAX_CLUSTERS = 1000
 
 # train.precision -> the autocast dtype of forward passes (None: plain fp32)
 PRECISIONS = {"fp32": None, "bf16": "bfloat16"}
+# torch.compile's modes that gankit's steps are built for (reduce-overhead: CUDA graphs, a step marked per D step)
+COMPILE_MODES = ("default", "reduce-overhead")
 LR_DECAYS = ("none", "linear")  # gankit.train.schedule
 
 SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
@@ -307,6 +310,8 @@ def check_ranges(config: Config) -> None:
     require(t.r1_gamma >= 0, "train.r1_gamma", "must be >= 0", t.r1_gamma)
     require(t.on_nan in ("stop", "rollback"), "train.on_nan", "must be stop or rollback", t.on_nan)
     require(t.precision in PRECISIONS, "train.precision", f"must be one of {', '.join(PRECISIONS)}", t.precision)
+    require(t.compile_mode in COMPILE_MODES, "train.compile_mode", f"must be one of {', '.join(COMPILE_MODES)}",
+            t.compile_mode)
     require(t.time_limit is None or 0 < t.time_limit <= 10**7, "train.time_limit", "must be in (0, 10**7] minutes",
             t.time_limit)
     require(0 <= t.eval_every <= MAX_COUNT, "train.eval_every", f"must be in 0..{MAX_COUNT:,}", t.eval_every)

@@ -83,7 +83,7 @@ def save_loss_plot(metrics_path: Path, out: Path, loss: GANLoss) -> Path | None:
         top.set_title(f"Losses: early on {loss.dynamics[0]}; as G improves {loss.dynamics[1]}", fontsize=9)
         plot_beliefs(bottom, rows, raw_alpha=0.2, raw_width=0.8, loss=loss)
         bottom.set_xlabel("G step")
-        bottom.legend(loc="upper right")
+        bottom.legend(loc="center right", fontsize=8)  # D(x) runs along the top when D wins, as it does early
         fig.tight_layout()
         with atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=110, format="png")

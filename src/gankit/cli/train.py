@@ -86,7 +86,7 @@ FLAGS: dict[str, str] = {
 # what may change when a run is resumed (how long it runs and where), not what it trains
 RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoint_every", "train.keep_checkpoints",
              "train.eval_every", "train.eval_n", "train.eval_metrics", "train.time_limit", "train.precision", "train.on_nan",
-             "train.compile", "train.sync_batchnorm", "train.diagnose", "train.report", "train.tensorboard"}
+             "train.compile", "train.compile_mode", "train.sync_batchnorm", "train.diagnose", "train.report", "train.tensorboard"}
 
 
 def _native_line(config: Config, kind: str, chosen: set[str]) -> str | None:
@@ -129,7 +129,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if key in choices:
             text = f"{text}; one of: {', '.join(choices[key])}"
         cfg.add_argument(flag, metavar=key.split(".")[1].upper(), help=text.replace("%", "%%"))
-    cfg.add_argument("--compile", action="store_true", help=f"{field_help('train.compile')} [train.compile]")
+    cfg.add_argument("--compile", nargs="?", const="default", metavar="MODE",
+                     help=f"{field_help('train.compile')}; MODE: reduce-overhead adds CUDA graphs (default: "
+                          "default) [train.compile, train.compile_mode]")
     cfg.add_argument("--sync-batchnorm", action="store_true",
                      help=f"{field_help('train.sync_batchnorm')} [train.sync_batchnorm]")
     cfg.add_argument("--no-report", action="store_true", help="do not write report.html at the end [train.report]")
@@ -144,8 +146,9 @@ def overrides_from(args: argparse.Namespace) -> dict:
     values: dict = {}
     if args.lr is not None:
         values["train.lr_g"] = values["train.lr_d"] = args.lr
-    if args.compile:
+    if args.compile is not None:
         values["train.compile"] = True
+        values["train.compile_mode"] = args.compile
     if args.tensorboard:
         values["train.tensorboard"] = True
     if args.sync_batchnorm:

@@ -174,7 +174,7 @@ def build_ngram(config: Config, sample_shape: tuple[int, ...], num_classes: int 
 
 # what the GAN trainer does and a likelihood model has no use for: set, they would silently do nothing
 GAN_ONLY = ("loss", "n_critic", "ema_decay", "augment", "r1_gamma", "gp_weight", "eval_every", "compile",
-            "sync_batchnorm", "on_nan")
+            "compile_mode", "sync_batchnorm", "on_nan")
 
 
 def check_text_drawn_from_z(config: Config, sample_shape: tuple[int, ...]) -> None:

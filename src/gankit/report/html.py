@@ -150,10 +150,8 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
         early = steps[min(len(steps) - 1, max(1, len(steps) // 10))]
         ax.axvspan(steps[0], early, color="grey", alpha=0.12)
         early, later = run.loss.dynamics
-        ax.annotate(f"expected early: {early.replace(' (', chr(10) + '(', 1)}", (0.01, 0.97),
-                    xycoords="axes fraction", va="top", fontsize=8, color="dimgrey")
-        ax.annotate(f"expected as G improves: {later}", (0.99, 0.97), xycoords="axes fraction",
-                    va="top", ha="right", fontsize=8, color="dimgrey")
+        # above the axes: inside them the legend, placed where the curves are not, could cover the words
+        ax.set_title(f"expected early (shaded): {early}; as G improves: {later}", fontsize=8, color="dimgrey")
         ax.set_xlabel("G step")
         _mark_diagnoses(ax, run.diagnoses)
         charts.append(("Losses", _figure_uri(fig)))

@@ -174,7 +174,9 @@ class Trainer:
                                joint_d_pass=not uses_batch_statistics(state.d), replicas=replicas)
         if t.compile:
             compile_networks(state.g, state.d, device,
-                             double_backward=self.rules.gp_weight > 0 or self.rules.r1_gamma > 0)
+                             double_backward=self.rules.gp_weight > 0 or self.rules.r1_gamma > 0, mode=t.compile_mode)
+        # CUDA graphs reuse their outputs' memory: each D step says the previous step's outputs are done with
+        self.graphs = t.compile and t.compile_mode == "reduce-overhead" and device.type == "cuda"
         self.game = MODELS.get(self.config.model.name).game
         if self.game is None:  # a family's own game averages its gradients itself (Replicas.average_gradients)
             state.ddp_g, state.ddp_d = replicas.wrap(state.g, device), replicas.wrap(state.d, device)
@@ -261,6 +263,8 @@ class Trainer:
         """One D step on a batch, and a G step after every n_critic-th D step."""
         state, t, rules, replicas = self.state, self.config.train, self.rules, self.replicas
         g_turn = (state.d_steps + 1) % t.n_critic == 0
+        if self.graphs:
+            torch.compiler.cudagraph_mark_step_begin()
         if t.lr_decay != "none":
             self.decay_learning_rates()
         # drawn for the global batch: each process keeps its slice of the batch, z and labels
@@ -462,15 +466,16 @@ def finite(module: nn.Module) -> bool:
     return bool(torch.isfinite(torch.stack(norms)).all())
 
 
-def compile_networks(g: torch.nn.Module, d: torch.nn.Module, device: torch.device, double_backward: bool) -> None:
-    """torch.compile G and D in place (their state_dict keys do not change, so checkpoints stay the same).
+def compile_networks(g: torch.nn.Module, d: torch.nn.Module, device: torch.device, double_backward: bool,
+                     mode: str = "default") -> None:
+    """torch.compile G and D in place in `mode` (their state_dict keys do not change, so checkpoints stay the same).
 
     D stays eager when a penalty differentiates through it twice: compiled graphs have no double backward.
     """
     check_compile_support(device)
-    g.compile()
+    g.compile(mode=mode)
     if not double_backward:
-        d.compile()
+        d.compile(mode=mode)
 
 
 def _postfix(last: dict) -> str:
