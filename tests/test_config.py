@@ -44,6 +44,7 @@ def test_round_trips():
     ({"train.precision": "fp16"}, "train.precision must be one of fp32, bf16, got 'fp16'"),
     ({"train.compile": "maybe"}, "train.compile must be true or false"),
     ({"train.compile_mode": "max"}, "train.compile_mode must be one of default, reduce-overhead, got 'max'"),
+    ({"train.compile_mode": "reduce-overhead"}, "train.compile_mode needs train.compile on (--compile reduce-overhead)"),
     ({"train.batch_size": 2.5}, "train.batch_size must be an integer"),
     ({"train.epochs": True}, "train.epochs must be an integer"),
     ({"model.name": "vae"}, "model.name must be one of classic, dcgan, wgan-gp, cgan, sngan, wavegan, cwavegan, specgan, cspecgan, textgan, charlm, ngram, arae, auto, got 'vae'"),

@@ -246,7 +246,7 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch, tmp_path):
     many = str(make_image_folder(tmp_path / "many", 2 * auto.IMAGES_PER_CLUSTER, (28, 28, 3)))
     clustered = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": many})
     assert (clustered.model.name, clustered.data.clusters, clustered.model.params.d_width) == ("cgan", 2, 32)
-    assert ("cgan (class-conditional on 2 clusters of the images' pixels, as the data has no class labels "
+    assert ("cgan (class-conditional on 2 equal clusters of the images' pixels, as the data has no class labels "
             "(self-conditioning))") in auto_line(clustered, "image", 2)
     mine = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": many, "data.clusters": 0})
     assert (mine.model.name, mine.data.clusters) == ("dcgan", 0)
@@ -287,7 +287,7 @@ def test_unlabelled_folder_trains_on_its_clusters_and_samples_one(tmp_path):
               "--batch-size", "8", "--max-steps", "2", "--out", str(runs), "--no-progress", "--no-report"]
     result = gankit("train", *common, "--clusters", "3", "--name", "c")
     assert result.returncode == 0, result.stderr
-    assert "cgan (class-conditional on 3 clusters of the images' pixels" in result.stderr
+    assert "cgan (class-conditional on 3 equal clusters of the images' pixels" in result.stderr
     meta = json.loads((runs / "c" / "checkpoints" / "final" / "meta.json").read_text())
     assert meta["classes"] == ["cluster 0", "cluster 1", "cluster 2"]
     assert gankit("sample", str(runs / "c"), "--class", "cluster 2", "--out", str(tmp_path / "c2.png")).returncode == 0

@@ -65,8 +65,8 @@ WHY_CONDITIONAL = ("on labelled Fashion-MNIST on 2 CPU cores, mean FID over 3 se
                    "and 0.21 at 10, against 3.4, 2.2 and 1.6 unconditionally (docs/benchmarks.md)")
 
 
-WHY_CLUSTERS = ("on an unlabelled folder of Fashion-MNIST's training images on 2 CPU cores, FID 1.09 after 10 minutes "
-                "against 2.40 without clusters (mean of 3 seeds; docs/benchmarks.md)")
+WHY_CLUSTERS = ("on an unlabelled folder of Fashion-MNIST's training images on 2 CPU cores, FID 0.58 after 10 minutes "
+                "against 2.38 without clusters (mean of 3 seeds; docs/benchmarks.md)")
 
 
 def auto_clusters(images: int) -> int:
@@ -98,8 +98,8 @@ def auto_settings(device: str = "auto", time_limit: float | None = None, classes
         why["model"] = f"class-conditional: the data has {classes} classes"
     if self_conditioned:
         settings["data.clusters"] = clusters
-        why["model"] = (f"class-conditional on {clusters} clusters of the images' pixels, as the data has no class "
-                        "labels (self-conditioning)")
+        why["model"] = (f"class-conditional on {clusters} equal clusters of the images' pixels, as the data has no "
+                        "class labels (self-conditioning)")
     if kind == "audio":
         settings["model.name"] = SOUND[conditional]
         why["model"] = "sound as spectrogram pictures" + (f", class-conditional: the data has {classes} classes"

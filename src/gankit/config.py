@@ -312,6 +312,8 @@ def check_ranges(config: Config) -> None:
     require(t.precision in PRECISIONS, "train.precision", f"must be one of {', '.join(PRECISIONS)}", t.precision)
     require(t.compile_mode in COMPILE_MODES, "train.compile_mode", f"must be one of {', '.join(COMPILE_MODES)}",
             t.compile_mode)
+    require(t.compile or t.compile_mode == "default", "train.compile_mode",
+            f"needs train.compile on (--compile {t.compile_mode})", t.compile_mode)
     require(t.time_limit is None or 0 < t.time_limit <= 10**7, "train.time_limit", "must be in (0, 10**7] minutes",
             t.time_limit)
     require(0 <= t.eval_every <= MAX_COUNT, "train.eval_every", f"must be in 0..{MAX_COUNT:,}", t.eval_every)
