@@ -47,7 +47,7 @@ from gankit.train import train
 from gankit.train.log import LOG_BLOCK
 from gankit.train.state import new_state
 from gankit.train.steps import StepRules, autocast_dtype, uses_batch_statistics
-from gankit.train.trainer import compile_networks
+from gankit.train.trainer import compile_networks, uses_cuda_graphs
 
 TUTORIAL_BATCH = 100
 
@@ -206,7 +206,7 @@ def bare_loop(config, dataset, device: torch.device, warmup: int, steps: int) ->
     y = dataset.labels[: t.batch_size].to(device) if classes else None
     both = torch.cat([y, y]) if classes else None
     joint = not uses_batch_statistics(d)
-    graphs = t.compile and t.compile_mode == "reduce-overhead" and device.type == "cuda"
+    graphs = uses_cuda_graphs(t, device)
     for i in range(warmup + steps):
         if i == warmup:
             sync(device)

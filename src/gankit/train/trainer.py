@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from gankit import checkpoint as ckpt
 from gankit.augment import parse_policy
-from gankit.config import MAX_STEPS, Config
+from gankit.config import MAX_STEPS, Config, TrainConfig
 from gankit.data import Dataset, load_dataset
 from gankit.data.batches import DeviceBatches
 from gankit.device import check_compile_support, resolve_device
@@ -176,7 +176,7 @@ class Trainer:
             compile_networks(state.g, state.d, device,
                              double_backward=self.rules.gp_weight > 0 or self.rules.r1_gamma > 0, mode=t.compile_mode)
         # CUDA graphs reuse their outputs' memory: each D step says the previous step's outputs are done with
-        self.graphs = t.compile and t.compile_mode == "reduce-overhead" and device.type == "cuda"
+        self.graphs = uses_cuda_graphs(t, device)
         self.game = MODELS.get(self.config.model.name).game
         if self.game is None:  # a family's own game averages its gradients itself (Replicas.average_gradients)
             state.ddp_g, state.ddp_d = replicas.wrap(state.g, device), replicas.wrap(state.d, device)
@@ -464,6 +464,11 @@ def finite(module: nn.Module) -> bool:
     """Whether every parameter of `module` is finite (one host sync)."""
     norms = torch._foreach_norm([p.detach().float() for p in module.parameters()])
     return bool(torch.isfinite(torch.stack(norms)).all())
+
+
+def uses_cuda_graphs(t: TrainConfig, device: torch.device) -> bool:
+    """Whether compiled networks replay CUDA graphs (torch.compile's reduce-overhead mode; a CPU has none)."""
+    return t.compile and t.compile_mode == "reduce-overhead" and device.type == "cuda"
 
 
 def compile_networks(g: torch.nn.Module, d: torch.nn.Module, device: torch.device, double_backward: bool,
