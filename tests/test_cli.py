@@ -19,7 +19,7 @@ from conftest import GANKIT_SERVER, assert_clean_error, gankit, make_image_folde
 def trained_run(tmp_path_factory):
     """One short real run shared by the read-only tests below."""
     out = tmp_path_factory.mktemp("runs")
-    result = gankit("train", "--max-steps", "30", "--name", "short", "--out", str(out), "--seed", "3")
+    result = gankit("train", "--max-steps", "30", "--batch-size", "20", "--name", "short", "--out", str(out), "--seed", "3")
     assert result.returncode == 0, result.stderr
     return out / "short", result
 
@@ -77,7 +77,7 @@ def test_existing_run_folder_is_never_overwritten(trained_run):
 
 def test_numbered_default_names(tmp_path):
     for expected in ("0001-classic-fashion-mnist", "0002-classic-fashion-mnist"):
-        result = gankit("train", "--max-steps", "1", "--out", str(tmp_path), "--no-progress")
+        result = gankit("train", "--max-steps", "1", "--out", str(tmp_path), "--no-progress", "--no-report")
         assert result.returncode == 0, result.stderr
         assert (tmp_path / expected / "checkpoints" / "final").is_dir()
 

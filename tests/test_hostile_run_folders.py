@@ -39,8 +39,8 @@ JSON_VALUES = st.recursive(
 def base_run(tmp_path_factory, fashion_cache):
     out = tmp_path_factory.mktemp("runs")
     cache = {"GANKIT_CACHE_DIR": str(fashion_cache)}  # the session's: the test images' features are extracted once
-    result = gankit("train", "--max-steps", "30", "--checkpoint-every", "15", "--name", "base", "--out", str(out),
-                    "--no-progress", "--device", "cpu", "--set", "train.diagnose=false", env=cache)
+    result = gankit("train", "--max-steps", "30", "--batch-size", "20", "--checkpoint-every", "15", "--name", "base",
+                    "--out", str(out), "--no-progress", "--device", "cpu", "--set", "train.diagnose=false", env=cache)
     assert result.returncode == 0, result.stderr
     scored = gankit("eval", str(out / "base"), "--n", "100", "--metrics", "fid", "--device", "cpu", env=cache)
     assert scored.returncode == 0, scored.stderr

@@ -1,6 +1,6 @@
 """The README's code blocks, run as written and in order, as a reader on a fresh clone would after `make`.
 
-GANKIT_SMOKE_TEST=2 keeps every command short (2 G steps a training run, 100 samples a score); the reader's own data
+GANKIT_SMOKE_TEST=1 keeps every command short (1 G step a training run, 100 samples a score); the reader's own data
 the README names (./my_images, ./my_sounds, ./poems.txt) is made here, and the install lines (apt, pip) are make's.
 Sections whose run names count from 0001 start in a folder of their own, as a reader starting there would.
 """
@@ -61,7 +61,7 @@ def test_readme_blocks_run_as_written(tmp_path, fashion_dir, fashion_cache, note
         assert made.returncode == 0, made.stderr
     if not (cache / "datasets" / "notes").exists():  # a small set where `gankit data notes` finds it
         shutil.copytree(notes, cache / "datasets" / "notes")
-    env = {"GANKIT_SMOKE_TEST": "2", "GANKIT_CACHE_DIR": str(cache),
+    env = {"GANKIT_SMOKE_TEST": "1", "GANKIT_CACHE_DIR": str(cache),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     main = tmp_path / "reader"
     main.mkdir()

@@ -19,11 +19,11 @@ from gankit.metrics import COMPARABLE_ONLY
 
 @pytest.fixture(scope="module")
 def base_run(tmp_path_factory, fashion_cache):
-    """A real run: classic, 30 steps, checkpoints at 10, 20, 30 and final, and a saved evaluation."""
+    """A real run: classic, 30 steps of 20 images, checkpoints at 10, 20, 30 and final, and a saved evaluation."""
     out = tmp_path_factory.mktemp("runs")
     cache = {"GANKIT_CACHE_DIR": str(fashion_cache)}  # the session's: the test images' features are extracted once
-    result = gankit("train", "--max-steps", "30", "--checkpoint-every", "10", "--name", "base", "--out", str(out),
-                    "--no-progress", "--device", "cpu", env=cache)
+    result = gankit("train", "--max-steps", "30", "--batch-size", "20", "--checkpoint-every", "10", "--name", "base",
+                    "--out", str(out), "--no-progress", "--device", "cpu", env=cache)
     assert result.returncode == 0, result.stderr
     scored = gankit("eval", str(out / "base"), "--n", "200", "--metrics", "fid,kid", "--device", "cpu", env=cache)
     assert scored.returncode == 0, scored.stderr

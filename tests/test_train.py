@@ -31,7 +31,7 @@ def _metrics(run, timed=True):
 @pytest.mark.parametrize("model", ["classic", pytest.param("dcgan", marks=pytest.mark.slow)])
 def test_resume_is_exact(tmp_path, fashion_dir, model):
     """2N steps straight == N steps, stop, resume, N steps: identical weights and logs on CPU."""
-    extra = {"model.name": model, "model.width": 8} if model == "dcgan" else {}
+    extra = {"model.name": model, "model.width": 8} if model == "dcgan" else {"train.batch_size": 20}
     config, straight = _run(tmp_path, "straight", **{"train.max_steps": 12, **extra})
     train(config, straight, progress=False)
     config_half, split = _run(tmp_path, "split", **{"train.max_steps": 6, **extra})

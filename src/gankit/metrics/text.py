@@ -66,6 +66,7 @@ class TextReference:
     def __post_init__(self):
         self.heldout_counts = [ngrams(self.heldout_items, n) for n in range(1, MAX_N + 1)]
         self.heldout_set, self.training_set = set(self.heldout_items), set(self.training_items)
+        self.scored_real: dict[tuple[int, int], tuple[list[str], dict]] = {}
 
 
 def prepare_text_reference(data: DataConfig, train: Dataset, heldout: HeldOut, device: torch.device) -> TextReference:
@@ -110,12 +111,21 @@ def real_items(reference: TextReference, n: int, seed: int) -> list[str]:
     return [reference.training_items[i] for i in pick.tolist()]
 
 
+def real_scores(reference: TextReference, n: int, seed: int) -> tuple[list[str], dict]:
+    """real_items and their scores, kept on the reference: the floors and the real-data yardstick are the same
+    items, scored once."""
+    if (n, seed) not in reference.scored_real:
+        items = real_items(reference, n, seed)
+        reference.scored_real[n, seed] = items, score_items(items, reference)
+    return reference.scored_real[n, seed]
+
+
 def score_text(samples: torch.Tensor, reference: TextReference, seed: int = 0) -> dict:
     """Score stored text samples (int64 ids (N, L)) in the reference's vocabulary; the result has gankit eval's
     fields (metrics, n, extractor, reference, seed, seconds)."""
     started = time.perf_counter()
     items = reference.train.modality.lines(samples)
-    real = score_items(real_items(reference, len(items), seed), reference)
+    _, real = real_scores(reference, len(items), seed)
     values = score_items(items, reference)
     for n in range(1, MAX_N + 1):
         values[f"js_{n}_floor"] = real[f"js_{n}"]

@@ -19,7 +19,7 @@ import torch
 from gankit.metrics import NEEDS_TRAIN
 from gankit.metrics.evaluate import score
 from gankit.metrics.reference import cached_features
-from gankit.metrics.text import TextReference, real_items, score_items
+from gankit.metrics.text import TextReference, real_scores, score_items
 
 # how the table of scores says what each column is
 MEANING = {"real data": "training samples, as good as it gets", "silence": "as bad as nothing",
@@ -30,8 +30,8 @@ def yardsticks(reference, metrics: list[str], n: int, seed: int = 0) -> dict[str
     """{name: {"n", "metrics"}} for sound and text references (scored with `metrics`, less those that look for
     copies of training samples: real training samples are copies by definition); {} for images."""
     if isinstance(reference, TextReference):
-        real = real_items(reference, n, seed)
-        return {"real data": {"n": len(real), "metrics": score_items(real, reference)},
+        real, scores = real_scores(reference, n, seed)
+        return {"real data": {"n": len(real), "metrics": dict(scores)},
                 "random characters": {"n": len(real), "metrics": score_items(random_characters(real, reference, seed),
                                                                              reference)}}
     if reference.train.modality.name != "audio":
