@@ -19,8 +19,8 @@ def shared_cache(fashion_cache):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, shared_cache):
     out = tmp_path_factory.mktemp("runs")
-    result = gankit("train", "--max-steps", "20", "--batch-size", "20", "--name", "r", "--out", str(out), "--no-progress",
-                    env=shared_cache)
+    result = gankit("train", "--max-steps", "20", "--batch-size", "20", "--name", "r", "--out", str(out),
+                    "--no-progress", env=shared_cache)
     assert result.returncode == 0, result.stderr
     return out / "r"
 
