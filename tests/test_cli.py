@@ -19,8 +19,8 @@ from conftest import GANKIT_SERVER, assert_clean_error, gankit, make_image_folde
 def trained_run(tmp_path_factory):
     """One short real run shared by the read-only tests below."""
     out = tmp_path_factory.mktemp("runs")
-    result = gankit("train", "--max-steps", "30", "--batch-size", "20", "--name", "short", "--out", str(out), "--seed",
-                    "3")
+    result = gankit("train", "--max-steps", "30", "--batch-size", "20", "--name", "short", "--out", str(out),
+                    "--seed", "3")
     assert result.returncode == 0, result.stderr
     return out / "short", result
 
