@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_ARGS ?=
 
-.PHONY: demo test test-quick test-fast lint data browser speech music words poems install clean
+.PHONY: demo test test-quick test-fast lint data browser speech music emoji words poems install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ speech:
 music:
 	@scripts/ensure-apt.sh "the notes tests" fluidsynth:fluidsynth /usr/share/sounds/sf2/FluidR3_GM.sf2:fluid-soundfont-gm
 
+emoji:
+	@scripts/ensure-apt.sh "the emoji tests" /usr/share/unicode/emoji/emoji-test.txt:unicode-data /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf:fonts-noto-color-emoji
+
 words:
 	@scripts/ensure-apt.sh "the text tests (the words dataset)" /usr/share/dict/words:wamerican
 
@@ -39,11 +42,11 @@ poems:
 demo: data
 	$(BIN)/gankit train $(DEMO_ARGS)
 
-test: data browser speech music words poems
+test: data browser speech music emoji words poems
 	$(BIN)/python -m pytest -q
 
 # test-fast: the name it had before
-test-quick test-fast: data browser speech music words poems
+test-quick test-fast: data browser speech music emoji words poems
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)

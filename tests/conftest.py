@@ -65,6 +65,20 @@ def spoken_digits(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def emoji(tmp_path_factory):
+    """A small emoji set drawn from the real Noto Color Emoji font: every tenth fully-qualified emoji (365 of them, a
+    few of each Unicode group), 64 px RGBA."""
+    from gankit.data.emoji import EMOJI_TEST, FONT, make_emoji
+
+    if not EMOJI_TEST.is_file() or not FONT.is_file():
+        pytest.fail("the emoji list or font is missing: run `make emoji` (apt install unicode-data fonts-noto-color-emoji)")
+    out = tmp_path_factory.mktemp("data") / "emoji"
+    counts = make_emoji(out, limit=365, progress=False)
+    assert sum(counts.values()) == 365 and counts["test"] > 20
+    return out
+
+
+@pytest.fixture(scope="session")
 def notes(tmp_path_factory):
     """A small notes set played by the real FluidSynth: one instrument of each family (the first of each pair) over
     its four octaves at one velocity, 528 clips, 66 of them held out."""

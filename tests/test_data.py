@@ -16,7 +16,7 @@ from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.data.batches import DeviceBatches
 from gankit.data.cifar import read_cifar10
-from gankit.data.clusters import cluster_images
+from gankit.data.clusters import cluster_images, principal_components
 from gankit.data.folder import read_image_folder, survey_images
 from gankit.data.idx import read_idx
 from gankit.errors import GankitError
@@ -80,6 +80,20 @@ def test_unlabelled_images_are_labelled_by_clusters_of_equal_size():
     light, dark, halves = (set(part.tolist()) for part in (labels[:20], labels[20:60], labels[60:]))
     assert len(light) == len(halves) == 1 and len(dark) == 2 and len(light | dark | halves) == 4
     assert torch.equal(cluster_images(images, 4)[0], labels)
+
+
+def test_large_pictures_find_the_same_directions_without_their_covariance():
+    """Past EXACT_PIXELS values a picture, PCA goes through the Gram matrix of the images (of a seeded subset when
+    there are many): the same projections, up to each direction's sign, as the pixels' covariance gives."""
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.integers(0, 256, (120, 3, 8, 8), dtype=np.uint8))
+    images[:60] //= 4  # a direction that clearly leads
+    exact = principal_components(images, 10, exact_pixels=10**6)
+    gram = principal_components(images, 10, exact_pixels=0)
+    assert gram.shape == exact.shape == (120, 10)
+    assert torch.allclose(gram.abs(), exact.abs(), atol=1e-4)
+    subset = principal_components(images, 3, exact_pixels=0, fit_images=60)
+    assert torch.allclose(subset[:, -1].abs(), exact[:, -1].abs(), rtol=0.1, atol=0.3)
 
 
 @pytest.mark.parametrize("compress", [True, False])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,3 +38,19 @@ def write_atomically(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+@contextmanager
+def made_in_place(out: Path) -> Iterator[Path]:
+    """Yield a sibling folder (`<out>.part`) to make a dataset in; it becomes `out` when the block ends without error
+    and is removed when it does not, so a stopped run leaves no half-made dataset. An existing `out` is refused."""
+    if out.exists():
+        raise GankitError(f"{out} already exists; delete it to make the dataset again")
+    building = out.with_name(out.name + ".part")
+    shutil.rmtree(building, ignore_errors=True)
+    try:
+        yield building
+        building.rename(out)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise

@@ -9,11 +9,8 @@ silent files are skipped and counted.
 from __future__ import annotations
 
 import math
-import shutil
 import warnings
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -116,22 +113,6 @@ def read_audio_folder(root: str | Path, rate: int, clip_samples: int) -> tuple[n
         if bad:
             warnings.warn(f"skipped {SKIPPED[why].format(n=len(bad))} in {root}, e.g. {bad[0]}", stacklevel=2)
     return (np.stack([c for _, c in kept]), *labels_from_subfolders(root, [p for p, _ in kept]))
-
-
-@contextmanager
-def made_in_place(out: Path) -> Iterator[Path]:
-    """Yield a sibling folder (`<out>.part`) to make a dataset in; it becomes `out` when the block ends without error
-    and is removed when it does not, so a stopped run leaves no half-made dataset. An existing `out` is refused."""
-    if out.exists():
-        raise GankitError(f"{out} already exists; delete it to make the dataset again")
-    building = out.with_name(out.name + ".part")
-    shutil.rmtree(building, ignore_errors=True)
-    try:
-        yield building
-        building.rename(out)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
 
 
 def write_flac(path: Path, clip: np.ndarray, rate: int = DEFAULT_RATE) -> None:

@@ -2,8 +2,8 @@
 conditioning", Liu et al. 2020, "Diverse Image Generation via Self-Conditioned GANs") recovers much of what real
 labels give.
 
-The features are the pixels' first principal components (exact PCA, from the covariance's eigenvectors: the same
-clusters on every machine), grouped by k-means into clusters of equal size: k-means++ starts from a seeded
+The features are the pixels' first principal components (exact PCA: from the covariance's eigenvectors for small
+pictures, from the Gram matrix of a seeded subset for large ones; the same clusters on every machine), grouped by k-means into clusters of equal size: k-means++ starts from a seeded
 generator, then Lloyd's iterations whose assignment gives every cluster N/k images (Sinkhorn's balancing of an
 entropic transport plan, as SeLa and SwAV balance theirs), until no image changes cluster. Equal clusters scored
 better than plain k-means' (1,365 to 4,985 images on Fashion-MNIST) in docs/benchmarks.md: a G told which of 20
@@ -21,15 +21,35 @@ COMPONENTS = 50
 MAX_ITERATIONS = 100
 # images turned into features at a time (bounded memory on large folders)
 CHUNK = 10_000
+# pictures of up to this many values get the exact covariance; larger ones the Gram matrix of at most FIT_IMAGES of
+# them (2,048 images of 64 px RGB: seconds), CHUNK_PIXELS columns at a time
+EXACT_PIXELS = 4096
+FIT_IMAGES = 2048
+CHUNK_PIXELS = 4096
 # the balanced assignment: the transport's entropy as a fraction of the mean squared distance (SwAV's 0.05), and
 # Sinkhorn's rounds of making every image's mass 1 and every cluster's N/k
 EPSILON = 0.05
 SINKHORN_ROUNDS = 30
 
 
-def principal_components(images: torch.Tensor, components: int = COMPONENTS) -> torch.Tensor:
-    """uint8 (N, C, H, W) -> float32 (N, components): the pixels projected on their main directions of variance."""
+def principal_components(images: torch.Tensor, components: int = COMPONENTS, seed: int = 0,
+                         exact_pixels: int = EXACT_PIXELS, fit_images: int = FIT_IMAGES) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> float32 (N, components): the pixels projected on their main directions of variance.
+
+    Up to `exact_pixels` values a picture (28 px grey: 784), from the pixels' covariance. Larger pictures would make
+    that matrix huge (64 px RGB: 12,288 squared, 1.2 GB and minutes of `eigh`), so their directions come from the
+    Gram matrix of at most `fit_images` of them drawn by `seed` (all when fewer), whose eigenvectors give the same
+    directions: the cost grows with the pixels, not with their cube."""
     flat = images.flatten(1)
+    if flat.shape[1] <= exact_pixels:
+        mean, basis = _covariance_directions(flat, components)
+    else:
+        mean, basis = _gram_directions(flat, components, seed, fit_images)
+    return torch.cat([(part.float() / 255 - mean) @ basis for part in flat.split(CHUNK)])
+
+
+def _covariance_directions(flat: torch.Tensor, components: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (N, D) -> the pixels' mean (D,) and their top directions (D, components), float32, exactly."""
     mean = torch.zeros(flat.shape[1], dtype=torch.float64)
     gram = torch.zeros(flat.shape[1], flat.shape[1], dtype=torch.float64)
     for part in flat.split(CHUNK):
@@ -39,9 +59,29 @@ def principal_components(images: torch.Tensor, components: int = COMPONENTS) -> 
     mean /= len(flat)
     covariance = gram / len(flat) - torch.outer(mean, mean)
     _, vectors = torch.linalg.eigh(covariance)  # ascending eigenvalues
-    basis = vectors[:, -min(components, flat.shape[1]):].float()
-    mean = mean.float()
-    return torch.cat([(part.float() / 255 - mean) @ basis for part in flat.split(CHUNK)])
+    return mean.float(), vectors[:, -min(components, flat.shape[1]):].float()
+
+
+def _gram_directions(flat: torch.Tensor, components: int, seed: int,
+                     fit_images: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (N, D) -> mean (D,) and top directions (D, <= components), float32, from the (n, n) Gram matrix of n <=
+    `fit_images` centred pictures: Gu = lu gives the covariance's direction X^T u / sqrt(l). Directions without variance
+    (identical pictures) are left out."""
+    if len(flat) > fit_images:
+        flat = flat[torch.randperm(len(flat), generator=torch.Generator().manual_seed(seed))[:fit_images].sort().values]
+    mean = flat.sum(0, dtype=torch.float64) / (len(flat) * 255)
+    columns = [slice(i, i + CHUNK_PIXELS) for i in range(0, flat.shape[1], CHUNK_PIXELS)]
+
+    def centred(cols: slice) -> torch.Tensor:  # (n, columns) float64: a slice at a time bounds the memory
+        return flat[:, cols].double() / 255 - mean[cols]
+
+    gram = sum(part @ part.T for part in map(centred, columns))
+    values, vectors = torch.linalg.eigh(gram)  # ascending
+    keep = values > values[-1].clamp_min(1e-300) * 1e-10
+    values, vectors = values[keep][-components:], vectors[:, keep][:, -components:]
+    scale = vectors / values.sqrt()
+    basis = torch.cat([centred(cols).T @ scale for cols in columns])
+    return mean.float(), basis.float()
 
 
 def balanced_assignment(features: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from gankit.atomic import made_in_place
 from gankit.data.audio import (
     DEFAULT_CLIP,
     DEFAULT_RATE,
     SILENCE,
     audio_libraries,
     list_sounds,
-    made_in_place,
     write_flac,
 )
 from gankit.errors import GankitError

@@ -25,8 +25,10 @@ from gankit.config import DataConfig
 from gankit.data.audio import DEFAULT_CLIP, DEFAULT_RATE, list_sounds, read_audio_folder
 from gankit.data.audio import EXTENSIONS as AUDIO_EXTENSIONS
 from gankit.data.cifar import read_cifar10
+from gankit.data.emoji import GROUPS as EMOJI_GROUPS
+from gankit.data.emoji import SIDE as EMOJI_SIDE
 from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
-from gankit.data.folder import labels_from_subfolders, list_images, survey_images
+from gankit.data.folder import labels_from_subfolders, list_images, read_image_folder, survey_images
 from gankit.data.idx import read_idx
 from gankit.data.notes import FAMILIES, note_pitches
 from gankit.data.text import EXTENSIONS as TEXT_EXTENSIONS
@@ -87,6 +89,18 @@ def read_notes(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.
                           f"silent or unreadable note{', found ' + ', '.join(unknown[:3]) if unknown else ''}); "
                           "make it again")
     return clips, np.array([FAMILIES.index(c) for c in found], dtype=np.int64)[labels]
+
+
+def read_emoji(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The pictures of `gankit data emoji`: <split>/<Unicode group>/*.png, on white, labelled in Unicode's group order."""
+    folder = files[split]
+    images, labels, found = read_image_folder(folder, EMOJI_SIDE, 3)
+    unknown = sorted(set(found) - set(EMOJI_GROUPS))
+    if labels is None or unknown or len(images) != len(list_images(folder)):
+        raise GankitError(f"{folder} is not as `gankit data emoji` makes it (one folder per Unicode group, every "
+                          f"picture readable{', found ' + ', '.join(unknown[:3]) if unknown else ''}); delete it and "
+                          "make it again")
+    return images, np.array([EMOJI_GROUPS.index(c) for c in found], dtype=np.int64)[labels]
 
 
 def read_text_items(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
@@ -174,6 +188,12 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
             name="notes", base_url="", files={"train": ("train",), "test": ("test",)}, sha256={},
             classes=FAMILIES, modality="audio", shape=(1, DEFAULT_CLIP), read=read_notes, made_by="gankit data notes",
             pitches=note_pitches,
+        ),
+        # small colour pictures with few, unequal classes: Noto's emoji, by Unicode group
+        NamedDataset(
+            name="emoji", base_url="", files={"train": ("train",), "test": ("test",)}, sha256={},
+            classes=EMOJI_GROUPS, modality="image", shape=(3, EMOJI_SIDE, EMOJI_SIDE), read=read_emoji,
+            made_by="gankit data emoji",
         ),
         # one of Debian's word lists: 100,000 American English words, 73,000 of them lower-case a-z only
         NamedDataset(

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from gankit.data.audio import DEFAULT_RATE, audio_libraries, made_in_place, resample, write_flac
+from gankit.atomic import made_in_place
+from gankit.data.audio import DEFAULT_RATE, audio_libraries, resample, write_flac
 from gankit.errors import GankitError
 
 ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")

@@ -1,0 +1,79 @@
+"""`emoji`: drawn from the real Noto Color Emoji font, split with skin tones together, read as a named dataset."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import gankit
+from gankit.config import DataConfig
+from gankit.data import load_dataset
+from gankit.data.emoji import GROUPS, SKIN_TONES, Emoji, emoji_font, make_emoji, read_emoji_list
+from gankit.errors import GankitError
+
+
+def test_every_emoji_is_listed_and_its_skin_tones_share_its_split():
+    listed = read_emoji_list()
+    assert len(listed) == 3655 and {e.group for e in listed} == set(GROUPS)
+    splits = defaultdict(set)
+    for one in listed:
+        splits[tuple(c for c in one.codepoints if c not in SKIN_TONES)].add(one.split)
+    assert all(len(s) == 1 for s in splits.values())
+    held_out = sum(e.split == "test" for e in listed)
+    assert 0.07 < held_out / len(listed) < 0.13
+
+
+def test_sequences_are_drawn_as_one_glyph():
+    """raqm joins a ZWJ family and a skin-toned hand into one emoji, as wide as a single one."""
+    font = emoji_font()
+    single = font.getlength("\U0001F600")
+    for sequence in ("\U0001F468\u200D\U0001F469\u200D\U0001F467", "\U0001F44B\U0001F3FD", "\U0001F1EB\U0001F1F7"):
+        assert font.getlength(sequence) == single
+
+
+def test_the_set_is_a_labelled_folder_of_rgba_pictures(emoji):
+    pictures = sorted(emoji.rglob("*.png"))
+    assert {p.parent.name for p in pictures} <= set(GROUPS) and {p.parts[-3] for p in pictures} == {"train", "test"}
+    with Image.open(pictures[0]) as first:
+        assert first.size == (64, 64) and first.mode == "RGBA"
+        alpha = np.asarray(first)[..., 3]
+    assert alpha[0, 0] == 0 and alpha.max() == 255  # transparent around the glyph
+    data = load_dataset(DataConfig(name="emoji", data_dir=str(emoji)))
+    assert data.samples.shape[1:] == (3, 64, 64) and data.classes == GROUPS
+    assert data.samples[:, :, 0, 0].float().median() >= 250  # composited on white (square glyphs fill the corner)
+    flags = data.labels == GROUPS.index("Flags")
+    assert flags.any() and (data.labels == GROUPS.index("People & Body")).sum() > flags.sum()
+
+
+def test_missing_packages_are_named(tmp_path):
+    with pytest.raises(GankitError, match="apt install unicode-data"):
+        make_emoji(tmp_path / "a", emoji_test=tmp_path / "none.txt")
+    with pytest.raises(GankitError, match="apt install fonts-noto-color-emoji"):
+        make_emoji(tmp_path / "b", font_path=tmp_path / "none.ttf")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    with pytest.raises(GankitError, match="draws nothing"):
+        from gankit.data.emoji import render
+        render(Emoji((0x20,), "Symbols", "space"), emoji_font())
+
+
+@pytest.mark.slow
+def test_train_sample_and_eval_by_group(emoji, tmp_path):
+    """The named set trains a conditional G, samples one group by name, and is scored with the shipped classifier."""
+    runs = tmp_path / "runs"
+    common = ("--data", "emoji", "--data-dir", str(emoji), "--out", str(runs), "--no-progress", "--no-report")
+    trained = gankit("train", *common, "--model", "cgan", "--set", "model.width=8", "--batch-size", "20",
+                     "--max-steps", "2", "--name", "e")
+    assert trained.returncode == 0, trained.stderr
+    sampled = gankit("sample", str(runs / "e"), "--n", "4", "--class", "Flags", "--out", str(tmp_path / "flags.png"))
+    assert sampled.returncode == 0, sampled.stderr
+    assert Image.open(tmp_path / "flags.png").size[0] >= 64
+    unknown = gankit("sample", str(runs / "e"), "--class", "Plants", "--out", str(tmp_path / "x.png"))
+    assert unknown.returncode == 2 and "Flags" in unknown.stderr and "Traceback" not in unknown.stderr
+    scored = gankit("eval", str(runs / "e"), "--n", "200", "--metrics", "fid,precision", "--json")
+    assert scored.returncode == 0, scored.stderr
+    result = json.loads(scored.stdout)
+    assert result["extractor"].startswith("classifier:") and result["fid"] > 0
