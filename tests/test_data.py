@@ -68,6 +68,26 @@ def test_a_folder_is_read_at_its_images_own_shape(tmp_path, pictures, shape):
     assert (survey.side, survey.grey) == shape and survey.channels == (1 if shape[1] else 3)
 
 
+def test_transparent_pixels_are_laid_on_the_chosen_background(tmp_path):
+    folder = tmp_path / "sprites"
+    folder.mkdir()
+    pixels = np.zeros((32, 32, 4), np.uint8)
+    pixels[8:24, 8:24] = (200, 30, 30, 255)  # an opaque red square on a transparent field
+    for i in range(3):
+        Image.fromarray(pixels, "RGBA").save(folder / f"{i}.png")
+    survey = survey_images(str(folder))
+    assert survey.transparent and "transparent pixels laid on black" in survey.line(str(folder), 32, 3, "black")
+    for background, corner in ((None, 255), ("black", 0), ("#808080", 128)):
+        data = load_dataset(DataConfig(name=str(folder), image_size=32, channels=3, background=background))
+        assert data.samples[0, :, 0, 0].tolist() == [corner] * 3 and data.samples[0, :, 16, 16].tolist() == [200, 30, 30]
+    from gankit.resolve import resolve_config
+
+    with pytest.raises(GankitError, match="data.background must be a colour name"):
+        resolve_config({"data.name": str(folder), "data.background": "plaid"})
+    with pytest.raises(GankitError, match="data.background is for images"):
+        resolve_config({"data.name": "words", "data.background": "black"})
+
+
 def test_unlabelled_images_are_labelled_by_clusters_of_equal_size():
     """Kinds of picture stay together, and a kind with twice the images of the others is split in two."""
     rng = np.random.default_rng(0)

@@ -73,6 +73,17 @@ def test_collapse_advice_fits_the_model():
         assert ("the tutorial's known early collapse" in found[0].advice) == tutorial
 
 
+def test_advice_leaves_out_what_the_run_already_does():
+    """A collapsing run with EMA and DiffAugment is not told to add them; one without them is."""
+    from gankit.report.diagnosis import run_doing
+
+    for doing, told in ((run_doing(0.999, "translation", "bce", 0, 0.5), False), (frozenset(), True)):
+        d = Diagnosis(model="cgan", doing=doing)
+        feed(d, steps(0, 400))
+        advice = d.add([{"step": 400, "diversity": 0.3}, {"step": 425, "diversity": 0.25}])[0].advice
+        assert ("--ema" in advice) == told and ("--augment" in advice) == told and "lower the learning rates" in advice
+
+
 def test_mode_collapse_from_diversity_and_from_class_coverage():
     d = Diagnosis()
     feed(d, steps(0, 400))

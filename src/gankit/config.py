@@ -32,6 +32,15 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+def _is_colour(value: Any) -> bool:
+    from PIL import ImageColor  # Pillow reads the images; only the check of this one setting needs it here
+
+    try:
+        return isinstance(value, str) and len(ImageColor.getrgb(value)) == 3
+    except ValueError:
+        return False
+
+
 def opt(default: Any, help: str) -> Any:
     """A config field with its one-line description (shown by --help and written into config.toml)."""
     return field(default=default, metadata={"help": help})
@@ -47,6 +56,8 @@ class DataConfig:
     channels: int | None = opt(None, "1 (grey) or 3 (RGB); None keeps the dataset's own (a folder: grey when all its images are)")
     clusters: int = opt(0, "a folder of images without class labels: label them by k-means of their pixels into this "
                            "many clusters, for a conditional model (self-conditioning; --model auto does it); 0: none")
+    background: str | None = opt(None, "images with transparency: the colour their transparent pixels are laid on, a "
+                                        "name (white, black, grey) or #rrggbb; None = white")
     sample_rate: int | None = opt(None, "sound: samples per second the clips are resampled to; None = 16000")
     clip_samples: int | None = opt(None, "sound: samples per clip, longer clips cut and shorter ones padded with "
                                          "silence; None = 16384 (about 1 s at 16 kHz)")
@@ -321,6 +332,8 @@ def check_ranges(config: Config) -> None:
     require(1 <= m.latent_dim <= MAX_LATENT, "model.latent_dim", f"must be in 1..{MAX_LATENT:,}", m.latent_dim)
     require(d.channels in (None, 1, 3), "data.channels", "must be 1 or 3", d.channels)
     require(d.image_size is None or 4 <= d.image_size <= 1024, "data.image_size", "must be in 4..1024", d.image_size)
+    require(d.background is None or _is_colour(d.background), "data.background",
+            "must be a colour name (white, black, grey) or #rrggbb", d.background)
     require(d.clusters == 0 or 2 <= d.clusters <= MAX_CLUSTERS, "data.clusters", f"must be 0 or in 2..{MAX_CLUSTERS:,}",
             d.clusters)
     require(d.sample_rate is None or 1000 <= d.sample_rate <= MAX_SAMPLE_RATE, "data.sample_rate",

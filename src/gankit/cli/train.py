@@ -93,9 +93,11 @@ def _native_line(config: Config, kind: str, chosen: set[str]) -> str | None:
     """What the data implied for the settings gankit `chosen` for it, from the surveys made when the config was
     resolved (the data is not read again)."""
     data = config.data
-    if kind == "image" and chosen & {"data.image_size", "data.channels"} and Path(data.name).is_dir():
+    if kind == "image" and Path(data.name).is_dir():
         survey = survey_images(data.name)
-        return survey.line(data.name, data.image_size, data.channels) if survey else None
+        if survey and (chosen & {"data.image_size", "data.channels"} or survey.transparent):
+            return survey.line(data.name, data.image_size, data.channels, data.background)
+        return None
     if kind == "text" and "data.seq_len" in chosen and is_text_file(Path(data.name)):
         text = survey_text(data.name)
         return text.line(data.name, data.seq_len) if text else None

@@ -78,7 +78,7 @@ def load_dataset(cfg: DataConfig, split: str = "train", spectrogram: Spectrogram
         elif kind == "audio":
             samples, labels, class_list = read_audio_folder(cfg.name, cfg.sample_rate or DEFAULT_RATE, shape[-1])
         else:
-            samples, labels, class_list = read_image_folder(cfg.name, shape[-1], shape[0])
+            samples, labels, class_list = read_image_folder(cfg.name, shape[-1], shape[0], cfg.background)
         classes = tuple(class_list)
         if cfg.clusters:  # an unlabelled folder (checked with the config) labelled by what its images look like
             most = len(samples) // 2  # two images a cluster at the least

@@ -27,6 +27,8 @@ SURVEYED = 500
 # a colour file whose channels differ by at most this many levels is a grey picture (JPEG leaves a little chroma)
 GREY_TOLERANCE = 2
 ORIENTATION = 0x0112  # the EXIF tag
+# transparent pixels are laid on white, as most viewers show them on a light page (data.background: another)
+BACKGROUND = "white"
 
 
 def list_images(root: Path) -> list[Path]:
@@ -43,19 +45,23 @@ class FolderSurvey:
     looked_at: int
     grey: bool  # every image looked at is grey
     side: int  # what they are trained at
+    transparent: bool = False  # some image looked at has transparent pixels (or could: an alpha channel)
 
     @property
     def channels(self) -> int:
         return 1 if self.grey else 3
 
-    def line(self, root: str, side: int, channels: int) -> str:
-        """What the survey saw and the shape the run takes (`side`, `channels`: the config's, flags included)."""
+    def line(self, root: str, side: int, channels: int, background: str | None = None) -> str:
+        """What the survey saw and the shape the run takes (`side`, `channels`, `background`: the config's, flags
+        included)."""
         most = "all" if self.share == 1 else f"{self.share:.0%}"
         others = " or ".join(str(s) for s in (*NATIVE_SIDES, 128) if s != side)
+        laid = (f"; transparent pixels laid on {background or BACKGROUND} (--set data.background=COLOUR for another)"
+                if self.transparent else "")
         return (f"{root}: {most} of the {self.looked_at} images looked at are {self.size[0]}x{self.size[1]}, "
                 f"{'all grey' if self.grey else 'some in colour'}: training at {side} px "
                 f"{'grey' if channels == 1 else 'RGB'} (--image-size {others} and --channels {4 - channels} "
-                "choose others)")
+                f"choose others){laid}")
 
 
 def _is_grey(img: Image.Image) -> bool:
@@ -75,13 +81,14 @@ def survey_images(root: str) -> FolderSurvey | None:
     paths = list_images(Path(root))
     step = max(1, len(paths) // SURVEYED)
     sizes: Counter[tuple[int, int]] = Counter()
-    grey = True
+    grey, transparent = True, False
     for path in paths[::step][:SURVEYED]:
         try:
             with Image.open(path) as img:
                 width, height = img.size
                 turned = img.getexif().get(ORIENTATION) in (5, 6, 7, 8)  # shown rotated a quarter turn
                 sizes[(height, width) if turned else (width, height)] += 1
+                transparent = transparent or img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
                 grey = grey and _is_grey(img)
         except Exception:  # unreadable files are the reader's to skip and count
             continue
@@ -90,12 +97,12 @@ def survey_images(root: str) -> FolderSurvey | None:
     size, count = max(sizes.items(), key=lambda item: (item[1], item[0][0] * item[0][1]))
     short = min(size)
     side = max([s for s in NATIVE_SIDES if s <= short] or [NATIVE_SIDES[0]])
-    return FolderSurvey(images=len(paths), size=size, share=count / sum(sizes.values()), looked_at=sum(sizes.values()), grey=grey,
-                        side=side)
+    return FolderSurvey(images=len(paths), size=size, share=count / sum(sizes.values()), looked_at=sum(sizes.values()),
+                        grey=grey, side=side, transparent=transparent)
 
 
-def _to_mode(img: Image.Image, channels: int) -> Image.Image:
-    """Convert any Pillow mode (palette, alpha, 16-bit, float) to L or RGB."""
+def _to_mode(img: Image.Image, channels: int, background: str = BACKGROUND) -> Image.Image:
+    """Convert any Pillow mode (palette, alpha, 16-bit, float) to L or RGB, transparent pixels laid on `background`."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # 16-bit and 32-bit greys: scale the used range down to 8 bits instead of clipping at 255
         arr = np.asarray(img, dtype=np.float64)
@@ -104,29 +111,29 @@ def _to_mode(img: Image.Image, channels: int) -> Image.Image:
     if img.mode == "P":
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA"):
-        # transparent pixels become white, as most viewers show them on a light page
-        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, img.convert("RGBA"))
+        img = Image.alpha_composite(Image.new("RGBA", img.size, background), img.convert("RGBA"))
     return img.convert("L" if channels == 1 else "RGB")
 
 
-def load_image(path: Path, image_size: int, channels: int) -> np.ndarray:
+def load_image(path: Path, image_size: int, channels: int, background: str = BACKGROUND) -> np.ndarray:
     """One image as uint8 (C, H, W); raises OSError/ValueError for unreadable files."""
     with Image.open(path) as img:
         img = ImageOps.exif_transpose(img)
-        img = _to_mode(img, channels)
+        img = _to_mode(img, channels, background)
         img = ImageOps.fit(img, (image_size, image_size), method=Image.Resampling.BICUBIC)
         arr = np.asarray(img, dtype=np.uint8)
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
-def read_image_folder(root: str | Path, image_size: int, channels: int) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+def read_image_folder(root: str | Path, image_size: int, channels: int,
+                      background: str | None = None) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
     """Read every image under `root`.
 
     Args:
         root: the folder, searched recursively.
         image_size: side of the square output images.
         channels: 1 or 3.
+        background: the colour transparent pixels are laid on (None: BACKGROUND).
     Returns:
         images uint8 (N, C, S, S); labels int64 (N,) or None; class names (first-level subfolders).
     Unreadable images are skipped with one warning giving their count and the first one.
@@ -140,7 +147,7 @@ def read_image_folder(root: str | Path, image_size: int, channels: int) -> tuple
 
     def load(path: Path):
         try:
-            return load_image(path, image_size, channels)
+            return load_image(path, image_size, channels, background or BACKGROUND)
         except Exception:  # Pillow raises many types for broken files; all mean "skip this one"
             return None
 

@@ -94,7 +94,7 @@ def read_notes(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.
 def read_emoji(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     """The pictures of `gankit data emoji`: <split>/<Unicode group>/*.png, on white, labelled in Unicode's group order."""
     folder = files[split]
-    images, labels, found = read_image_folder(folder, EMOJI_SIDE, 3)
+    images, labels, found = read_image_folder(folder, EMOJI_SIDE, 3, cfg.background)
     unknown = sorted(set(found) - set(EMOJI_GROUPS))
     if labels is None or unknown or len(images) != len(list_images(folder)):
         raise GankitError(f"{folder} is not as `gankit data emoji` makes it (one folder per Unicode group, every "
@@ -317,7 +317,8 @@ def sample_shape(cfg: DataConfig) -> tuple[int, ...]:
 def check_data_settings(cfg: DataConfig) -> None:
     """Settings of one kind of data given for another are refused (they would silently do nothing)."""
     modality = data_modality(cfg)
-    meant_for = {"image_size": "image", "channels": "image", "sample_rate": "audio", "clip_samples": "audio",
+    meant_for = {"image_size": "image", "channels": "image", "background": "image", "sample_rate": "audio",
+                 "clip_samples": "audio",
                  "seq_len": "text"}
     words = KIND_WORDS
     for key, kind in meant_for.items():

@@ -82,6 +82,8 @@ class History:
     modality: str = "image"
     # whether D(x) and D(G(z)) are probabilities (the loss is BCE): the rules that read them as odds need it
     probabilities: bool = True
+    # what the run already does, as the advice words it (e.g. "--ema", "--augment", "--loss hinge"): never advised
+    doing: frozenset[str] = frozenset()
 
     def add(self, row: dict) -> None:
         kind = row_kind(row)
@@ -105,6 +107,20 @@ class History:
     @property
     def step(self) -> int:
         return self.recent[-1]["step"] if self.recent else 0
+
+
+def advise(h: History, *options: str) -> str:
+    """The options as "a, b or c", leaving out those that name something the run already does: advice to add
+    --ema 0.999 to a run with EMA sends its reader in a circle."""
+    kept = [o for o in options if not any(done in o for done in h.doing)] or ["lower the learning rates"]
+    return kept[0] if len(kept) == 1 else f"{', '.join(kept[:-1])} or {kept[-1]}"
+
+
+def run_doing(ema_decay: float, augment: str, loss: str, r1_gamma: float, beta1: float) -> frozenset[str]:
+    """What a run with these settings already does, in the words the advice uses."""
+    return frozenset(word for word, on in (("--ema", ema_decay > 0), ("--augment", bool(augment)),
+                                           (f"--loss {loss}", True), ("--r1", r1_gamma > 0),
+                                           ("train.beta1=0.5", beta1 == 0.5)) if on)
 
 
 Rule = Callable[[History], "Finding | None"]
@@ -151,8 +167,8 @@ def d_overpowers(h: History) -> Finding | None:
         "d_overpowers", h.step,
         f"D is overpowering G: over the last {len(rows)} steps D(G(z)) averaged {_mean(rows, 'd_fake'):.3f} and "
         f"D(x) {_mean(rows, 'd_real'):.3f}, so G learns little from D{grads}",
-        "lower D's learning rate (--lr-d, e.g. half of --lr-g), use --loss hinge or add --r1 10, "
-        "add --augment translation,cutout on small datasets, or give G more capacity")
+        advise(h, "lower D's learning rate (--lr-d, e.g. half of --lr-g)", "use --loss hinge", "add --r1 10",
+               "add --augment translation,cutout on small datasets", "give G more capacity"))
 
 
 @rule("mode_collapse")
@@ -164,8 +180,9 @@ def mode_collapse(h: History) -> Finding | None:
             "mode_collapse", h.step,
             f"mode collapse: samples are {checks[-1]['diversity']:.2f}x as varied as real ones (1.0 = as varied; "
             f"below 0.5 in the last {COLLAPSE_CHECKS} checks), so G produces a few outputs over and over",
-            "lower the learning rates, use --loss hinge or wgan-gp, add --ema 0.999"
-            + (", or a model with a stronger D (dcgan, sngan)" if h.modality == "image" else "")
+            advise(h, "lower the learning rates", "use --loss hinge", "add --ema 0.999",
+                   *(["add --augment translation,color,cutout on small datasets", "use a model with a stronger D "
+                      "(dcgan, sngan)"] if h.modality == "image" else []))
             + ("; for the classic model this is the tutorial's known early collapse" if h.model == "classic" else ""))
     covered = [e for e in h.evals if "class_coverage" in e]
     if len(covered) >= 2:
@@ -176,7 +193,7 @@ def mode_collapse(h: History) -> Finding | None:
                 "mode_collapse", h.step,
                 f"mode collapse: class coverage fell to {now['class_coverage']:.1f} from "
                 f"{best['class_coverage']:.1f} at step {best['step']}: G stopped producing some classes",
-                "keep the best checkpoint (checkpoints/best), lower the learning rates or add --ema 0.999")
+                advise(h, "keep the best checkpoint (checkpoints/best)", "lower the learning rates", "add --ema 0.999"))
     return None
 
 
@@ -192,8 +209,8 @@ def identical_samples(h: History) -> Finding | None:
         "identical_samples", newest["step"],
         f"all {newest['samples']} preview samples at step {newest['step']} are the same {noun}: G makes one output "
         "whatever z is",
-        "train longer if this is the first few steps; otherwise lower the learning rates, add --ema 0.999, or use "
-        "--model auto")
+        "train longer if this is the first few steps; otherwise "
+        + advise(h, "lower the learning rates", "add --ema 0.999", "use --model auto"))
 
 
 # a loss this far above its typical size is an explosion, not noise
@@ -253,8 +270,8 @@ def oscillation(h: History) -> Finding | None:
         "oscillation", h.step,
         f"D and G are oscillating: D(G(z)) swung between {min(means):.2f} and {max(means):.2f} over the last "
         f"{len(rows)} steps, changing direction {turns} times, {progress}",
-        "lower both learning rates (e.g. --lr 1e-4), use Adam beta1 0.5 (--set train.beta1=0.5), or add "
-        "--ema 0.999 to average the oscillation out of the samples")
+        advise(h, "lower both learning rates (e.g. --lr 1e-4)", "use Adam beta1 0.5 (--set train.beta1=0.5)",
+               "add --ema 0.999 to average the oscillation out of the samples"))
 
 
 class Diagnosis:
@@ -265,9 +282,9 @@ class Diagnosis:
     """
 
     def __init__(self, rules: dict[str, Rule] | None = None, rearm_checks: int = 8, model: str = "",
-                 modality: str = "image", probabilities: bool = True):
+                 modality: str = "image", probabilities: bool = True, doing: frozenset[str] = frozenset()):
         self.rules = rules if rules is not None else RULES
-        self.history = History(model=model, modality=modality, probabilities=probabilities)
+        self.history = History(model=model, modality=modality, probabilities=probabilities, doing=doing)
         self.rearm_checks = rearm_checks
         self._clear: dict[str, int] = {}
         self._active: set[str] = set()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gankit.losses import LOSSES
-from gankit.report.diagnosis import Diagnosis
+from gankit.report.diagnosis import Diagnosis, run_doing
 from gankit.report.diversity import DiversityProbe
 from gankit.train.callbacks import Callback
 from gankit.train.log import Diverged
@@ -20,13 +20,15 @@ class Diagnose(Callback):
         self.model, self.modality = trainer.config.model.name, trainer.spec.modality.name
         # D(x) and D(G(z)) are probabilities only under the BCE losses; the odds-reading rules need that
         self.probabilities = LOSSES.get(trainer.config.train.loss).probabilities
+        t = trainer.config.train
+        self.doing = run_doing(t.ema_decay, t.augment, t.loss, t.r1_gamma, t.beta1)
         self.diagnosis = self.fresh()
         self.diagnosis.add(trainer.log.rows())  # a resumed run's history: its problems were reported when they happened
         self.probe = DiversityProbe(trainer.samples_on_device, trainer.batches.to_model, trainer.dataset.modality,
                                     trainer.config.model.latent_dim, trainer.config.train.seed, trainer.labels_on_device)
 
     def fresh(self) -> Diagnosis:
-        return Diagnosis(model=self.model, modality=self.modality, probabilities=self.probabilities)
+        return Diagnosis(model=self.model, modality=self.modality, probabilities=self.probabilities, doing=self.doing)
 
     def on_rows(self, trainer, rows: list[dict]) -> None:
         self.report(trainer, self.diagnosis.add(rows))
