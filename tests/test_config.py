@@ -97,7 +97,7 @@ def test_family_settings_live_with_the_family():
     c = resolve_config(overrides={"model.name": "wgan-gp", "model.width": 16})
     assert c.model.params == ConvParams(width=16, d_norm="none")  # wgan-gp's own default d_norm
     assert to_dict(c)["model"] == {"name": "wgan-gp", "latent_dim": 100, "g_activation": "relu",
-                                   "d_activation": "leaky_relu", "negative_slope": 0.2, "width": 16, "d_norm": "none",
+                                   "d_activation": "leaky_relu", "negative_slope": 0.2, "width": 16, "d_norm": "none", "upsample": "transposed",
                                    "d_width": 0}
     assert "width" not in to_dict(resolve_config())["model"]  # classic has no width
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from conftest import gankit
@@ -14,6 +15,7 @@ from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.data.emoji import GROUPS, SKIN_TONES, Emoji, emoji_font, make_emoji, read_emoji_list
 from gankit.errors import GankitError
+from gankit.metrics.classifier import SHIPPED, load_evaluator, train_evaluator, untrusted_reason
 
 
 def test_every_emoji_is_listed_and_its_skin_tones_share_its_split():
@@ -47,6 +49,30 @@ def test_the_set_is_a_labelled_folder_of_rgba_pictures(emoji):
     assert data.samples[:, :, 0, 0].float().median() >= 250  # composited on white (square glyphs fill the corner)
     flags = data.labels == GROUPS.index("Flags")
     assert flags.any() and (data.labels == GROUPS.index("People & Body")).sum() > flags.sum()
+
+
+def test_the_shipped_classifier_learnt_subgroups_and_scores_by_group():
+    """Its features come from Unicode's 99 subgroups (a 9-group classifier's features rated a G that drew one
+    picture per group as well as a varied one); IS, coverage and asked_class read its group probabilities."""
+    evaluator = load_evaluator(SHIPPED / "emoji.safetensors")
+    info = evaluator.info
+    assert evaluator.classes == GROUPS and len(info["classes"]) == len(info["coarse_of"]) >= 90
+    assert evaluator.pooling.shape == (len(info["classes"]), 9) and untrusted_reason(info) is None
+    assert info["fine_accuracy"] > 3 * info["fine_chance"] and info["test_images"] == 347
+    probs = evaluator.probabilities(torch.randn(5, len(info["classes"])))
+    assert probs.shape == (5, 9) and torch.allclose(probs.sum(1), torch.ones(5))
+
+
+def test_a_classifier_of_finer_classes_is_judged_and_used_by_the_coarse_ones(tmp_path):
+    """Four fine classes in two coarse ones: accuracy and chance are the coarse ones' (what the trust check reads)."""
+    generator = torch.Generator().manual_seed(0)
+    fine = torch.arange(4).repeat_interleave(40)
+    images = (torch.rand(160, 1, 8, 8, generator=generator) * 60 + (fine * 60)[:, None, None, None]).to(torch.uint8)
+    trained = train_evaluator(images, fine, images[::4], fine[::4], ("a1", "a2", "b1", "b2"), tmp_path / "c.safetensors",
+                              epochs=1, min_steps=30, progress=False, coarse=(("a", "b"), [0, 0, 1, 1]))
+    info = trained.info
+    assert trained.classes == ("a", "b") and info["classes"] == ["a1", "a2", "b1", "b2"]
+    assert info["chance"] == 0.5 and info["fine_chance"] == 0.25 and info["test_accuracy"] >= info["fine_accuracy"]
 
 
 def test_missing_packages_are_named(tmp_path):

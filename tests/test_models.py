@@ -40,10 +40,10 @@ def test_classic_adapts_to_data_shape(shape):
 
 
 @pytest.mark.parametrize("size,channels", [(28, 1), (32, 3), (64, 3), (64, 1)])
-@pytest.mark.parametrize("norm", ["batch", "none"])
-def test_dcgan_forward_backward(size, channels, norm):
+@pytest.mark.parametrize("norm,upsample", [("batch", "transposed"), ("none", "resize")])
+def test_dcgan_forward_backward(size, channels, norm, upsample):
     config = resolve_config(overrides={"model.name": "dcgan", "data.image_size": size, "data.channels": channels,
-                                       "model.width": 8, "model.d_norm": norm})
+                                       "model.width": 8, "model.d_norm": norm, "model.upsample": upsample})
     g, d = build_models(config, (channels, size, size))
     z = torch.randn(4, 100)
     fake = g(z)
@@ -54,6 +54,7 @@ def test_dcgan_forward_backward(size, channels, norm):
     assert all(p.grad is not None for p in g.parameters())
     has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
     assert has_bn == (norm == "batch")
+    assert any(isinstance(m, torch.nn.Upsample) for m in g.modules()) == (upsample == "resize")
 
 
 def test_dcgan_init_and_defaults():

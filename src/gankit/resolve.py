@@ -67,8 +67,8 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
         except (TypeError, ValueError):
             clusters = 0  # reported by the config checks
         for key, value in auto_settings(auto_device(raw), limit if isinstance(limit, (int, float)) else None,
-                                        classes, kind or "image", clusters,
-                                        isinstance(data, str) and has_pitches(data))[0].items():
+                                        classes, kind or "image", clusters, isinstance(data, str) and has_pitches(data),
+                                        picture_shape(raw) if kind == "image" else None)[0].items():
             raw.setdefault(key, value)
     name = raw.get("model.name", ModelConfig.name)
     require(isinstance(name, str) and name in MODELS, "model.name",
@@ -88,6 +88,16 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
 
 # the data settings a user's own data implies when they are not given (gankit.data.sources.native_settings)
 NATIVE_KEYS = {"data.image_size", "data.channels", "data.seq_len"}
+
+
+def picture_shape(raw: dict[str, Any]) -> tuple[int, ...] | None:
+    """The (C, H, W) of the images `raw` names, before loading any (None where its data settings are malformed: the
+    config checks report them)."""
+    try:
+        return sample_shape(DataConfig(name=raw.get("data.name", DataConfig.name), image_size=raw.get("data.image_size"),
+                                       channels=raw.get("data.channels")))
+    except (GankitError, TypeError, ValueError, OSError):
+        return None
 
 
 def auto_device(raw: dict[str, Any]) -> str:

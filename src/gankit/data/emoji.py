@@ -3,7 +3,8 @@
 Every fully-qualified emoji of Unicode's emoji-test.txt (Debian `unicode-data`; 3,655 in Unicode 15.0) drawn by
 Pillow with its raqm layout, which joins ZWJ sequences and skin-tone modifiers into one glyph as a phone shows them;
 cropped to the glyph, centred in a transparent square, 64 px RGBA PNG. The class is the emoji's Unicode group (nine:
-the Component group holds no fully-qualified emoji). One emoji in ten is held out, chosen by a hash of the emoji
+the Component group holds no fully-qualified emoji); its subgroup (99, e.g. face-smiling, animal-bird, country-flag)
+is in the file's name, for the classifier whose features score GANs on emoji (gankit.metrics.features). One emoji in ten is held out, chosen by a hash of the emoji
 without its skin tones, so an emoji and its skin-tone variants are always on the same side.
 """
 
@@ -36,6 +37,7 @@ class Emoji:
     codepoints: tuple[int, ...]
     group: str
     name: str
+    subgroup: str = ""  # Unicode's finer grouping (face-smiling, animal-mammal, country-flag, ...): 99 of them
 
     @property
     def text(self) -> str:
@@ -49,20 +51,31 @@ class Emoji:
 
     @property
     def path(self) -> str:
-        return f"{self.split}/{self.group}/{'-'.join(f'{c:04x}' for c in self.codepoints)}.png"
+        return f"{self.split}/{self.group}/{self.subgroup}_{'-'.join(f'{c:04x}' for c in self.codepoints)}.png"
+
+
+def subgroup_of(path: Path) -> str:
+    """The Unicode subgroup in an emoji picture's name (<subgroup>_<code points>.png)."""
+    subgroup, _, points = path.stem.partition("_")
+    if not subgroup or not points:
+        raise GankitError(f"{path} is not named as `gankit data emoji` names pictures (subgroup_codepoints.png); "
+                          "delete the set and make it again")
+    return subgroup
 
 
 def read_emoji_list(path: Path = EMOJI_TEST) -> list[Emoji]:
     """Every fully-qualified emoji in an emoji-test.txt, with its group, in the file's order."""
     if not path.is_file():
         raise GankitError(f"no emoji list at {path}: apt install unicode-data (Debian, Ubuntu)")
-    group, found = "", []
+    group, subgroup, found = "", "", []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("# group:"):
             group = line.split(":", 1)[1].strip()
+        elif line.startswith("# subgroup:"):
+            subgroup = line.split(":", 1)[1].strip()
         elif "; fully-qualified" in line and group in GROUPS:
             points, comment = line.split(";", 1)[0], line.split("#", 1)[-1]
-            found.append(Emoji(tuple(int(p, 16) for p in points.split()), group, comment.strip()))
+            found.append(Emoji(tuple(int(p, 16) for p in points.split()), group, comment.strip(), subgroup))
     if not found:
         raise GankitError(f"{path} lists no fully-qualified emoji in Unicode's groups; it is not an emoji-test.txt")
     return found

@@ -27,6 +27,7 @@ from gankit.data.audio import EXTENSIONS as AUDIO_EXTENSIONS
 from gankit.data.cifar import read_cifar10
 from gankit.data.emoji import GROUPS as EMOJI_GROUPS
 from gankit.data.emoji import SIDE as EMOJI_SIDE
+from gankit.data.emoji import subgroup_of
 from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
 from gankit.data.folder import labels_from_subfolders, list_images, read_image_folder, survey_images
 from gankit.data.idx import read_idx
@@ -103,6 +104,11 @@ def read_emoji(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.
     return images, np.array([EMOJI_GROUPS.index(c) for c in found], dtype=np.int64)[labels]
 
 
+def emoji_subgroups(folder: Path) -> list[str]:
+    """The Unicode subgroup of each picture of an emoji split, in the order the split is read."""
+    return [subgroup_of(p) for p in list_images(folder)]
+
+
 def read_text_items(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
     """A named text dataset's split as character ids (N, seq_len), in its training items' vocabulary."""
     return vocabulary(cfg).encode(text_items(cfg, split, files), seq_len(cfg)), None
@@ -130,6 +136,10 @@ class NamedDataset:
     system_dir: str | None = None
     # musical notes: a split folder -> the MIDI pitch of each clip, in the order they are read (scored by pitch)
     pitches: Callable[[Path], np.ndarray] | None = None
+    # a split folder -> each sample's finer class, in the order they are read: the classifier extractor learns its
+    # features from these (few coarse classes teach features that miss what varies within each) and still scores
+    # by the dataset's classes
+    subclasses: Callable[[Path], list[str]] | None = None
 
 
 _IDX_FILES = {
@@ -193,7 +203,7 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
         NamedDataset(
             name="emoji", base_url="", files={"train": ("train",), "test": ("test",)}, sha256={},
             classes=EMOJI_GROUPS, modality="image", shape=(3, EMOJI_SIDE, EMOJI_SIDE), read=read_emoji,
-            made_by="gankit data emoji",
+            made_by="gankit data emoji", subclasses=emoji_subgroups,
         ),
         # one of Debian's word lists: 100,000 American English words, 73,000 of them lower-case a-z only
         NamedDataset(

@@ -76,9 +76,22 @@ class TrainedEvaluator:
     net: EvaluatorNet
     # (C, H, W) the network was trained on; inputs are conformed to it
     input_shape: tuple[int, int, int]
+    # the classes it scores by (the dataset's; a net trained on finer classes sums theirs into these)
     classes: tuple[str, ...]
     info: dict
     digest: str
+    # float (fine classes, classes) of 0 and 1, when the net learnt finer classes than `classes`
+    pooling: torch.Tensor | None = None
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """(B, classes the net learnt) logits -> (B, len(classes)) probabilities."""
+        probs = logits.softmax(dim=1)
+        return probs if self.pooling is None else probs @ self.pooling.to(probs.device, probs.dtype)
+
+
+def pooling_matrix(coarse_of: list[int], coarse: int) -> torch.Tensor:
+    """(fine, coarse) 0/1: row i marks fine class i's coarse class."""
+    return F.one_hot(torch.tensor(coarse_of, dtype=torch.int64), coarse).float()
 
 
 def file_digest(path: Path) -> str:
@@ -92,16 +105,21 @@ def load_evaluator(weights: Path) -> TrainedEvaluator:
         tensors = load_file(str(weights))
         net = EvaluatorNet(info["input_shape"][0], len(info["classes"]))
         net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        classes, pooling = tuple(info["classes"]), None
+        if "coarse_classes" in info:  # learnt finer classes: scores by the coarse ones
+            classes = tuple(info["coarse_classes"])
+            pooling = pooling_matrix(info["coarse_of"], len(classes))
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
         raise GankitError(f"evaluator {weights} is unreadable ({one_line(exc)}); "
                           "delete it to have it trained again") from None
-    return TrainedEvaluator(net.eval(), tuple(info["input_shape"]), tuple(info["classes"]), info, file_digest(weights))
+    return TrainedEvaluator(net.eval(), tuple(info["input_shape"]), classes, info, file_digest(weights), pooling)
 
 
 def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
                     classes: tuple[str, ...], out: Path, *, epochs: int = 4, batch_size: int = 128, seed: int = 0,
                     device: torch.device | str = "cpu", command: str = "", dataset: str = "",
-                    progress: bool = True, min_steps: int = MIN_STEPS, modality: dict | None = None) -> TrainedEvaluator:
+                    progress: bool = True, min_steps: int = MIN_STEPS, modality: dict | None = None,
+                    coarse: tuple[tuple[str, ...], list[int]] | None = None) -> TrainedEvaluator:
     """Train the classifier on uint8 images and save it as safetensors (fp16) plus a JSON of its accuracy.
 
     A small training set gets smaller batches (8 a pass, of at least 16 images) and as many epochs as
@@ -112,6 +130,8 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
         out: the .safetensors path to write (the .json goes beside it).
         modality: what the pictures show, as meta.json records it ({"name": "audio", "sample_rate": ...}):
             the classifier is used only for samples decoded alike.
+        coarse: when `classes` are finer than the dataset's, (the dataset's classes, the index among them of
+            each of `classes`): its accuracy and chance, and the probabilities it scores with, are the coarse ones.
     Returns:
         The trained evaluator, loaded back from what was written.
     """
@@ -144,7 +164,15 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     net.eval()
     accuracy = evaluate_accuracy(net, test_x, test_y, device)
     out.parent.mkdir(parents=True, exist_ok=True)
-    info = {"dataset": dataset, "classes": list(classes), "input_shape": list(train_x.shape[1:]),
+    finer = {}
+    if coarse is not None:
+        coarse_classes, coarse_of = coarse
+        pooling = pooling_matrix(coarse_of, len(coarse_classes))
+        coarse_y = torch.tensor(coarse_of)[test_y]
+        finer = {"coarse_classes": list(coarse_classes), "coarse_of": list(coarse_of),
+                 "fine_accuracy": round(accuracy, 5), "fine_chance": round(majority_share(test_y), 5)}
+        accuracy, test_y = evaluate_accuracy(net, test_x, coarse_y, device, pooling), coarse_y
+    info = {"dataset": dataset, "classes": list(classes), **finer, "input_shape": list(train_x.shape[1:]),
             "test_accuracy": round(accuracy, 5), "test_images": len(test_x), "train_images": len(train_x),
             "chance": round(majority_share(test_y), 5), "epochs": epochs, "batch_size": batch_size, "seed": seed,
             "train_seconds": round(time.perf_counter() - started, 1), "command": command, "torch": torch.__version__, "modality": modality or {"name": "image"}}
@@ -165,10 +193,14 @@ def _shift(x: torch.Tensor, generator: torch.Generator, pixels: int = 2) -> torc
 
 
 @torch.no_grad()
-def evaluate_accuracy(net: EvaluatorNet, x: torch.Tensor, y: torch.Tensor, device: torch.device | str) -> float:
+def evaluate_accuracy(net: EvaluatorNet, x: torch.Tensor, y: torch.Tensor, device: torch.device | str,
+                      pooling: torch.Tensor | None = None) -> float:
+    """Share of `x` put in its class `y`; with `pooling`, in its coarse class (fine probabilities summed)."""
     correct = 0
     for xs, ys in zip(x.split(2000), y.split(2000)):
-        correct += (net(to_model_range(xs.to(device)))[1].argmax(1).cpu() == ys).sum().item()
+        logits = net(to_model_range(xs.to(device)))[1]
+        scores = logits if pooling is None else logits.softmax(1) @ pooling.to(logits.device)
+        correct += (scores.argmax(1).cpu() == ys).sum().item()
     return correct / len(x)
 
 

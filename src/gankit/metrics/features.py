@@ -17,7 +17,7 @@ import torch
 from gankit.cache import INCEPTION_URL, INCEPTION_WEIGHTS_ENV, cache_dir, inception_weights_path
 from gankit.config import DataConfig
 from gankit.data import Dataset, is_named
-from gankit.data.sources import sample_shape
+from gankit.data.sources import NAMED_DATASETS, locate, sample_shape
 from gankit.errors import GankitError
 from gankit.metrics.classifier import (
     SHIPPED,
@@ -107,13 +107,16 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
 
     def forward(x: torch.Tensor):
         features, logits = net(x.contiguous(memory_format=torch.channels_last))
-        return features, logits.softmax(dim=1)
+        return features, evaluator.probabilities(logits)
 
     info, (_, height, width) = evaluator.info, evaluator.input_shape
     chance = info.get("chance", 1 / len(evaluator.classes))
     seen = f"{height}x{width} px" if train.modality.name == "image" else f"{height}x{width} log-mel spectrograms"
+    learnt = (f"{len(info['classes'])} finer classes (held-out accuracy {info.get('fine_accuracy', 0):.3f}, chance "
+              f"{info.get('fine_chance', 0):.2f}) summed into its {len(evaluator.classes)} classes"
+              if evaluator.pooling is not None else f"{len(evaluator.classes)} classes")
     return FeatureExtractor(name="classifier", digest=evaluator.digest, forward=forward, view=view,
-                            description=f"features of a {len(evaluator.classes)}-class classifier trained on "
+                            description=f"features of a classifier of {learnt}, trained on "
                                         f"{info.get('dataset')} at {seen} (held-out accuracy "
                                         f"{info.get('test_accuracy', 0):.3f} on {info.get('test_images')} samples, "
                                         f"chance {chance:.2f})",
@@ -147,9 +150,31 @@ def train_classifier_for(data: DataConfig, train: Dataset, path: Path, device: t
     if test.from_training_set:
         fit_x, fit_y = train.samples[test.rest], train.labels[test.rest]
     fit_x, test_x = (classifier_pictures(train.modality.classifier_view, x) for x in (fit_x, test.images))
-    train_evaluator(fit_x, fit_y, test_x, test.labels, train.classes, path, device=device, dataset=data.name,
+    classes, test_y, coarse = train.classes, test.labels, None
+    finer = NAMED_DATASETS[data.name].subclasses if is_named(data.name) else None
+    if finer is not None and not test.from_training_set:
+        fit_y, test_y, classes, coarse_of = finer_labels(data, finer, fit_y, test_y)
+        coarse = (train.classes, coarse_of)
+    train_evaluator(fit_x, fit_y, test_x, test_y, classes, path, device=device, dataset=data.name,
                     epochs=epochs, command=f"gankit evaluator train --data {data.name} --epochs {epochs}",
-                    modality=modality_info(train.modality))
+                    modality=modality_info(train.modality), coarse=coarse)
+
+
+def finer_labels(data: DataConfig, finer: Callable[[Path], list[str]], train_y: torch.Tensor,
+                 test_y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...], list[int]]:
+    """A named dataset's finer classes for its training and test splits: (training labels, test labels, the finer
+    classes ordered by their coarse class then name, the coarse class of each)."""
+    names = {split: finer(locate(data.name, split, data.data_dir, data.download_url)[split])
+             for split in ("train", NAMED_DATASETS[data.name].test_split)}
+    train_names, test_names = names.values()
+    if (len(train_names), len(test_names)) != (len(train_y), len(test_y)):
+        raise GankitError(f"{data.name}'s files changed while it was read (finer classes for {len(train_names)} and "
+                          f"{len(test_names)} samples, labels for {len(train_y)} and {len(test_y)}); run it again")
+    coarse_of_name = dict(zip(train_names, train_y.tolist())) | dict(zip(test_names, test_y.tolist()))
+    classes = tuple(sorted(coarse_of_name, key=lambda name: (coarse_of_name[name], name)))
+    index = {name: i for i, name in enumerate(classes)}
+    as_labels = lambda found: torch.tensor([index[n] for n in found], dtype=torch.int64)
+    return as_labels(train_names), as_labels(test_names), classes, [coarse_of_name[c] for c in classes]
 
 
 def classifier_pictures(view: Callable[[torch.Tensor], torch.Tensor], samples: torch.Tensor) -> torch.Tensor:

@@ -26,10 +26,11 @@ EMBEDDING = 50
 
 
 class ConditionalGenerator(nn.Module):
-    def __init__(self, latent_dim: int, num_classes: int, sample_shape, width: int, act: str, slope: float):
+    def __init__(self, latent_dim: int, num_classes: int, sample_shape, width: int, act: str, slope: float,
+                 upsample: str = "transposed"):
         super().__init__()
         self.embed = label_code(num_classes, EMBEDDING)
-        self.net = DCGANGenerator(latent_dim + EMBEDDING, sample_shape, width, act, slope)
+        self.net = DCGANGenerator(latent_dim + EMBEDDING, sample_shape, width, act, slope, upsample)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent), (B,)
         return self.net(torch.cat([z, self.embed(y)], dim=1))
@@ -67,7 +68,7 @@ def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -
                           "(use a labelled dataset or a folder with one subfolder per class)")
     p = config.model.params
     g = ConditionalGenerator(config.model.latent_dim, num_classes, sample_shape, p.width, p.g_activation,
-                             p.negative_slope)
+                             p.negative_slope, p.upsample)
     d = ProjectionDiscriminator(num_classes, sample_shape, d_width(p), p.d_activation, p.negative_slope, p.d_norm)
     g.apply(init_weights)
     d.apply(init_weights)

@@ -27,6 +27,8 @@ class ConvParams(ActivationParams):
     width: int = opt(64, "base channel count: G's last and D's first hidden layer; doubled per resolution step")
     d_width: int = opt(0, "D's own base channel count (0: the same as width); a narrower D trains faster on CPUs")
     d_norm: str = opt("batch", "normalisation in D's hidden layers: batch or none (a gradient penalty or R1 needs none)")
+    upsample: str = opt("transposed", "how G doubles its maps: transposed (4x4 transposed convs, DCGAN's) or resize "
+                                      "(nearest-neighbour doubling, then a 3x3 conv: no checkerboard, about twice G's work)")
 
 
 def plan(sample_shape: tuple[int, ...]) -> tuple[tuple[int, int], int]:
@@ -35,8 +37,17 @@ def plan(sample_shape: tuple[int, ...]) -> tuple[tuple[int, int], int]:
     return (start * sample_shape[-2] // sample_shape[-1], start), doublings
 
 
+def doubling(c_in: int, c_out: int, upsample: str) -> list[nn.Module]:
+    """Layers that double a map's side: DCGAN's 4x4 transposed conv, whose uneven overlaps can draw a checkerboard,
+    or nearest-neighbour resizing then a 3x3 conv (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts")."""
+    if upsample == "resize":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)]
+    return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)]
+
+
 class DCGANGenerator(nn.Module):
-    def __init__(self, latent_dim: int, sample_shape: tuple[int, ...], width: int, act: str, slope: float):
+    def __init__(self, latent_dim: int, sample_shape: tuple[int, ...], width: int, act: str, slope: float,
+                 upsample: str = "transposed"):
         super().__init__()
         start, doublings = plan(sample_shape)
         channels = width * 2 ** (doublings - 1)
@@ -46,10 +57,9 @@ class DCGANGenerator(nn.Module):
             activation(act, slope),
         ]
         for _ in range(doublings - 1):
-            layers += [nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(channels // 2), activation(act, slope)]
+            layers += [*doubling(channels, channels // 2, upsample), nn.BatchNorm2d(channels // 2), activation(act, slope)]
             channels //= 2
-        layers += [nn.ConvTranspose2d(channels, sample_shape[0], 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [*doubling(channels, sample_shape[0], upsample), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, C, H, W)
@@ -92,7 +102,7 @@ def init_weights(module: nn.Module) -> None:
 
 def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     p = config.model.params
-    g = DCGANGenerator(config.model.latent_dim, sample_shape, p.width, p.g_activation, p.negative_slope)
+    g = DCGANGenerator(config.model.latent_dim, sample_shape, p.width, p.g_activation, p.negative_slope, p.upsample)
     d = DCGANDiscriminator(sample_shape, d_width(p), p.d_activation, p.negative_slope, p.d_norm)
     g.apply(init_weights)
     d.apply(init_weights)
@@ -106,6 +116,8 @@ def check(config: Config, sample_shape: tuple[int, ...], tall: bool = False) -> 
         check_activations(p)
     if hasattr(p, "d_norm"):
         require(p.d_norm in ("batch", "none"), "model.d_norm", "must be batch or none", p.d_norm)
+    if hasattr(p, "upsample"):
+        require(p.upsample in ("transposed", "resize"), "model.upsample", "must be transposed or resize", p.upsample)
     require(1 <= p.width <= MAX_WIDTH, "model.width", f"must be in 1..{MAX_WIDTH:,}", p.width)
     if hasattr(p, "d_width"):
         require(0 <= p.d_width <= MAX_WIDTH, "model.d_width", f"must be in 1..{MAX_WIDTH:,}, or 0 for width's", p.d_width)
