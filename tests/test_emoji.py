@@ -99,7 +99,8 @@ def test_train_sample_and_eval_by_group(emoji, tmp_path):
     assert Image.open(tmp_path / "flags.png").size[0] >= 64
     unknown = gankit("sample", str(runs / "e"), "--class", "Plants", "--out", str(tmp_path / "x.png"))
     assert unknown.returncode == 2 and "Flags" in unknown.stderr and "Traceback" not in unknown.stderr
-    scored = gankit("eval", str(runs / "e"), "--n", "200", "--metrics", "fid,precision", "--json")
+    scored = gankit("eval", str(runs / "e"), "--n", "200", "--metrics", "fid,pr,asked_class", "--json")
     assert scored.returncode == 0, scored.stderr
     result = json.loads(scored.stdout)
-    assert result["extractor"].startswith("classifier:") and result["fid"] > 0
+    assert result["extractor"]["name"] == "classifier" and "99 finer classes" in result["extractor"]["description"]
+    assert result["metrics"]["fid"] > 0 and 0 <= result["metrics"]["asked_class"] <= 1
