@@ -69,39 +69,40 @@ def read_cifar_split(files: dict[str, Path], split: str, cfg: DataConfig) -> tup
     return read_cifar10(files["cifar-10-python.tar.gz"], split)
 
 
+def as_made(folder: Path, read: tuple[np.ndarray, np.ndarray | None, list[str]], classes: tuple[str, ...],
+            made_by: str, layout: str, files: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A made dataset's split as a folder reader returns it (samples, labels by subfolder, the subfolders) -> (samples,
+    labels in `classes`' order); refused when it is not as `made_by` makes it (`layout`): unlabelled, a class it does
+    not make, or, when `files` counts them, a file left out as unreadable or silent."""
+    samples, labels, found = read
+    unknown = sorted(set(found) - set(classes))
+    if labels is None or unknown or (files is not None and len(samples) != files):
+        named = f", found {', '.join(unknown[:3])}" if unknown else ""
+        raise GankitError(f"{folder} is not as `{made_by}` makes it ({layout}{named}); delete it and make it again")
+    return samples, np.array([classes.index(c) for c in found], dtype=np.int64)[labels]
+
+
 def read_spoken_digits(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     """The clips of `gankit data spoken-digits`: <split>/<digit word>/*.flac, labelled in digit order."""
     folder = files[split]
-    clips, labels, found = read_audio_folder(folder, cfg.sample_rate or DEFAULT_RATE, cfg.clip_samples or DEFAULT_CLIP)
-    unknown = sorted(set(found) - set(DIGITS))
-    if labels is None or unknown:
-        raise GankitError(f"{folder} is not as `gankit data spoken-digits` makes it (one folder per digit word"
-                          f"{', found ' + ', '.join(unknown[:3]) if unknown else ''}); make it again")
-    return clips, np.array([DIGITS.index(c) for c in found], dtype=np.int64)[labels]
+    clips = read_audio_folder(folder, cfg.sample_rate or DEFAULT_RATE, cfg.clip_samples or DEFAULT_CLIP)
+    return as_made(folder, clips, DIGITS, "gankit data spoken-digits", "one folder per digit word")
 
 
 def read_notes(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     """The clips of `gankit data notes`: <split>/<instrument family>/*.flac, labelled in family order."""
     folder = files[split]
-    clips, labels, found = read_audio_folder(folder, cfg.sample_rate or DEFAULT_RATE, cfg.clip_samples or DEFAULT_CLIP)
-    unknown = sorted(set(found) - set(FAMILIES))
-    if labels is None or unknown or len(clips) != len(list_sounds(folder)):
-        raise GankitError(f"{folder} is not as `gankit data notes` makes it (one folder per instrument family, no "
-                          f"silent or unreadable note{', found ' + ', '.join(unknown[:3]) if unknown else ''}); "
-                          "make it again")
-    return clips, np.array([FAMILIES.index(c) for c in found], dtype=np.int64)[labels]
+    clips = read_audio_folder(folder, cfg.sample_rate or DEFAULT_RATE, cfg.clip_samples or DEFAULT_CLIP)
+    return as_made(folder, clips, FAMILIES, "gankit data notes",
+                   "one folder per instrument family, no silent or unreadable note", len(list_sounds(folder)))
 
 
 def read_emoji(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     """The pictures of `gankit data emoji`: <split>/<Unicode group>/*.png, on white, labelled in Unicode's group order."""
     folder = files[split]
-    images, labels, found = read_image_folder(folder, EMOJI_SIDE, 3, cfg.background)
-    unknown = sorted(set(found) - set(EMOJI_GROUPS))
-    if labels is None or unknown or len(images) != len(list_images(folder)):
-        raise GankitError(f"{folder} is not as `gankit data emoji` makes it (one folder per Unicode group, every "
-                          f"picture readable{', found ' + ', '.join(unknown[:3]) if unknown else ''}); delete it and "
-                          "make it again")
-    return images, np.array([EMOJI_GROUPS.index(c) for c in found], dtype=np.int64)[labels]
+    pictures = read_image_folder(folder, EMOJI_SIDE, 3, cfg.background)
+    return as_made(folder, pictures, EMOJI_GROUPS, "gankit data emoji", "one folder per Unicode group, every picture "
+                   "readable", len(list_images(folder)))
 
 
 def emoji_subgroups(folder: Path) -> list[str]:
