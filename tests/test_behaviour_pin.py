@@ -6,6 +6,7 @@ import hashlib
 
 import numpy as np
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from conftest import gankit
@@ -14,13 +15,26 @@ from conftest import gankit
 # the uint8 array of `gankit sample --n 16 --seed 3 --npy`. First recorded at 200 steps with the code of commit
 # 1fe3bb5; re-recorded at 30 steps (a fraction of the test's time, as sensitive to any change of arithmetic) with
 # the code of 8a1ebfc, which still gave 1fe3bb5's 200-step digests
+#
+# The kernels PyTorch dispatches to round differently by the CPU's vector instructions, so each kind of CPU has its
+# own digests: AVX512 as above; AVX2 recorded on an AMD EPYC without AVX-512 with the code of 0a25bc6 (the same
+# digests with the code of issue 45's first session)
 STEPS = 30
 PINNED = {
-    "classic": ("f618bdebf3410f7d2c12e8c59a0e57f3a0e88f297b2b26aaaf4185b93073d807",
-                "027498d464b4713d62b8e50f427d3e8112dd5103caa8bbd1a27dc5a61e599730"),
-    "dcgan": ("2a92148cd9266aa08f454d63567a62316f623c744c0e4f592f43442845faa4ae",
-              "24f850cfddae26ccb14c771c9687b9957c0c71e5f58ac995f082a1d8d119852c"),
+    "AVX512": {
+        "classic": ("f618bdebf3410f7d2c12e8c59a0e57f3a0e88f297b2b26aaaf4185b93073d807",
+                    "027498d464b4713d62b8e50f427d3e8112dd5103caa8bbd1a27dc5a61e599730"),
+        "dcgan": ("2a92148cd9266aa08f454d63567a62316f623c744c0e4f592f43442845faa4ae",
+                  "24f850cfddae26ccb14c771c9687b9957c0c71e5f58ac995f082a1d8d119852c"),
+    },
+    "AVX2": {
+        "classic": ("82856c4559c85d47b29481f63f40f1ab0d28c08b2e5fc3efa39ffdf9ebf70f3e",
+                    "96075106a19137fee9aa4b3e43383b23b090e8c8b0396b9b2c977b9da3620742"),
+        "dcgan": ("3d795313f712b6be439599828d44620398d877706230784a8ebadc098bfeccbc",
+                  "c7de4d043eb2a364d3c29a0a3c06b66f5536a5dc596524397e6aeca26a46c8e8"),
+    },
 }
+CPU = torch.backends.cpu.get_cpu_capability()
 
 
 def weights_digest(path) -> str:
@@ -32,7 +46,8 @@ def weights_digest(path) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", sorted(PINNED))
+@pytest.mark.skipif(CPU not in PINNED, reason=f"no digests recorded for {CPU} CPUs")
+@pytest.mark.parametrize("model", ["classic", "dcgan"])
 def test_training_and_sampling_are_bit_identical_to_before_the_redesign(tmp_path, fashion_dir, model):
     result = gankit("train", "--model", model, "--max-steps", str(STEPS), "--device", "cpu", "--no-progress",
                     "--no-report", "--out", str(tmp_path), "--name", "pin")
@@ -43,4 +58,4 @@ def test_training_and_sampling_are_bit_identical_to_before_the_redesign(tmp_path
     assert sampled.returncode == 0, sampled.stderr
     samples = hashlib.sha256(np.load(tmp_path / "s.npy").tobytes()).hexdigest()
     got = (weights_digest(run / "checkpoints" / "final" / "weights.safetensors"), samples)
-    assert got == PINNED[model]
+    assert got == PINNED[CPU][model]
