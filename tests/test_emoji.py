@@ -63,6 +63,20 @@ def test_the_shipped_classifier_learnt_subgroups_and_scores_by_group():
     assert probs.shape == (5, 9) and torch.allclose(probs.sum(1), torch.ones(5))
 
 
+def test_subgroups_are_read_in_the_order_the_pictures_are(emoji):
+    """`gankit evaluator train --data emoji` learns the subgroups in the files' names, each tied to its group."""
+    from gankit.data.sources import emoji_subgroups
+    from gankit.metrics.features import finer_labels
+
+    cfg = DataConfig(name="emoji", data_dir=str(emoji))
+    train, test = load_dataset(cfg), load_dataset(cfg, "test")
+    fine_train, fine_test, names, coarse_of = finer_labels(cfg, emoji_subgroups, train.labels, test.labels)
+    assert len(fine_train) == len(train) and len(fine_test) == len(test) and len(names) == len(coarse_of) > 9
+    assert torch.equal(torch.tensor(coarse_of)[fine_train], train.labels)  # every picture's subgroup is in its group
+    assert coarse_of == sorted(coarse_of) and "country-flag" in names
+    assert GROUPS[coarse_of[names.index("country-flag")]] == "Flags"
+
+
 def test_a_classifier_of_finer_classes_is_judged_and_used_by_the_coarse_ones(tmp_path):
     """Four fine classes in two coarse ones: accuracy and chance are the coarse ones' (what the trust check reads)."""
     generator = torch.Generator().manual_seed(0)

@@ -105,9 +105,9 @@ def read_emoji(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.
                    "readable", len(list_images(folder)))
 
 
-def emoji_subgroups(folder: Path) -> list[str]:
+def emoji_subgroups(files: dict[str, Path], split: str) -> list[str]:
     """The Unicode subgroup of each picture of an emoji split, in the order the split is read."""
-    return [subgroup_of(p) for p in list_images(folder)]
+    return [subgroup_of(p) for p in list_images(files[split])]
 
 
 def read_text_items(files: dict[str, Path], split: str, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
@@ -137,10 +137,10 @@ class NamedDataset:
     system_dir: str | None = None
     # musical notes: a split folder -> the MIDI pitch of each clip, in the order they are read (scored by pitch)
     pitches: Callable[[Path], np.ndarray] | None = None
-    # a split folder -> each sample's finer class, in the order they are read: the classifier extractor learns its
-    # features from these (few coarse classes teach features that miss what varies within each) and still scores
-    # by the dataset's classes
-    subclasses: Callable[[Path], list[str]] | None = None
+    # (files found for a split, split) -> each sample's finer class, in the order they are read: the classifier
+    # extractor learns its features from these (few coarse classes teach features that miss what varies within
+    # each) and still scores by the dataset's classes
+    subclasses: Callable[[dict[str, Path], str], list[str]] | None = None
 
 
 _IDX_FILES = {

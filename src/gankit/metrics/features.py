@@ -160,11 +160,11 @@ def train_classifier_for(data: DataConfig, train: Dataset, path: Path, device: t
                     modality=modality_info(train.modality), coarse=coarse)
 
 
-def finer_labels(data: DataConfig, finer: Callable[[Path], list[str]], train_y: torch.Tensor,
+def finer_labels(data: DataConfig, finer: Callable[[dict[str, Path], str], list[str]], train_y: torch.Tensor,
                  test_y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...], list[int]]:
     """A named dataset's finer classes for its training and test splits: (training labels, test labels, the finer
     classes ordered by their coarse class then name, the coarse class of each)."""
-    names = {split: finer(locate(data.name, split, data.data_dir, data.download_url)[split])
+    names = {split: finer(locate(data.name, split, data.data_dir, data.download_url), split)
              for split in ("train", NAMED_DATASETS[data.name].test_split)}
     train_names, test_names = names.values()
     if (len(train_names), len(test_names)) != (len(train_y), len(test_y)):
