@@ -112,11 +112,11 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
     info, (_, height, width) = evaluator.info, evaluator.input_shape
     chance = info.get("chance", 1 / len(evaluator.classes))
     seen = f"{height}x{width} px" if train.modality.name == "image" else f"{height}x{width} log-mel spectrograms"
-    learnt = (f"{len(info['classes'])} finer classes (held-out accuracy {info.get('fine_accuracy', 0):.3f}, chance "
-              f"{info.get('fine_chance', 0):.2f}) summed into its {len(evaluator.classes)} classes"
-              if evaluator.pooling is not None else f"{len(evaluator.classes)} classes")
+    learnt = (f"classifier of {len(info['classes'])} finer classes (held-out accuracy {info.get('fine_accuracy', 0):.3f}, "
+              f"chance {info.get('fine_chance', 0):.2f}) summed into its {len(evaluator.classes)} classes,"
+              if evaluator.pooling is not None else f"{len(evaluator.classes)}-class classifier")
     return FeatureExtractor(name="classifier", digest=evaluator.digest, forward=forward, view=view,
-                            description=f"features of a classifier of {learnt}, trained on "
+                            description=f"features of a {learnt} trained on "
                                         f"{info.get('dataset')} at {seen} (held-out accuracy "
                                         f"{info.get('test_accuracy', 0):.3f} on {info.get('test_images')} samples, "
                                         f"chance {chance:.2f})",
