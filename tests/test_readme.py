@@ -1,7 +1,7 @@
 """The README's code blocks, run as written and in order, as a reader on a fresh clone would after `make`.
 
 GANKIT_SMOKE_TEST=1 keeps every command short (1 G step a training run, 100 samples a score); the reader's own data
-the README names (./my_images, ./my_sounds, ./poems.txt) is made here, and the install lines (apt, pip) are make's.
+the README names (./my_images, ./my_icons, ./my_sounds, ./poems.txt) is made here, and the install lines (apt, pip) are make's.
 Sections whose run names count from 0001 start in a folder of their own, as a reader starting there would.
 """
 
@@ -22,7 +22,7 @@ from PIL import Image
 from conftest import gankit
 
 README = Path(__file__).parent.parent / "README.md"
-FRESH_FOLDER = ("## Sound", "## Music", "## Text")  # their commands name runs/0001-...
+FRESH_FOLDER = ("## Colour", "## Sound", "## Music", "## Text")  # their commands name runs/0001-...
 INSTALLS = ("apt ", "pip ", "make ")
 
 
@@ -38,8 +38,9 @@ def readme_blocks() -> list[tuple[str, str, str]]:
     return blocks
 
 
-def make_own_data(folder: Path, spoken_digits: Path) -> None:
-    """What the README calls the reader's own data: a folder of images, one of sounds, a text file."""
+def make_own_data(folder: Path, spoken_digits: Path, emoji: Path) -> None:
+    """What the README calls the reader's own data: a folder of images, one of colour icons, one of sounds, a text
+    file."""
     from gankit.config import DataConfig
     from gankit.data import load_dataset
 
@@ -47,25 +48,27 @@ def make_own_data(folder: Path, spoken_digits: Path) -> None:
     images.mkdir()
     for i, image in enumerate(load_dataset(DataConfig(name="fashion-mnist")).samples[:120, 0].numpy()):
         Image.fromarray(image).save(images / f"{i:03d}.png")
+    shutil.copytree(emoji / "train", folder / "my_icons")
     shutil.copytree(spoken_digits / "train", folder / "my_sounds")
     words = np.random.default_rng(0).choice(["moon", "river", "night", "rain", "pine", "hill", "cloud"], (100, 5))
     (folder / "poems.txt").write_text("".join(" ".join(line) + "\n" for line in words))
 
 
 @pytest.mark.slow
-def test_readme_blocks_run_as_written(tmp_path, fashion_dir, fashion_cache, notes):
+def test_readme_blocks_run_as_written(tmp_path, fashion_dir, fashion_cache, notes, emoji):
     cache = fashion_cache  # the reference features other eval tests extract
     spoken_digits = cache / "datasets" / "spoken-digits"  # where `gankit data` looks: a batch of 100 clips and more
     if not spoken_digits.exists():
         made = gankit("data", "spoken-digits", "--out", str(spoken_digits), "--clips-per-digit", "14")
         assert made.returncode == 0, made.stderr
-    if not (cache / "datasets" / "notes").exists():  # a small set where `gankit data notes` finds it
-        shutil.copytree(notes, cache / "datasets" / "notes")
+    for name, made in (("notes", notes), ("emoji", emoji)):  # small sets where `gankit data NAME` finds them
+        if not (cache / "datasets" / name).exists():
+            shutil.copytree(made, cache / "datasets" / name)
     env = {"GANKIT_SMOKE_TEST": "1", "GANKIT_CACHE_DIR": str(cache),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     main = tmp_path / "reader"
     main.mkdir()
-    make_own_data(main, spoken_digits)
+    make_own_data(main, spoken_digits, emoji)
     walked = []
     for index, (section, language, code) in enumerate(readme_blocks()):
         if language not in ("bash", "python") or code.startswith("make demo"):
