@@ -2,8 +2,9 @@
 conditioning", Liu et al. 2020, "Diverse Image Generation via Self-Conditioned GANs") recovers much of what real
 labels give.
 
-The features are the pixels' first principal components (exact PCA: from the covariance's eigenvectors for small
-pictures, from the Gram matrix of a seeded subset for large ones; the same clusters on every machine), grouped by k-means into clusters of equal size: k-means++ starts from a seeded
+The features are the pixels' first principal components (the covariance's eigenvectors for small pictures; for
+large ones the Gram matrix's, of at most FIT_IMAGES pictures drawn by a seed: exact when there are no more; the same
+clusters on every machine), grouped by k-means into clusters of equal size: k-means++ starts from a seeded
 generator, then Lloyd's iterations whose assignment gives every cluster N/k images (Sinkhorn's balancing of an
 entropic transport plan, as SeLa and SwAV balance theirs), until no image changes cluster. Equal clusters scored
 better than plain k-means' (1,365 to 4,985 images on Fashion-MNIST) in docs/benchmarks.md: a G told which of 20
