@@ -42,12 +42,13 @@ poems:
 demo: data
 	$(BIN)/gankit train $(DEMO_ARGS)
 
+# one pytest-xdist worker a core, each test handed to the first free one
 test: data browser speech music emoji words poems
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 # test-fast: the name it had before
 test-quick test-fast: data browser speech music emoji words poems
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -27,6 +27,20 @@ import pytest
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (`make test` runs one worker a core) each worker and the commands it starts use their share
+    of the cores: two workers of two threads each on two cores spend their time waiting for each other."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+
+
+def pytest_collection_modifyitems(config, items):
+    """With several workers, the slow tests first: one started last would end the run alone."""
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")) > 1:
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own empty gankit cache, so nothing leaks between tests or into ~/.cache."""
@@ -41,6 +55,10 @@ def fashion_cache(tmp_path_factory) -> Path:
     """A gankit cache shared by the tests that score against Fashion-MNIST: its reference features (60,000
     training images for the memorisation check: half a minute on two cores) are extracted once. Entries
     are keyed by the extractor's and the images' content, so sharing cannot hand a test stale values."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # one for all workers: the folder above each worker's own
+        shared = tmp_path_factory.getbasetemp().parent / "fashion-cache"
+        shared.mkdir(exist_ok=True)
+        return shared
     return tmp_path_factory.mktemp("fashion-cache")
 
 
