@@ -50,6 +50,27 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     return cache
 
 
+def made_once(tmp_path_factory, name: str, make) -> Path:
+    """A session's data set, made by `make(folder)` once: under pytest-xdist by the first worker that asks, the
+    others waiting for it (tests only read these)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        out = tmp_path_factory.mktemp("data") / name
+        make(out)
+        return out
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / "shared-data"
+    shared.mkdir(exist_ok=True)
+    out = shared / name
+    with FileLock(shared / f"{name}.lock"):
+        if not out.exists():
+            part = shared / f"{name}.part"
+            shutil.rmtree(part, ignore_errors=True)
+            make(part)
+            part.rename(out)
+    return out
+
+
 @pytest.fixture(scope="session")
 def fashion_cache(tmp_path_factory) -> Path:
     """A gankit cache shared by the tests that score against Fashion-MNIST: its reference features (60,000
@@ -75,11 +96,13 @@ def spoken_digits(tmp_path_factory):
     """A small spoken-digits, made by the real espeak-ng: 8 clips of each digit, one of them in the test split."""
     if shutil.which("espeak-ng") is None:
         pytest.fail("espeak-ng is missing: run `make speech` (apt install espeak-ng)")
-    data = tmp_path_factory.mktemp("data") / "sd"
-    made = gankit("data", "spoken-digits", "--out", str(data), "--clips-per-digit", "8")
-    assert made.returncode == 0, made.stderr
-    assert "made spoken-digits: 70 training and 10 test clips" in made.stdout
-    return data
+
+    def make(out: Path) -> None:
+        made = gankit("data", "spoken-digits", "--out", str(out), "--clips-per-digit", "8")
+        assert made.returncode == 0, made.stderr
+        assert "made spoken-digits: 70 training and 10 test clips" in made.stdout
+
+    return made_once(tmp_path_factory, "sd", make)
 
 
 @pytest.fixture(scope="session")
@@ -90,10 +113,12 @@ def emoji(tmp_path_factory):
 
     if not EMOJI_TEST.is_file() or not FONT.is_file():
         pytest.fail("the emoji list or font is missing: run `make emoji` (apt install unicode-data fonts-noto-color-emoji)")
-    out = tmp_path_factory.mktemp("data") / "emoji"
-    counts = make_emoji(out, limit=365, progress=False)
-    assert sum(counts.values()) == 365 and counts["test"] > 20
-    return out
+
+    def make(out: Path) -> None:
+        counts = make_emoji(out, limit=365, progress=False)
+        assert sum(counts.values()) == 365 and counts["test"] > 20
+
+    return made_once(tmp_path_factory, "emoji", make)
 
 
 @pytest.fixture(scope="session")
@@ -104,10 +129,12 @@ def notes(tmp_path_factory):
 
     if shutil.which("fluidsynth") is None or not SOUNDFONT.is_file():
         pytest.fail("FluidSynth or its soundfont is missing: run `make music` (apt install fluidsynth fluid-soundfont-gm)")
-    out = tmp_path_factory.mktemp("data") / "notes"
-    counts = make_notes(out, instruments=INSTRUMENTS[::2], velocities=(100,), progress=False)
-    assert counts == {"train": 462, "test": 66}
-    return out
+
+    def make(out: Path) -> None:
+        counts = make_notes(out, instruments=INSTRUMENTS[::2], velocities=(100,), progress=False)
+        assert counts == {"train": 462, "test": 66}
+
+    return made_once(tmp_path_factory, "notes", make)
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
