@@ -13,7 +13,6 @@ import torch
 from safetensors.torch import load_file
 
 
-
 def gankit(*args: str) -> subprocess.CompletedProcess:
     """The real command in a fresh interpreter: OpenMP reads its thread count when torch loads."""
     return subprocess.run([sys.executable, "-m", "gankit", *args], capture_output=True, text=True, timeout=600,
