@@ -8,6 +8,8 @@
 # CONFIGS="auto before unlabelled" adds the unlabelled folder: emoji's training pictures without their group
 # folders (made here once), auto's own clusters as classes, its samples scored against emoji's held-out pictures.
 # EXTRA="--set model.upsample=resize" is passed to every run (a candidate tried against both).
+# SIDE_BY_SIDE=1 trains a seed's configurations at once, one core each (OMP_NUM_THREADS=1), as text_models.sh does:
+# a 2-core machine then measures two configurations in the time of one, each on half the machine.
 set -euo pipefail
 MINUTES=${1:-10}
 SEEDS=${2:-"0 1 2"}
@@ -23,19 +25,21 @@ FOLDER="$OUT/emoji-unlabelled"
 if [[ " $CONFIGS " == *" unlabelled "* && ! -d "$FOLDER" ]]; then
     mkdir -p "$FOLDER.part" && cp "$EMOJI"/train/*/*.png "$FOLDER.part" && mv "$FOLDER.part" "$FOLDER"
 fi
-for seed in $SEEDS; do
-    for config in $CONFIGS; do
-        name="${MINUTES}min-$config-seed$seed"
-        case $config in
-            auto) args="--model auto --data emoji" ;;
-            before) args="$BEFORE --data emoji" ;;
-            unlabelled) args="--model auto --data $FOLDER" ;;
-            *) echo "unknown configuration $config" >&2; exit 2 ;;
-        esac
-        # shellcheck disable=SC2086
-        $GANKIT train $args $EXTRA --time-limit "$MINUTES" --seed "$seed" --out "$OUT" --name "$name" --no-progress \
-            --no-report 2>&1 | grep -E "^done"
-        $PYTHON - "$OUT/$name" <<'PY'
+train() {  # train CONFIG SEED
+    local name="${MINUTES}min-$1-seed$2" args
+    case $1 in
+        auto) args="--model auto --data emoji" ;;
+        before) args="$BEFORE --data emoji" ;;
+        unlabelled) args="--model auto --data $FOLDER" ;;
+        *) echo "unknown configuration $1" >&2; exit 2 ;;
+    esac
+    # shellcheck disable=SC2086
+    $GANKIT train $args $EXTRA --time-limit "$MINUTES" --seed "$2" --out "$OUT" --name "$name" --no-progress \
+        --no-report 2>&1 | grep -E "^done" | sed "s/^/$name: /"
+}
+score() {  # score CONFIG SEED
+    local name="${MINUTES}min-$1-seed$2"
+    $PYTHON - "$OUT/$name" <<'PY'
 import json, subprocess, sys, tempfile
 from pathlib import Path
 import numpy as np
@@ -60,7 +64,15 @@ with tempfile.TemporaryDirectory() as tmp:
 m = json.loads(out.stdout)["metrics"]
 (run.parent / f"{run.name}.json").write_text(json.dumps({"steps": meta["step"], "seconds": seconds, **m}))
 PY
-    done
+}
+for seed in $SEEDS; do
+    if [ "${SIDE_BY_SIDE:-0}" = 1 ]; then
+        for config in $CONFIGS; do OMP_NUM_THREADS=1 train "$config" "$seed" & done
+        wait
+    else
+        for config in $CONFIGS; do train "$config" "$seed"; done
+    fi
+    for config in $CONFIGS; do score "$config" "$seed"; done
 done
 $PYTHON - "$OUT" "$MINUTES" "$SEEDS" "$CONFIGS" <<'PY'
 import json, statistics, sys

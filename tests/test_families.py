@@ -51,6 +51,24 @@ def test_family_defaults_come_from_their_papers():
     assert resolve_config(overrides={"model.name": "sngan", "train.n_critic": 2}).train.n_critic == 2
 
 
+def test_fakes_labels_follow_the_datas_class_shares(tmp_path):
+    """Fakes' labels are drawn from the data's labels, not uniformly over the classes: on a folder of 40 pictures of
+    one class and 8 of another, G is asked for the rare class about 1 time in 6 (uniform labels: 1 in 2)."""
+    from gankit.train.trainer import Trainer
+
+    make_image_folder(tmp_path / "data" / "common", 40, (16, 16, 3))
+    make_image_folder(tmp_path / "data" / "rare", 8, (16, 16, 3), seed=1)
+    config = resolve_config(overrides={"data.name": str(tmp_path / "data"), "model.name": "cgan", "model.width": 8,
+                                       "train.batch_size": 16, "train.max_steps": 12, "train.device": "cpu"})
+    trainer = Trainer(config, create_run(tmp_path, "r", config), progress=False)
+    asked = []
+    trainer.state.g.register_forward_pre_hook(lambda g, inputs: asked.append(inputs[1]) if g.training else None)
+    trainer.fit()
+    rare = trainer.dataset.classes.index("rare")
+    share = (torch.cat(asked) == rare).float().mean().item()
+    assert len(asked) >= 12 and 0.08 < share < 0.3, share
+
+
 def test_cgan_class_grid_and_sample_class(tmp_path, fashion_dir):
     config, run, _ = _train(tmp_path, "c", **{"model.name": "cgan", "train.max_steps": 2, "train.sample_count": 40})
     from PIL import Image
@@ -113,13 +131,13 @@ def test_ema_ramp_up_and_its_own_batchnorm_statistics():
     norm.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach()))
     params = [p.clone() for p in g.parameters()]
     g.eval()
-    measure_statistics(g, 100, 0, 16, seed=0, step=7, device=torch.device("cpu"))
+    measure_statistics(g, 100, None, 16, seed=0, step=7, device=torch.device("cpu"))
     batches = torch.stack([x.mean(dim=(0, 2, 3)) for x in seen])  # equal batches: the mean of means is the mean
     assert len(seen) == 8 and torch.allclose(norm.running_mean, batches.mean(0), atol=1e-6)
     assert norm.momentum == 0.1 and not g.training and not norm.training
     assert all(torch.equal(a, b) for a, b in zip(params, g.parameters()))
     again = norm.running_var.clone()
-    measure_statistics(g, 100, 0, 16, seed=0, step=7, device=torch.device("cpu"))
+    measure_statistics(g, 100, None, 16, seed=0, step=7, device=torch.device("cpu"))
     assert torch.equal(norm.running_var, again)  # drawn from (seed, step): the same after a resume
 
 

@@ -48,3 +48,10 @@ class DeviceBatches:
             take = order[index * self.batch_size : (index + 1) * self.batch_size]
             labels = self.labels[take] if self.labels is not None else None
             yield index, self.to_model(self.samples[take]), labels
+
+
+def draw_labels(labels: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """n labels drawn from the data's `labels` (on their device), so in its class proportions: fakes' labels in
+    training, evaluation and sampling alike, so that G learns each class as much as it is scored on it (StyleGAN2-ADA
+    draws fakes' labels from the dataset too)."""
+    return labels[torch.randint(len(labels), (n,), device=labels.device, generator=generator)]

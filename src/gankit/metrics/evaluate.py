@@ -14,6 +14,7 @@ from PIL import Image
 from gankit.config import DataConfig
 from gankit.data import Dataset, load_dataset
 from gankit.data.audio import DEFAULT_RATE, read_audio_folder
+from gankit.data.batches import draw_labels
 from gankit.data.folder import read_image_folder
 from gankit.data.sources import data_modality, is_text_file, sample_shape, seq_len, vocabulary
 from gankit.data.text import read_text
@@ -187,8 +188,7 @@ def labels_like_data(train: Dataset, n: int, seed: int, device: torch.device | s
     """n class labels for a conditional G, drawn in the training data's class proportions."""
     if train.labels is None:
         raise GankitError(f"{train.name} has no labels for a conditional model")
-    pick = torch.randint(len(train), (n,), generator=torch.Generator().manual_seed(seed))
-    return train.labels[pick].to(device)
+    return draw_labels(train.labels, n, torch.Generator().manual_seed(seed)).to(device)
 
 
 def save_closest_pairs(result: dict, samples: torch.Tensor, reference: Reference, out: Path,

@@ -16,6 +16,7 @@ import math
 import torch
 import torch.nn as nn
 
+from gankit.data.batches import draw_labels
 from gankit.seeds import EMA_STATISTICS
 
 # batches of z (of the training batch size, at least this many samples in all) that measure G_ema's statistics
@@ -45,10 +46,11 @@ def has_batch_norm(net: nn.Module) -> bool:
 
 
 @torch.no_grad()
-def measure_statistics(g_ema: nn.Module, latent_dim: int, num_classes: int, batch_size: int, seed: int,
+def measure_statistics(g_ema: nn.Module, latent_dim: int, labels: torch.Tensor | None, batch_size: int, seed: int,
                        step: int, device: torch.device) -> None:
-    """Replace G_ema's BatchNorm running statistics by those of G_ema itself on fresh z (and labels), drawn from
-    (seed, step) alone: the same at a step whether or not the run was resumed."""
+    """Replace G_ema's BatchNorm running statistics by those of G_ema itself on fresh z (and labels drawn from the
+    training data's `labels`, for a conditional G), drawn from (seed, step) alone: the same at a step whether or not
+    the run was resumed."""
     norms = [m for m in g_ema.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return
@@ -65,7 +67,7 @@ def measure_statistics(g_ema: nn.Module, latent_dim: int, num_classes: int, batc
     try:
         for _ in range(STATISTICS_BATCHES):
             z = torch.randn(batch, latent_dim, generator=generator).to(device)
-            y = torch.randint(num_classes, (batch,), generator=generator).to(device) if num_classes else None
+            y = None if labels is None else draw_labels(labels.cpu(), batch, generator).to(device)
             g_ema(z, y)
     finally:
         for m, (momentum, training) in zip(norms, saved):

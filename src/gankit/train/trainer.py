@@ -19,7 +19,7 @@ from gankit import checkpoint as ckpt
 from gankit.augment import parse_policy
 from gankit.config import MAX_STEPS, Config, TrainConfig
 from gankit.data import Dataset, load_dataset
-from gankit.data.batches import DeviceBatches
+from gankit.data.batches import DeviceBatches, draw_labels
 from gankit.device import check_compile_support, resolve_device
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
@@ -269,8 +269,8 @@ class Trainer:
             self.decay_learning_rates()
         # drawn for the global batch: each process keeps its slice of the batch, z and labels
         z = torch.randn(len(real), self.config.model.latent_dim, device=self.device, generator=state.noise)   # 1
-        y_fake = (torch.randint(self.spec.num_classes, (len(real),), device=self.device, generator=state.noise)
-                  if self.spec.num_classes else None)
+        y_fake = (draw_labels(self.labels_on_device, len(real), state.noise)
+                  if self.labels_on_device is not None else None)
         real, y_real, z, y_fake = (replicas.local(v) for v in (real, y_real, z, y_fake))
         if self.game is not None:  # the family's own game (arae: on codes, not samples)
             stats = self.game(state, real, z, rules, g_turn)                                               # 2-5
@@ -432,7 +432,7 @@ class Trainer:
         state, t = self.state, self.config.train
         if state.g_ema is None or t.ema_batchnorm != "measure" or self.ema_measured_at == state.step:
             return
-        measure_statistics(state.g_ema, self.config.model.latent_dim, self.spec.num_classes, t.batch_size, t.seed,
+        measure_statistics(state.g_ema, self.config.model.latent_dim, self.labels_on_device, t.batch_size, t.seed,
                            state.step, self.device)
         self.ema_measured_at = state.step
 
