@@ -76,11 +76,27 @@ def fashion_cache(tmp_path_factory) -> Path:
     """A gankit cache shared by the tests that score against Fashion-MNIST: its reference features (60,000
     training images for the memorisation check: half a minute on two cores) are extracted once. Entries
     are keyed by the extractor's and the images' content, so sharing cannot hand a test stale values."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):  # one for all workers: the folder above each worker's own
-        shared = tmp_path_factory.getbasetemp().parent / "fashion-cache"
-        shared.mkdir(exist_ok=True)
-        return shared
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # one for all workers, filled by the first: none extracts them twice
+        return made_once(tmp_path_factory, "fashion-cache", fill_fashion_cache)
     return tmp_path_factory.mktemp("fashion-cache")
+
+
+def fill_fashion_cache(cache: Path) -> None:
+    """The reference features the scoring tests share: held-out, training, and the distances between them."""
+    from gankit.config import DataConfig
+    from gankit.metrics.evaluate import prepare_reference
+
+    before = os.environ.get("GANKIT_CACHE_DIR")
+    os.environ["GANKIT_CACHE_DIR"] = str(cache)
+    try:
+        reference = prepare_reference(DataConfig(), "classifier", "cpu")
+        reference.real_to_train()
+        reference.real_radii()
+    finally:
+        if before is None:
+            del os.environ["GANKIT_CACHE_DIR"]
+        else:
+            os.environ["GANKIT_CACHE_DIR"] = before
 
 
 @pytest.fixture(scope="session")
