@@ -72,17 +72,20 @@ def made_once(tmp_path_factory, name: str, make) -> Path:
 
 
 @pytest.fixture(scope="session")
-def fashion_cache(tmp_path_factory) -> Path:
+def fashion_cache(tmp_path_factory, request) -> Path:
     """A gankit cache shared by the tests that score against Fashion-MNIST: its reference features (60,000
     training images for the memorisation check: half a minute on two cores) are extracted once. Entries
     are keyed by the extractor's and the images' content, so sharing cannot hand a test stale values."""
     if os.environ.get("PYTEST_XDIST_WORKER"):  # one for all workers, filled by the first: none extracts them twice
-        return made_once(tmp_path_factory, "fashion-cache", fill_fashion_cache)
+        # the quick tests (-m "not slow") need only the held-out features: the training ones are 60,000 images
+        quick = "not slow" in (request.config.option.markexpr or "")
+        return made_once(tmp_path_factory, "fashion-cache", lambda cache: fill_fashion_cache(cache, not quick))
     return tmp_path_factory.mktemp("fashion-cache")
 
 
-def fill_fashion_cache(cache: Path) -> None:
-    """The reference features the scoring tests share: held-out, training, and the distances between them."""
+def fill_fashion_cache(cache: Path, training: bool) -> None:
+    """The reference features the scoring tests share: held-out, and with `training` the training images' and the
+    distances between them."""
     from gankit.config import DataConfig
     from gankit.metrics.evaluate import prepare_reference
 
@@ -90,8 +93,9 @@ def fill_fashion_cache(cache: Path) -> None:
     os.environ["GANKIT_CACHE_DIR"] = str(cache)
     try:
         reference = prepare_reference(DataConfig(), "classifier", "cpu")
-        reference.real_to_train()
         reference.real_radii()
+        if training:
+            reference.real_to_train()
     finally:
         if before is None:
             del os.environ["GANKIT_CACHE_DIR"]
