@@ -27,17 +27,22 @@ import pytest
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
+def xdist_workers() -> int:
+    """How many pytest-xdist workers run the suite (0: none, the tests run in this process)."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+
+
 def pytest_configure(config):
     """Under pytest-xdist (`make test` runs one worker a core) each worker and the commands it starts use their share
     of the cores: two workers of two threads each on two cores spend their time waiting for each other."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    workers = xdist_workers()
     if workers > 1:
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
 
 
 def pytest_collection_modifyitems(config, items):
     """With several workers, the slow tests first: one started last would end the run alone."""
-    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")) > 1:
+    if xdist_workers() > 1:
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

@@ -64,10 +64,11 @@ def measure_statistics(g_ema: nn.Module, latent_dim: int, labels: torch.Tensor |
         m.train()
     generator = torch.Generator().manual_seed(seed + EMA_STATISTICS + step)
     batch = max(batch_size, -(-STATISTICS_MIN_SAMPLES // STATISTICS_BATCHES))
+    labels = None if labels is None else labels.cpu()  # drawn by the CPU generator: copied once, not per batch
     try:
         for _ in range(STATISTICS_BATCHES):
             z = torch.randn(batch, latent_dim, generator=generator).to(device)
-            y = None if labels is None else draw_labels(labels.cpu(), batch, generator).to(device)
+            y = None if labels is None else draw_labels(labels, batch, generator).to(device)
             g_ema(z, y)
     finally:
         for m, (momentum, training) in zip(norms, saved):
