@@ -2,8 +2,10 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from gankit.models import ACTIVATIONS, MODELS, build_models
+from gankit.models.dcgan import ResizeConv
 from gankit.resolve import resolve_config
 
 TUTORIAL_G_PARAMS = (100 * 256 + 256) + (256 * 512 + 512) + (512 * 784 + 784)  # 559,632
@@ -54,7 +56,21 @@ def test_dcgan_forward_backward(size, channels, norm, upsample):
     assert all(p.grad is not None for p in g.parameters())
     has_bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
     assert has_bn == (norm == "batch")
-    assert any(isinstance(m, torch.nn.Upsample) for m in g.modules()) == (upsample == "resize")
+    assert any(isinstance(m, ResizeConv) for m in g.modules()) == (upsample == "resize")
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7, 7), (2, 4, 8, 4), (2, 6, 1, 1)])
+def test_resize_conv_is_upsampling_then_its_3x3_conv(shape):
+    """One transposed convolution computes nearest-neighbour doubling then the 3x3 kernel, gradients included."""
+    torch.manual_seed(0)
+    conv = ResizeConv(shape[1], 3).double()
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    upsampled = F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), conv.weight, padding=1)
+    out = conv(x)
+    assert out.shape == upsampled.shape == (shape[0], 3, 2 * shape[2], 2 * shape[3])
+    torch.testing.assert_close(out, upsampled)
+    grads = torch.autograd.grad(out.square().sum(), (x, conv.weight))
+    torch.testing.assert_close(grads, torch.autograd.grad(upsampled.square().sum(), (x, conv.weight)))
 
 
 def test_dcgan_init_and_defaults():
