@@ -268,6 +268,13 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch, tmp_path):
             "(self-conditioning))") in auto_line(clustered, "image", 2)
     mine = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": many, "data.clusters": 0})
     assert (mine.model.name, mine.data.clusters) == ("dcgan", 0)
+    # 64-px colour pictures: the colour recipe, with evidence measured on colour pictures
+    for animal in ("cats", "dogs"):
+        make_image_folder(tmp_path / "colour" / animal, 1, (64, 64, 3))
+    colour = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": str(tmp_path / "colour")})
+    assert {key: value for key, value in to_dict_flat(colour).items() if key in auto.LARGE_COLOUR} == auto.LARGE_COLOUR
+    assert auto_line(colour, "image", 2).endswith(f"DiffAugment translation, fp32 (no fast bf16 arithmetic is known on "
+                                                  f"this device): {auto.WHY_COLOUR}")
     # text: the family that scored best at 30 CPU minutes, with its own defaults
     text = resolve_config(overrides={"model.name": "auto", "data.name": "words"})
     assert text.model.name == auto.TEXT and text.train.loss == MODELS.get(auto.TEXT).defaults.get("train.loss", "bce")
