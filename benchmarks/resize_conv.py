@@ -18,12 +18,11 @@ import time
 
 import torch
 import torch.nn.functional as F
+from step_speed import g_steps_per_second
 
 from gankit.models.dcgan import ResizeConv
 from gankit.resolve import resolve_config
 from gankit.train.state import new_state
-
-from step_speed import g_steps_per_second
 
 
 def upsample_then_conv(self: ResizeConv, x: torch.Tensor) -> torch.Tensor:
@@ -74,8 +73,8 @@ def main() -> None:
             ResizeConv.forward = forward
             g = nets[name]
             with torch.no_grad():
-                times[name]["sample ms"].append(milliseconds(lambda: g(z), 5))
-            times[name]["fwd+bwd ms"].append(milliseconds(lambda: g(z).square().mean().backward(), 5))
+                times[name]["sample ms"].append(milliseconds(lambda g=g: g(z), 5))
+            times[name]["fwd+bwd ms"].append(milliseconds(lambda g=g: g(z).square().mean().backward(), 5))
             times[name]["steps/s"].append(g_steps_per_second(config(upsample), real, device, args.steps))
     ResizeConv.forward = WAYS["resize conv"][1]
     baseline = {row: statistics.median(values) for row, values in times["upsample then conv"].items()}
