@@ -94,18 +94,12 @@ def fill_fashion_cache(cache: Path, training: bool) -> None:
     from gankit.config import DataConfig
     from gankit.metrics.evaluate import prepare_reference
 
-    before = os.environ.get("GANKIT_CACHE_DIR")
-    os.environ["GANKIT_CACHE_DIR"] = str(cache)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANKIT_CACHE_DIR", str(cache))
         reference = prepare_reference(DataConfig(), "classifier", "cpu")
         reference.real_radii()
         if training:
             reference.real_to_train()
-    finally:
-        if before is None:
-            del os.environ["GANKIT_CACHE_DIR"]
-        else:
-            os.environ["GANKIT_CACHE_DIR"] = before
 
 
 @pytest.fixture(scope="session")
