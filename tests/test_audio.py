@@ -160,8 +160,8 @@ def test_wavegan_shapes_and_parameter_count():
         assert x.shape == (3, 1, length) and x.abs().max() <= 1 and d(x).shape == (3,)
     paper = WaveGANGenerator(100, 16384, 64)  # the paper's d = 64: about 19M parameters
     assert 18e6 < sum(p.numel() for p in paper.parameters()) < 20e6
-    g, d = WaveGANGenerator(100, 16384, 8, num_classes=10), WaveGANDiscriminator(16384, 8, 2, num_classes=10)
-    y = torch.tensor([0, 9])
+    g, d = WaveGANGenerator(100, 16384, 8, (10,)), WaveGANDiscriminator(16384, 8, 2, (10,))
+    y = torch.tensor([[0], [9]])
     assert d(g(torch.randn(2, 100), y), y).shape == (2,)
 
 

@@ -106,7 +106,7 @@ def test_diversity_of_a_conditional_g_is_measured_within_each_class():
 
     generator = torch.Generator().manual_seed(0)
     real = torch.randint(0, 256, (300, 1, 8, 8), dtype=torch.uint8, generator=generator)
-    labels = torch.arange(300) % 3
+    labels = (torch.arange(300) % 3)[:, None]
     modality = ImageModality()
     probe = DiversityProbe(real, modality.to_model, modality, latent_dim=4, seed=0, labels=labels, n=60)
     looks = torch.rand(3, 1, 8, 8, generator=generator) * 2 - 1
@@ -119,8 +119,8 @@ def test_diversity_of_a_conditional_g_is_measured_within_each_class():
         def forward(self, z, y):
             return self.make(z, y)
 
-    ignores_z = G(lambda z, y: looks[y])
-    uses_z = G(lambda z, y: (z[:, :1, None, None].expand(-1, 1, 8, 8) + looks[y]).clamp(-1, 1))
+    ignores_z = G(lambda z, y: looks[y[:, 0]])  # y: a row of labels per sample
+    uses_z = G(lambda z, y: (z[:, :1, None, None].expand(-1, 1, 8, 8) + looks[y[:, 0]]).clamp(-1, 1))
     assert probe(ignores_z) == 0
     assert probe(uses_z) > 0.3
     unconditional = DiversityProbe(real, modality.to_model, modality, latent_dim=4, seed=0, n=60)

@@ -19,6 +19,7 @@ from gankit.auto import PITCHED_VIEW
 from gankit.bundle import ONNX, WEIGHTS, read_bundle
 from gankit.card import onnx_script
 from gankit.cli.main import main
+from gankit.conditions import from_classes
 from gankit.errors import GankitError
 from gankit.export import PARITY_BATCHES, check_parity, describe, export_onnx, export_torchscript, frozen
 from gankit.modalities import SampleSpec
@@ -64,7 +65,7 @@ def tiny_pipeline(family: str) -> Pipeline:
         view = spec.spectrogram(config).fitted(quiet)
         shape, modality = view.shape, AudioModality(16_000, view)
     classes = ("a", "b", "c") if spec.conditional else ()
-    g, _ = build_models(config, shape, len(classes))
+    g, _ = build_models(config, shape, (len(classes),) if classes else ())
     torch.manual_seed(0)
     if family == "ngram":
         g.fit(torch.randint(0, shape[0], (200, shape[1])))
@@ -72,7 +73,7 @@ def tiny_pipeline(family: str) -> Pipeline:
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.running_mean.normal_()
             module.running_var.uniform_(0.5, 2.0)
-    return Pipeline(g.eval(), config.model.latent_dim, SampleSpec(shape, modality, classes), "cpu", config)
+    return Pipeline(g.eval(), config.model.latent_dim, SampleSpec(shape, modality, from_classes(classes)), "cpu", config)
 
 
 # the text families that sample symbol by symbol export slowly (a loop per position): quick runs export the others
@@ -103,7 +104,7 @@ def _check_script(folder: Path, pipe: Pipeline) -> None:
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     z = torch.from_numpy(np.random.default_rng(0).standard_normal((16, pipe.latent_dim), dtype=np.float32))
-    labels = torch.arange(16) % pipe.spec.num_classes if pipe.conditional else None
+    labels = torch.arange(16)[:, None] % pipe.spec.num_classes if pipe.conditional else None
     want = pipe.generate(z, labels)
     kind = pipe.spec.modality.name
     if kind == "text":

@@ -84,6 +84,10 @@ def test_cgan_class_grid_and_sample_class(tmp_path, fashion_dir):
 
     assert np.array_equal(np.load(out), np.load(tmp_path / "eight.npy"))
     assert_clean_error(gankit("sample", str(run), "--class", "Hat"), "class 'Hat' is not one of 0..9")
+    # any condition the run has is an option of its own; one it lacks says which it has
+    assert_clean_error(gankit("sample", str(run), "--class", "Bag", "--pitch", "60"),
+                       "--pitch is neither an option of gankit sample (see --help) nor a condition of this run (its "
+                       "conditions: --class)")
     # a run from before D's projection saw the whole feature map (pooled: one weight per channel) still samples,
     # and a resume says which weight does not fit
     final = run / "checkpoints" / "final"

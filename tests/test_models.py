@@ -87,9 +87,24 @@ def test_conditional_g_label_starts_as_one_hot(model, data, shape):
     """The label's code must not outweigh z at the start: with N(0, 1) codes (norm ~7 against z's ~10) cgan's G
     learned to ignore z and drew one image per class."""
     config = resolve_config(overrides={"model.name": model, "data.name": data})
-    g, _ = build_models(config, shape, num_classes=10)
+    g, _ = build_models(config, shape, (10,))
     code = g.embed.weight.detach()
     assert torch.allclose(code @ code.T, torch.eye(10), atol=1e-5)
+
+
+
+def test_conditional_families_take_a_row_of_labels_per_sample_one_column_per_condition():
+    """One condition is a plain embedding of its classes (weights of runs from before conditions had names load);
+    two are one table whose rows for a sample's values are summed, and every row gets its gradient."""
+    config = resolve_config(overrides={"model.name": "cgan", "model.width": 8})
+    one, _ = build_models(config, (1, 28, 28), (10,))
+    plain = torch.nn.functional.embedding(torch.tensor([3, 7]), one.embed.weight)
+    assert torch.equal(one.embed(torch.tensor([[3], [7]])), plain) and set(one.embed.state_dict()) == {"weight"}
+    g, d = build_models(config, (1, 28, 28), (3, 4))
+    y = torch.tensor([[0, 0], [2, 3], [1, 2]])
+    assert g.embed.weight.shape[0] == 7 and torch.equal(g.embed(y)[1], g.embed.weight[2] + g.embed.weight[3 + 3])
+    d(g(torch.randn(3, 100), y), y).sum().backward()
+    assert (g.embed.weight.grad.abs().sum(1) > 0).tolist() == [True, True, True, True, False, True, True]
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS.names())
@@ -120,8 +135,8 @@ def test_same_seed_same_weights():
 def test_spectrogram_families_make_the_views_pictures(model, view, shape):
     config = resolve_config(overrides={"model.name": model, "data.name": "spoken-digits", "model.width": 16, **view})
     assert MODELS.get(model).spectrogram(config).shape == shape
-    g, d = build_models(config, shape, num_classes=10 if model == "cspecgan" else 0)
-    y = torch.arange(3) if model == "cspecgan" else None
+    g, d = build_models(config, shape, (10,) if model == "cspecgan" else ())
+    y = torch.arange(3)[:, None] if model == "cspecgan" else None
     fake = g(torch.randn(3, 100), y)
     assert fake.shape == (3, *shape)
     d(fake, y).sum().backward()

@@ -14,6 +14,7 @@ from PIL import Image
 import gankit
 from conftest import assert_clean_error
 from conftest import gankit as run_gankit
+from gankit.conditions import from_classes
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,11 @@ def test_python_api(moved_run, tmp_path):
     cats = pipe.sample(5, seed=1, labels="cats")
     assert cats.shape == (5, 1, 28, 28) and cats.dtype == torch.uint8
     assert torch.equal(cats, pipe.sample(5, seed=1, labels=0))  # a class by name or by index
+    # or as named conditions, or as label rows (a column per condition)
+    assert torch.equal(cats, pipe.sample(5, seed=1, conditions={"class": "cats"}))
+    assert torch.equal(cats, pipe.sample(5, seed=1, labels=torch.zeros(5, 1, dtype=torch.long)))
+    with pytest.raises(gankit.GankitError, match="this model has no condition 'pitch'; its conditions: class"):
+        pipe.sample(2, conditions={"class": "cats", "pitch": 60})
     mixed = pipe.sample(4, seed=1)  # classes in turn, one per row of two
     alone = pipe.sample(2, seed=1, labels="cats")  # another batch size may round a level differently
     assert (mixed[:2].int() - alone.int()).abs().max() <= 1
@@ -85,7 +91,7 @@ def test_python_api(moved_run, tmp_path):
         with pytest.raises(gankit.GankitError, match=why):
             call()
     # a class named by a number is that class: of folders named 1 and 0, "1" is the first; an int is an index
-    pipe.spec = dataclasses.replace(pipe.spec, classes=("1", "0"))
+    pipe.spec = dataclasses.replace(pipe.spec, conditions=from_classes(("1", "0")))
     assert (pipe.class_index("1"), pipe.class_index("0"), pipe.class_index(1)) == (0, 1, 1)
 
 
@@ -104,3 +110,21 @@ def test_class_grids_stay_near_square_with_classes_on_rows_of_their_own(classes,
 def test_a_run_folder_that_is_not_there_is_named_as_missing(tmp_path):
     with pytest.raises(gankit.GankitError, match=r"run folder .*nowhere does not exist"):
         gankit.Pipeline.from_run(tmp_path / "nowhere")
+
+
+def test_conditions_are_named_in_meta_and_checkpoints_from_before_read_as_one_class():
+    from gankit.conditions import Condition
+    from gankit.modalities import SampleSpec
+    from gankit.modalities.image import ImageModality
+
+    two = (Condition("class", ("brass", "flute")), Condition("pitch", ("60", "61", "62")))
+    meta = json.loads(json.dumps(SampleSpec((1, 28, 28), ImageModality(), two).as_meta()))
+    back = SampleSpec.from_meta(meta, "x")
+    assert back.conditions == two and back.classes == ("brass", "flute") and back.label_sizes == (2, 3)
+    before = {key: value for key, value in meta.items() if key != "conditions"}  # num_classes and classes only
+    assert SampleSpec.from_meta(before, "x").conditions == from_classes(("brass", "flute"))
+    assert SampleSpec.from_meta({**before, "num_classes": 0, "classes": []}, "x").conditions == ()
+    for bad in ("class", [{"name": "class"}], [{"name": "class", "values": ["one"]}], [meta["conditions"][0]] * 2,
+                [{"name": "class", "values": [1, 2]}], [meta["conditions"][0]] * 9):
+        with pytest.raises(gankit.GankitError, match="checkpoint x: meta.json's conditions are invalid"):
+            SampleSpec.from_meta({**meta, "conditions": bad}, "x")

@@ -22,8 +22,9 @@ def onnx_script(model: dict[str, Any], folder: str, n: int = 16) -> str:
              f'info = json.load(open("{folder}/model.json"))',
              f'session = ort.InferenceSession("{folder}/{bundle.ONNX}")',
              f'z = np.random.default_rng(0).standard_normal(({n}, info["latent_dim"]), dtype=np.float32)']
-    if model["num_classes"]:
-        lines.append(f'labels = np.arange({n}) % info["num_classes"]  # class ids; names: info["classes"]')
+    if "labels" in model["inputs"]:
+        lines.append(f'labels = np.stack([np.arange({n}) % len(c["values"]) for c in info["conditions"]], axis=1)'
+                     '  # a column per condition; names: info["conditions"]')
         feeds = '{"z": z, "labels": labels}'
     shape = ", ".join(str(n) if d == "N" else str(d) for d in model["output"]["x"])
     lines.append(f"x = session.run(None, {feeds})[0]  # ({shape})")
@@ -44,7 +45,8 @@ def model_card(model: dict[str, Any], name: str) -> str:
     out += ["## What it makes", "",
             f"- input `z`: {model['inputs']['z']}"]
     if "labels" in model["inputs"]:
-        out.append(f"- input `labels`: {model['inputs']['labels']}: {', '.join(map(_md, model['classes']))}")
+        out.append(f"- input `labels`: {model['inputs']['labels']}")
+        out += [f"  - {_md(c['name'])}: {', '.join(map(_md, c['values']))}" for c in model["conditions"]]
     out += [f"- output `x`: {model['decode']['output']}",
             f"- decoded: {model['decode']['data']}", ""]
     out += _training(model, config, source)
@@ -63,7 +65,8 @@ def model_card(model: dict[str, Any], name: str) -> str:
                 "```python", "import torch", "", f'g = torch.jit.load("{name}/{bundle.TORCHSCRIPT}")',
                 f"z = torch.randn(16, {model['latent_dim']})"]
         if "labels" in model["inputs"]:
-            out.append(f"labels = torch.arange(16) % {model['num_classes']}")
+            sizes = ", ".join(str(len(c["values"])) for c in model["conditions"])
+            out.append(f"labels = torch.stack([torch.arange(16) % k for k in ({sizes},)], dim=1)")
         out += [f"x = g({args})  # decode as above", "```", ""]
     out += ["## Files", "", "| file | bytes | sha256 | checked |", "|---|---|---|---|"]
     for file, record in files.items():

@@ -73,11 +73,12 @@ def frozen(generator: nn.Module) -> nn.Module:
 
 
 def graph_inputs(pipe: Pipeline, batch: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
-    """(z,) or (z, labels) for `batch` samples, on the CPU: what the exported graphs take."""
+    """(z,) or (z, labels) for `batch` samples, on the CPU: what the exported graphs take; labels (batch, k) go
+    through each condition's values."""
     z = pipe.latents(batch, seed).cpu()
     if not pipe.conditional:
         return (z,)
-    return z, torch.arange(batch) % pipe.spec.num_classes
+    return z, torch.stack([torch.arange(batch) % size for size in pipe.spec.label_sizes], dim=1)
 
 
 def input_names(pipe: Pipeline) -> list[str]:
@@ -173,7 +174,9 @@ def describe(pipe: Pipeline) -> dict[str, Any]:
     latent = f"float32 (N, {pipe.latent_dim}): z ~ N(0, I), one row per sample"
     inputs = {"z": latent}
     if pipe.conditional:
-        inputs["labels"] = f"int64 (N,): class ids 0..{spec.num_classes - 1}, the names in `classes`"
+        columns = "; ".join(f"{c.name} 0..{len(c.values) - 1}" for c in spec.conditions)
+        inputs["labels"] = f"int64 (N, {len(spec.conditions)}): a column per condition ({columns}), the names in " \
+                           "`conditions`"
     settings = to_dict(config)
     return {"family": config.model.name, "params": settings["model"], "latent_dim": pipe.latent_dim,
             **spec.as_meta(), "inputs": inputs,

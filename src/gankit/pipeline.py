@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from gankit import conditions
 from gankit.bundle import WEIGHTS as WEIGHTS_FILE
 from gankit.bundle import is_bundle, read_bundle
 from gankit.checkpoint import (
@@ -69,11 +70,6 @@ def walk_latents(latent_dim: int, seeds: list[int], steps: int, device: torch.de
     fractions = torch.linspace(0, 1, steps + 1)[:-1]
     frames = [slerp(a, b, fractions) for a, b in zip(points, points[1:])] + [points[-1][None]]
     return torch.cat(frames).to(device)
-
-
-def grid_labels(num_classes: int, per_class: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Labels for a class-by-row grid: each class fills one row of `per_class` samples, classes in order."""
-    return torch.arange(num_classes, device=device).repeat_interleave(per_class)
 
 
 def class_grid_columns(num_classes: int, per_class: int) -> int:
@@ -209,40 +205,48 @@ class Pipeline:
 
     @property
     def conditional(self) -> bool:
-        return self.spec.num_classes > 0
+        return bool(self.spec.conditions)
 
     def class_index(self, label: str | int) -> int:
         """A class given by index or by name, checked against the classes G was trained on."""
-        text = str(label)
-        if isinstance(label, str) and text in self.spec.classes:  # a name first: of folders 2, 3, 4, "2" is 2's
-            return self.spec.classes.index(text)
-        if text.isdigit() and int(text) < self.spec.num_classes and not isinstance(label, bool):
-            return int(text)
-        names = f" or {', '.join(self.spec.classes)}" if self.spec.classes else ""
+        self._check_conditional()
+        return self.spec.conditions[self._class_column()].index(label)
+
+    def _check_conditional(self) -> None:
         if not self.conditional:
             # worded for the command line (--class) and for Python (labels=) alike: both come here
             raise GankitError(f"a class to sample needs a conditional model; this run's is "
                               f"{self.config.model.name if self.config else 'unconditional'}")
-        raise GankitError(f"class {label!r} is not one of 0..{self.spec.num_classes - 1}{names}")
 
-    def labels(self, n: int, label: str | int | None = None) -> torch.Tensor | None:
-        """Labels for n samples of a conditional G: one class (`label`), else the classes in turn, one per row
-        of ceil(n / classes) samples. None for an unconditional G (where `label` is an error)."""
+    def _class_column(self) -> int:
+        where = conditions.column(self.spec.conditions, conditions.CLASS)
+        if where is None:
+            raise GankitError(f"this model has no class; its conditions: "
+                              f"{', '.join(c.name for c in self.spec.conditions)}")
+        return where
+
+    def labels(self, n: int, label: str | int | None = None, asked: dict[str, str | int] | None = None
+               ) -> torch.Tensor | None:
+        """Label rows (n, k) for n samples of a conditional G: the conditions `asked` ({"class": "brass"}; by name
+        or index), or one class (`label`), else the first condition's values in turn, one per row of
+        ceil(n / values) samples. None for an unconditional G (where asking is an error)."""
+        if label is not None:
+            asked = {**(asked or {}), conditions.CLASS: label}
         if not self.conditional:
-            if label is not None:
-                self.class_index(label)  # raises: no classes
+            if asked:
+                self._check_conditional()
             return None
-        if label is None:
-            return grid_labels(self.spec.num_classes, self.per_class(n), self.device)[:n]
-        return torch.full((n,), self.class_index(label), device=self.device)
+        if asked:
+            return conditions.fixed(self.spec.conditions, n, asked, self.device)
+        return conditions.grid(self.spec.conditions, self.per_class(n), self.device)[:n]
 
     def per_class(self, n: int) -> int:
-        """Samples per class when n samples go through every class in turn."""
-        return -(-n // self.spec.num_classes)  # ceil: every class gets as many
+        """Samples per value when n samples go through the first condition's values (the classes) in turn."""
+        return -(-n // len(self.spec.conditions[0].values))  # ceil: every class gets as many
 
     def grid_columns(self, n: int) -> int:
         """Columns of the grid of n samples that go through every class in turn (class_grid_columns)."""
-        return class_grid_columns(self.spec.num_classes, self.per_class(n))
+        return class_grid_columns(len(self.spec.conditions[0].values), self.per_class(n))
 
     def latents(self, n: int, seed: int = 0) -> torch.Tensor:
         whole(n, "n", 1, MAX_SAMPLES)
@@ -253,7 +257,7 @@ class Pipeline:
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 1000) -> torch.Tensor:
         """Stored samples (uint8 images (N, C, H, W)) for latents z and, for a conditional G, labels; on the CPU."""
         if labels is not None:
-            self._check_labels(labels, len(z))
+            labels = self._check_labels(labels, len(z))
         g = self.generator
         was_training = g.training
         g.eval()
@@ -266,24 +270,33 @@ class Pipeline:
         finally:
             g.train(was_training)
 
-    def _check_labels(self, labels: torch.Tensor, n: int) -> None:
+    def _check_labels(self, labels: torch.Tensor, n: int) -> torch.Tensor:
+        """Label rows (n, k) as G takes them: `labels` given so, or (n,) class indices for a model of one condition."""
         if not self.conditional:
             raise GankitError("labels= needs a conditional model; this one is unconditional")
+        k = len(self.spec.conditions)
+        shapes = [(n, k)] + ([(n,)] if k == 1 else [])
         if not torch.is_tensor(labels) or labels.dtype.is_floating_point or labels.dtype.is_complex \
-                or labels.dtype == torch.bool or tuple(labels.shape) != (n,):
-            raise GankitError(f"labels= must be {n} whole class indices (an integer tensor of shape ({n},)), got "
+                or labels.dtype == torch.bool or tuple(labels.shape) not in shapes:
+            wanted = f"{n} whole class indices (an integer tensor of shape ({n},))" if k == 1 else \
+                f"a row of {k} whole indices per sample (an integer tensor of shape ({n}, {k}))"
+            raise GankitError(f"labels= must be {wanted}, got "
                               f"{tuple(labels.shape) if torch.is_tensor(labels) else type(labels).__name__} "
                               f"{labels.dtype if torch.is_tensor(labels) else ''}".rstrip())
-        if n and not 0 <= int(labels.min()) <= int(labels.max()) < self.spec.num_classes:
-            raise GankitError(f"labels= must be class indices in 0..{self.spec.num_classes - 1}, got "
-                              f"{int(labels.min())}..{int(labels.max())}")
+        rows = labels.reshape(n, k).long()
+        for column, condition in zip(rows.unbind(1), self.spec.conditions):
+            if n and not 0 <= int(column.min()) <= int(column.max()) < len(condition.values):
+                what = "class indices" if condition.name == conditions.CLASS else f"{condition.name} indices"
+                raise GankitError(f"labels= must be {what} in 0..{len(condition.values) - 1}, got "
+                                  f"{int(column.min())}..{int(column.max())}")
+        return rows.to(self.device)
 
     def check_room(self, n: int) -> None:
         """Refuse n samples whose latents and stored form (twice: the chunks and their concatenation) would not fit
         in the memory free, before any is made (a second of sound is 64 KiB: n = 10,000,000 once asked for 655 GB).
         One sample is made to measure."""
         z = torch.zeros(1, self.latent_dim, device=self.device)
-        one = self.generate(z, torch.zeros(1, dtype=torch.long, device=self.device) if self.conditional else None)
+        one = self.generate(z, torch.zeros(1, len(self.spec.conditions), dtype=torch.long) if self.conditional else None)
         needed = n * (4 * self.latent_dim + 2 * one.numel() * one.element_size())
         free = free_memory(torch.device("cpu"))
         if free is not None and needed > free:
@@ -291,13 +304,14 @@ class Pipeline:
                               f"{free / 2**30:,.1f} GiB free: make at most {max(1, int(n * free / needed)):,} at a "
                               "time, each batch with its own seed")
 
-    def sample(self, n: int, seed: int = 0, labels: torch.Tensor | str | int | None = None) -> torch.Tensor:
+    def sample(self, n: int, seed: int = 0, labels: torch.Tensor | str | int | None = None,
+               conditions: dict[str, str | int] | None = None) -> torch.Tensor:
         """n samples from the latents of `seed`; `labels`: a tensor, one class (index or name), or None (every
-        class in turn, for a conditional G)."""
+        class in turn, for a conditional G); or `conditions`, a value of each ({"class": "brass"})."""
         whole(n, "n", 1, MAX_SAMPLES)
         self.check_room(n)
         if not torch.is_tensor(labels):
-            labels = self.labels(n, labels)
+            labels = self.labels(n, labels, conditions)
         return self.generate(self.latents(n, seed), labels)
 
     def walk(self, seeds: list[int], steps: int, label: str | int | None = None) -> torch.Tensor:
@@ -324,8 +338,8 @@ def _build_generator(config: Config, spec: SampleSpec, where: str) -> nn.Module:
     memory: a config read from disk passes what the command line's passes (an edited layers = 3000 took GiBs)."""
     try:
         MODELS.get(config.model.name).check(config, spec.shape)
-        check_fits(config, spec.shape, torch.device("cpu"), spec.num_classes, training=False)
-        g, _ = build_models(config, spec.shape, spec.num_classes)
+        check_fits(config, spec.shape, torch.device("cpu"), spec.label_sizes, training=False)
+        g, _ = build_models(config, spec.shape, spec.label_sizes)
     except GankitError as exc:
         raise GankitError(f"{where}: {exc}") from None
     except (RuntimeError, ValueError, KeyError, IndexError, TypeError, ZeroDivisionError) as exc:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from gankit.atomic import write_atomically
+from gankit.conditions import class_ids
 from gankit.config import MAX_SAMPLES, MAX_SEED
 from gankit.device import resolve_device
 from gankit.errors import GankitError
@@ -117,8 +118,9 @@ def run(args: argparse.Namespace) -> int:
             pipe.set_temperature(args.temperature)
         reference = prepare_reference(pipe.config.data, args.extractor, device)
         pipe.check_room(args.n)
-        labels = labels_like_data(reference.train, args.n, args.seed, device) if pipe.conditional else None
-        images = pipe.generate(pipe.latents(args.n, args.seed), labels)
+        rows = labels_like_data(reference.train, args.n, args.seed, device) if pipe.conditional else None
+        images = pipe.generate(pipe.latents(args.n, args.seed), rows)
+        labels = class_ids(pipe.spec.conditions, rows)  # the classes asked, for class-aware scores
         label, out_dir = pipe.checkpoint.name, run_dir / "eval" if run_dir is not None else None
         if args.temperature is not None:
             label += f"-T{args.temperature:g}"

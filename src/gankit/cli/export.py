@@ -24,8 +24,8 @@ formats (--format, comma-separated, or all; default bundle):
                against torch with onnxruntime at batch 1 and 7 (needs: pip install 'gankit[export]')
   torchscript  generator.pt, traced; loaded back and checked against torch at batch 1 and 7
 
-The graphs take z (float32, N x latent size) and, for conditional models, labels (int64, N); the batch
-axis N is free. G runs in eval mode with no randomness inside. A graph that does not match torch is not
+The graphs take z (float32, N x latent size) and, for conditional models, labels (int64, N x k: a column
+per condition, the class first); the batch axis N is free. G runs in eval mode with no randomness inside. A graph that does not match torch is not
 written, and a failed export leaves nothing behind.
 
 examples:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from gankit.config import MAX_SEED
 from gankit.errors import GankitError
-from gankit.modalities.audio import AudioModality, write_sequence
 from gankit.pipeline import Pipeline
 from gankit.plots import save_gif
 from gankit.runs import run_or_bundle
@@ -58,18 +57,18 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError(f"--frame-ms must be >= 10, got {args.frame_ms}")
     run_dir = run_or_bundle(args.run)
     pipe = Pipeline.from_run(args.run, args.checkpoint, args.device)
-    sound = isinstance(pipe.spec.modality, AudioModality)
-    suffixes = (".gif", ".png", ".wav") if sound else (".gif", ".png")
+    heard = pipe.spec.modality.sequence_suffix  # sound: the walk as one file to listen to, by default
+    suffixes = (".gif", ".png", heard) if heard else (".gif", ".png")
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() not in suffixes:
         raise GankitError(f"--out {out} must end in {', '.join(suffixes[:-1])} or {suffixes[-1]}")
     samples = pipe.walk(seeds, args.steps, args.label)  # as stored: uint8 images, float clips
-    name = f"walk_{pipe.checkpoint.name}_seeds{'-'.join(map(str, seeds))}{'.wav' if sound else '.gif'}"
+    name = f"walk_{pipe.checkpoint.name}_seeds{'-'.join(map(str, seeds))}{heard or '.gif'}"
     out = out or (run_dir / "samples" if run_dir is not None else Path()) / name  # a bundle is not written into
     if out.suffix.lower() == ".png":
         pipe.preview(samples, out, nrow=args.steps if len(seeds) > 2 else len(samples))
-    elif out.suffix.lower() == ".wav":
-        write_sequence(samples, pipe.spec.modality.sample_rate, out)
+    elif heard and out.suffix.lower() == heard:
+        pipe.spec.modality.write_sequence(samples, out)
     else:
         pictures = pipe.spec.modality.thumbnails(samples)
         scale = max(1, 128 // pictures.shape[-1])

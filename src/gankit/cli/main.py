@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -75,9 +76,27 @@ def unknown_arguments(sub: argparse.ArgumentParser, extras: list[str]) -> str:
     return f"unrecognized arguments: {' '.join(extras)}{guess}"
 
 
+def condition_arguments(extras: list[str]) -> dict[str, str] | None:
+    """`--pitch 60 --velocity=100` as {"pitch": "60", "velocity": "100"}; None when extras are not such pairs."""
+    pairs: dict[str, str] = {}
+    words = iter(extras)
+    for word in words:
+        name, equals, value = word.partition("=")
+        if not re.fullmatch(r"--[a-z][a-z0-9_]{0,39}", name):
+            return None
+        value = value if equals else next(words, None)
+        if value is None or name[2:] in pairs:
+            return None
+        pairs[name[2:]] = value
+    return pairs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
+    if extras and hasattr(args, "conditions"):  # --NAME VALUE for any condition the run has (--pitch 60)
+        args.conditions = condition_arguments(extras)
+        extras = [] if args.conditions is not None else extras
     if extras:  # refused by the subcommand's parser, so the usage line shown is the subcommand's
         args.parser.error(unknown_arguments(args.parser, extras))
     args.argv = list(sys.argv[1:] if argv is None else argv)  # as given, for relaunching under torchrun

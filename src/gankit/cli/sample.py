@@ -40,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else the newest)")
     parser.add_argument("--nrow", type=int, help="images per grid row (default: a square)")
     parser.add_argument("--class", dest="label", metavar="K", help="class index or name, for conditional "
-                        "models (default: a grid with one class per row)")
+                        "models (default: a grid with one class per row); a run's other conditions are asked the "
+                        "same way, by their names (--pitch 60)")
+    parser.set_defaults(conditions={})  # --NAME VALUE for the run's other conditions (gankit.cli.main)
     parser.add_argument("--temperature", type=float, metavar="T", help="sampling temperature of a model that writes "
                         "text a character at a time (charlm, ngram; arae, where 0 is greedy; default: its run's)")
     parser.add_argument("--overwrite", action="store_true", help="replace --out and --npy when they exist (default: "
@@ -66,10 +68,11 @@ def run(args: argparse.Namespace) -> int:
     pipe = Pipeline.from_run(args.run, args.checkpoint, args.device)
     if args.temperature is not None:
         pipe.set_temperature(args.temperature)
-    samples = pipe.sample(args.n, args.seed, args.label)  # as stored: uint8 images, float clips
+    _check_conditions(pipe, args.conditions)
+    samples = pipe.sample(args.n, args.seed, args.label, args.conditions)  # as stored: uint8 images, float clips
     modality = pipe.spec.modality
     # a conditional grid goes through the classes in turn, each on rows of its own, unless --class picked one
-    nrow = pipe.grid_columns(args.n) if pipe.conditional and args.label is None else None
+    nrow = pipe.grid_columns(args.n) if pipe.conditional and args.label is None and not args.conditions else None
     out = Path(args.out) if args.out else None
     if out is None and args.npy is None:
         folder = run_dir / "samples" if run_dir is not None else Path()  # a bundle is not written into
@@ -78,17 +81,24 @@ def run(args: argparse.Namespace) -> int:
         written = modality.write_samples(samples, out, args.nrow or nrow)
         print(f"wrote {written} ({args.n} samples from {pipe.checkpoint.name}, step {pipe.meta['step']}, "
               f"seed {args.seed})")
-    if modality.name == "text":
-        empty = sum(not line for line in modality.lines(samples))
-        if empty:  # an empty line in a file of samples looks like nothing was written
-            print(f"{empty} of the {args.n} samples are empty (G ended them at their first character); a run "
-                  "trained longer writes fewer")
+    for note in modality.sample_notes(samples):
+        print(note)
     if args.npy is not None:
         array = modality.as_array(samples)
         with atomic_path(args.npy) as tmp, open(tmp, "wb") as file:
             np.save(file, array)
         print(f"wrote {args.npy} ({array.dtype} {tuple(array.shape)})")
     return 0
+
+
+def _check_conditions(pipe: Pipeline, asked: dict[str, str]) -> None:
+    """An option the parser did not know is a condition of the run (--pitch 60), or one line naming what it knows."""
+    names = [c.name for c in pipe.spec.conditions]
+    for name in asked:
+        if name not in names or name == "class":
+            known = ", ".join(f"--{n}" for n in names) or "none: it is unconditional"
+            raise GankitError(f"--{name} is neither an option of gankit sample (see --help) nor a condition of this "
+                              f"run (its conditions: {known})")
 
 
 def _refuse_to_overwrite(flag: str, path: Path, overwrite: bool) -> None:

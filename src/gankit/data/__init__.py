@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from gankit.conditions import Condition, Conditions, from_classes
 from gankit.config import DataConfig
 from gankit.data.audio import DEFAULT_RATE, read_audio_folder
 from gankit.data.clusters import cluster_images
@@ -40,10 +41,22 @@ class Dataset:
     name: str
     # the training set as stored: uint8 (N, C, H, W) for images, float32 (N, 1, L) for sound, int64 (N, L) for text
     samples: torch.Tensor
-    # int64 (N,) or None for unlabelled folders
+    # the class of each sample, int64 (N,), or None for unlabelled folders
     labels: torch.Tensor | None
     classes: tuple[str, ...]
     modality: Modality
+    # the conditions a sample has beside its class, each with its values' indices (N,)
+    more_conditions: tuple[tuple[Condition, torch.Tensor], ...] = ()
+
+    @property
+    def conditions(self) -> Conditions:
+        """The named conditions a conditional model trained on this data takes: the class first."""
+        return from_classes(self.classes if self.labels is not None else ()) + tuple(c for c, _ in self.more_conditions)
+
+    def label_rows(self) -> torch.Tensor | None:
+        """Every sample's labels as a conditional model takes them: int64 (N, k), a column per condition."""
+        columns = ([self.labels] if self.labels is not None else []) + [values for _, values in self.more_conditions]
+        return torch.stack(columns, dim=1) if columns else None
 
     @property
     def sample_shape(self) -> tuple[int, ...]:

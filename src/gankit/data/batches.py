@@ -41,17 +41,11 @@ class DeviceBatches:
     def epoch(self, epoch: int, start: int = 0):
         """Yield (index, batch, labels) for batches start.. of `epoch`.
 
-        batch is the model's float tensor (B, C, H, W in -1..1 for images); labels int64 (B,), or None.
+        batch is the model's float tensor (B, C, H, W in -1..1 for images); labels the batch's rows of `labels`
+        (int64 (B, k), a column per condition), or None.
         """
         order = self.epoch_order(epoch)
         for index in range(start, self.steps_per_epoch):
             take = order[index * self.batch_size : (index + 1) * self.batch_size]
             labels = self.labels[take] if self.labels is not None else None
             yield index, self.to_model(self.samples[take]), labels
-
-
-def draw_labels(labels: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
-    """n labels drawn from the data's `labels` (on their device), so in its class proportions: fakes' labels in
-    training, evaluation and sampling alike, so that G learns each class as much as it is scored on it (StyleGAN2-ADA
-    draws fakes' labels from the dataset too)."""
-    return labels[torch.randint(len(labels), (n,), device=labels.device, generator=generator)]

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from gankit import conditions
 from gankit.config import DataConfig
 from gankit.data import Dataset, load_dataset
 from gankit.data.audio import DEFAULT_RATE, read_audio_folder
-from gankit.data.batches import draw_labels
 from gankit.data.folder import read_image_folder
 from gankit.data.sources import data_modality, is_text_file, sample_shape, seq_len, vocabulary
 from gankit.data.text import read_text
@@ -115,7 +115,7 @@ def prepare_reference(data: DataConfig, extractor: str = "auto", device: torch.d
     device = torch.device(device)
     train = train if train is not None else load_dataset(data)
     heldout = held_out(data, train)
-    if train.modality.name == "text":
+    if not train.modality.scored_by_features:
         if extractor != "auto":
             raise GankitError(f"text is scored by character n-gram statistics; --extractor {extractor} is for images "
                               "and sound")
@@ -135,7 +135,7 @@ def score(images: torch.Tensor, reference: Reference | TextReference, metrics: l
 
     `features`, when given, are the extractor's (features, class probabilities) of all the samples,
     already computed (by several processes, each on its part); `images` is then only checked. So is `pitch`, the
-    pitch classifier's probabilities of notes. `labels` are the classes a conditional model was asked for.
+    pitch classifier's probabilities of notes. `labels` are the classes a conditional model was asked for (B,).
 
     Returns:
         {"metrics": {...}, "n", "extractor": {...}, "reference": {...}, "seed", "seconds"}; the
@@ -148,7 +148,7 @@ def score(images: torch.Tensor, reference: Reference | TextReference, metrics: l
                           f"{tuple(images.shape)} {images.dtype}")
     if len(images) < 2:
         raise GankitError("scoring needs at least 2 samples")
-    if isinstance(reference, TextReference):
+    if not reference.train.modality.scored_by_features:
         return score_text(images, reference, seed)
     neighbours = [m for m in metrics if m in NEEDS_NEIGHBOURS]
     if neighbours and min(len(images), len(reference.heldout.images)) < MIN_FOR_NEIGHBOURS:
@@ -185,10 +185,11 @@ def score(images: torch.Tensor, reference: Reference | TextReference, metrics: l
 
 
 def labels_like_data(train: Dataset, n: int, seed: int, device: torch.device | str) -> torch.Tensor:
-    """n class labels for a conditional G, drawn in the training data's class proportions."""
-    if train.labels is None:
+    """n label rows (n, k) for a conditional G, drawn in the training data's joint proportions of its conditions."""
+    rows = train.label_rows()
+    if rows is None:
         raise GankitError(f"{train.name} has no labels for a conditional model")
-    return draw_labels(train.labels, n, torch.Generator().manual_seed(seed)).to(device)
+    return conditions.draw(rows, n, torch.Generator().manual_seed(seed)).to(device)
 
 
 def save_closest_pairs(result: dict, samples: torch.Tensor, reference: Reference, out: Path,

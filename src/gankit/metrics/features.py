@@ -90,11 +90,8 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
         if not path.is_file():
             if train.labels is None or data.clusters:  # clusters of its own pixels are no classes to score by
                 clusters = " (its clusters steer training and are not classes to score by)" if data.clusters else ""
-                fix = ("put the clips in one subfolder per class (without labels there is no extractor for sound)"
-                       if train.modality.name == "audio" else
-                       "put images in one subfolder per class, or use --extractor inception")
                 raise GankitError(f"the classifier extractor needs class labels, and {data.name} has none{clusters}: "
-                                  f"{fix}")
+                                  f"{train.modality.labelled_folder_hint}")
             train_classifier_for(data, train, path, device)
         evaluator = load_evaluator(path)
     problem = untrusted_reason(evaluator.info)
@@ -102,7 +99,8 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
         raise GankitError(f"the classifier extractor for {data.name} cannot tell its classes apart on new samples: "
                           f"{problem}, so scores from its features would mean nothing; add samples to each class "
                           "folder, check that each subfolder is one class"
-                          + (", or use --extractor inception with its weights" if train.modality.name == "image" else ""))
+                          + (f", or use --extractor {pretrained} with its weights"
+                             if (pretrained := train.modality.pretrained_extractor) else ""))
     net = folded_for_inference(evaluator.net.to(device))
 
     def forward(x: torch.Tensor):
@@ -111,7 +109,7 @@ def classifier_extractor(data: DataConfig, train: Dataset, device: torch.device)
 
     info, (_, height, width) = evaluator.info, evaluator.input_shape
     chance = info.get("chance", 1 / len(evaluator.classes))
-    seen = f"{height}x{width} px" if train.modality.name == "image" else f"{height}x{width} log-mel spectrograms"
+    seen = train.modality.classifier_input(height, width)
     learnt = (f"classifier of {len(info['classes'])} finer classes (held-out accuracy {info.get('fine_accuracy', 0):.3f}, "
               f"chance {info.get('fine_chance', 0):.2f}) summed into its {len(evaluator.classes)} classes,"
               if evaluator.pooling is not None else f"{len(evaluator.classes)}-class classifier")

@@ -40,7 +40,7 @@ class HeldOut:
 
 
 def held_out(data: DataConfig, train: Dataset) -> HeldOut:
-    if is_named(data.name) or train.modality.name == "text":  # a text file holds its own test split
+    if is_named(data.name) or train.modality.reads_own_test_split:
         split = NAMED_DATASETS[data.name].test_split if is_named(data.name) else "test"
         test = load_dataset(data, split=split)
         return HeldOut(test.samples, test.labels, split=split)

@@ -27,27 +27,26 @@ MEANING = {"real data": "training samples, as good as it gets", "silence": "as b
 
 
 def yardsticks(reference, metrics: list[str], n: int, seed: int = 0) -> dict[str, dict]:
-    """{name: {"n", "metrics"}} for sound and text references (scored with `metrics`, less those that look for
-    copies of training samples: real training samples are copies by definition); {} for images."""
-    if isinstance(reference, TextReference):
+    """{name: {"n", "metrics"}} for references whose kind of data has made-up baselines (scored with `metrics`, less
+    those that look for copies of training samples: real training samples are copies by definition), else {}."""
+    if not reference.train.modality.scored_by_features:  # text: real items, and characters in their proportions
         real, scores = real_scores(reference, n, seed)
         return {"real data": {"n": len(real), "metrics": dict(scores)},
                 "random characters": {"n": len(real), "metrics": score_items(random_characters(real, reference, seed),
                                                                              reference)}}
-    if reference.train.modality.name != "audio":
-        return {}
     training, labels = reference.training_images, reference.training_labels
     count = min(n, len(training))
     generator = torch.Generator().manual_seed(seed)
     picked = torch.randperm(len(training), generator=generator)[:count]
-    clips = {"real data": training[picked],
-             "silence": torch.zeros(count, *training.shape[1:]),
-             "white noise": torch.rand(count, *training.shape[1:], generator=generator) * 2 - 1}
+    made_up = reference.train.modality.baselines(training, count, generator)
+    if not made_up:
+        return {}
+    clips = {"real data": training[picked], **made_up}
     # what a conditional model's samples are asked to be: the real clips' own classes, and for the others classes
     # in the data's proportions (which they match by chance)
     asked = {"real data": labels[picked] if labels is not None else None,
              **{name: labels[torch.randint(len(labels), (count,), generator=generator)] if labels is not None else None
-                for name in ("silence", "white noise")}}
+                for name in made_up}}
     metrics = [m for m in metrics if m not in NEEDS_TRAIN]
     if not metrics:
         return {}

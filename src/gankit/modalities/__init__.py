@@ -24,6 +24,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from gankit.conditions import CLASS, MAX_VALUES, Conditions, column, from_classes, sizes
+from gankit.conditions import from_meta as conditions_from_meta
+from gankit.conditions import to_meta as conditions_meta
 from gankit.errors import GankitError
 from gankit.registry import Registry
 
@@ -58,6 +61,10 @@ class Modality:
     def check_model_shape(self, shape: tuple[int, ...], where: str) -> None:
         """Raise GankitError when G's samples, of `shape`, cannot be what this modality decodes (a damaged file)."""
 
+    def check_resume(self, saved: Any, data: str, run: Path) -> None:
+        """Raise GankitError when the data has changed since `run` saved its newest checkpoint (whose meta.json holds
+        the modality `saved`) in a way that makes G's outputs mean something else."""
+
     def training_set(self, samples: torch.Tensor) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
         """(what training batches are cut from, what turns one such batch into the model's tensor) for the whole
         stored training set: the samples, converted batch by batch (uint8 pixels take a quarter of the memory of
@@ -76,6 +83,39 @@ class Modality:
     stored: str = ""
     # one sample, as messages and pictures name it ("a training image", "a training clip")
     noun: str = "sample"
+    # scored on a feature extractor's features (FID and the rest); False: by statistics of the samples themselves
+    # (text: character n-grams, gankit.metrics.text)
+    scored_by_features: bool = True
+    # the score whose lowest value marks the run's best checkpoint
+    best_score: str = "fid"
+    # a reader of this kind of data keeps a test split of its own (a text file's items, split by a hash); False: a
+    # folder's held-out samples are carved out of its training set
+    reads_own_test_split: bool = False
+    # how a folder of this data gets the class labels a classifier extractor learns
+    labelled_folder_hint: str = "put the samples in one subfolder per class"
+    # an extractor of pretrained weights that needs no labels (images: inception), else ""
+    pretrained_extractor: str = ""
+    # what a classifier extractor sees of a sample, in words, for its description ("28x28 px")
+    def classifier_input(self, height: int, width: int) -> str:
+        return f"{height}x{width} pictures"
+
+    def baselines(self, like: torch.Tensor, count: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """Made-up samples shaped as the stored samples `like`, as bad as it gets, by the names `gankit eval` prints
+        them under: the yardsticks scored beside real data (none: the real data's alone, or none at all)."""
+        return {}
+
+    # what the mode-collapse diagnosis adds to its advice for this kind of data
+    collapse_advice: tuple[str, ...] = ()
+    # a file a walk through the latent space is heard in, one sample after another (sound: ".wav"); "": none
+    sequence_suffix: str = ""
+
+    def write_sequence(self, samples: torch.Tensor, path: Path) -> Path:
+        """Write stored samples one after another into one file of `sequence_suffix`."""
+        raise NotImplementedError
+
+    def sample_notes(self, samples: torch.Tensor) -> list[str]:
+        """What a person should know about samples `gankit sample` just wrote (none by default)."""
+        return []
 
     def classifier_view(self, samples: torch.Tensor) -> torch.Tensor:
         """Stored samples -> the uint8 (N, C, H, W) pictures a classifier (the feature extractor) looks at."""
@@ -132,16 +172,27 @@ class SampleSpec:
 
     shape: tuple[int, ...]
     modality: Modality
-    # class names, for conditional models (empty otherwise)
-    classes: tuple[str, ...] = ()
+    # the named conditions G takes besides z (gankit.conditions); empty for unconditional models
+    conditions: Conditions = ()
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The names of the `class` condition's values (empty when it has none)."""
+        where = column(self.conditions, CLASS)
+        return self.conditions[where].values if where is not None else ()
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def label_sizes(self) -> tuple[int, ...]:
+        return sizes(self.conditions)
+
     def as_meta(self) -> dict[str, Any]:
+        # num_classes and classes as well: what readers of before conditions had names look for
         return {"sample_shape": list(self.shape), "num_classes": self.num_classes, "classes": list(self.classes),
-                "modality": modality_info(self.modality)}
+                "conditions": conditions_meta(self.conditions), "modality": modality_info(self.modality)}
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any], where: str, known_classes: tuple[str, ...] = ()) -> SampleSpec:
@@ -149,21 +200,30 @@ class SampleSpec:
 
         `known_classes`: names to use when the checkpoint predates the `classes` field.
         """
-        shape, num_classes = meta.get("sample_shape"), meta.get("num_classes") or 0
+        shape = meta.get("sample_shape")
         if not (isinstance(shape, list) and 1 <= len(shape) <= 3
                 and all(type(n) is int and 0 < n <= 1 << 20 for n in shape)):
             raise GankitError(f"checkpoint {where}: meta.json has no valid sample_shape")
-        if not (type(num_classes) is int and 0 <= num_classes <= 100_000):
-            raise GankitError(f"checkpoint {where}: meta.json has an invalid num_classes")
-        classes = meta.get("classes")
-        if classes is None:
-            classes = known_classes if len(known_classes) == num_classes else [str(i) for i in range(num_classes)]
-        if not (isinstance(classes, list | tuple) and len(classes) == num_classes
-                and all(isinstance(c, str) for c in classes)):
-            raise GankitError(f"checkpoint {where}: meta.json's classes do not match its num_classes")
+        if "conditions" in meta:
+            conditions = conditions_from_meta(meta["conditions"], where)
+        else:  # written before conditions had names: one class condition, or none
+            conditions = from_classes(_classes_before_conditions(meta, where, known_classes))
         modality = modality_from_info(meta.get("modality"))
         modality.check_model_shape(tuple(shape), where)
-        return cls(tuple(shape), modality, tuple(classes))
+        return cls(tuple(shape), modality, conditions)
+
+
+def _classes_before_conditions(meta: dict[str, Any], where: str, known_classes: tuple[str, ...]) -> tuple[str, ...]:
+    num_classes = meta.get("num_classes") or 0
+    if not (type(num_classes) is int and 0 <= num_classes <= MAX_VALUES):
+        raise GankitError(f"checkpoint {where}: meta.json has an invalid num_classes")
+    classes = meta.get("classes")
+    if classes is None:
+        classes = known_classes if len(known_classes) == num_classes else [str(i) for i in range(num_classes)]
+    if not (isinstance(classes, list | tuple) and len(classes) == num_classes
+            and all(isinstance(c, str) for c in classes)):
+        raise GankitError(f"checkpoint {where}: meta.json's classes do not match its num_classes")
+    return tuple(classes)
 
 
 # each module registers its modality; this order is the order messages list them in

@@ -111,6 +111,19 @@ class AudioModality(Modality):
     name = "audio"
     stored = "float32 clips (N, 1, L) in [-1, 1]"
     noun = "clip"
+    labelled_folder_hint = "put the clips in one subfolder per class (without labels there is no extractor for sound)"
+
+    def classifier_input(self, height: int, width: int) -> str:
+        return f"{height}x{width} log-mel spectrograms"
+
+    sequence_suffix = ".wav"
+
+    def write_sequence(self, samples: torch.Tensor, path: Path) -> Path:
+        return write_sequence(samples, self.sample_rate, path)
+
+    def baselines(self, like: torch.Tensor, count: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        return {"silence": torch.zeros(count, *like.shape[1:]),
+                "white noise": torch.rand(count, *like.shape[1:], generator=generator) * 2 - 1}
 
     def __init__(self, sample_rate: int = 16_000, spectrogram: SpectrogramView | None = None):
         self.sample_rate = sample_rate

@@ -93,6 +93,13 @@ class ImageModality(Modality):
     output_suffix = ".png"
     stored = "uint8 images (N, C, H, W)"
     noun = "image"
+    labelled_folder_hint = "put images in one subfolder per class, or use --extractor inception"
+    pretrained_extractor = "inception"
+    collapse_advice = ("add --augment translation,color,cutout on small datasets",
+                       "use a model with a stronger D (dcgan, sngan)")
+
+    def classifier_input(self, height: int, width: int) -> str:
+        return f"{height}x{width} px"
 
     def classifier_view(self, samples: torch.Tensor) -> torch.Tensor:
         return samples

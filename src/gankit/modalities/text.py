@@ -93,6 +93,9 @@ class TextModality(Modality):
     stored = "int64 character ids (N, L)"
     noun = "item"
     output_suffix = ".txt"
+    scored_by_features = False
+    best_score = "js_4"
+    reads_own_test_split = True
 
     def __init__(self, characters: str = "", seq_len: int = 16):
         self.vocabulary = Vocabulary(characters)
@@ -108,6 +111,22 @@ class TextModality(Modality):
                 and type(seq_len) is int and 1 <= seq_len <= MAX_SEQ_LEN):
             raise GankitError("meta.json records text without a valid vocabulary (characters) or seq_len")
         return cls(characters, seq_len)
+
+    def check_resume(self, saved: Any, data: str, run: Path) -> None:
+        """G's outputs are the run's characters, one each: a text in other characters cannot continue it."""
+        characters = self.vocabulary.characters
+        if isinstance(saved, dict) and saved.get("characters") != characters:
+            raise GankitError(f"{data} has changed since {run} started: its characters are not the "
+                              f"{len(saved.get('characters') or '')} the run was trained on (now {len(characters)}); "
+                              "resume with the text it trained on, or start a new run")
+
+    def sample_notes(self, samples: torch.Tensor) -> list[str]:
+        empty = sum(not line for line in self.lines(samples))
+        if not empty:
+            return []
+        # an empty line in a file of samples looks like nothing was written
+        return [f"{empty} of the {len(samples)} samples are empty (G ended them at their first character); a run "
+                "trained longer writes fewer"]
 
     def to_model(self, raw: torch.Tensor) -> torch.Tensor:
         return one_hot(raw, len(self.vocabulary))

@@ -19,29 +19,30 @@ for _module in ("classic", "dcgan", "cgan", "sngan", "wavegan", "specgan", "text
     importlib.import_module(f"gankit.models.{_module}")
 
 
-def build_models(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+def build_models(config: Config, sample_shape: tuple[int, ...],
+                 label_sizes: tuple[int, ...] = ()) -> tuple[nn.Module, nn.Module]:
     """Build (G, D) for `config`, with weights drawn from `config.train.seed`.
 
     Args:
         sample_shape: (C, H, W) of one sample.
-        num_classes: number of labels, for conditional models (0 otherwise).
+        label_sizes: how many values each condition has, for conditional models (gankit.conditions; () otherwise).
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.train.seed)
-        return MODELS.get(config.model.name).build(config, sample_shape, num_classes)
+        return MODELS.get(config.model.name).build(config, sample_shape, label_sizes)
 
 
 # bytes per parameter while training: fp32 weights, gradients and Adam's two moments
 TRAINING_BYTES_PER_PARAMETER = 16
 
 
-def check_fits(config: Config, sample_shape: tuple[int, ...], device: torch.device, num_classes: int = 0,
+def check_fits(config: Config, sample_shape: tuple[int, ...], device: torch.device, label_sizes: tuple[int, ...] = (),
                training: bool = True) -> None:
     """Refuse, before allocating anything, networks whose weights (and for training their gradients and optimizer
     states) alone exceed the memory free on `device` (the networks are built on the meta device: no memory, no
     time). Without `training`, G's weights alone: what sampling from a saved run or a bundle needs."""
     with torch.device("meta"):
-        g, d = MODELS.get(config.model.name).build(config, sample_shape, num_classes)
+        g, d = MODELS.get(config.model.name).build(config, sample_shape, label_sizes)
     counts = [sum(p.numel() for p in net.parameters()) if net is not None else 0 for net in (g, d)]
     if training:
         needed = TRAINING_BYTES_PER_PARAMETER * sum(counts) + (4 * counts[0] if config.train.ema_decay > 0 else 0)

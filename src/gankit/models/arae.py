@@ -197,7 +197,8 @@ def g_param_groups(g: ARAEGenerator, p: ARAEParams) -> list[dict]:
             {"params": g.autoencoder_parameters(), "lr": p.lr_ae, "betas": (0.9, 0.999)}]
 
 
-def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+def build(config: Config, sample_shape: tuple[int, ...],
+          label_sizes: tuple[int, ...] = ()) -> tuple[nn.Module, nn.Module]:
     p, (vocabulary, seq_len) = config.model.params, sample_shape
     return ARAEGenerator(config.model.latent_dim, vocabulary, seq_len, p), CodeCritic(p)
 

@@ -162,12 +162,14 @@ class Ngram(nn.Module):
         return one_hot(end_at_first_pad(padded[:, self.order - 1 :]), self.vocabulary)
 
 
-def build_charlm(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, None]:
+def build_charlm(config: Config, sample_shape: tuple[int, ...],
+                 label_sizes: tuple[int, ...] = ()) -> tuple[nn.Module, None]:
     p, (vocabulary, seq_len) = config.model.params, sample_shape
     return CharLM(vocabulary, seq_len, p.width, p.layers, p.temperature), None
 
 
-def build_ngram(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, None]:
+def build_ngram(config: Config, sample_shape: tuple[int, ...],
+                label_sizes: tuple[int, ...] = ()) -> tuple[nn.Module, None]:
     p, (vocabulary, seq_len) = config.model.params, sample_shape
     return Ngram(vocabulary, seq_len, p.order, p.temperature), None
 

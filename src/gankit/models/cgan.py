@@ -20,24 +20,24 @@ from gankit.models.dcgan import (
     plan,
 )
 from gankit.models.dcgan import check as dcgan_check
-from gankit.models.spec import MODELS, ModelSpec, label_code
+from gankit.models.spec import MODELS, LabelEmbedding, ModelSpec, label_code
 
 EMBEDDING = 50
 
 
 class ConditionalGenerator(nn.Module):
-    def __init__(self, latent_dim: int, num_classes: int, sample_shape, width: int, act: str, slope: float,
+    def __init__(self, latent_dim: int, label_sizes: tuple[int, ...], sample_shape, width: int, act: str, slope: float,
                  upsample: str = "transposed"):
         super().__init__()
-        self.embed = label_code(num_classes, EMBEDDING)
+        self.embed = label_code(label_sizes, EMBEDDING)
         self.net = DCGANGenerator(latent_dim + EMBEDDING, sample_shape, width, act, slope, upsample)
 
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent), (B,)
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent), (B, k) label rows
         return self.net(torch.cat([z, self.embed(y)], dim=1))
 
 
 class ProjectionDiscriminator(nn.Module):
-    def __init__(self, num_classes: int, sample_shape, width: int, act: str, slope: float, norm: str):
+    def __init__(self, label_sizes: tuple[int, ...], sample_shape, width: int, act: str, slope: float, norm: str):
         super().__init__()
         self.net = DCGANDiscriminator(sample_shape, width, act, slope, norm)
         # dcgan's head is not used here: unused parameters stop DistributedDataParallel (--nproc), so it goes, made
@@ -49,7 +49,7 @@ class ProjectionDiscriminator(nn.Module):
         # ResNet D does, left this two- or three-layer D blind to where things are: G drew one kind of
         # image per class (recall 0.06 against 0.73 flattened, 3 minutes of --model auto's recipe).
         self.linear = nn.Linear(self.net.channels * rows * columns, 1)
-        self.embed = nn.Embedding(num_classes, self.net.channels * rows * columns)
+        self.embed = LabelEmbedding(label_sizes, self.net.channels * rows * columns)
         nn.init.normal_(self.embed.weight, 0.0, 0.02)  # start near an unconditional D
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # -> logits (B,)
@@ -62,14 +62,15 @@ def _drop_unused_head(module, state_dict, prefix, *args) -> None:
     state_dict.pop(f"{prefix}net.head.weight", None)
 
 
-def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
-    if num_classes < 2:
+def build(config: Config, sample_shape: tuple[int, ...],
+          label_sizes: tuple[int, ...] = ()) -> tuple[nn.Module, nn.Module]:
+    if not label_sizes:
         raise GankitError(f"model cgan needs class labels, and {config.data.name} has none "
                           "(use a labelled dataset or a folder with one subfolder per class)")
     p = config.model.params
-    g = ConditionalGenerator(config.model.latent_dim, num_classes, sample_shape, p.width, p.g_activation,
+    g = ConditionalGenerator(config.model.latent_dim, label_sizes, sample_shape, p.width, p.g_activation,
                              p.negative_slope, p.upsample)
-    d = ProjectionDiscriminator(num_classes, sample_shape, d_width(p), p.d_activation, p.negative_slope, p.d_norm)
+    d = ProjectionDiscriminator(label_sizes, sample_shape, d_width(p), p.d_activation, p.negative_slope, p.d_norm)
     g.apply(init_weights)
     d.apply(init_weights)
     return g, d

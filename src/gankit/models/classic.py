@@ -60,7 +60,8 @@ class ClassicDiscriminator(nn.Module):
         return self.fc1(self.flatten(out)).view(-1)
 
 
-def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+def build(config: Config, sample_shape: tuple[int, ...],
+          label_sizes: tuple[int, ...] = ()) -> tuple[nn.Module, nn.Module]:
     p = config.model.params
     return (ClassicGenerator(config.model.latent_dim, sample_shape, p.g_activation, p.negative_slope),
             ClassicDiscriminator(sample_shape, p.d_activation, p.negative_slope))

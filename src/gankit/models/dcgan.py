@@ -128,7 +128,8 @@ def init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+def build(config: Config, sample_shape: tuple[int, ...],
+          label_sizes: tuple[int, ...] = ()) -> tuple[nn.Module, nn.Module]:
     p = config.model.params
     g = DCGANGenerator(config.model.latent_dim, sample_shape, p.width, p.g_activation, p.negative_slope, p.upsample)
     d = DCGANDiscriminator(sample_shape, d_width(p), p.d_activation, p.negative_slope, p.d_norm)

@@ -96,7 +96,8 @@ class SNGANParams:
     width: int = opt(64, "channels of every residual block (the paper's CIFAR-10 nets use 128 in D, 256 in G)")
 
 
-def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+def build(config: Config, sample_shape: tuple[int, ...],
+          label_sizes: tuple[int, ...] = ()) -> tuple[nn.Module, nn.Module]:
     width = config.model.params.width
     return ResNetGenerator(config.model.latent_dim, sample_shape, width), ResNetDiscriminator(sample_shape, width)
 

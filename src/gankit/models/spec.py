@@ -20,9 +20,10 @@ def no_check(config: Config, sample_shape: tuple[int, ...]) -> None:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    # (config, sample_shape, num_classes) -> (G, D). G(z, y) returns samples, D(x, y) one logit per
-    # sample, shape (B,); unconditional models ignore the labels y (None)
-    build: Callable[[Config, tuple[int, ...], int], tuple[nn.Module, nn.Module]]
+    # (config, sample_shape, label_sizes) -> (G, D). G(z, y) returns samples, D(x, y) one logit per sample, shape
+    # (B,); y holds a row of labels per sample, one column per condition (gankit.conditions), label_sizes how many
+    # values each has; unconditional models ignore y (None) and get label_sizes ()
+    build: Callable[[Config, tuple[int, ...], tuple[int, ...]], tuple[nn.Module, nn.Module]]
     # the family's settings: a frozen dataclass of opt() fields, set as model.<field> and saved in [model]
     params: type
     # (config, sample_shape) -> raises GankitError when the config asks for something the model cannot make
@@ -30,7 +31,7 @@ class ModelSpec:
     # config values this model prefers over the field defaults (dotted keys); the user still wins
     defaults: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
-    # G and D take class labels: the data must have them, and fakes get uniformly drawn labels
+    # G and D take labels: the data must have them, and fakes' labels are drawn from the data's (gankit.conditions)
     conditional: bool = False
     # the kinds of data (gankit.modalities) the family makes
     modalities: tuple[str, ...] = ("image",)
@@ -81,14 +82,30 @@ def frozen(module: nn.Module):
             p.requires_grad_(flag)
 
 
-def label_code(num_classes: int, dim: int) -> nn.Embedding:
-    """A conditional G's learned code for each class, its rows orthonormal to start with, as one-hot labels are.
+class LabelEmbedding(nn.Embedding):
+    """A learned vector for every value of every condition, summed over a sample's conditions: (B, k) -> (B, dim).
+
+    One table, the first condition's rows first, so that a one-condition model's weights are exactly a plain
+    embedding of its classes under the same name (checkpoints from before conditions had names load unchanged).
+    """
+
+    def __init__(self, label_sizes: tuple[int, ...], dim: int):
+        super().__init__(sum(label_sizes), dim)
+        self.register_buffer("starts", torch.tensor((0, *label_sizes[:-1])).cumsum(0), persistent=False)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:  # (B, k) label rows -> (B, dim)
+        return super().forward(y + self.starts).sum(dim=1)
+
+
+def label_code(label_sizes: tuple[int, ...], dim: int) -> LabelEmbedding:
+    """A conditional G's learned code for each value of its conditions, its rows orthonormal to start with, as
+    one-hot labels are.
 
     PyTorch's default N(0, 1) rows have norm sqrt(dim), about 7 for 50 dimensions, as large as z's 10: cgan's G
     then made one image per class whatever z was (recall 0.002 after 3 minutes of `--model cgan` on
     Fashion-MNIST; 0.18 after 1 minute with unit rows).
     """
-    code = nn.Embedding(num_classes, dim)
+    code = LabelEmbedding(label_sizes, dim)
     nn.init.orthogonal_(code.weight)
     return code
 

@@ -66,12 +66,12 @@ def check(config: Config, sample_shape: tuple[int, ...]) -> None:
                           f"{picture.clip_samples}-sample clips, and the samples are {list(sample_shape)}")
 
 
-def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0):
-    return dcgan.build(config, sample_shape, num_classes)
+def build(config: Config, sample_shape: tuple[int, ...], label_sizes: tuple[int, ...] = ()):
+    return dcgan.build(config, sample_shape, label_sizes)
 
 
-def build_conditional(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0):
-    return cgan.build(config, sample_shape, num_classes)
+def build_conditional(config: Config, sample_shape: tuple[int, ...], label_sizes: tuple[int, ...] = ()):
+    return cgan.build(config, sample_shape, label_sizes)
 
 
 MODELS.add("specgan", ModelSpec(build=build, params=SpecParams, check=check, batch_norm_in_d=batch_norm_in_d,

@@ -67,7 +67,8 @@ class TextCritic(nn.Module):
         return self.head(self.blocks(self.inp(x)).flatten(1)).view(-1)
 
 
-def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+def build(config: Config, sample_shape: tuple[int, ...],
+          label_sizes: tuple[int, ...] = ()) -> tuple[nn.Module, nn.Module]:
     p, (vocabulary, seq_len) = config.model.params, sample_shape
     return (TextGenerator(config.model.latent_dim, vocabulary, seq_len, p.width, p.blocks),
             TextCritic(vocabulary, seq_len, p.width, p.blocks))

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from gankit.config import MAX_WIDTH, Config, opt, require
 from gankit.errors import GankitError
-from gankit.models.spec import MODELS, ModelSpec, label_code
+from gankit.models.spec import MODELS, LabelEmbedding, ModelSpec, label_code
 
 KERNEL, STRIDE = 25, 4
 LONG_CLIP = 65536
@@ -82,12 +82,12 @@ def _channels(width: int, layers: int) -> list[int]:
 
 
 class WaveGANGenerator(nn.Module):
-    def __init__(self, latent_dim: int, clip_samples: int, width: int, num_classes: int = 0):
+    def __init__(self, latent_dim: int, clip_samples: int, width: int, label_sizes: tuple[int, ...] = ()):
         super().__init__()
         self.start, layers = plan(clip_samples)
         channels = _channels(width, layers)
-        self.embed = label_code(num_classes, EMBEDDING) if num_classes else None
-        self.dense = nn.Linear(latent_dim + (EMBEDDING if num_classes else 0), self.start * channels[0])
+        self.embed = label_code(label_sizes, EMBEDDING) if label_sizes else None
+        self.dense = nn.Linear(latent_dim + (EMBEDDING if label_sizes else 0), self.start * channels[0])
         self.start_channels = channels[0]
         ups: list[nn.Module] = []
         for c_in, c_out in zip(channels, channels[1:] + [1]):
@@ -102,7 +102,7 @@ class WaveGANGenerator(nn.Module):
 
 
 class WaveGANDiscriminator(nn.Module):
-    def __init__(self, clip_samples: int, width: int, shuffle_radius: int, num_classes: int = 0):
+    def __init__(self, clip_samples: int, width: int, shuffle_radius: int, label_sizes: tuple[int, ...] = ()):
         super().__init__()
         start, layers = plan(clip_samples)
         channels = _channels(width, layers)[::-1]
@@ -115,7 +115,7 @@ class WaveGANDiscriminator(nn.Module):
         self.features = start * channels[-1]
         self.head = nn.Linear(self.features, 1)
         # a projection discriminator for labelled clips, as cgan's: logit += <embed(y), h>
-        self.embed = nn.Embedding(num_classes, self.features) if num_classes else None
+        self.embed = LabelEmbedding(label_sizes, self.features) if label_sizes else None
         if self.embed is not None:
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
@@ -127,18 +127,19 @@ class WaveGANDiscriminator(nn.Module):
         return logits
 
 
-def build(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+def build(config: Config, sample_shape: tuple[int, ...],
+          label_sizes: tuple[int, ...] = ()) -> tuple[nn.Module, nn.Module]:
     p, clip = config.model.params, sample_shape[-1]
-    g = WaveGANGenerator(config.model.latent_dim, clip, p.width, num_classes)
-    d = WaveGANDiscriminator(clip, p.width, p.phase_shuffle, num_classes)
+    g = WaveGANGenerator(config.model.latent_dim, clip, p.width, label_sizes)
+    d = WaveGANDiscriminator(clip, p.width, p.phase_shuffle, label_sizes)
     return g, d
 
 
-def build_conditional(config: Config, sample_shape: tuple[int, ...], num_classes: int = 0):
-    if num_classes < 2:
+def build_conditional(config: Config, sample_shape: tuple[int, ...], label_sizes: tuple[int, ...] = ()):
+    if not label_sizes:
         raise GankitError(f"model cwavegan needs class labels, and {config.data.name} has none "
                           "(use spoken-digits, notes or a folder with one subfolder per class)")
-    return build(config, sample_shape, num_classes)
+    return build(config, sample_shape, label_sizes)
 
 
 def check(config: Config, sample_shape: tuple[int, ...]) -> None:

@@ -19,6 +19,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gankit.modalities import MODALITIES, Modality
 from gankit.runlog import row_kind
 
 
@@ -180,9 +181,7 @@ def mode_collapse(h: History) -> Finding | None:
             "mode_collapse", h.step,
             f"mode collapse: samples are {checks[-1]['diversity']:.2f}x as varied as real ones (1.0 = as varied; "
             f"below 0.5 in the last {COLLAPSE_CHECKS} checks), so G produces a few outputs over and over",
-            advise(h, "lower the learning rates", "use --loss hinge", "add --ema 0.999",
-                   *(["add --augment translation,color,cutout on small datasets", "use a model with a stronger D "
-                      "(dcgan, sngan)"] if h.modality == "image" else []))
+            advise(h, "lower the learning rates", "use --loss hinge", "add --ema 0.999", *_kind(h).collapse_advice)
             + ("; for the classic model this is the tutorial's known early collapse" if h.model == "classic" else ""))
     covered = [e for e in h.evals if "class_coverage" in e]
     if len(covered) >= 2:
@@ -197,6 +196,11 @@ def mode_collapse(h: History) -> Finding | None:
     return None
 
 
+def _kind(h: History) -> type[Modality]:
+    """The kind of data the run makes (an unknown name in an edited log: a sample of no particular kind)."""
+    return MODALITIES.get(h.modality) if h.modality in MODALITIES else Modality
+
+
 @rule("identical_samples")
 def identical_samples(h: History) -> Finding | None:
     """Every sample of the newest preview looks like the first: G makes one output whatever z is. Judged at any
@@ -204,7 +208,7 @@ def identical_samples(h: History) -> Finding | None:
     newest = h.previews[-1] if h.previews else None
     if newest is None or newest["samples"] < 2 or newest["like_first"] < newest["samples"]:
         return None
-    noun = {"audio": "clip", "text": "item"}.get(h.modality, "image")
+    noun = _kind(h).noun
     return Finding(
         "identical_samples", newest["step"],
         f"all {newest['samples']} preview samples at step {newest['step']} are the same {noun}: G makes one output "

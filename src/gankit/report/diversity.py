@@ -25,7 +25,7 @@ class DiversityProbe:
             the scale.
         to_model: what turns such samples into the model's tensor (the trainer's batches say).
         modality: what the samples are; its `spread` measures the diversity.
-        labels: for a conditional G, class labels to draw the probe's labels from (None otherwise).
+        labels: for a conditional G, the data's label rows (N, k) to take the probe's from (None otherwise).
     """
 
     def __init__(self, real: torch.Tensor, to_model: Callable[[torch.Tensor], torch.Tensor], modality: Modality,
@@ -39,13 +39,14 @@ class DiversityProbe:
         self.real_spread = self.spread(chosen)
         self.z = latents(n, latent_dim, seed + DIVERSITY, device)
         self.y = labels[pick.to(labels.device)] if labels is not None else None
-        # class -> (where in the batch, the real spread within it), for the classes with two samples or more
-        self.classes: dict[int, tuple[torch.Tensor, float]] = {}
+        # each combination of conditions (a class) -> (where in the batch, the real spread within it), for those with
+        # two samples or more
+        self.classes: dict[tuple[int, ...], tuple[torch.Tensor, float]] = {}
         if self.y is not None:
-            for c in self.y.unique().tolist():
-                where = (self.y == c).nonzero().flatten()
+            for row in self.y.unique(dim=0):
+                where = (self.y == row).all(dim=1).nonzero().flatten()
                 if len(where) >= 2 and (within := self.spread(chosen[where])) > 0:
-                    self.classes[c] = (where, within)
+                    self.classes[tuple(row.tolist())] = (where, within)
 
     @torch.no_grad()
     def __call__(self, g: nn.Module) -> float:

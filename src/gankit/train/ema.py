@@ -16,7 +16,7 @@ import math
 import torch
 import torch.nn as nn
 
-from gankit.data.batches import draw_labels
+from gankit import conditions
 from gankit.seeds import EMA_STATISTICS
 
 # batches of z (of the training batch size, at least this many samples in all) that measure G_ema's statistics
@@ -68,7 +68,7 @@ def measure_statistics(g_ema: nn.Module, latent_dim: int, labels: torch.Tensor |
     try:
         for _ in range(STATISTICS_BATCHES):
             z = torch.randn(batch, latent_dim, generator=generator).to(device)
-            y = None if labels is None else draw_labels(labels, batch, generator).to(device)
+            y = None if labels is None else conditions.draw(labels, batch, generator).to(device)
             g_ema(z, y)
     finally:
         for m, (momentum, training) in zip(norms, saved):

@@ -16,36 +16,33 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from gankit import checkpoint as ckpt
+from gankit import conditions
 from gankit.augment import parse_policy
 from gankit.config import MAX_STEPS, Config, TrainConfig
-from gankit.data import Dataset, load_dataset
-from gankit.data.batches import DeviceBatches, draw_labels
-from gankit.device import check_compile_support, resolve_device
+from gankit.device import check_compile_support
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
-from gankit.modalities import SampleSpec
-from gankit.modalities.spectrogram import SpectrogramView
 from gankit.models import MODELS, check_fits
 from gankit.models.spec import bind_noise
 from gankit.runlog import METRICS_FILE
 from gankit.train.callbacks import Callback
-from gankit.train.callbacks.diagnosis import Diagnose
-from gankit.train.callbacks.evaluation import Evaluation
-from gankit.train.callbacks.previews import Previews
-from gankit.train.callbacks.summary import Summary
-from gankit.train.callbacks.tensorboard import TensorBoard
-from gankit.train.distributed import GLOBAL_BATCH, SINGLE, Replicas
+from gankit.train.distributed import SINGLE, Replicas
 from gankit.train.ema import ema_decay, ema_update, measure_statistics
 from gankit.train.log import LOG_BLOCK, Diverged, MetricsLog
 from gankit.train.schedule import decay_factor, set_learning_rates
+from gankit.train.setup import (
+    callbacks_for,
+    check_something_left,
+    load_training_data,
+    preflight,
+    restore_newest,
+)
 from gankit.train.state import TrainState, new_state, restore, save
 from gankit.train.steps import StepRules, autocast_dtype, d_step, g_step, uses_batch_statistics
 from gankit.train.stops import Interrupted, StopRequests
 
 # --on-nan rollback gives up after this many rollbacks in one process
 MAX_ROLLBACKS = 3
-# fewer G steps than this in a whole run are worth a warning: G has barely started
-FEW_STEPS = 50
 
 
 @dataclass
@@ -57,17 +54,6 @@ class TrainResult:
     last: dict
     # what ended training: epochs, max_steps or time_limit
     stopped_by: str = "epochs"
-
-
-def preflight(config: Config, replicas: Replicas = SINGLE) -> torch.device:
-    """What the machine must offer for this config, checked before a run folder is made or changed."""
-    t = config.train
-    device = resolve_device(replicas.device_for(t.device))
-    replicas.check_splits(t.batch_size, "--batch-size", GLOBAL_BATCH)
-    replicas.check_sync_batchnorm(t.sync_batchnorm, device)
-    if t.compile:
-        check_compile_support(device)
-    return device
 
 
 class Trainer:
@@ -92,86 +78,27 @@ class Trainer:
         self.device = device or preflight(config, replicas)
         self.main = replicas.is_main
         self.checkpoints = run / "checkpoints"
-        self._load_data(resume)
-        self._build_networks(resume)
-        if resume:
-            self._check_something_left()
-        self._open_outputs(progress)
-
-    def _check_something_left(self) -> None:
-        """A resume that would train nothing is refused before it writes anything: it would otherwise save a
-        stop target at or below what is done, and every later plain --resume would do nothing either."""
-        state, t = self.state, self.config.train
-        finished = (self.checkpoints / ckpt.FINAL).is_dir()  # a run killed after its last step still finishes
-        if state.step < self.total or not finished:
-            return
-        limit = (f"--max-steps {t.max_steps}" if t.max_steps is not None and t.max_steps <= state.step
-                 else f"--epochs {t.epochs}")
-        done = f"{state.epoch} epoch{'' if state.epoch == 1 else 's'} done"
-        raise GankitError(f"{self.run} is at step {state.step} ({done}), so {limit} trains "
-                          f"nothing; continue it with --max-steps above {state.step} or --epochs above {state.epoch}")
-
-    def _load_data(self, resume: bool) -> None:
-        """The training set, on the device, in batches; what G will make (self.spec)."""
-        config, t = self.config, self.config.train
-        family = MODELS.get(config.model.name)
-        view = family.spectrogram(config) if family.spectrogram else None
-        if view is not None and resume:
-            view = self._saved_view() or view
-        with self.replicas.main_first():  # one download, one cache
-            self.dataset: Dataset = load_dataset(config.data, spectrogram=view)
-        if len(self.dataset) < t.batch_size:
-            raise GankitError(f"{config.data.name} has {len(self.dataset)} samples, fewer than --batch-size "
-                              f"{t.batch_size}: use --batch-size {len(self.dataset)} or fewer, or add samples")
-        conditional = family.conditional
-        if conditional and self.dataset.labels is None:
-            raise GankitError(f"model {config.model.name} needs class labels, and {config.data.name} has none "
-                              "(use a labelled dataset or a folder with one subfolder per class)")
-        self.spec = SampleSpec(self.dataset.sample_shape, self.dataset.modality,
-                               self.dataset.classes if conditional else ())
-        self.labels_on_device = self.dataset.labels.to(self.device) if conditional else None
-        # what batches are cut from: the stored samples, or a view of them computed once (spectrograms)
-        self.samples_on_device, to_model = self.dataset.modality.training_set(self.dataset.samples.to(self.device))
-        self.batches = DeviceBatches(self.samples_on_device, t.batch_size, t.seed, self.labels_on_device,
-                                     to_model=to_model)
-        # G steps; with epochs 0, until --max-steps or --time-limit
-        self.total = self.batches.steps_per_epoch * t.epochs // t.n_critic if t.epochs else MAX_STEPS
-        if self.total == 0:
-            raise GankitError(f"{len(self.dataset)} samples in batches of {t.batch_size} for {t.epochs} epochs make no G "
-                              f"step (each takes {t.n_critic} batches, --n-critic {t.n_critic}); raise --epochs or lower "
-                              "--batch-size")
-        self.limit = "epochs"  # what ends the run unless the time limit comes first
-        if t.max_steps is not None:
-            if t.max_steps < self.total:
-                self.total, self.limit = t.max_steps, "max_steps"
-        elif self.total < FEW_STEPS and self.main and not t.time_limit:
-            print(f"gankit: warning: {len(self.dataset)} samples in batches of {t.batch_size} for {t.epochs} epochs "
-                  f"make only {self.total} G steps, too few for a GAN to learn much; raise --epochs or lower "
-                  "--batch-size", file=sys.stderr)
-
-    def _saved_view(self) -> SpectrogramView | None:
-        """The spectrogram statistics the run has trained with, from its newest readable checkpoint: G's pictures
-        mean what they meant before the stop even if the data changed since (None: no checkpoint holds them)."""
-        for path in reversed(ckpt.scan_checkpoints(self.checkpoints)[0]):
-            try:
-                modality = SampleSpec.from_meta(ckpt.read_meta(path), str(path)).modality
-            except GankitError:
-                continue  # the restore passes over it, and says why
-            return getattr(modality, "spectrogram", None)
-        return None
-
-    def _build_networks(self, resume: bool) -> None:
-        """G, D and their optimizers (restored when resuming), and the rules of the steps."""
-        t, device, replicas = self.config.train, self.device, self.replicas
-        check_fits(self.config, self.spec.shape, device, self.spec.num_classes)
-        self.state = state = self._new_state()
+        data = load_training_data(config, self.checkpoints, resume, self.device, replicas)
+        self.dataset, self.spec, self.batches = data.dataset, data.spec, data.batches
+        self.labels_on_device, self.samples_on_device = data.labels_on_device, data.samples_on_device
+        self.total, self.limit = data.total, data.limit
+        check_fits(config, self.spec.shape, self.device, self.spec.label_sizes)
+        self.state = self._new_state()
         self.skipped: list[tuple[str, str]] = []  # damaged checkpoints passed over by a resume: (name, reason)
         if resume:
-            state = self._restore_newest()
+            self.state, self.skipped = restore_newest(self.state, self._new_state, run, data, config.data.name,
+                                                      self.main)
+            check_something_left(self.state, config, run, self.total)
+        self._set_rules()
+        self._open_outputs(progress)
+
+    def _set_rules(self) -> None:
+        """The rules of the steps; compiled networks, and DDP's wrappers where the family plays the usual game."""
+        t, device, state = self.config.train, self.device, self.state
         loss = LOSSES.get(t.loss)
         self.rules = StepRules(loss=loss, gp_weight=loss.gp_weight if t.gp_weight is None else t.gp_weight,
                                r1_gamma=t.r1_gamma, augment=parse_policy(t.augment), autocast=autocast_dtype(t.precision),
-                               joint_d_pass=not uses_batch_statistics(state.d), replicas=replicas)
+                               joint_d_pass=not uses_batch_statistics(state.d), replicas=self.replicas)
         if t.compile:
             compile_networks(state.g, state.d, device,
                              double_backward=self.rules.gp_weight > 0 or self.rules.r1_gamma > 0, mode=t.compile_mode)
@@ -179,45 +106,14 @@ class Trainer:
         self.graphs = uses_cuda_graphs(t, device)
         self.game = MODELS.get(self.config.model.name).game
         if self.game is None:  # a family's own game averages its gradients itself (Replicas.average_gradients)
-            state.ddp_g, state.ddp_d = replicas.wrap(state.g, device), replicas.wrap(state.d, device)
+            state.ddp_g, state.ddp_d = self.replicas.wrap(state.g, device), self.replicas.wrap(state.d, device)
 
     def _new_state(self) -> TrainState:
-        state = new_state(self.config, self.spec.shape, self.device, self.spec.num_classes)
+        state = new_state(self.config, self.spec.shape, self.device, self.spec.label_sizes)
         bind_noise(state.d, state.noise)
         if self.config.train.sync_batchnorm and self.replicas.active:
             state.g, state.d = (nn.SyncBatchNorm.convert_sync_batchnorm(net) for net in (state.g, state.d))
         return state
-
-    def _restore_newest(self) -> TrainState:
-        """Load the newest checkpoint that reads; damaged ones are passed over, and said so (console and log)."""
-        good, damaged = ckpt.scan_checkpoints(self.checkpoints)
-        self.skipped = [(path.name, reason) for path, reason in damaged]
-        if good and self.dataset.modality.name == "text":  # G's outputs are the run's characters, one each
-            saved = ckpt.read_meta(good[-1]).get("modality")
-            characters = self.dataset.modality.info()["characters"]
-            if isinstance(saved, dict) and saved.get("characters") != characters:
-                raise GankitError(f"{self.config.data.name} has changed since {self.run} started: its characters are "
-                                  f"not the {len(saved.get('characters') or '')} the run was trained on (now "
-                                  f"{len(characters)}); resume with the text it trained on, or start a new run")
-        for path in reversed(good):
-            try:
-                restore(self.state, path)
-                break
-            except GankitError as exc:
-                self.skipped.append((path.name, str(exc)))
-                self.state = self._new_state()  # a failed restore may have loaded part of it
-        else:
-            if self.skipped:
-                raise GankitError(f"every checkpoint of {self.run} is damaged ({self.skipped[0][1]}); there is "
-                                  "nothing to resume from: start a new run")
-            if self.main:  # stopped before its first checkpoint: nothing was kept, so it starts again
-                print(f"gankit: {self.run} has no complete checkpoint yet; starting it from step 0", file=sys.stderr)
-            return self.state
-        if self.main:
-            for name, reason in self.skipped:
-                print(f"gankit: passed over checkpoint {name}: {reason}; resuming from {path.name} "
-                      f"(step {self.state.step})", file=sys.stderr)
-        return self.state
 
     def _open_outputs(self, progress: bool) -> None:
         """The metrics log, the callbacks, and the clocks and stop signals (the progress bar opens in fit)."""
@@ -226,15 +122,7 @@ class Trainer:
         for name, reason in self.skipped:
             self.log.note("checkpoint_skipped", {"step": self.state.step, "checkpoint": name, "reason": reason})
         self.progress = progress and self.main
-        self.callbacks: list[Callback] = []
-        if t.diagnose:
-            self.callbacks.append(Diagnose(self))
-        if t.tensorboard and self.main:
-            self.callbacks.append(TensorBoard(self))
-        self.callbacks.append(Previews(self))
-        if t.eval_every:
-            self.callbacks.append(Evaluation(self))
-        self.callbacks.append(Summary(report=t.report))
+        self.callbacks: list[Callback] = callbacks_for(self)
         self.log.watchers.append(lambda rows: self.emit("rows", rows))
         self.stop = StopRequests()
         self.ema_measured_at = -1  # the step G_ema's BatchNorm statistics were last measured at
@@ -269,7 +157,7 @@ class Trainer:
             self.decay_learning_rates()
         # drawn for the global batch: each process keeps its slice of the batch, z and labels
         z = torch.randn(len(real), self.config.model.latent_dim, device=self.device, generator=state.noise)   # 1
-        y_fake = (draw_labels(self.labels_on_device, len(real), state.noise)
+        y_fake = (conditions.draw(self.labels_on_device, len(real), state.noise)
                   if self.labels_on_device is not None else None)
         real, y_real, z, y_fake = (replicas.local(v) for v in (real, y_real, z, y_fake))
         if self.game is not None:  # the family's own game (arae: on codes, not samples)

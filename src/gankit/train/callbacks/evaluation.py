@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from gankit.checkpoint import BEST
+from gankit.conditions import class_ids
 from gankit.metrics.evaluate import labels_like_data, parse_metrics, prepare_reference, score
-from gankit.metrics.text import TextReference
 from gankit.pipeline import Pipeline, latents
 from gankit.seeds import EVAL
 from gankit.train.callbacks import Callback
@@ -29,7 +29,7 @@ class Evaluation(Callback):
         with replicas.main_first():  # the main process computes and caches the reference features
             self.reference = prepare_reference(trainer.config.data, t.extractor, trainer.device, train=trainer.dataset)
         z = latents(t.eval_n, trainer.config.model.latent_dim, t.seed + EVAL, trainer.device)
-        y = labels_like_data(trainer.dataset, t.eval_n, t.seed + EVAL, trainer.device) if trainer.spec.num_classes else None
+        y = labels_like_data(trainer.dataset, t.eval_n, t.seed + EVAL, trainer.device) if trainer.spec.conditions else None
         self.z, self.y = replicas.local(z), replicas.local(y)
         self.seed = t.seed
         self.replicas = replicas
@@ -38,8 +38,8 @@ class Evaluation(Callback):
         pipe = Pipeline(trainer.sampler(), trainer.config.model.latent_dim, trainer.spec, trainer.device)
         images = pipe.generate(self.z, self.y)
         features = pitch = None
-        labels = self.y
-        if self.replicas.active and isinstance(self.reference, TextReference):  # scored from the text itself
+        labels = class_ids(trainer.spec.conditions, self.y)  # the classes asked, for class-aware scores
+        if self.replicas.active and not trainer.spec.modality.scored_by_features:  # scored from the samples
             images = self.replicas.gather(images)
         elif self.replicas.active:
             fake, probs = self.reference.extractor.extract(images, self.reference.device)
@@ -65,7 +65,7 @@ class Evaluation(Callback):
         shown = ", ".join(f"{k} {scores[k]:.4g}" for k in SHOWN if k in scores)
         trainer.say(f"epoch {state.epoch}: {shown} ({scores['eval_n']} samples, {scores['eval_extractor']})",
                     prefix=False)
-        key = "js_4" if isinstance(self.reference, TextReference) else "fid"
+        key = trainer.spec.modality.best_score
         if key in scores and (state.best_fid is None or scores[key] < state.best_fid):
             state.best_fid = scores[key]
             trainer.checkpoint(BEST)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from gankit.pipeline import Pipeline, class_grid_columns, grid_labels, latents
+from gankit import conditions
+from gankit.pipeline import Pipeline, class_grid_columns, latents
 from gankit.seeds import GRID
 from gankit.train.callbacks import Callback
 
@@ -21,11 +22,12 @@ class Previews(Callback):
 
     def __init__(self, trainer):
         t, spec = trainer.config.train, trainer.spec
-        self.labels = grid_labels(spec.num_classes, max(1, t.sample_count // spec.num_classes),
-                                  trainer.device) if spec.num_classes else None
+        values = len(spec.conditions[0].values) if spec.conditions else 0  # the first condition's, row by row
+        self.labels = conditions.grid(spec.conditions, max(1, t.sample_count // values), trainer.device) \
+            if values else None
         count = len(self.labels) if self.labels is not None else t.sample_count
         self.z = latents(count, trainer.config.model.latent_dim, t.seed + GRID, trainer.device)
-        self.nrow = class_grid_columns(spec.num_classes, count // spec.num_classes) if spec.num_classes else None
+        self.nrow = class_grid_columns(values, count // values) if values else None
 
     def save(self, trainer, name: str) -> None:
         if not trainer.main:
