@@ -1,5 +1,5 @@
 """The layout's promises: gankit.config imports nothing of gankit, no import cycles, no hidden function-level
-imports, and every kind of data goes through the modality layer."""
+imports (that every kind of data goes through the modality layer, test_kinds_of_data.py checks)."""
 
 import ast
 import subprocess
@@ -99,3 +99,11 @@ def test_the_walk_can_fail(tmp_path):
     b.write_text("import gankit.pipeline\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import gankit.train\n")
     assert gankit_imports(a) == ({"gankit.runs"}, {"gankit.config"})
     assert gankit_imports(b) == ({"gankit.pipeline"}, set())
+
+
+def test_no_function_is_longer_than_a_screen():
+    """A function over 60 lines does more than one job: split it (DESIGN: small functions, one job each)."""
+    long = [f"{path.relative_to(SRC)}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path in sorted(SRC.rglob("*.py")) for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60]
+    assert long == []

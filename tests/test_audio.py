@@ -367,7 +367,7 @@ def test_conditional_wavegan_trains_and_samples_each_digit(spoken_digits, tmp_pa
 ])
 def test_clips_to_score_are_checked(tmp_path, array, fragment):
     from gankit.config import DataConfig
-    from gankit.metrics.evaluate import load_samples
+    from gankit.data.kinds import load_samples
 
     np.save(tmp_path / "c.npy", array)
     with pytest.raises(GankitError, match=re.escape(fragment)):

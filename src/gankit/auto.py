@@ -19,12 +19,15 @@ still win. Measured on Fashion-MNIST on 2 CPU cores (benchmarks/time_to_quality.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from gankit.config import Config
-from gankit.data.sources import has_pitches, sample_shape
+from gankit.data.kinds import sample_shape
+from gankit.data.sources import has_pitches
 from gankit.device import fast_bf16, resolve_device
+from gankit.registry import Registry
 
 # dcgan at learning rate 1e-3 for G and D; EMA of G with a ramp-up and its own BatchNorm statistics
 # (gankit.train.ema)
@@ -96,21 +99,38 @@ def auto_clusters(images: int) -> int:
     return clusters if clusters >= 2 else 0
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """What --model auto trains on one kind of data."""
+
+    # (device, time limit, classes, clusters, pitched, shape) -> (settings, why each was chosen)
+    settings: Callable[..., tuple[dict[str, Any], dict[str, str]]]
+    # (config, shape) -> what the choice rests on, for the start-up line
+    evidence: Callable[[Config, tuple[int, ...] | None], str]
+    # its choice depends on one sample's shape (pictures: large colour ones train otherwise)
+    shaped: bool = False
+
+
+RECIPES: Registry[Recipe] = Registry("kind of data for --model auto")
+
+
 def auto_settings(device: str = "auto", time_limit: float | None = None, classes: int = 0,
                   kind: str = "image", clusters: int = 0, pitched: bool = False,
                   shape: tuple[int, ...] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """(the settings `--model auto` stands for on `device` with this --time-limit in minutes, for data of this kind
-    ("image", "audio" or "text") labelled with this many classes, why it picked its family, precision and width: {"model":
-    ..., "precision": ..., "width": ...}). Images without labels are labelled by this many clusters (0: trained
-    unconditionally); `pitched` sound is labelled with its pitch too; `shape` is one sample's (C, H, W) as the
-    models see it, when known."""
-    if kind == "text":
-        return {"model.name": TEXT}, {"model": "text"}
+    (a gankit.modalities name) labelled with this many classes, why it picked its family, precision and width:
+    {"model": ..., "precision": ..., "width": ...}). Images without labels are labelled by this many clusters (0:
+    trained unconditionally); `pitched` sound is labelled with its pitch too; `shape` is one sample's (C, H, W) as
+    the models see it, when known."""
+    return RECIPES.get(kind).settings(device, time_limit, classes, clusters, pitched, shape)
+
+
+def _gan_recipe(device: str, time_limit: float | None, conditional: bool, classes: int,
+                large: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
+    """The recipe of pictures (images, and sound as spectrogram pictures): family, precision and widths."""
     resolved = resolve_device(device)
     on_gpu = resolved.type == "cuda"
     bf16 = fast_bf16(resolved)
-    self_conditioned = kind == "image" and classes == 0 and clusters >= 2
-    conditional = classes >= 2 or self_conditioned
     settings = {**RECIPE, "train.precision": "bf16" if bf16 else "fp32"}
     why = {"model": "the data has no class labels",
            "precision": bf16 or ("bf16 was slower on a GPU at batch 100, where the step is bound by kernel launches"
@@ -118,20 +138,9 @@ def auto_settings(device: str = "auto", time_limit: float | None = None, classes
     if conditional:
         settings["model.name"] = CONDITIONAL
         why["model"] = f"class-conditional: the data has {classes} classes"
-    if self_conditioned:
-        settings["data.clusters"] = clusters
-        why["model"] = (f"class-conditional on {clusters} equal clusters of the images' pixels, as the data has no "
-                        "class labels (self-conditioning)")
-    if kind == "audio":
-        settings["model.name"] = SOUND[conditional]
-        why["model"] = "sound as spectrogram pictures" + (f", class-conditional: the data has {classes} classes"
-                                                          if conditional else ", unconditional: the data has no labels")
-        if pitched:
-            settings.update(PITCHED_VIEW)
-            why["view"] = "128 log-frequency rows that keep the notes' pitch"
     if on_gpu:
         why["width"] = "the narrower nets are only measured faster on CPUs"
-    elif kind == "image" and large_colour(shape):
+    elif large:
         settings.update(LARGE_COLOUR)
         why["width"] = ("on 64-px colour, width 32 at batch 50 with DiffAugment's translation gave 3x the G steps "
                         "and kept variety; G doubles by resizing, without a checkerboard")
@@ -148,16 +157,53 @@ def auto_settings(device: str = "auto", time_limit: float | None = None, classes
     return settings, why
 
 
+def _image_settings(device, time_limit, classes, clusters, pitched, shape):
+    self_conditioned = classes == 0 and clusters >= 2
+    settings, why = _gan_recipe(device, time_limit, classes >= 2 or self_conditioned, classes, large_colour(shape))
+    if self_conditioned:
+        settings["data.clusters"] = clusters
+        why["model"] = (f"class-conditional on {clusters} equal clusters of the images' pixels, as the data has no "
+                        "class labels (self-conditioning)")
+    return settings, why
+
+
+def _image_evidence(config: Config, shape: tuple[int, ...] | None) -> str:
+    if large_colour(shape):
+        return WHY_COLOUR
+    why = WHY_CLUSTERS if config.data.clusters else WHY_CONDITIONAL if config.model.name == CONDITIONAL else WHY
+    unlike = shape is not None and tuple(shape) != GREY_28
+    return f"measured on 28-px grey clothes, not on pictures like these ({shape[0]} x {shape[-1]} px): {why}" if unlike else why
+
+
+def _sound_settings(device, time_limit, classes, clusters, pitched, shape):
+    conditional = classes >= 2
+    settings, why = _gan_recipe(device, time_limit, conditional, classes)
+    settings["model.name"] = SOUND[conditional]
+    why["model"] = "sound as spectrogram pictures" + (f", class-conditional: the data has {classes} classes"
+                                                      if conditional else ", unconditional: the data has no labels")
+    if pitched:
+        settings.update(PITCHED_VIEW)
+        why["view"] = "128 log-frequency rows that keep the notes' pitch"
+    return settings, why
+
+
+RECIPES.add("image", Recipe(_image_settings, _image_evidence, shaped=True))
+RECIPES.add("audio", Recipe(_sound_settings, lambda config, shape: WHY_NOTES if has_pitches(config.data.name)
+                            else WHY_SOUND))
+RECIPES.add("text", Recipe(lambda *args: ({"model.name": TEXT}, {"model": "text"}), lambda config, shape: WHY_TEXT))
+
+
 def auto_line(config: Config, kind: str, classes: int) -> str:
     """What `--model auto` trains, as resolved (the user's own settings included), and why, in one line, for the
-    loaded data: its kind ("image", "audio", "text") and how many classes label it."""
-    t = config.train
-    if kind == "text":
-        return f"--model auto is {config.model.name} ({'text' if config.model.name == TEXT else 'as you set it'}): {WHY_TEXT}"
+    loaded data: its kind (a gankit.modalities name) and how many classes label it."""
+    t, recipe = config.train, RECIPES.get(kind)
     clusters = config.data.clusters  # the classes are clusters of an unlabelled folder's images
     pitched = has_pitches(config.data.name)
-    shape = sample_shape(config.data) if kind == "image" else None
+    shape = sample_shape(config.data) if recipe.shaped else None
     settings, why = auto_settings(t.device, t.time_limit, 0 if clusters else classes, kind, clusters, pitched, shape)
+    if "width" not in why:  # a family with its own defaults (text's): no width, precision or EMA chosen for it
+        mine = why["model"] if config.model.name == settings["model.name"] else "as you set it"
+        return f"--model auto is {config.model.name} ({mine}): {recipe.evidence(config, shape)}"
     p = config.model.params
     widths = f"width {p.width}" + (f", D width {p.d_width}" if p.d_width else "")
     chosen = p.width == settings["model.width"] and p.d_width == settings.get("model.d_width", 0)
@@ -165,22 +211,11 @@ def auto_line(config: Config, kind: str, classes: int) -> str:
     ema = (f"EMA {t.ema_decay:g} (ramp-up {t.ema_rampup:g}, BatchNorm statistics: {t.ema_batchnorm})"
            if t.ema_decay else "no EMA")
     model = f"{config.model.name} ({why['model'] if config.model.name == settings['model.name'] else mine})"
-    if pitched and kind == "audio":
+    if "view" in why:
         view = {f"model.{k}": v for k, v in asdict(p).items()}
         model += f" on {why['view'] if all(view.get(k) == v for k, v in PITCHED_VIEW.items()) else 'your spectrogram'},"
     augment = f", DiffAugment {t.augment}" if t.augment else ""
     return (f"--model auto is {model} {widths} ({why['width'] if chosen else mine}), lr {t.lr_g:g}/{t.lr_d:g}, {ema}, "
             f"batch {t.batch_size}{augment}, {t.precision} "
-            f"({why['precision'] if t.precision == settings['train.precision'] else mine}): {evidence(config, kind, shape)}")
-
-
-def evidence(config: Config, kind: str, shape: tuple[int, ...] | None) -> str:
-    """What `--model auto`'s choice for this data rests on: measurements on data like it, or a warning that there
-    are none."""
-    if kind == "audio":
-        return WHY_NOTES if has_pitches(config.data.name) else WHY_SOUND
-    if large_colour(shape):
-        return WHY_COLOUR
-    why = WHY_CLUSTERS if config.data.clusters else WHY_CONDITIONAL if config.model.name == CONDITIONAL else WHY
-    unlike = shape is not None and tuple(shape) != GREY_28
-    return f"measured on 28-px grey clothes, not on pictures like these ({shape[0]} x {shape[-1]} px): {why}" if unlike else why
+            f"({why['precision'] if t.precision == settings['train.precision'] else mine}): "
+            f"{recipe.evidence(config, shape)}")

@@ -9,14 +9,13 @@ from typing import Any
 from gankit import bundle
 from gankit.errors import printable
 from gankit.metrics import BETTER
+from gankit.modalities import modality_from_info
 
 WEIGHTS_KIND = {"G_ema": "the exponential moving average of G's weights", "G": "G's weights as trained"}
-RESULT_NAME = {"image": "pixels", "audio": "waves", "text": "lines"}
 
 
 def onnx_script(model: dict[str, Any], folder: str, n: int = 16) -> str:
     """Python that samples the bundle in `folder` with onnxruntime and numpy alone, and decodes the samples."""
-    kind = model["modality"]["name"]
     feeds = '{"z": z}'
     lines = ["import json", "", "import numpy as np", "import onnxruntime as ort", "",
              f'info = json.load(open("{folder}/model.json"))',
@@ -29,19 +28,20 @@ def onnx_script(model: dict[str, Any], folder: str, n: int = 16) -> str:
     shape = ", ".join(str(n) if d == "N" else str(d) for d in model["output"]["x"])
     lines.append(f"x = session.run(None, {feeds})[0]  # ({shape})")
     lines.append(model["decode"]["numpy"].replace("; ", "\n"))
-    lines.append('print("\\n".join(lines))' if kind == "text" else f'np.save("{RESULT_NAME[kind]}.npy", {RESULT_NAME[kind]})')
+    lines.append(modality_from_info(model["modality"]).keep_decoded)
     return "\n".join(lines) + "\n"
 
 
 def model_card(model: dict[str, Any], name: str) -> str:
     """README.md of the bundle in a folder called `name` (as its commands and scripts refer to it)."""
     source, config, files = model["source"], model["config"], model["files"]
-    kind = model["modality"]["name"]
-    out = [f"# {_md(source['run'])}: a {model['family']} generator of {_kind(model)}", "",
+    modality = modality_from_info(model["modality"])
+    out = [f"# {_md(source['run'])}: a {model['family']} generator of {modality.describe(model['sample_shape'])}", "",
            f"Exported by gankit {model['versions']['gankit']} (torch {model['versions']['torch']}) from run "
            f"`{_code(source['run'])}`, checkpoint `{_code(source['checkpoint'])}` (step {model['step']}), with "
            f"{WEIGHTS_KIND.get(source['weights'], source['weights'])}.", ""]
-    out += _preview(kind)
+    out += [f"![samples from seed 0]({bundle.PREVIEW})", ""] + ([modality.preview_note, ""] if modality.preview_note
+                                                                  else [])
     out += ["## What it makes", "",
             f"- input `z`: {model['inputs']['z']}"]
     if "labels" in model["inputs"]:
@@ -52,11 +52,9 @@ def model_card(model: dict[str, Any], name: str) -> str:
     out += _training(model, config, source)
     out += _evaluation(model.get("evaluation"))
     out += ["## Use it", "", "With gankit (`pip install gankit`), from this folder as from a run:", "", "```sh",
-            f"gankit sample {name} --n 16" + {"image": " --out samples.png", "audio": " --out clips/",
-                                               "text": " --out lines.txt"}[kind],
+            f"gankit sample {name} --n 16 --out {modality.example_output}",
             "```", "", "```python", "import gankit", "", f'pipe = gankit.Pipeline.from_run("{name}")',
-            "samples = pipe.sample(16, seed=0)  # decoded: " + {"image": "uint8 pixels", "audio": "float waveforms",
-                                                               "text": "int64 character ids"}[kind], "```", ""]
+            f"samples = pipe.sample(16, seed=0)  # decoded: {modality.decoded}", "```", ""]
     if bundle.ONNX in files:
         out += ["With onnxruntime and numpy only:", "", "```python", onnx_script(model, name).rstrip(), "```", ""]
     if bundle.TORCHSCRIPT in files:
@@ -83,24 +81,6 @@ def _md(text: str) -> str:
 def _code(text: str) -> str:
     """A name inside a code span: one line, and no backtick to end the span early."""
     return printable(str(text)).replace("`", "'")
-
-
-def _kind(model: dict[str, Any]) -> str:
-    shape, modality = model["sample_shape"], model["modality"]
-    if modality["name"] == "image":
-        return f"{shape[1]}x{shape[2]} {'grey' if shape[0] == 1 else 'colour'} images"
-    if modality["name"] == "audio":
-        return f"sound ({shape[-1] / modality['sample_rate']:.2f} s clips at {modality['sample_rate']} Hz)"
-    return f"text (up to {modality['seq_len']} characters from a vocabulary of {len(modality['characters'])})"
-
-
-def _preview(kind: str) -> list[str]:
-    lines = [f"![samples from seed 0]({bundle.PREVIEW})", ""]
-    if kind == "audio":
-        lines += ["The first clips are in `preview/` as WAV files.", ""]
-    if kind == "text":
-        lines += ["Every sample of the picture is in `preview.txt`.", ""]
-    return lines
 
 
 def _training(model: dict[str, Any], config: dict[str, Any], source: dict[str, Any]) -> list[str]:

@@ -41,5 +41,9 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return list(self._entries)
 
+    def values(self) -> list[T]:
+        """The registered things, in the order they were registered."""
+        return list(self._entries.values())
+
     def __contains__(self, name: str) -> bool:
         return name in self._entries

@@ -13,27 +13,25 @@ from pathlib import Path
 from typing import Any
 
 from gankit.augment import AUGMENTATIONS
-from gankit.auto import auto_clusters, auto_settings
+from gankit.auto import RECIPES, auto_clusters, auto_settings
 from gankit.config import Config, DataConfig, ModelConfig, build_config, flatten, load_config_file, require
 from gankit.data.folder import survey_images
-from gankit.data.sources import (
-    KIND_WORDS,
+from gankit.data.kinds import (
+    KINDS,
     check_data_exists,
     check_data_settings,
     data_classes,
-    data_modality,
-    has_pitches,
-    is_named,
-    is_text_file,
+    kind_name,
     native_settings,
     sample_shape,
 )
+from gankit.data.sources import has_pitches, is_named
 from gankit.device import validate_device_name
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.metrics import METRICS
 from gankit.metrics.features import EXTRACTORS
-from gankit.modalities import MODALITIES
+from gankit.modalities import MODALITIES, default_folder_kind, is_data_file
 from gankit.models import MODELS
 
 
@@ -61,14 +59,16 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
         limit = raw.get("train.time_limit")  # a malformed one is reported by the config checks
         data = raw.get("data.name", DataConfig.name)
         kind, classes = data_classes(data) if isinstance(data, str) else (None, 0)
-        survey = survey_images(data) if kind == "image" and not classes and Path(data).is_dir() else None
+        kind = kind or default_folder_kind()  # no data there: the config checks say so
+        clusterable = KINDS[kind].clusters and not classes and Path(data).is_dir()
+        survey = survey_images(data) if clusterable else None
         try:  # the user's own number of clusters wins (0: trained without labels)
             clusters = int(raw.get("data.clusters", auto_clusters(survey.images if survey else 0)))
         except (TypeError, ValueError):
             clusters = 0  # reported by the config checks
         for key, value in auto_settings(auto_device(raw), limit if isinstance(limit, (int, float)) else None,
-                                        classes, kind or "image", clusters, isinstance(data, str) and has_pitches(data),
-                                        picture_shape(raw) if kind == "image" else None)[0].items():
+                                        classes, kind, clusters, isinstance(data, str) and has_pitches(data),
+                                        picture_shape(raw) if RECIPES.get(kind).shaped else None)[0].items():
             raw.setdefault(key, value)
     name = raw.get("model.name", ModelConfig.name)
     require(isinstance(name, str) and name in MODELS, "model.name",
@@ -131,15 +131,16 @@ def check_with_registries(config: Config, check_data: bool = True) -> None:
         # that train or score look at it (a bundle naming / as its data once had the file system walked)
         return
     check_data_exists(config.data)
-    modality = data_modality(config.data)
+    modality = kind_name(config.data.name)
     if modality is None:  # a folder of neither kind: the reader says why when it loads
         return
     check_data_settings(config.data)
+    words = MODALITIES.get(modality).words
     if modality not in spec.modalities:
         fitting = [name for name in MODELS.names() if modality in MODELS.get(name).modalities]
-        raise GankitError(f"model {m.name} makes {' or '.join(KIND_WORDS[k] for k in spec.modalities)}, and "
-                          f"{config.data.name} holds {KIND_WORDS[modality]}; pick a model for "
-                          f"{KIND_WORDS[modality]}: {', '.join(fitting)} or auto")
+        raise GankitError(f"model {m.name} makes {' or '.join(MODALITIES.get(k).words for k in spec.modalities)}, "
+                          f"and {config.data.name} holds {words}; pick a model for {words}: {', '.join(fitting)} or "
+                          "auto")
     allowed = MODALITIES.get(modality).augmentations
     for name in filter(None, (p.strip() for p in t.augment.split(","))):
         require(name in AUGMENTATIONS and name in allowed, "train.augment",
@@ -170,6 +171,6 @@ def absolute_folder(name: str) -> str:
     """A folder (or text file) of data as an absolute path, so a run works from any working directory; a dataset
     name, or a name that is neither, stays as typed (for the message that refuses it)."""
     path = Path(name).expanduser()
-    if is_named(name) or not (path.is_dir() or is_text_file(path)):
+    if is_named(name) or not (path.is_dir() or is_data_file(path)):
         return name
     return str(Path(name).expanduser().absolute())

@@ -12,8 +12,8 @@ from pathlib import Path
 from gankit.atomic import write_atomically
 from gankit.bundle import MODEL_JSON, is_bundle
 from gankit.config import Config, to_toml
-from gankit.data.sources import is_text_file
 from gankit.errors import GankitError
+from gankit.modalities import is_data_file
 from gankit.resolve import load_saved_config
 
 CONFIG_FILE = "config.toml"
@@ -25,7 +25,7 @@ def default_name(out: Path, config: Config) -> str:
     file by its stem: 0004-charlm-phrases)."""
     numbers = [int(p.name[:4]) for p in out.glob("[0-9][0-9][0-9][0-9]-*")] if out.is_dir() else []
     source = Path(config.data.name)
-    shown = source.stem if is_text_file(source) else source.name
+    shown = source.stem if is_data_file(source) else source.name
     data = re.sub(r"[^A-Za-z0-9._-]+", "-", shown).strip("-") or "data"
     return f"{max(numbers, default=0) + 1:04d}-{config.model.name}-{data}"
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from gankit.atomic import write_atomically
 from gankit.conditions import class_ids
 from gankit.config import MAX_SAMPLES, MAX_SEED
+from gankit.data.kinds import load_samples
 from gankit.device import resolve_device
 from gankit.errors import GankitError
 from gankit.metrics import BETTER, COMPARABLE_ONLY
 from gankit.metrics.evaluate import (
     labels_like_data,
-    load_samples,
     parse_metrics,
     prepare_reference,
     save_closest_pairs,

@@ -11,9 +11,7 @@ from gankit import checkpoint as ckpt
 from gankit.atomic import write_atomically
 from gankit.auto import auto_line
 from gankit.config import Config, field_help, load_config_file, to_dict, to_toml
-from gankit.data.folder import survey_images
-from gankit.data.sources import is_text_file
-from gankit.data.text import survey_text
+from gankit.data.kinds import data_kind
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.models import MODELS
@@ -89,19 +87,11 @@ RESUMABLE = {"train.epochs", "train.max_steps", "train.device", "train.checkpoin
              "train.compile", "train.compile_mode", "train.sync_batchnorm", "train.diagnose", "train.report", "train.tensorboard"}
 
 
-def _native_line(config: Config, kind: str, chosen: set[str]) -> str | None:
+def _native_line(config: Config, chosen: set[str]) -> str | None:
     """What the data implied for the settings gankit `chosen` for it, from the surveys made when the config was
     resolved (the data is not read again)."""
-    data = config.data
-    if kind == "image" and Path(data.name).is_dir():
-        survey = survey_images(data.name)
-        if survey and (chosen & {"data.image_size", "data.channels"} or survey.transparent):
-            return survey.line(data.name, data.image_size, data.channels, data.background)
-        return None
-    if kind == "text" and "data.seq_len" in chosen and is_text_file(Path(data.name)):
-        text = survey_text(data.name)
-        return text.line(data.name, data.seq_len) if text else None
-    return None
+    kind = data_kind(config.data)
+    return kind.native_line(config.data, chosen) if kind is not None else None
 
 
 def _value(config: Config, key: str):
@@ -259,7 +249,7 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
     if say:
         if args.resume:  # the new length or device, recorded once the run can go on
             write_atomically(run_dir / "config.toml", to_toml(config))
-        native_line = _native_line(config, trainer.dataset.modality.name, getattr(args, "native", set()))
+        native_line = _native_line(config, getattr(args, "native", set()))
         if native_line:
             print(f"gankit: {native_line}", file=sys.stderr)
         if getattr(args, "auto", False):
@@ -293,7 +283,7 @@ def _fit_baseline(args: argparse.Namespace, config: Config) -> int:
         raise GankitError(f"{name} is fitted in one go, in one process: start a new run without --resume or --nproc")
     device = preflight(config)
     run_dir = create_run(args.out, args.name, config)
-    native_line = _native_line(config, "text", getattr(args, "native", set()))
+    native_line = _native_line(config, getattr(args, "native", set()))
     if native_line:
         print(f"gankit: {native_line}", file=sys.stderr)
     print(f"gankit: fitting {name} on {config.data.name} -> {run_dir}", file=sys.stderr)

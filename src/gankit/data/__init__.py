@@ -15,22 +15,11 @@ import torch
 
 from gankit.conditions import Condition, Conditions, from_classes
 from gankit.config import DataConfig
-from gankit.data.audio import DEFAULT_RATE, read_audio_folder
 from gankit.data.clusters import cluster_images
-from gankit.data.folder import read_image_folder
-from gankit.data.sources import (
-    NAMED_DATASETS,
-    data_modality,
-    is_named,
-    locate,
-    sample_shape,
-    seq_len,
-    text_items,
-    vocabulary,
-)
+from gankit.data.kinds import data_kind, sample_shape
+from gankit.data.sources import NAMED_DATASETS, is_named, locate
 from gankit.errors import GankitError
-from gankit.modalities import MODALITIES, Modality
-from gankit.modalities.image import conform
+from gankit.modalities import Modality
 from gankit.modalities.spectrogram import SpectrogramView
 
 __all__ = ["Dataset", "is_named", "load_dataset"]
@@ -78,38 +67,29 @@ def load_dataset(cfg: DataConfig, split: str = "train", spectrogram: Spectrogram
             pictures and back.
     """
     shape = sample_shape(cfg)
+    kind = data_kind(cfg)
+    if kind is None:
+        raise GankitError(f"data {cfg.name} does not exist (moved or deleted?); point --data at it")
     if is_named(cfg.name):
         spec = NAMED_DATASETS[cfg.name]
         samples, labels = spec.read(locate(cfg.name, split, cfg.data_dir, cfg.download_url), split, cfg)
-        classes, kind = spec.classes, spec.modality
+        classes = spec.classes
     else:
-        kind = data_modality(cfg)
-        if kind is None:
-            raise GankitError(f"data {cfg.name} does not exist (moved or deleted?); point --data at it")
-        if kind == "text":
-            samples, labels, class_list = vocabulary(cfg).encode(text_items(cfg, split), shape[-1]), None, []
-        elif kind == "audio":
-            samples, labels, class_list = read_audio_folder(cfg.name, cfg.sample_rate or DEFAULT_RATE, shape[-1])
-        else:
-            samples, labels, class_list = read_image_folder(cfg.name, shape[-1], shape[0], cfg.background)
+        samples, labels, class_list = kind.read(cfg, split, shape)
         classes = tuple(class_list)
         if cfg.clusters:  # an unlabelled folder (checked with the config) labelled by what its images look like
-            most = len(samples) // 2  # two images a cluster at the least
-            if cfg.clusters > most:
-                fix = f"--clusters {min(most, max(2, len(samples) // 10))} or fewer" if most >= 2 else "--clusters 0"
-                raise GankitError(f"data.clusters {cfg.clusters} is too many for the {len(samples)} images of "
-                                  f"{cfg.name} (at least 2 in each cluster): use {fix}")
-            clustered, classes = cluster_images(torch.from_numpy(samples), cfg.clusters)
-            labels = clustered.numpy()
-    if kind == "text":
-        tensor = torch.from_numpy(np.array(samples, dtype=np.int64))
-        modality = MODALITIES.get("text")(vocabulary(cfg).characters, seq_len(cfg))
-    elif kind == "audio":
-        tensor = torch.from_numpy(np.array(samples, dtype=np.float32))
-        view = spectrogram if spectrogram is None or spectrogram.mean else spectrogram.fitted(tensor)
-        modality = MODALITIES.get("audio")(cfg.sample_rate or DEFAULT_RATE, view)
-    else:
-        tensor = conform(torch.from_numpy(np.array(samples, dtype=np.uint8)), shape[0], shape[-1])  # a writable copy
-        modality = MODALITIES.get("image")()
+            labels, classes = _clusters(cfg, samples)
+    tensor, modality = kind.wrap(cfg, samples, shape, spectrogram)
     label_tensor = torch.from_numpy(labels) if labels is not None else None
     return Dataset(name=cfg.name, samples=tensor, labels=label_tensor, classes=classes, modality=modality)
+
+
+def _clusters(cfg: DataConfig, samples: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """(each image's cluster, the clusters' names): cfg.clusters k-means clusters of an unlabelled folder's images."""
+    most = len(samples) // 2  # two images a cluster at the least
+    if cfg.clusters > most:
+        fix = f"--clusters {min(most, max(2, len(samples) // 10))} or fewer" if most >= 2 else "--clusters 0"
+        raise GankitError(f"data.clusters {cfg.clusters} is too many for the {len(samples)} images of "
+                          f"{cfg.name} (at least 2 in each cluster): use {fix}")
+    clustered, classes = cluster_images(torch.from_numpy(samples), cfg.clusters)
+    return clustered.numpy(), classes

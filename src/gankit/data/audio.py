@@ -17,8 +17,9 @@ import numpy as np
 
 from gankit.data.folder import labels_from_subfolders
 from gankit.errors import GankitError
+from gankit.modalities.audio import AudioModality
 
-EXTENSIONS = (".wav", ".flac", ".ogg")
+EXTENSIONS = AudioModality.file_extensions
 DEFAULT_RATE = 16_000
 # 2**14: about 1 s at 16 kHz, the WaveGAN paper's clip
 DEFAULT_CLIP = 16_384
@@ -45,7 +46,7 @@ def audio_libraries():
 
 
 def list_sounds(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+    return sorted(p for p in root.rglob("*") if AudioModality.holds(p) and p.is_file())
 
 
 def resample(wave: np.ndarray, source_rate: int, rate: int) -> np.ndarray:

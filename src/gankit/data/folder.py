@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from gankit.errors import GankitError
+from gankit.modalities.image import ImageModality
 
-EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+EXTENSIONS = ImageModality.file_extensions
 # sides every image family takes: a folder trains at the largest not above its images' own (the smallest when they
 # are smaller still); 64 at most, because on a CPU 128 px costs four times the steps (--image-size 128 asks for it)
 NATIVE_SIDES = (28, 32, 64)
@@ -32,7 +33,7 @@ BACKGROUND = "white"
 
 
 def list_images(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+    return sorted(p for p in root.rglob("*") if ImageModality.holds(p) and p.is_file())
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,14 @@ from tqdm import tqdm
 from gankit.cache import cache_dir
 from gankit.config import DataConfig
 from gankit.data.audio import DEFAULT_CLIP, DEFAULT_RATE, list_sounds, read_audio_folder
-from gankit.data.audio import EXTENSIONS as AUDIO_EXTENSIONS
 from gankit.data.cifar import read_cifar10
 from gankit.data.emoji import GROUPS as EMOJI_GROUPS
 from gankit.data.emoji import SIDE as EMOJI_SIDE
 from gankit.data.emoji import subgroup_of
-from gankit.data.folder import EXTENSIONS as IMAGE_EXTENSIONS
-from gankit.data.folder import labels_from_subfolders, list_images, read_image_folder, survey_images
+from gankit.data.folder import list_images, read_image_folder
 from gankit.data.idx import read_idx
 from gankit.data.notes import FAMILIES, note_pitches
-from gankit.data.text import EXTENSIONS as TEXT_EXTENSIONS
-from gankit.data.text import read_text, split_by_hash, split_poems, split_words, survey_text
+from gankit.data.text import read_text, split_by_hash, split_poems, split_words
 from gankit.errors import GankitError
 from gankit.modalities.text import Vocabulary
 
@@ -47,8 +44,6 @@ FOLDER_SHAPE = (3, 64, 64)
 WORDS_SEQ_LEN, LINES_SEQ_LEN = 16, 32
 # a Tang poem's lines have five or seven characters
 POEM_SEQ_LEN = 7
-# each kind of data as messages name it
-KIND_WORDS = {"image": "images", "audio": "sound", "text": "text"}
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 # (files found for a split, split, the data config) -> (samples as stored (N, ...), int64 labels (N,))
@@ -225,10 +220,6 @@ def is_named(name: str) -> bool:
     return name in NAMED_DATASETS
 
 
-def is_text_file(path: Path) -> bool:
-    return path.suffix.lower() in TEXT_EXTENSIONS and path.is_file()
-
-
 def seq_len(cfg: DataConfig) -> int:
     return cfg.seq_len or {"words": WORDS_SEQ_LEN, "tang-poems": POEM_SEQ_LEN}.get(cfg.name, LINES_SEQ_LEN)
 
@@ -253,100 +244,9 @@ def vocabulary(cfg: DataConfig) -> Vocabulary:
     return Vocabulary.of(text_items(cfg, "train"))
 
 
-def folder_modality(folder: Path) -> str:
-    """What a folder holds, from its files' names: "image" or "audio"; a folder of both is refused."""
-    kinds = set()
-    for _, _, names in os.walk(folder):
-        for name in names:
-            suffix = os.path.splitext(name)[1].lower()
-            kinds |= {"image"} if suffix in IMAGE_EXTENSIONS else {"audio"} if suffix in AUDIO_EXTENSIONS else set()
-        if len(kinds) == 2:
-            raise GankitError(f"{folder} holds both images and sound files; point --data at a folder of one kind")
-    return kinds.pop() if kinds else "image"
-
-
-def data_modality(cfg: DataConfig) -> str | None:
-    """The kind of data `cfg` names, before loading any file (None: a folder that is no longer there)."""
-    if is_named(cfg.name):
-        return NAMED_DATASETS[cfg.name].modality
-    if is_text_file(Path(cfg.name)):
-        return "text"
-    return folder_modality(Path(cfg.name)) if Path(cfg.name).is_dir() else None
-
-
-def native_settings(name: str) -> dict[str, int]:
-    """The data settings a user's own data implies: a folder of images trains at its images' own size, in grey when
-    they are all grey (gankit.data.folder.survey_images); a text file's items are as long as nearly all its lines
-    (gankit.data.text.survey_text). Nothing for named datasets, sound, or data that does not read (the reader says
-    why)."""
-    path = Path(name)
-    if is_named(name):
-        return {}
-    if is_text_file(path):
-        text = survey_text(str(path))
-        return {} if text is None else {"data.seq_len": text.seq_len}
-    if not path.is_dir() or folder_modality(path) != "image":
-        return {}
-    survey = survey_images(str(path))
-    return {} if survey is None else {"data.image_size": survey.side, "data.channels": survey.channels}
-
-
-def data_classes(name: str) -> tuple[str | None, int]:
-    """(the kind of data, how many classes label it), before reading any sample: a named dataset's, or a folder's
-    first-level subfolders when every image or sound file lies in one; 0 classes for text and unlabelled folders
-    (None for the kind of a name that is no data)."""
-    if is_named(name):
-        dataset = NAMED_DATASETS[name]
-        return dataset.modality, len(dataset.classes)
-    path = Path(name).expanduser()
-    if is_text_file(path):
-        return "text", 0
-    if not path.is_dir():
-        return None, 0
-    kind = folder_modality(path)
-    files = list_images(path) if kind == "image" else list_sounds(path)
-    return kind, len(labels_from_subfolders(path, files)[1])
-
-
 def has_pitches(name: str) -> bool:
     """The data is a named dataset that labels each sound with its pitch (notes)."""
     return is_named(name) and NAMED_DATASETS[name].pitches is not None
-
-
-def sample_shape(cfg: DataConfig) -> tuple[int, ...]:
-    """The shape of one sample as the models will see it, before loading any file."""
-    modality = data_modality(cfg)
-    if modality == "audio":
-        return (1, cfg.clip_samples or DEFAULT_CLIP)
-    if modality == "text":
-        return (len(vocabulary(cfg)), seq_len(cfg))
-    channels, height, width = NAMED_DATASETS[cfg.name].shape if is_named(cfg.name) else FOLDER_SHAPE
-    size = cfg.image_size or width
-    return (cfg.channels or channels, size if cfg.image_size else height, size)
-
-
-def check_data_settings(cfg: DataConfig) -> None:
-    """Settings of one kind of data given for another are refused (they would silently do nothing)."""
-    modality = data_modality(cfg)
-    meant_for = {"image_size": "image", "channels": "image", "background": "image", "sample_rate": "audio",
-                 "clip_samples": "audio",
-                 "seq_len": "text"}
-    words = KIND_WORDS
-    for key, kind in meant_for.items():
-        if modality is not None and kind != modality and getattr(cfg, key) is not None:
-            raise GankitError(f"data.{key} is for {words[kind]}, and {cfg.name} holds {words[modality]}; leave it out")
-    if cfg.clusters and modality is not None:
-        kind, classes = data_classes(cfg.name)
-        if kind != "image" or classes:
-            held = f"has {classes} classes of its own" if classes else f"holds {words[kind or modality]}"
-            raise GankitError(f"data.clusters labels a folder of images without class labels, and {cfg.name} {held}; "
-                              "leave it out")
-
-
-def check_data_exists(cfg: DataConfig) -> None:
-    if not is_named(cfg.name) and not Path(cfg.name).is_dir() and not is_text_file(Path(cfg.name)):
-        raise GankitError(f"data.name {cfg.name!r} is neither a dataset ({', '.join(NAMED_DATASETS)}) "
-                          "nor an existing folder of images or sound files nor a .txt file")
 
 
 def system_dirs() -> list[Path]:

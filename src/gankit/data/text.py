@@ -20,8 +20,9 @@ from pathlib import Path
 
 from gankit.config import MAX_SEQ_LEN
 from gankit.errors import GankitError
+from gankit.modalities.text import TextModality
 
-EXTENSIONS = (".txt",)
+EXTENSIONS = TextModality.file_extensions
 # a text file larger than this is not a list of short items
 MAX_BYTES = 256 * 1024 * 1024
 WORD = re.compile(r"[a-z]+")

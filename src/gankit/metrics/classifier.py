@@ -143,25 +143,8 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     batch_size = max(1, min(batch_size, max(16, len(train_x) // 8), len(train_x)))
     steps_per_epoch = len(train_x) // batch_size
     epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))
-    optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=2e-3, total_steps=epochs * steps_per_epoch)
     started = time.perf_counter()
-    x_all, y_all = train_x.to(device), train_y.to(device)
-    bar = tqdm(total=epochs * steps_per_epoch, desc="training evaluator", disable=not progress, unit="step")
-    net.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x_all), generator=generator).to(device)
-        for i in range(steps_per_epoch):
-            take = order[i * batch_size : (i + 1) * batch_size]
-            x = _shift(to_model_range(x_all[take]), generator)
-            loss = F.cross_entropy(net(x)[1], y_all[take])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            bar.update(1)
-    bar.close()
-    net.eval()
+    _fit(net, train_x.to(device), train_y.to(device), epochs, batch_size, generator, progress)
     accuracy = evaluate_accuracy(net, test_x, test_y, device)
     out.parent.mkdir(parents=True, exist_ok=True)
     finer = {}
@@ -175,13 +158,37 @@ def train_evaluator(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     info = {"dataset": dataset, "classes": list(classes), **finer, "input_shape": list(train_x.shape[1:]),
             "test_accuracy": round(accuracy, 5), "test_images": len(test_x), "train_images": len(train_x),
             "chance": round(majority_share(test_y), 5), "epochs": epochs, "batch_size": batch_size, "seed": seed,
-            "train_seconds": round(time.perf_counter() - started, 1), "command": command, "torch": torch.__version__, "modality": modality or {"name": "image"}}
+            "train_seconds": round(time.perf_counter() - started, 1), "command": command, "torch": torch.__version__,
+            "modality": modality or {"name": "image"}}
     # fp16 storage halves the file (the shipped one stays well under 2 MB); inference runs in fp32
     with atomic_path(out) as tmp:
         save_file({k: (v.half() if v.is_floating_point() else v).cpu().contiguous()
                    for k, v in net.state_dict().items()}, str(tmp))
         write_atomically(out.with_suffix(".json"), json.dumps(info, indent=1) + "\n")
     return load_evaluator(out)
+
+
+def _fit(net: EvaluatorNet, x_all: torch.Tensor, y_all: torch.Tensor, epochs: int, batch_size: int,
+         generator: torch.Generator, progress: bool) -> None:
+    """AdamW on shifted batches with a one-cycle schedule, for `epochs` passes; leaves `net` in eval mode."""
+    steps_per_epoch = len(x_all) // batch_size
+    optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=2e-3, total_steps=epochs * steps_per_epoch)
+    bar = tqdm(total=epochs * steps_per_epoch, desc="training evaluator", disable=not progress, unit="step")
+    net.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x_all), generator=generator).to(x_all.device)
+        for i in range(steps_per_epoch):
+            take = order[i * batch_size : (i + 1) * batch_size]
+            x = _shift(to_model_range(x_all[take]), generator)
+            loss = F.cross_entropy(net(x)[1], y_all[take])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            bar.update(1)
+    bar.close()
+    net.eval()
 
 
 def _shift(x: torch.Tensor, generator: torch.Generator, pixels: int = 2) -> torch.Tensor:

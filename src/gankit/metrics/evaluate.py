@@ -7,17 +7,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
 from gankit import conditions
 from gankit.config import DataConfig
 from gankit.data import Dataset, load_dataset
-from gankit.data.audio import DEFAULT_RATE, read_audio_folder
-from gankit.data.folder import read_image_folder
-from gankit.data.sources import data_modality, is_text_file, sample_shape, seq_len, vocabulary
-from gankit.data.text import read_text
 from gankit.errors import GankitError
 from gankit.metrics import METRICS, NEEDS_CLASSES, NEEDS_PITCH, NEEDS_TRAIN, ScoringInput
 from gankit.metrics.features import FeatureExtractor, get_extractor
@@ -212,79 +206,3 @@ def save_closest_pairs(result: dict, samples: torch.Tensor, reference: Reference
              f"a new real {noun} is typically {typical:.3g} from its nearest training {noun}")
     return save_pairs_figure(top, bottom, [f"distance {d:.3g}" for _, _, d in shown], ("sample", f"training {noun}"),
                              title, out)
-
-
-def load_samples(path: str | Path, data: DataConfig) -> torch.Tensor:
-    """Samples to score against `data`, from a .npy or a folder, as the data's kind of sample."""
-    kind = data_modality(data)
-    if kind == "text":
-        return load_lines(Path(path), data)
-    return load_clips(Path(path), data) if kind == "audio" else load_images(Path(path))
-
-
-def load_lines(path: Path, data: DataConfig) -> torch.Tensor:
-    """A .txt file of one sample per line, in the data's vocabulary (lines longer than its items are skipped)."""
-    if not is_text_file(path):
-        raise GankitError(f"--samples {path} must be a .txt file of one sample per line, as `gankit sample --out "
-                          "lines.txt` writes")
-    return torch.from_numpy(vocabulary(data).encode(read_text(path, seq_len(data)), seq_len(data)))
-
-
-def load_clips(path: Path, data: DataConfig) -> torch.Tensor:
-    """A .npy of float N x L or N x 1 x L in [-1, 1], or a folder of sound files (read as the data is)."""
-    rate, clip = data.sample_rate or DEFAULT_RATE, sample_shape(data)[-1]
-    if path.is_dir():
-        clips, _, _ = read_audio_folder(path, rate, clip)
-        return torch.from_numpy(clips)
-    array = _open_npy(path, "a folder of sound files")
-    if array.dtype.kind != "f" or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[1] != 1):
-        raise GankitError(f"{path} holds {array.dtype} {array.shape}; clips must be float N x L or N x 1 x L")
-    if array.shape[-1] != clip:
-        raise GankitError(f"{path} holds clips of {array.shape[-1]} samples; {data.name} is scored with clips of {clip}: "
-                          f"cut or pad them to {clip}, or save them as sound files in a folder (read as the data is)")
-    if not 1 <= array.shape[0] <= MAX_SAMPLES:
-        raise GankitError(f"{path} holds {array.shape[0]} clips; score 1 to {MAX_SAMPLES:,}")
-    clips = torch.from_numpy(np.array(array, dtype=np.float32, order="C")).reshape(len(array), 1, clip)
-    if not torch.isfinite(clips).all() or clips.abs().max() > 1:
-        raise GankitError(f"{path}: clips must be finite and within [-1, 1]")
-    return clips
-
-
-def _open_npy(path: Path, other: str) -> np.ndarray:
-    if path.suffix != ".npy" or not path.is_file():
-        raise GankitError(f"--samples {path} must be a .npy file or {other}")
-    try:  # mapped, not read: the header's shape is checked against the file before anything is loaded
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200] or "empty file"
-        raise GankitError(f"{path} is not a readable .npy array ({reason})") from None
-
-
-def load_images(path: Path) -> torch.Tensor:
-    """A .npy of uint8 N x H x W [x C] or N x C x H x W, or a folder of images."""
-    if path.is_dir():
-        probe = next(iter(sorted(p for p in path.rglob("*") if p.is_file())), None)
-        if probe is None:
-            raise GankitError(f"sample folder {path} is empty")
-        try:
-            with Image.open(probe) as img:
-                size, channels = min(img.size), (1 if img.mode in ("L", "I", "I;16", "F", "1") else 3)
-        except (OSError, ValueError, Image.DecompressionBombError):
-            raise GankitError(f"{probe} is not an image") from None
-        size = min(size, MAX_SIDE)  # a huge first image must not blow every sample up to its size
-        images, _, _ = read_image_folder(path, size, channels)
-        return torch.from_numpy(images)
-    array = _open_npy(path, "a folder of images")
-    if array.dtype != np.uint8:
-        raise GankitError(f"{path} holds {array.dtype}; samples must be uint8 0..255")
-    if array.ndim in (3, 4) and (array.shape[0] > MAX_SAMPLES or min(array.shape[1:]) < 1
-                                 or max(array.shape[1:]) > MAX_SIDE):
-        raise GankitError(f"{path} has shape {array.shape}; samples must be 1..{MAX_SAMPLES:,} images of 1 to "
-                          f"{MAX_SIDE} px a side")
-    if array.ndim == 3:
-        array = array[:, None]
-    elif array.ndim == 4 and array.shape[-1] in (1, 3) and array.shape[1] not in (1, 3):
-        array = array.transpose(0, 3, 1, 2)
-    elif not (array.ndim == 4 and array.shape[1] in (1, 3)):
-        raise GankitError(f"{path} has shape {array.shape}; expected N x H x W, N x H x W x C or N x C x H x W")
-    return torch.from_numpy(np.array(array, order="C"))

@@ -17,7 +17,8 @@ import torch
 from gankit.cache import INCEPTION_URL, INCEPTION_WEIGHTS_ENV, cache_dir, inception_weights_path
 from gankit.config import DataConfig
 from gankit.data import Dataset, is_named
-from gankit.data.sources import NAMED_DATASETS, locate, sample_shape
+from gankit.data.kinds import sample_shape
+from gankit.data.sources import NAMED_DATASETS, locate
 from gankit.errors import GankitError
 from gankit.metrics.classifier import (
     SHIPPED,

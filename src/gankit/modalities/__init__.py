@@ -9,13 +9,16 @@ and report never need to know:
   - which DiffAugment policies make sense, and the default feature extractor for evaluation
   - what decoding needs (e.g. a sample rate, a vocabulary): `info()` goes into every checkpoint's
     meta.json, and `from_info` rebuilds the modality from it, so a run samples without its data.
+  - what the rest of gankit asks of a kind of data (its files' names, how it is scored, what a model card and the
+    diagnosis say of it): declared here, so that no code outside this package asks which kind it holds.
 To add a kind of data: a module here with a Modality subclass, registered in MODALITIES, and its
-readers in gankit.data.
+readers and DataKind in gankit.data (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +40,15 @@ class Modality:
     name: str = ""
     # DiffAugment policies (gankit.augment names) that are meaningful for these samples
     augmentations: tuple[str, ...] = ()
+    # the names of files that hold this kind of data, and whether one such file is a whole data set (text: a file
+    # of lines) or a folder of them is (images, sound)
+    file_extensions: tuple[str, ...] = ()
+    one_file: bool = False
+
+    @classmethod
+    def holds(cls, path: Path) -> bool:
+        """Whether `path` is named as a file of this kind of data."""
+        return path.suffix.lower() in cls.file_extensions
 
     def info(self) -> dict[str, Any]:
         """What decoding needs, JSON-able (recorded in meta.json as {"name": ..., **info})."""
@@ -79,8 +91,9 @@ class Modality:
         """Write a preview of stored samples to `path` (atomically) and return it."""
         raise NotImplementedError
 
-    # what stored samples are, for messages
+    # what stored samples are, for messages; the kind of data, as messages name it ("images", "sound")
     stored: str = ""
+    words: str = "samples"
     # one sample, as messages and pictures name it ("a training image", "a training clip")
     noun: str = "sample"
     # scored on a feature extractor's features (FID and the rest); False: by statistics of the samples themselves
@@ -108,6 +121,14 @@ class Modality:
     collapse_advice: tuple[str, ...] = ()
     # a file a walk through the latent space is heard in, one sample after another (sound: ".wav"); "": none
     sequence_suffix: str = ""
+
+    def preview_lines(self, preview: Path) -> Path | None:
+        """The file of every sample's text that `preview` wrote beside the picture `preview` (None: it writes none)."""
+        return None
+
+    def preview_clips(self, preview: Path) -> list[Path]:
+        """The sound files that `preview` wrote beside the picture `preview`, in order (none by default)."""
+        return []
 
     def write_sequence(self, samples: torch.Tensor, path: Path) -> Path:
         """Write stored samples one after another into one file of `sequence_suffix`."""
@@ -144,6 +165,17 @@ class Modality:
         """The feature extractor `--extractor auto` picks for samples of this shape."""
         raise NotImplementedError
 
+    # for a bundle's model card: what `gankit sample --out` is shown writing, what Pipeline.sample returns, what the
+    # preview picture leaves out, and the numpy line that keeps what the decoding line of `decoding()` made
+    example_output: str = "samples"
+    decoded: str = "samples"
+    preview_note: str = ""
+    keep_decoded: str = ""
+
+    def describe(self, shape: tuple[int, ...] | list[int]) -> str:
+        """What samples of G's `shape` are, in words ("28x28 grey images"), for a bundle's model card."""
+        raise NotImplementedError
+
     def decoding(self) -> dict[str, str]:
         """How a program without gankit turns G's output x into data, for an exported bundle: "output" (what x
         is), "data" (what it becomes, in words) and "numpy" (the same as one line of numpy on x; `info` is
@@ -152,6 +184,34 @@ class Modality:
 
 
 MODALITIES: Registry[type[Modality]] = Registry("modality")
+
+
+def kind_of_path(path: Path) -> str | None:
+    """The kind of data at `path` (a MODALITIES name), from its files' names: a file that is a whole data set (text),
+    or a folder of one kind's files (a folder of no such file is images, as gankit has always read it; a folder of
+    two kinds is refused); None when `path` is neither."""
+    if path.is_file():
+        return next((kind.name for kind in MODALITIES.values() if kind.one_file and kind.holds(path)), None)
+    if not path.is_dir():
+        return None
+    folders = [kind for kind in MODALITIES.values() if not kind.one_file]
+    found: set[str] = set()
+    for _, _, names in os.walk(path):
+        found |= {kind.name for name in names for kind in folders if kind.holds(Path(name))}
+        if len(found) > 1:
+            words = " and ".join(sorted(MODALITIES.get(kind).words for kind in found))
+            raise GankitError(f"{path} holds both {words}; point --data at a folder of one kind")
+    return found.pop() if found else default_folder_kind()
+
+
+def default_folder_kind() -> str:
+    """What a folder holding none of the files gankit reads is taken for (images: the reader then says so)."""
+    return next(kind.name for kind in MODALITIES.values() if not kind.one_file)
+
+
+def is_data_file(path: Path) -> bool:
+    """Whether `path` is a file that is a whole data set by itself (a text file of lines)."""
+    return path.is_file() and kind_of_path(path) is not None
 
 def modality_from_info(info: Any) -> Modality:
     """The modality a checkpoint's meta.json records; checkpoints older than the field are images."""

@@ -109,6 +109,8 @@ class AudioModality(Modality):
     instead, which this modality computes from clips and turns back into clips (gankit.modalities.spectrogram)."""
 
     name = "audio"
+    file_extensions = (".wav", ".flac", ".ogg")
+    words = "sound"
     stored = "float32 clips (N, 1, L) in [-1, 1]"
     noun = "clip"
     labelled_folder_hint = "put the clips in one subfolder per class (without labels there is no extractor for sound)"
@@ -117,9 +119,19 @@ class AudioModality(Modality):
         return f"{height}x{width} log-mel spectrograms"
 
     sequence_suffix = ".wav"
+    example_output = "clips/"
+    decoded = "float waveforms"
+    preview_note = "The first clips are in `preview/` as WAV files."
+    keep_decoded = 'np.save("waves.npy", waves)'
+
+    def describe(self, shape: tuple[int, ...] | list[int]) -> str:
+        return f"sound ({shape[-1] / self.sample_rate:.2f} s clips at {self.sample_rate} Hz)"
 
     def write_sequence(self, samples: torch.Tensor, path: Path) -> Path:
         return write_sequence(samples, self.sample_rate, path)
+
+    def preview_clips(self, preview: Path) -> list[Path]:
+        return sorted(preview.with_suffix("").glob("*.wav"))
 
     def baselines(self, like: torch.Tensor, count: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
         return {"silence": torch.zeros(count, *like.shape[1:]),

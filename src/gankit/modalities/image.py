@@ -77,6 +77,8 @@ def spread(images: torch.Tensor) -> float:
 class ImageModality(Modality):
     name = "image"
     augmentations = ("color", "translation", "cutout")
+    file_extensions = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+    words = "images"
 
     def to_model(self, raw: torch.Tensor) -> torch.Tensor:
         return to_model_range(raw)
@@ -95,6 +97,13 @@ class ImageModality(Modality):
     noun = "image"
     labelled_folder_hint = "put images in one subfolder per class, or use --extractor inception"
     pretrained_extractor = "inception"
+    example_output = "samples.png"
+    decoded = "uint8 pixels"
+    keep_decoded = 'np.save("pixels.npy", pixels)'
+
+    def describe(self, shape: tuple[int, ...] | list[int]) -> str:
+        return f"{shape[1]}x{shape[2]} {'grey' if shape[0] == 1 else 'colour'} images"
+
     collapse_advice = ("add --augment translation,color,cutout on small datasets",
                        "use a model with a stronger D (dcgan, sngan)")
 

@@ -90,10 +90,17 @@ def draw_lines(lines: list[str], width_chars: int) -> np.ndarray:
 
 class TextModality(Modality):
     name = "text"
+    file_extensions = (".txt",)
+    one_file = True
+    words = "text"
     stored = "int64 character ids (N, L)"
     noun = "item"
     output_suffix = ".txt"
     scored_by_features = False
+    example_output = "lines.txt"
+    decoded = "int64 character ids"
+    preview_note = "Every sample of the picture is in `preview.txt`."
+    keep_decoded = 'print("\\n".join(lines))'
     best_score = "js_4"
     reads_own_test_split = True
 
@@ -119,6 +126,12 @@ class TextModality(Modality):
             raise GankitError(f"{data} has changed since {run} started: its characters are not the "
                               f"{len(saved.get('characters') or '')} the run was trained on (now {len(characters)}); "
                               "resume with the text it trained on, or start a new run")
+
+    def preview_lines(self, preview: Path) -> Path | None:
+        return preview.with_suffix(".txt")
+
+    def describe(self, shape: tuple[int, ...] | list[int]) -> str:
+        return f"text (up to {self.seq_len} characters from a vocabulary of {len(self.vocabulary.characters)})"
 
     def sample_notes(self, samples: torch.Tensor) -> list[str]:
         empty = sum(not line for line in self.lines(samples))

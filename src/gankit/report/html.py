@@ -17,11 +17,12 @@ import numpy as np
 from PIL import Image
 
 from gankit.atomic import write_atomically
-from gankit.checkpoint import scan_checkpoints
+from gankit.checkpoint import read_meta, scan_checkpoints
 from gankit.config import parse_toml
 from gankit.errors import GankitError
 from gankit.losses import LOSSES, GANLoss
 from gankit.metrics import BETTER, COMPARABLE_ONLY
+from gankit.modalities import Modality, SampleSpec
 from gankit.modalities.image import picture_image
 from gankit.pipeline import Pipeline, find_checkpoint
 from gankit.plots import MAX_FRAME_SIDE, MAX_FRAMES, evenly_spaced, plot_beliefs, plot_losses, sample_grids, smooth
@@ -134,72 +135,88 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    charts = []
-    if run.fits:
-        fig, ax = plt.subplots(figsize=(9, 3.2))
-        ax.plot([r["step"] for r in run.fits], smooth(np.array([r["nll"] for r in run.fits], dtype=float)),
-                color="tab:blue")
-        ax.set_xlabel("step")
-        ax.set_ylabel("nats per character")
-        charts.append(("Negative log-likelihood of the training batches (lower: the model predicts them better)",
-                       _figure_uri(fig)))
+    charts = [_likelihood_chart(plt, run)] if run.fits else []
     if run.steps:
-        steps = np.array([r["step"] for r in run.steps])
-        fig, ax = plt.subplots(figsize=(9, 3.6))
-        plot_losses(ax, run.steps, raw_alpha=0.15, raw_width=0.7)
-        early = steps[min(len(steps) - 1, max(1, len(steps) // 10))]
-        ax.axvspan(steps[0], early, color="grey", alpha=0.12)
-        early, later = run.loss.dynamics
-        # above the axes: inside them the legend, placed where the curves are not, could cover the words
-        ax.set_title(f"expected early (shaded): {early}; as G improves: {later}", fontsize=8, color="dimgrey")
-        ax.set_xlabel("G step")
-        _mark_diagnoses(ax, run.diagnoses)
-        charts.append(("Losses", _figure_uri(fig)))
-
-        fig, ax = plt.subplots(figsize=(9, 3.2))
-        plot_beliefs(ax, run.steps, raw_alpha=0.15, raw_width=0.7, loss=run.loss)
-        ax.set_xlabel("G step")
-        ax.legend(loc="center right", fontsize=8)
-        _mark_diagnoses(ax, run.diagnoses)
-        charts.append(("What D believes", _figure_uri(fig)))
-
-        fig, ax = plt.subplots(figsize=(9, 3.0))
-        for key, label, color in (("d_grad_norm", "D", "tab:blue"), ("g_grad_norm", "G", "tab:orange")):
-            ax.plot(steps, smooth(np.array([r.get(key, np.nan) for r in run.steps], dtype=float)), color=color,
-                    label=label)
-        ax.set_yscale("log")
-        ax.set_xlabel("G step")
-        ax.set_ylabel("gradient norm")
-        ax.legend(loc="upper right")
-        _mark_diagnoses(ax, run.diagnoses)
-        charts.append(("Gradient norms", _figure_uri(fig)))
-
-    key = "fid" if any("fid" in e for e in run.evals) else "js_4"  # text is scored by n-gram divergence
-    scored = [e for e in run.evals if key in e]
+        charts += _game_charts(plt, run)
+    scored = [e for e in run.evals if _score_key(run) in e]
     if scored or run.diversity:
-        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
-        if scored:
-            left.plot([e["step"] for e in scored], [e[key] for e in scored], marker="o", color="tab:purple")
-            left.set_yscale("log")
-            name = "FID" if key == "fid" else "JS-4"
-            left.set_ylabel(plain(f"{name} ({scored[-1].get('eval_extractor', 'features')})"), fontsize=8)
-        else:
-            left.text(0.5, 0.5, "no evaluations\n(train with --eval-every N)", ha="center", va="center",
-                      transform=left.transAxes, color="grey")
-        left.set_xlabel("G step")
-        for key, color in (("precision", "tab:green"), ("recall", "tab:orange"), ("class_coverage", "tab:brown")):
-            points = [(e["step"], e[key]) for e in run.evals if key in e]
-            if points:
-                right.plot(*zip(*points), marker="o", color=color, label=key.replace("_", " "))
-        if run.diversity:
-            right.plot([d["step"] for d in run.diversity], [d["diversity"] for d in run.diversity], color="tab:grey",
-                       linestyle="--", label="diversity (1 = as varied as data)")
-        right.set_xlabel("G step")
-        right.legend(fontsize=8)
-        for ax in (left, right):
-            _mark_diagnoses(ax, run.diagnoses)
-        charts.append(("Quality over time", _figure_uri(fig)))
+        charts.append(_quality_chart(plt, run, scored))
     return charts
+
+
+def _likelihood_chart(plt, run: RunFiles) -> tuple[str, str]:
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    ax.plot([r["step"] for r in run.fits], smooth(np.array([r["nll"] for r in run.fits], dtype=float)),
+            color="tab:blue")
+    ax.set_xlabel("step")
+    ax.set_ylabel("nats per character")
+    return ("Negative log-likelihood of the training batches (lower: the model predicts them better)",
+            _figure_uri(fig))
+
+
+def _game_charts(plt, run: RunFiles) -> list[tuple[str, str]]:
+    """The game's losses, what D believes, and the gradient norms."""
+    steps = np.array([r["step"] for r in run.steps])
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    plot_losses(ax, run.steps, raw_alpha=0.15, raw_width=0.7)
+    early = steps[min(len(steps) - 1, max(1, len(steps) // 10))]
+    ax.axvspan(steps[0], early, color="grey", alpha=0.12)
+    early, later = run.loss.dynamics
+    # above the axes: inside them the legend, placed where the curves are not, could cover the words
+    ax.set_title(f"expected early (shaded): {early}; as G improves: {later}", fontsize=8, color="dimgrey")
+    ax.set_xlabel("G step")
+    _mark_diagnoses(ax, run.diagnoses)
+    charts = [("Losses", _figure_uri(fig))]
+
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    plot_beliefs(ax, run.steps, raw_alpha=0.15, raw_width=0.7, loss=run.loss)
+    ax.set_xlabel("G step")
+    ax.legend(loc="center right", fontsize=8)
+    _mark_diagnoses(ax, run.diagnoses)
+    charts.append(("What D believes", _figure_uri(fig)))
+
+    fig, ax = plt.subplots(figsize=(9, 3.0))
+    for key, label, color in (("d_grad_norm", "D", "tab:blue"), ("g_grad_norm", "G", "tab:orange")):
+        ax.plot(steps, smooth(np.array([r.get(key, np.nan) for r in run.steps], dtype=float)), color=color,
+                label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("G step")
+    ax.set_ylabel("gradient norm")
+    ax.legend(loc="upper right")
+    _mark_diagnoses(ax, run.diagnoses)
+    charts.append(("Gradient norms", _figure_uri(fig)))
+    return charts
+
+
+def _score_key(run: RunFiles) -> str:
+    return "fid" if any("fid" in e for e in run.evals) else "js_4"  # text is scored by n-gram divergence
+
+
+def _quality_chart(plt, run: RunFiles, scored: list[dict]) -> tuple[str, str]:
+    """The run's score, and precision, recall, class coverage and diversity, over its steps."""
+    key = _score_key(run)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    if scored:
+        left.plot([e["step"] for e in scored], [e[key] for e in scored], marker="o", color="tab:purple")
+        left.set_yscale("log")
+        name = "FID" if key == "fid" else "JS-4"
+        left.set_ylabel(plain(f"{name} ({scored[-1].get('eval_extractor', 'features')})"), fontsize=8)
+    else:
+        left.text(0.5, 0.5, "no evaluations\n(train with --eval-every N)", ha="center", va="center",
+                  transform=left.transAxes, color="grey")
+    left.set_xlabel("G step")
+    for key, color in (("precision", "tab:green"), ("recall", "tab:orange"), ("class_coverage", "tab:brown")):
+        points = [(e["step"], e[key]) for e in run.evals if key in e]
+        if points:
+            right.plot(*zip(*points), marker="o", color=color, label=key.replace("_", " "))
+    if run.diversity:
+        right.plot([d["step"] for d in run.diversity], [d["diversity"] for d in run.diversity], color="tab:grey",
+                   linestyle="--", label="diversity (1 = as varied as data)")
+    right.set_xlabel("G step")
+    right.legend(fontsize=8)
+    for ax in (left, right):
+        _mark_diagnoses(ax, run.diagnoses)
+    return ("Quality over time", _figure_uri(fig))
 
 
 # text in the page: the first lines of each epoch's samples
@@ -216,10 +233,12 @@ def sample_frames(run: RunFiles) -> list[dict]:
     (the last always among them), so the page stays one bounded file."""
     grids = evenly_spaced(sample_grids(run.path / "samples"), MAX_FRAMES)
     heard = set(evenly_spaced(grids, AUDIO_FRAMES))
+    modality = run_modality(run)
     frames = []
     for path in grids:
         kind, number = path.stem.split("_", 1)
-        lines = read_run_file(path.with_suffix(".txt"), run.path, MAX_TEXT_BYTES)
+        beside = modality.preview_lines(path)
+        lines = read_run_file(beside, run.path, MAX_TEXT_BYTES) if beside is not None else None
         if lines is not None:  # text: its lines, not a picture of them
             text = lines.decode("utf-8", errors="replace").splitlines()[:TEXT_LINES]
             frames.append({"label": f"{kind} {int(number)}", "lines": text})
@@ -228,7 +247,7 @@ def sample_frames(run: RunFiles) -> list[dict]:
         if picture is None:
             continue
         frame = {"label": f"{kind} {int(number)}", "src": picture}
-        clips = sorted(path.with_suffix("").glob("*.wav"))[:AUDIO_CLIPS]
+        clips = modality.preview_clips(path)[:AUDIO_CLIPS]
         if clips and path in heard:
             sounds = [read_run_file(clip, run.path, MAX_CLIP_BYTES) for clip in clips]
             frame["clips"] = [_data_uri("audio/wav", data) for data in sounds if data is not None]
@@ -255,6 +274,17 @@ def _picture_uri(path: Path, run: Path) -> str | None:
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def run_modality(run: RunFiles) -> Modality:
+    """What the run makes, from its newest checkpoint that reads (a run with none: samples of no kind in particular,
+    shown as their pictures alone)."""
+    for path in reversed(scan_checkpoints(run.path / "checkpoints")[0]):
+        try:
+            return SampleSpec.from_meta(read_meta(path), str(path)).modality
+        except GankitError:
+            continue
+    return Modality()
 
 
 def interpolation_strip(run: RunFiles, steps: int = 12) -> str | None:

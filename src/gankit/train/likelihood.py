@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from gankit import checkpoint as ckpt
 from gankit.atomic import write_atomically
-from gankit.config import Config, to_dict
+from gankit.config import Config, TrainConfig, to_dict
 from gankit.data import load_dataset
 from gankit.errors import GankitError
 from gankit.modalities import SampleSpec
@@ -28,6 +29,42 @@ from gankit.pipeline import Pipeline, latents
 from gankit.runlog import METRICS_FILE
 from gankit.seeds import GRID
 from gankit.train.trainer import TrainResult
+
+
+def _descend(g: torch.nn.Module, items: torch.Tensor, t: TrainConfig, started: float, rows: list[dict],
+             preview: Callable[[str], None]) -> tuple[int, int, str]:
+    """Adam on the negative log-likelihood of shuffled batches until the epochs, steps or time run out, a row of
+    `rows` a step and a preview an epoch (and where it stops mid-epoch); (steps, epochs done, what stopped it)."""
+    step, epoch, stopped_by = 0, 0, "epochs"
+    optimizer = torch.optim.Adam(g.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
+    order = torch.Generator().manual_seed(t.seed)
+    while stopped_by == "epochs" and (epoch < t.epochs or not t.epochs):  # epochs 0: until a limit
+        for batch in torch.randperm(len(items), generator=order).split(t.batch_size):
+            if len(batch) < t.batch_size:  # the last, smaller batch, as the GAN trainer drops it
+                continue
+            loss = g.nll(items[batch.to(items.device)])
+            if not math.isfinite(loss.item()):
+                raise GankitError(f"the negative log-likelihood became {loss.item()} at step {step + 1}; lower "
+                                  f"--lr-g (now {t.lr_g})")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            seconds = time.perf_counter() - started
+            rows.append({"kind": "fit", "step": step, "epoch": epoch + 1, "images_seen": step * t.batch_size,
+                         "seconds": round(seconds, 3), "nll": round(loss.item(), 6)})
+            if t.max_steps is not None and step >= t.max_steps:
+                stopped_by = "max_steps"
+            elif t.time_limit is not None and seconds >= t.time_limit * 60:
+                stopped_by = "time_limit"
+            if stopped_by != "epochs":
+                break
+        if stopped_by == "epochs":
+            epoch += 1
+            preview(f"epoch_{epoch:04d}")
+        else:  # mid-epoch
+            preview(f"step_{step:08d}")
+    return step, epoch, stopped_by
 
 
 def fit_baseline(config: Config, run: Path, device: torch.device) -> TrainResult:
@@ -57,34 +94,7 @@ def fit_baseline(config: Config, run: Path, device: torch.device) -> TrainResult
         if len(items) < t.batch_size:
             raise GankitError(f"{config.data.name} has {len(items)} training items, fewer than --batch-size "
                               f"{t.batch_size}: use --batch-size {len(items)} or fewer, or add items")
-        optimizer = torch.optim.Adam(g.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
-        order = torch.Generator().manual_seed(t.seed)
-        while stopped_by == "epochs" and (epoch < t.epochs or not t.epochs):  # epochs 0: until a limit
-            for batch in torch.randperm(len(items), generator=order).split(t.batch_size):
-                if len(batch) < t.batch_size:  # the last, smaller batch, as the GAN trainer drops it
-                    continue
-                loss = g.nll(items[batch.to(device)])
-                if not math.isfinite(loss.item()):
-                    raise GankitError(f"the negative log-likelihood became {loss.item()} at step {step + 1}; lower "
-                                      f"--lr-g (now {t.lr_g})")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                step += 1
-                seconds = time.perf_counter() - started
-                rows.append({"kind": "fit", "step": step, "epoch": epoch + 1, "images_seen": step * t.batch_size,
-                             "seconds": round(seconds, 3), "nll": round(loss.item(), 6)})
-                if t.max_steps is not None and step >= t.max_steps:
-                    stopped_by = "max_steps"
-                elif t.time_limit is not None and seconds >= t.time_limit * 60:
-                    stopped_by = "time_limit"
-                if stopped_by != "epochs":
-                    break
-            if stopped_by == "epochs":
-                epoch += 1
-                preview(f"epoch_{epoch:04d}")
-            else:  # mid-epoch
-                preview(f"step_{step:08d}")
+        step, epoch, stopped_by = _descend(g, items, t, started, rows, preview)
     seconds = time.perf_counter() - started
     write_atomically(run / METRICS_FILE, "".join(json.dumps(row) + "\n" for row in rows))
     meta = {"config": to_dict(config), **spec.as_meta(), "step": step, "d_steps": 0, "epoch": epoch,
