@@ -5,7 +5,7 @@ import pytest
 from conftest import assert_clean_error, gankit, make_idx_dataset, sha256
 from gankit.config import DataConfig
 from gankit.data import load_dataset, sources
-from gankit.data.sources import download
+from gankit.data.download import download
 from gankit.errors import GankitError
 
 

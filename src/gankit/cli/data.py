@@ -8,9 +8,10 @@ from pathlib import Path
 from gankit.cache import cache_dir
 from gankit.config import DataConfig
 from gankit.data import load_dataset
+from gankit.data.download import find_local, locate
 from gankit.data.emoji import make_emoji
 from gankit.data.notes import SOUNDFONT, make_notes
-from gankit.data.sources import DIGITS, NAMED_DATASETS, find_local, locate
+from gankit.data.sources import DIGITS, NAMED_DATASETS
 from gankit.data.spoken_digits import make_spoken_digits
 from gankit.errors import GankitError
 
@@ -71,11 +72,11 @@ def run(args: argparse.Namespace) -> int:
         raise GankitError("--soundfont is for notes")
     if spec.made_by and not args.no_download:
         _make_unless_there(args)
-    if args.no_download and not all(find_local(args.name, split, args.data_dir) for split in ("train", "test")):
+    if args.no_download and not all(find_local(NAMED_DATASETS[args.name], split, args.data_dir) for split in ("train", "test")):
         print(f"{args.name}: no local copy")
         return 1
-    files = {**locate(args.name, "train", args.data_dir, args.download_url),
-             **locate(args.name, "test", args.data_dir, args.download_url)}
+    files = {**locate(NAMED_DATASETS[args.name], "train", args.data_dir, args.download_url),
+             **locate(NAMED_DATASETS[args.name], "test", args.data_dir, args.download_url)}
     train = load_dataset(DataConfig(name=args.name, data_dir=args.data_dir, download_url=args.download_url))
     folders = sorted({str(p.parent) for p in files.values()})
     print(f"{args.name}: {len(train)} training samples of shape {tuple(train.sample_shape)} in {', '.join(folders)}")
@@ -90,7 +91,7 @@ def _make_unless_there(args: argparse.Namespace) -> None:
         args.data_dir = str(out)
         if all((out / split).is_dir() for split in ("train", "test")):
             return
-    elif args.data_dir or find_local(args.name, "train"):
+    elif args.data_dir or find_local(NAMED_DATASETS[args.name], "train"):
         return
     else:
         out = cache_dir() / "datasets" / args.name

@@ -16,8 +16,9 @@ import torch
 from gankit.conditions import Condition, Conditions, from_classes
 from gankit.config import DataConfig
 from gankit.data.clusters import cluster_images
+from gankit.data.download import locate
 from gankit.data.kinds import data_kind, sample_shape
-from gankit.data.sources import NAMED_DATASETS, is_named, locate
+from gankit.data.sources import NAMED_DATASETS, is_named
 from gankit.errors import GankitError
 from gankit.modalities import Modality
 from gankit.modalities.spectrogram import SpectrogramView
@@ -72,7 +73,7 @@ def load_dataset(cfg: DataConfig, split: str = "train", spectrogram: Spectrogram
         raise GankitError(f"data {cfg.name} does not exist (moved or deleted?); point --data at it")
     if is_named(cfg.name):
         spec = NAMED_DATASETS[cfg.name]
-        samples, labels = spec.read(locate(cfg.name, split, cfg.data_dir, cfg.download_url), split, cfg)
+        samples, labels = spec.read(locate(spec, split, cfg.data_dir, cfg.download_url), split, cfg)
         classes = spec.classes
     else:
         samples, labels, class_list = kind.read(cfg, split, shape)

@@ -17,8 +17,9 @@ import torch
 from gankit.cache import INCEPTION_URL, INCEPTION_WEIGHTS_ENV, cache_dir, inception_weights_path
 from gankit.config import DataConfig
 from gankit.data import Dataset, is_named
+from gankit.data.download import locate
 from gankit.data.kinds import sample_shape
-from gankit.data.sources import NAMED_DATASETS, locate
+from gankit.data.sources import NAMED_DATASETS
 from gankit.errors import GankitError
 from gankit.metrics.classifier import (
     SHIPPED,
@@ -163,7 +164,7 @@ def finer_labels(data: DataConfig, finer: Callable[[dict[str, Path], str], list[
                  test_y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...], list[int]]:
     """A named dataset's finer classes for its training and test splits: (training labels, test labels, the finer
     classes ordered by their coarse class then name, the coarse class of each)."""
-    names = {split: finer(locate(data.name, split, data.data_dir, data.download_url), split)
+    names = {split: finer(locate(NAMED_DATASETS[data.name], split, data.data_dir, data.download_url), split)
              for split in ("train", NAMED_DATASETS[data.name].test_split)}
     train_names, test_names = names.values()
     if (len(train_names), len(test_names)) != (len(train_y), len(test_y)):

@@ -28,7 +28,8 @@ from gankit.atomic import atomic_path, write_atomically
 from gankit.cache import cache_dir
 from gankit.config import DataConfig
 from gankit.data import Dataset, load_dataset
-from gankit.data.sources import NAMED_DATASETS, has_pitches, locate
+from gankit.data.download import locate
+from gankit.data.sources import NAMED_DATASETS, has_pitches
 from gankit.errors import GankitError, one_line
 from gankit.metrics.classifier import SHIPPED, file_digest, majority_share
 from gankit.metrics.reference import images_digest
@@ -142,7 +143,7 @@ def cached_pitch_classifier_path(data: DataConfig, train: Dataset) -> Path:
 def train_pitch_classifier_for(data: DataConfig, train: Dataset, out: Path) -> PitchClassifier:
     """Train on the dataset's training notes, tested on its held-out ones (its pitches are in their files)."""
     spec = NAMED_DATASETS[data.name]
-    pitches = [torch.from_numpy(spec.pitches(locate(data.name, split, data.data_dir)[split]))
+    pitches = [torch.from_numpy(spec.pitches(locate(spec, split, data.data_dir)[split]))
                for split in ("train", spec.test_split)]
     test = load_dataset(data, split=spec.test_split)
     return train_pitch_classifier(train.samples, pitches[0], test.samples, pitches[1],
