@@ -128,3 +128,39 @@ def test_conditions_are_named_in_meta_and_checkpoints_from_before_read_as_one_cl
                 [{"name": "class", "values": [1, 2]}], [meta["conditions"][0]] * 9):
         with pytest.raises(gankit.GankitError, match="checkpoint x: meta.json's conditions are invalid"):
             SampleSpec.from_meta({**meta, "conditions": bad}, "x")
+
+
+def test_a_model_of_two_conditions_draws_the_ones_not_asked_from_the_datas_joint_proportions():
+    """brass plays 60 and 61, flute 62 only: asking for flute draws 62; a grid by family draws each row's pitch among
+    that family's; a pitch no flute has is refused; the table travels in meta.json, and a damaged one is refused."""
+    from gankit.conditions import Condition, table
+    from gankit.modalities import SampleSpec
+    from gankit.modalities.image import ImageModality
+    from gankit.models import build_models
+    from gankit.resolve import resolve_config
+
+    two = (Condition("class", ("brass", "flute")), Condition("pitch", ("60", "61", "62")))
+    rows = torch.tensor([[0, 0]] * 30 + [[0, 1]] * 10 + [[1, 2]] * 20)
+    spec = SampleSpec((1, 28, 28), ImageModality(), two, table(rows))
+    assert spec.label_table == (((0, 0), 30), ((0, 1), 10), ((1, 2), 20))
+    config = resolve_config(overrides={"model.name": "cgan", "model.width": 8})
+    g, _ = build_models(config, spec.shape, spec.label_sizes)
+    pipe = gankit.Pipeline(g.eval(), config.model.latent_dim, spec, "cpu", config)
+    flutes = pipe.labels(8, asked={"class": "flute"})
+    assert flutes.tolist() == [[1, 2]] * 8
+    brass = pipe.labels(400, asked={"class": "brass"}, seed=3)
+    assert set(brass[:, 1].tolist()) == {0, 1} and 0.65 < (brass[:, 1] == 0).float().mean() < 0.85  # 30:10
+    assert torch.equal(brass, pipe.labels(400, asked={"class": "brass"}, seed=3))  # seeded
+    assert pipe.labels(4, asked={"pitch": "62"}).tolist() == [[1, 2]] * 4
+    grid = pipe.labels(6)  # a row of three per family, each pitch one that family plays
+    assert grid[:, 0].tolist() == [0, 0, 0, 1, 1, 1] and set(grid[:3, 1].tolist()) <= {0, 1} and grid[3:, 1].eq(2).all()
+    assert pipe.sample(6, seed=1).shape == (6, 1, 28, 28)
+    assert pipe.labels(2, asked={"class": "flute", "pitch": "60"}).tolist() == [[1, 0]] * 2  # asked is asked
+    pipe.spec = dataclasses.replace(spec, conditions=(two[0], Condition("pitch", ("60", "61", "62", "63"))))
+    with pytest.raises(gankit.GankitError, match="no training sample has pitch 63: nothing to draw the other"):
+        pipe.labels(2, asked={"pitch": "63"})
+    meta = json.loads(json.dumps(spec.as_meta()))
+    assert SampleSpec.from_meta(meta, "x").label_table == spec.label_table
+    for bad in ([[[0, 5], 3]], [[[0], 3]], [[[0, 0], 0]], "rows"):
+        with pytest.raises(gankit.GankitError, match="meta.json's label_table is invalid"):
+            SampleSpec.from_meta({**meta, "label_table": bad}, "x")

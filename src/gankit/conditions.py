@@ -92,27 +92,83 @@ def draw(rows: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor
     return rows[torch.randint(len(rows), (n,), device=rows.device, generator=generator)]
 
 
-def grid(conditions: Conditions, per_value: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Label rows (B, k) for a grid through the first condition's values in turn, each on `per_value` samples.
+def complete(partial: torch.Tensor, conditions: Conditions, rows: torch.Tensor | None,
+             generator: torch.Generator) -> torch.Tensor:
+    """Label rows (n, k) from `partial` ones whose -1 entries are left to the data: each drawn with the rest of a
+    data row that agrees with the entries given (the data's joint proportions given them). `rows`: the data's label
+    rows (None: every entry must be given)."""
+    missing = partial < 0
+    if not missing.any():
+        return partial
+    device, partial = partial.device, partial.cpu()  # a few rows: drawn on the CPU, by a CPU generator
+    if rows is None:
+        left = ", ".join(c.name for c, gap in zip(conditions, missing.any(0).tolist()) if gap)
+        raise GankitError(f"no value given for {left}, and this model records no data to draw it from: give every "
+                          "condition")
+    out = partial.clone()
+    for pattern in partial.unique(dim=0):
+        given = pattern >= 0
+        where = (partial == pattern).all(dim=1)
+        agreeing = rows.cpu()[(rows.cpu()[:, given] == pattern[given]).all(dim=1)]
+        if len(agreeing) == 0:
+            asked = ", ".join(f"{c.name} {c.values[v]}" for c, v, g in zip(conditions, pattern.tolist(), given) if g)
+            raise GankitError(f"no training sample has {asked}: nothing to draw the other conditions from")
+        out[where] = draw(agreeing, int(where.sum()), generator)
+    return out.to(device)
 
-    A model of more than one condition needs the data's rows to draw the others from: not yet asked of any.
-    """
-    if len(conditions) != 1:
-        raise GankitError(f"a grid of a model with {len(conditions)} conditions is not supported yet")
-    return torch.arange(len(conditions[0].values), device=device).repeat_interleave(per_value)[:, None]
+
+def grid(conditions: Conditions, per_value: int, device: torch.device | str = "cpu",
+         rows: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Label rows (B, k) for a grid through the first condition's values in turn, each on `per_value` samples; the
+    other conditions, when there are others, drawn from the data's `rows` that have that value."""
+    first = torch.arange(len(conditions[0].values), device=device).repeat_interleave(per_value)[:, None]
+    if len(conditions) == 1:
+        return first
+    partial = torch.cat([first, first.new_full((len(first), len(conditions) - 1), -1)], dim=1)
+    return complete(partial, conditions, rows, generator or torch.Generator().manual_seed(0))
 
 
-def fixed(conditions: Conditions, n: int, asked: dict[str, str | int], device: torch.device | str = "cpu"
-          ) -> torch.Tensor:
-    """n label rows asking every condition for the value `asked` names (by name or index); a condition the model
-    lacks, or one left out, is one line naming what it knows."""
+def fixed(conditions: Conditions, n: int, asked: dict[str, str | int], device: torch.device | str = "cpu",
+          rows: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """n label rows asking each condition in `asked` for the value it names (by name or index), the others drawn
+    from the data's `rows` that agree; a condition the model lacks is one line naming those it has."""
     unknown = [name for name in asked if column(conditions, name) is None]
     if unknown:
         known = ", ".join(c.name for c in conditions) or "none: it is unconditional"
         raise GankitError(f"this model has no condition {unknown[0]!r}; its conditions: {known}")
-    missing = [c.name for c in conditions if c.name not in asked]
-    if missing:
-        raise GankitError(f"asked for {', '.join(asked)} but not {', '.join(missing)}: give every condition")
-    row = torch.tensor([c.index(asked[c.name]) for c in conditions], device=device)
-    return row.expand(n, len(conditions)).clone()
+    row = torch.tensor([c.index(asked[c.name]) if c.name in asked else -1 for c in conditions], device=device)
+    return complete(row.expand(n, len(conditions)).clone(), conditions, rows,
+                    generator or torch.Generator().manual_seed(0))
 
+
+def table(rows: torch.Tensor) -> tuple[tuple[tuple[int, ...], int], ...]:
+    """The data's label rows (N, k) as (each distinct row, how many samples have it): what a checkpoint keeps of
+    them, so that a model of several conditions samples from their joint proportions without its data."""
+    unique, counts = rows.cpu().unique(dim=0, return_counts=True)
+    return tuple((tuple(row), count) for row, count in zip(unique.tolist(), counts.tolist()))
+
+
+def table_rows(label_table: tuple[tuple[tuple[int, ...], int], ...]) -> torch.Tensor | None:
+    """The label rows (N, k) a table stands for, each row as often as the data had it (None: no table)."""
+    if not label_table:
+        return None
+    unique = torch.tensor([row for row, _ in label_table])
+    return unique.repeat_interleave(torch.tensor([count for _, count in label_table]), dim=0)
+
+
+def table_from_meta(raw: Any, conditions: Conditions, where: str) -> tuple[tuple[tuple[int, ...], int], ...]:
+    """Read back a table of label rows, refusing one that does not fit the conditions (a damaged or hostile file)."""
+    problem = f"checkpoint {where}: meta.json's label_table is invalid"
+    if not isinstance(raw, list) or len(raw) > MAX_VALUES:
+        raise GankitError(f"{problem} (a list of at most {MAX_VALUES:,} [row, count] pairs is expected)")
+    out, total = [], 0
+    for item in raw:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], list)
+                and len(item[0]) == len(conditions) and type(item[1]) is int and 1 <= item[1]
+                and all(type(v) is int and 0 <= v < len(c.values) for v, c in zip(item[0], conditions))):
+            raise GankitError(f"{problem} (each a row of {len(conditions)} value indices and a count)")
+        total += item[1]
+        out.append((tuple(item[0]), item[1]))
+    if total > 10 * MAX_VALUES:
+        raise GankitError(f"{problem} (its counts add up to more than {10 * MAX_VALUES:,} samples)")
+    return tuple(out)

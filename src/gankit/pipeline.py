@@ -225,20 +225,23 @@ class Pipeline:
                               f"{', '.join(c.name for c in self.spec.conditions)}")
         return where
 
-    def labels(self, n: int, label: str | int | None = None, asked: dict[str, str | int] | None = None
-               ) -> torch.Tensor | None:
+    def labels(self, n: int, label: str | int | None = None, asked: dict[str, str | int] | None = None,
+               seed: int = 0) -> torch.Tensor | None:
         """Label rows (n, k) for n samples of a conditional G: the conditions `asked` ({"class": "brass"}; by name
         or index), or one class (`label`), else the first condition's values in turn, one per row of
-        ceil(n / values) samples. None for an unconditional G (where asking is an error)."""
+        ceil(n / values) samples; conditions not asked for are drawn (by `seed`) in the data's joint proportions.
+        None for an unconditional G (where asking is an error)."""
         if label is not None:
             asked = {**(asked or {}), conditions.CLASS: label}
         if not self.conditional:
             if asked:
                 self._check_conditional()
             return None
+        whole(seed, "seed", 0, MAX_SEED)
+        rows, generator = conditions.table_rows(self.spec.label_table), torch.Generator().manual_seed(seed)
         if asked:
-            return conditions.fixed(self.spec.conditions, n, asked, self.device)
-        return conditions.grid(self.spec.conditions, self.per_class(n), self.device)[:n]
+            return conditions.fixed(self.spec.conditions, n, asked, self.device, rows, generator)
+        return conditions.grid(self.spec.conditions, self.per_class(n), self.device, rows, generator)[:n]
 
     def per_class(self, n: int) -> int:
         """Samples per value when n samples go through the first condition's values (the classes) in turn."""
@@ -311,7 +314,7 @@ class Pipeline:
         whole(n, "n", 1, MAX_SAMPLES)
         self.check_room(n)
         if not torch.is_tensor(labels):
-            labels = self.labels(n, labels, conditions)
+            labels = self.labels(n, labels, conditions, seed)
         return self.generate(self.latents(n, seed), labels)
 
     def walk(self, seeds: list[int], steps: int, label: str | int | None = None) -> torch.Tensor:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gankit.conditions import CLASS, MAX_VALUES, Conditions, column, from_classes, sizes
+from gankit.conditions import CLASS, MAX_VALUES, Conditions, column, from_classes, sizes, table_from_meta
 from gankit.conditions import from_meta as conditions_from_meta
 from gankit.conditions import to_meta as conditions_meta
 from gankit.errors import GankitError
@@ -234,6 +234,9 @@ class SampleSpec:
     modality: Modality
     # the named conditions G takes besides z (gankit.conditions); empty for unconditional models
     conditions: Conditions = ()
+    # with more than one condition, the data's label rows as (distinct row, how many samples have it): sampling
+    # draws the conditions not asked for from their joint proportions (gankit.conditions.table)
+    label_table: tuple[tuple[tuple[int, ...], int], ...] = ()
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -251,8 +254,9 @@ class SampleSpec:
 
     def as_meta(self) -> dict[str, Any]:
         # num_classes and classes as well: what readers of before conditions had names look for
+        table = {"label_table": [[list(row), count] for row, count in self.label_table]} if self.label_table else {}
         return {"sample_shape": list(self.shape), "num_classes": self.num_classes, "classes": list(self.classes),
-                "conditions": conditions_meta(self.conditions), "modality": modality_info(self.modality)}
+                "conditions": conditions_meta(self.conditions), **table, "modality": modality_info(self.modality)}
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any], where: str, known_classes: tuple[str, ...] = ()) -> SampleSpec:
@@ -268,9 +272,10 @@ class SampleSpec:
             conditions = conditions_from_meta(meta["conditions"], where)
         else:  # written before conditions had names: one class condition, or none
             conditions = from_classes(_classes_before_conditions(meta, where, known_classes))
+        table = table_from_meta(meta["label_table"], conditions, where) if "label_table" in meta else ()
         modality = modality_from_info(meta.get("modality"))
         modality.check_model_shape(tuple(shape), where)
-        return cls(tuple(shape), modality, conditions)
+        return cls(tuple(shape), modality, conditions, table)
 
 
 def _classes_before_conditions(meta: dict[str, Any], where: str, known_classes: tuple[str, ...]) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from gankit import checkpoint as ckpt
+from gankit.conditions import table
 from gankit.config import MAX_STEPS, Config
 from gankit.data import Dataset, load_dataset
 from gankit.data.batches import DeviceBatches
@@ -75,8 +76,11 @@ def load_training_data(config: Config, checkpoints: Path, resume: bool, device: 
     if conditional and dataset.labels is None:
         raise GankitError(f"model {config.model.name} needs class labels, and {config.data.name} has none "
                           "(use a labelled dataset or a folder with one subfolder per class)")
-    spec = SampleSpec(dataset.sample_shape, dataset.modality, dataset.conditions if conditional else ())
-    labels = dataset.label_rows().to(device) if conditional else None
+    conditions = dataset.conditions if conditional else ()
+    rows = dataset.label_rows() if conditional else None
+    several = rows is not None and len(conditions) > 1  # one condition's grids and asks need no table
+    spec = SampleSpec(dataset.sample_shape, dataset.modality, conditions, table(rows) if several else ())
+    labels = rows.to(device) if rows is not None else None
     samples, to_model = dataset.modality.training_set(dataset.samples.to(device))
     batches = DeviceBatches(samples, t.batch_size, t.seed, labels, to_model=to_model)
     total, limit = planned_steps(config, len(dataset), batches.steps_per_epoch, replicas.is_main)
