@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import gankit
+from conftest import assert_clean_error, gankit
 from gankit.config import DataConfig
 from gankit.data import load_dataset
 from gankit.data.emoji import GROUPS, SKIN_TONES, Emoji, emoji_font, make_emoji, read_emoji_list
@@ -102,15 +102,23 @@ def test_missing_packages_are_named(tmp_path):
 
 @pytest.mark.slow
 def test_train_sample_and_eval_by_group(emoji, tmp_path):
-    """The named set trains a conditional G, samples one group by name, and is scored with the shipped classifier."""
+    """The named set trains a conditional G told each picture's group and subgroup (two conditions), samples one
+    group by name (its subgroups drawn among the group's), or one subgroup, and is scored with the shipped
+    classifier."""
     runs = tmp_path / "runs"
     common = ("--data", "emoji", "--data-dir", str(emoji), "--out", str(runs), "--no-progress", "--no-report")
     trained = gankit("train", *common, "--model", "cgan", "--set", "model.width=8", "--batch-size", "20",
-                     "--max-steps", "2", "--name", "e")
+                     "--max-steps", "2", "--name", "e", "--set", "data.conditions=class,subgroup")
     assert trained.returncode == 0, trained.stderr
+    meta = json.loads((runs / "e" / "checkpoints" / "final" / "meta.json").read_text())
+    assert [c["name"] for c in meta["conditions"]] == ["class", "subgroup"] and len(meta["label_table"]) > 30
     sampled = gankit("sample", str(runs / "e"), "--n", "4", "--class", "Flags", "--out", str(tmp_path / "flags.png"))
     assert sampled.returncode == 0, sampled.stderr
     assert Image.open(tmp_path / "flags.png").size[0] >= 64
+    one = gankit("sample", str(runs / "e"), "--n", "2", "--subgroup", "country-flag", "--out", str(tmp_path / "c.png"))
+    assert one.returncode == 0, one.stderr
+    assert_clean_error(gankit("train", *common, "--model", "cgan", "--set", "data.conditions=class,pitch"),
+                       "data.conditions 'class,pitch' is not what emoji offers: class, then any of subgroup")
     unknown = gankit("sample", str(runs / "e"), "--class", "Plants", "--out", str(tmp_path / "x.png"))
     assert unknown.returncode == 2 and "Flags" in unknown.stderr and "Traceback" not in unknown.stderr
     scored = gankit("eval", str(runs / "e"), "--n", "200", "--metrics", "fid,pr,asked_class", "--json")

@@ -56,6 +56,9 @@ class DataConfig:
     channels: int | None = opt(None, "1 (grey) or 3 (RGB); None keeps the dataset's own (a folder: grey when all its images are)")
     clusters: int = opt(0, "a folder of images without class labels: label them by k-means of their pixels into this "
                            "many clusters, for a conditional model (self-conditioning; --model auto does it); 0: none")
+    conditions: str = opt("class", "what a conditional family is told of each sample, comma-separated: class, and "
+                                   "the conditions a dataset offers beyond it (emoji: subgroup, its 99 Unicode "
+                                   "subgroups)")
     background: str | None = opt(None, "images with transparency: the colour their transparent pixels are laid on, a "
                                         "name (white, black, grey) or #rrggbb; None = white")
     sample_rate: int | None = opt(None, "sound: samples per second the clips are resampled to; None = 16000")

@@ -17,7 +17,7 @@ from gankit.conditions import Condition, Conditions, from_classes
 from gankit.config import DataConfig
 from gankit.data.clusters import cluster_images
 from gankit.data.download import locate
-from gankit.data.kinds import data_kind, sample_shape
+from gankit.data.kinds import chosen_conditions, data_kind, sample_shape
 from gankit.data.sources import NAMED_DATASETS, is_named
 from gankit.errors import GankitError
 from gankit.modalities import Modality
@@ -71,10 +71,13 @@ def load_dataset(cfg: DataConfig, split: str = "train", spectrogram: Spectrogram
     kind = data_kind(cfg)
     if kind is None:
         raise GankitError(f"data {cfg.name} does not exist (moved or deleted?); point --data at it")
+    more: tuple[tuple[Condition, torch.Tensor], ...] = ()
     if is_named(cfg.name):
         spec = NAMED_DATASETS[cfg.name]
-        samples, labels = spec.read(locate(spec, split, cfg.data_dir, cfg.download_url), split, cfg)
+        files = locate(spec, split, cfg.data_dir, cfg.download_url)
+        samples, labels = spec.read(files, split, cfg)
         classes = spec.classes
+        more = tuple(_condition(name, spec.conditions[name](files, split)) for name in chosen_conditions(cfg))
     else:
         samples, labels, class_list = kind.read(cfg, split, shape)
         classes = tuple(class_list)
@@ -82,7 +85,15 @@ def load_dataset(cfg: DataConfig, split: str = "train", spectrogram: Spectrogram
             labels, classes = _clusters(cfg, samples)
     tensor, modality = kind.wrap(cfg, samples, shape, spectrogram)
     label_tensor = torch.from_numpy(labels) if labels is not None else None
-    return Dataset(name=cfg.name, samples=tensor, labels=label_tensor, classes=classes, modality=modality)
+    return Dataset(name=cfg.name, samples=tensor, labels=label_tensor, classes=classes, modality=modality,
+                   more_conditions=more)
+
+
+def _condition(name: str, values: list[str]) -> tuple[Condition, torch.Tensor]:
+    """A condition named `name` over the values the samples have (sorted), and each sample's index among them."""
+    names = sorted(set(values))
+    index = {value: i for i, value in enumerate(names)}
+    return Condition(name, tuple(names)), torch.tensor([index[v] for v in values], dtype=torch.long)
 
 
 def _clusters(cfg: DataConfig, samples: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from gankit.conditions import CLASS
 from gankit.config import MAX_SAMPLES, DataConfig
 from gankit.data.audio import DEFAULT_CLIP, DEFAULT_RATE, list_sounds, read_audio_folder
 from gankit.data.folder import labels_from_subfolders, list_images, read_image_folder, survey_images
@@ -114,6 +115,18 @@ def check_data_settings(cfg: DataConfig) -> None:
             held = f"has {classes} classes of its own" if classes else f"holds {kind.words}"
             raise GankitError(f"data.clusters labels a folder of images without class labels, and {cfg.name} {held}; "
                               "leave it out")
+    chosen_conditions(cfg)
+
+
+def chosen_conditions(cfg: DataConfig) -> list[str]:
+    """The conditions beyond the class that data.conditions asks of the data, each one it offers (else one line
+    naming those it does)."""
+    names = [name.strip() for name in cfg.conditions.split(",") if name.strip()]
+    offered = list(NAMED_DATASETS[cfg.name].conditions) if is_named(cfg.name) else []
+    if not names or names[0] != CLASS or len(set(names)) < len(names) or not set(names[1:]) <= set(offered):
+        more = f"class, then any of {', '.join(offered)}" if offered else "class (it offers no other condition)"
+        raise GankitError(f"data.conditions {cfg.conditions!r} is not what {cfg.name} offers: {more}")
+    return names[1:]
 
 
 def check_data_exists(cfg: DataConfig) -> None:

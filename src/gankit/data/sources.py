@@ -6,7 +6,7 @@ how a person's own folder or file is read is gankit.data.kinds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +125,9 @@ class NamedDataset:
     # extractor learns its features from these (few coarse classes teach features that miss what varies within
     # each) and still scores by the dataset's classes
     subclasses: Callable[[dict[str, Path], str], list[str]] | None = None
+    # conditions it offers beyond the class (data.conditions picks them): name -> (files found for a split, split)
+    # -> each sample's value, in the order they are read
+    conditions: dict[str, Callable[[dict[str, Path], str], list[str]]] = field(default_factory=dict)
 
 
 _IDX_FILES = {
@@ -188,7 +191,7 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
         NamedDataset(
             name="emoji", base_url="", files={"train": ("train",), "test": ("test",)}, sha256={},
             classes=EMOJI_GROUPS, modality="image", shape=(3, EMOJI_SIDE, EMOJI_SIDE), read=read_emoji,
-            made_by="gankit data emoji", subclasses=emoji_subgroups,
+            made_by="gankit data emoji", subclasses=emoji_subgroups, conditions={"subgroup": emoji_subgroups},
         ),
         # one of Debian's word lists: 100,000 American English words, 73,000 of them lower-case a-z only
         NamedDataset(
