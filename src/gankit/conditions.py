@@ -105,11 +105,11 @@ def complete(partial: torch.Tensor, conditions: Conditions, rows: torch.Tensor |
         left = ", ".join(c.name for c, gap in zip(conditions, missing.any(0).tolist()) if gap)
         raise GankitError(f"no value given for {left}, and this model records no data to draw it from: give every "
                           "condition")
-    out = partial.clone()
+    out, rows = partial.clone(), rows.cpu()
     for pattern in partial.unique(dim=0):
         given = pattern >= 0
         where = (partial == pattern).all(dim=1)
-        agreeing = rows.cpu()[(rows.cpu()[:, given] == pattern[given]).all(dim=1)]
+        agreeing = rows[(rows[:, given] == pattern[given]).all(dim=1)]
         if len(agreeing) == 0:
             asked = ", ".join(f"{c.name} {c.values[v]}" for c, v, g in zip(conditions, pattern.tolist(), given) if g)
             raise GankitError(f"no training sample has {asked}: nothing to draw the other conditions from")
