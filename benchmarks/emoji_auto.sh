@@ -9,6 +9,7 @@
 # folders (made here once), auto's own clusters as classes, its samples scored against emoji's held-out pictures.
 # CONFIGS="auto colour-aug" tries auto with DiffAugment's colour changes and cutout as well (auto's policy until
 # 2026-12-07; translation alone was chosen on one seed at 10 and at 30 minutes).
+# CONFIGS="auto subgroup" tries auto told each picture's Unicode subgroup as well as its group (a second condition).
 # EXTRA="--set model.upsample=resize" is passed to every run (a candidate tried against both).
 # SIDE_BY_SIDE=1 trains a seed's configurations at once, one core each (OMP_NUM_THREADS=1), as text_models.sh does:
 # a 2-core machine then measures two configurations in the time of one, each on half the machine.
@@ -33,6 +34,7 @@ train() {  # train CONFIG SEED
         auto) args="--model auto --data emoji" ;;
         before) args="$BEFORE --data emoji" ;;
         colour-aug) args="--model auto --data emoji --augment translation,color,cutout" ;;
+        subgroup) args="--model auto --data emoji --set data.conditions=class,subgroup" ;;
         unlabelled) args="--model auto --data $FOLDER" ;;
         *) echo "unknown configuration $1" >&2; exit 2 ;;
     esac
@@ -97,6 +99,8 @@ if "auto" in means and "before" in means:
           f"{means['auto']['fid'] / means['before']['fid']:.2f}")
 if "auto" in means and "colour-aug" in means:
     print(f"FID of today's auto / with colour changes and cutout: {means['auto']['fid'] / means['colour-aug']['fid']:.2f}")
+if "auto" in means and "subgroup" in means:
+    print(f"FID with subgroups / auto: {means['subgroup']['fid'] / means['auto']['fid']:.2f}")
 if "auto" in means and "unlabelled" in means:
     print(f"FID unlabelled / labelled: {means['unlabelled']['fid'] / means['auto']['fid']:.2f}")
 PY
