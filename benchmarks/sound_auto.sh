@@ -19,7 +19,8 @@ for seed in $SEEDS; do
     python3 - "$OUT/$name.json" "$name" "$seed" "${SEEDS##* }" <<'PY'
 import json, sys
 result = json.load(open(sys.argv[1]))
-keys = ("fid", "kid", "is", "precision", "recall", "class_coverage", "asked_class", "clear_pitch", "pitch_distance")
+keys = ("fid", "kid", "is", "precision", "recall", "class_coverage", "asked_class", "pitch_accuracy",
+        "pitch_within_semitone", "clear_pitch", "pitch_distance")
 row = lambda m: ", ".join(f"{k} {m[k]:.4g}" for k in keys if k in m)
 print(f"{sys.argv[2]}: {row(result['metrics'])}")
 if sys.argv[3] == sys.argv[4]:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import soundfile
 import torch
 
 from conftest import assert_clean_error, gankit
@@ -25,6 +26,7 @@ from gankit.data.notes import (
 )
 from gankit.metrics.classifier import SHIPPED
 from gankit.metrics.pitch import load_pitch_classifier, pitch_distance, pitch_scores
+from gankit.play import RELEASE_SECONDS, melody, write_midi
 
 RATE = 16_000
 
@@ -90,11 +92,18 @@ def test_pitch_score_on_tones_of_known_pitch(pitch_classifier):
     scores = pitch_scores(higher, probs)
     assert scores["clear_pitch"] > 0.9 and 2.5 <= scores["pitch_distance"] <= 3.5
     assert pitch_scores(probs, probs)["pitch_distance"] == 0
+    # asked for their own pitches, a semitone off, or a pitch the classifier lacks (-1)
+    asked = torch.tensor([pitch_classifier.pitches.index(m) for m in midis])
+    own, off = pitch_scores(probs, probs, asked), pitch_scores(probs, probs, asked + 1)
+    assert own["pitch_accuracy"] >= (len(midis) - 1) / len(midis) and own["pitch_within_semitone"] >= own["pitch_accuracy"]
+    assert off["pitch_accuracy"] <= 1 / len(midis) and off["pitch_within_semitone"] >= (len(midis) - 1) / len(midis)
+    assert pitch_scores(probs, probs, torch.full_like(asked, -1))["pitch_within_semitone"] == 0
 
     generator = torch.Generator().manual_seed(0)
     noise = torch.rand(20, 1, 16_384, generator=generator) * 2 - 1
     nothing = pitch_classifier.probabilities(torch.cat([noise, torch.zeros(5, 1, 16_384)]))
     assert pitch_scores(nothing, probs) == {"clear_pitch": 0.0, "pitch_distance": len(pitch_classifier.pitches) - 1}
+    assert pitch_scores(nothing, probs, torch.zeros(25, dtype=torch.long))["pitch_accuracy"] == 0  # none is no pitch
     # half the clips a semitone up, half two: 1.5 semitones of earth to move on average
     assert pitch_distance(torch.tensor([1, 1, 2, 2]), torch.tensor([0, 0, 0, 0]), 5) == 1.5
 
@@ -137,26 +146,50 @@ def test_notes_train_sample_eval_report(notes, tmp_path, browser):
                      "--set", "model.width=8", "--set", "model.griffin_lim=4", "--max-steps", "3", "--out", str(runs),
                      "--name", "n", "--no-progress")
     assert trained.returncode == 0, trained.stderr
-    assert "cspecgan" in trained.stderr and "11 classes" in trained.stderr
+    assert "cspecgan" in trained.stderr and "11 classes, and on each note's pitch" in trained.stderr
     assert "on 128 log-frequency rows that keep the notes' pitch" in trained.stderr
     run = runs / "n"
-    assert json.loads((run / "checkpoints" / "final" / "meta.json").read_text())["sample_shape"] == [1, 128, 64]
+    meta = json.loads((run / "checkpoints" / "final" / "meta.json").read_text())
+    assert meta["sample_shape"] == [1, 128, 64] and [c["name"] for c in meta["conditions"]] == ["class", "pitch"]
+    pitches = [int(v) for v in meta["conditions"][1]["values"]]  # MIDI numbers, lowest first (not as text: 100 last)
+    assert pitches == sorted(pitches) and pitches[0] < 30 and pitches[-1] > 100
 
-    sampled = gankit("sample", str(run), "--n", "2", "--class", "brass", "--out", str(tmp_path / "brass"))
+    sampled = gankit("sample", str(run), "--n", "2", "--class", "brass", "--pitch", "C4", "--out", str(tmp_path / "c4"))
     assert sampled.returncode == 0, sampled.stderr
-    assert len(list((tmp_path / "brass").glob("*.wav"))) == 2
+    assert len(list((tmp_path / "c4").glob("*.wav"))) == 2
+    outside = gankit("sample", str(run), "--class", "brass", "--pitch", "C9", "--out", str(tmp_path / "c9"))
+    assert_clean_error(outside, "pitch C9 (MIDI 120) is outside the pitches this model was trained on: MIDI",
+                       f"{pitches[0]}..102 (")
 
     scored = gankit("eval", str(run), "--n", "40", "--metrics", "fid,is,class_coverage,asked_class,pitch", "--json")
     assert scored.returncode == 0, scored.stderr
     result = json.loads(scored.stdout)
     metrics, real = result["metrics"], result["yardsticks"]["real data"]["metrics"]
-    assert {"asked_class", "clear_pitch", "pitch_distance"} <= set(metrics)
+    assert {"asked_class", "clear_pitch", "pitch_distance", "pitch_accuracy", "pitch_within_semitone"} <= set(metrics)
     assert real["asked_class"] > 0.9 and real["clear_pitch"] > 0.9 and real["pitch_distance"] < 6
+    assert real["pitch_accuracy"] > 0.9  # real notes asked for their own pitch
     silence = result["yardsticks"]["silence"]["metrics"]
-    assert silence["clear_pitch"] == 0 and silence["asked_class"] < 0.3
+    assert silence["clear_pitch"] == 0 and silence["asked_class"] < 0.3 and silence["pitch_accuracy"] == 0
     table = gankit("eval", str(run), "--n", "40", "--metrics", "asked_class,pitch")
     assert table.returncode == 0, table.stderr
-    assert all(f"\n{name} " in table.stdout for name in ("asked_class", "clear_pitch", "pitch_distance"))
+    assert all(f"\n{name} " in table.stdout for name in ("asked_class", "clear_pitch", "pitch_distance", "pitch_accuracy"))
+
+    # the report's melody as a MIDI file, played by the run's brass and by a morph: one clip per note at one voice,
+    # so a repeated note sounds the same each time; pitches are measured at 30 minutes (docs/benchmarks.md)
+    tune = write_midi(melody(program=56), tmp_path / "ode.mid")
+    played = gankit("play", str(run), str(tune), "--out", str(tmp_path / "ode.wav"))
+    assert played.returncode == 0, played.stderr
+    assert "23 notes, 8.4 s, C4..C5, played as brass" in played.stdout
+    wave, rate = soundfile.read(tmp_path / "ode.wav", dtype="float32")
+    notes = melody()
+    assert rate == 16_000 and len(wave) == round((notes[-1].onset + notes[-1].duration + RELEASE_SECONDS) * rate)
+    assert np.abs(wave).max() == pytest.approx(0.89, abs=1e-3)
+    # E4, E4 again, F4: 0.4 s each, from where the last note's 50-ms release has faded
+    first, second, third = (wave[round((notes[i].onset + RELEASE_SECONDS) * rate):][:5000] for i in (8, 9, 10))
+    assert np.allclose(first, second, atol=1e-3) and not np.allclose(first, third, atol=1e-2)
+    morphed = gankit("play", str(run), str(tune), "--morph", "brass,string", "--out", str(tmp_path / "m.wav"))
+    assert morphed.returncode == 0 and "played as brass to string" in morphed.stdout
+    assert_clean_error(gankit("play", str(run), str(tmp_path / "c4" / "000.wav")), "not a standard MIDI file")
 
     report = gankit("report", str(run), "--out", str(tmp_path / "r.html"))
     assert report.returncode == 0, report.stderr
@@ -165,3 +198,5 @@ def test_notes_train_sample_eval_report(notes, tmp_path, browser):
                                      ".map(a => a.src.slice(0, 22));")
     assert players and set(players) == {"data:audio/wav;base64,"}
     assert "<th>clear pitch<br>" in (tmp_path / "r.html").read_text()
+    melodies = browser.execute_script("return Array.from(document.querySelectorAll('#melody audio')).length;")
+    assert melodies == 3

@@ -1,7 +1,7 @@
 """The README's code blocks, run as written and in order, as a reader on a fresh clone would after `make`.
 
 GANKIT_SMOKE_TEST=1 keeps every command short (1 G step a training run, 100 samples a score); the reader's own data
-the README names (./my_images, ./my_icons, ./my_sounds, ./poems.txt) is made here, and the install lines (apt, pip) are make's.
+the README names (./my_images, ./my_icons, ./my_sounds, ./poems.txt, ./tune.mid) is made here, and the install lines (apt, pip) are make's.
 Sections whose run names count from 0001 start in a folder of their own, as a reader starting there would.
 """
 
@@ -40,9 +40,10 @@ def readme_blocks() -> list[tuple[str, str, str]]:
 
 def make_own_data(folder: Path, spoken_digits: Path, emoji: Path) -> None:
     """What the README calls the reader's own data: a folder of images, one of colour icons, one of sounds, a text
-    file."""
+    file, a MIDI file."""
     from gankit.config import DataConfig
     from gankit.data import load_dataset
+    from gankit.play import melody, write_midi
 
     images = folder / "my_images"
     images.mkdir()
@@ -52,6 +53,7 @@ def make_own_data(folder: Path, spoken_digits: Path, emoji: Path) -> None:
     shutil.copytree(spoken_digits / "train", folder / "my_sounds")
     words = np.random.default_rng(0).choice(["moon", "river", "night", "rain", "pine", "hill", "cloud"], (100, 5))
     (folder / "poems.txt").write_text("".join(" ".join(line) + "\n" for line in words))
+    write_midi(melody(program=56), folder / "tune.mid")
 
 
 @pytest.mark.slow

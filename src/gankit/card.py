@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gankit import bundle
+from gankit import bundle, conditions
 from gankit.errors import printable
 from gankit.metrics import BETTER
 from gankit.modalities import modality_from_info
+from gankit.music import note_name
 
 WEIGHTS_KIND = {"G_ema": "the exponential moving average of G's weights", "G": "G's weights as trained"}
 
@@ -32,6 +33,23 @@ def onnx_script(model: dict[str, Any], folder: str, n: int = 16) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _values(condition: dict[str, Any]) -> str:
+    """A condition's values as the card lists them: a pitch's as its range."""
+    if condition["name"] == conditions.PITCH:
+        low, high = min(map(int, condition["values"])), max(map(int, condition["values"]))
+        return (f"{len(condition['values'])} MIDI note numbers from {low} to {high} ({note_name(low)}..{note_name(high)}), "
+                "label i being the i-th in `conditions` (gankit takes note numbers or names)")
+    return ", ".join(map(_md, condition["values"]))
+
+
+def _pitched(model: dict[str, Any]) -> str | None:
+    """The first class of a model conditioned on class and pitch (the card shows how to ask for both), else None."""
+    named = {c["name"]: c["values"] for c in model.get("conditions", [])}
+    if conditions.PITCH in named and conditions.CLASS in named:
+        return _md(named[conditions.CLASS][0])
+    return None
+
+
 def model_card(model: dict[str, Any], name: str) -> str:
     """README.md of the bundle in a folder called `name` (as its commands and scripts refer to it)."""
     source, config, files = model["source"], model["config"], model["files"]
@@ -46,15 +64,22 @@ def model_card(model: dict[str, Any], name: str) -> str:
             f"- input `z`: {model['inputs']['z']}"]
     if "labels" in model["inputs"]:
         out.append(f"- input `labels`: {model['inputs']['labels']}")
-        out += [f"  - {_md(c['name'])}: {', '.join(map(_md, c['values']))}" for c in model["conditions"]]
+        out += [f"  - {_md(c['name'])}: {_values(c)}" for c in model["conditions"]]
     out += [f"- output `x`: {model['decode']['output']}",
             f"- decoded: {model['decode']['data']}", ""]
     out += _training(model, config, source)
     out += _evaluation(model.get("evaluation"))
+    pitched = _pitched(model)
     out += ["## Use it", "", "With gankit (`pip install gankit`), from this folder as from a run:", "", "```sh",
-            f"gankit sample {name} --n 16 --out {modality.example_output}",
-            "```", "", "```python", "import gankit", "", f'pipe = gankit.Pipeline.from_run("{name}")',
-            f"samples = pipe.sample(16, seed=0)  # decoded: {modality.decoded}", "```", ""]
+            f"gankit sample {name} --n 16 --out {modality.example_output}"]
+    if pitched:
+        out += [f"gankit sample {name} --n 4 --class {pitched} --pitch C4 --out {pitched}-c4  # or --pitch 60",
+                f"gankit play {name} tune.mid --out tune.wav  # a MIDI file, a note made for each of its notes"]
+    out += ["```", "", "```python", "import gankit", "", f'pipe = gankit.Pipeline.from_run("{name}")',
+            f"samples = pipe.sample(16, seed=0)  # decoded: {modality.decoded}"]
+    if pitched:
+        out.append(f'notes = pipe.sample(4, conditions={{"class": "{pitched}", "pitch": 60}})  # MIDI 60 is C4')
+    out += ["```", ""]
     if bundle.ONNX in files:
         out += ["With onnxruntime and numpy only:", "", "```python", onnx_script(model, name).rstrip(), "```", ""]
     if bundle.TORCHSCRIPT in files:

@@ -16,8 +16,11 @@ from typing import Any
 import torch
 
 from gankit.errors import GankitError
+from gankit.music import midi_number, note_name
 
 CLASS = "class"
+# a condition of this name holds MIDI note numbers: asked for by number or note name, never by index
+PITCH = "pitch"
 # bounds on what a checkpoint's meta.json may declare (a damaged or hostile file is refused, not built)
 MAX_CONDITIONS = 8
 MAX_VALUES = 100_000
@@ -31,7 +34,10 @@ class Condition:
     values: tuple[str, ...]
 
     def index(self, asked: str | int) -> int:
-        """A value given by name or by index ("brass", "60", 3), checked against the values the model knows."""
+        """A value given by name or by index ("brass", 3), checked against the values the model knows; a pitch by
+        MIDI number or note name (60, "60", "C4")."""
+        if self.name == PITCH:
+            return self._pitch_index(asked)
         text = str(asked)
         if isinstance(asked, str) and text in self.values:  # a name first: of folders 2, 3, 4, "2" is 2's
             return self.values.index(text)
@@ -39,6 +45,16 @@ class Condition:
             return int(text)
         shown = ", ".join(self.values[:20]) + (f", ... ({len(self.values)} in all)" if len(self.values) > 20 else "")
         raise GankitError(f"{self.name} {asked!r} is not one of 0..{len(self.values) - 1} or {shown}")
+
+    def _pitch_index(self, asked: str | int) -> int:
+        midi = midi_number(asked)
+        if midi is None:
+            raise GankitError(f"pitch {asked!r} is neither a MIDI note number (0..127) nor a note name (C4, F#3, Bb2)")
+        if str(midi) not in self.values:
+            known = sorted(int(v) for v in self.values)
+            raise GankitError(f"pitch {asked} (MIDI {midi}) is outside the pitches this model was trained on: MIDI "
+                              f"{known[0]}..{known[-1]} ({note_name(known[0])}..{note_name(known[-1])})")
+        return self.values.index(str(midi))
 
 
 Conditions = tuple[Condition, ...]
@@ -65,6 +81,15 @@ def class_ids(conditions: Conditions, rows: torch.Tensor | None) -> torch.Tensor
     return None if rows is None or where is None else rows[:, where]
 
 
+def asked_pitches(conditions: Conditions, rows: torch.Tensor | None) -> torch.Tensor | None:
+    """The MIDI pitch each label row (B, k) asks for, int64 (B,) on the rows' device; None without a pitch."""
+    where = column(conditions, PITCH)
+    if rows is None or where is None:
+        return None
+    midi = torch.tensor([int(v) for v in conditions[where].values], device=rows.device)
+    return midi[rows[:, where]]
+
+
 def to_meta(conditions: Conditions) -> list[dict[str, Any]]:
     return [{"name": c.name, "values": list(c.values)} for c in conditions]
 
@@ -79,6 +104,8 @@ def from_meta(raw: Any, where: str) -> Conditions:
         if not (isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("values"), list)
                 and 2 <= len(item["values"]) <= MAX_VALUES and all(isinstance(v, str) for v in item["values"])):
             raise GankitError(f"{problem} (each a name and 2..{MAX_VALUES:,} value names)")
+        if item["name"] == PITCH and not all(midi_number(v) is not None and v.isdigit() for v in item["values"]):
+            raise GankitError(f"{problem} (a pitch's values are MIDI note numbers, 0..127)")
         conditions.append(Condition(item["name"], tuple(item["values"])))
     if len({c.name for c in conditions}) < len(conditions):
         raise GankitError(f"{problem} (a name given twice)")
@@ -120,12 +147,22 @@ def complete(partial: torch.Tensor, conditions: Conditions, rows: torch.Tensor |
 def grid(conditions: Conditions, per_value: int, device: torch.device | str = "cpu",
          rows: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
     """Label rows (B, k) for a grid through the first condition's values in turn, each on `per_value` samples; the
-    other conditions, when there are others, drawn from the data's `rows` that have that value."""
+    other conditions, when there are others, drawn from the data's `rows` that have that value, but a pitch, which
+    goes up through the value's pitches evenly, lowest first (a row of notes is heard as a scale)."""
     first = torch.arange(len(conditions[0].values), device=device).repeat_interleave(per_value)[:, None]
     if len(conditions) == 1:
         return first
     partial = torch.cat([first, first.new_full((len(first), len(conditions) - 1), -1)], dim=1)
-    return complete(partial, conditions, rows, generator or torch.Generator().manual_seed(0))
+    out = complete(partial, conditions, rows, generator or torch.Generator().manual_seed(0))
+    where = column(conditions, PITCH)
+    if where is not None and where > 0 and rows is not None:
+        rows = rows.to(out.device)
+        for value in range(len(conditions[0].values)):
+            pitches = rows[rows[:, 0] == value, where].unique()  # sorted: values are in MIDI order
+            if len(pitches):
+                spaced = torch.linspace(0, len(pitches) - 1, per_value, device=out.device).round().long()
+                out[value * per_value : (value + 1) * per_value, where] = pitches[spaced]
+    return out
 
 
 def fixed(conditions: Conditions, n: int, asked: dict[str, str | int], device: torch.device | str = "cpu",

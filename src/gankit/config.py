@@ -58,7 +58,7 @@ class DataConfig:
                            "many clusters, for a conditional model (self-conditioning; --model auto does it); 0: none")
     conditions: str = opt("class", "what a conditional family is told of each sample, comma-separated: class, and "
                                    "the conditions a dataset offers beyond it (emoji: subgroup, its 99 Unicode "
-                                   "subgroups)")
+                                   "subgroups; notes: pitch, the MIDI note; --model auto on notes takes class,pitch)")
     background: str | None = opt(None, "images with transparency: the colour their transparent pixels are laid on, a "
                                         "name (white, black, grey) or #rrggbb; None = white")
     sample_rate: int | None = opt(None, "sound: samples per second the clips are resampled to; None = 16000")
@@ -102,6 +102,8 @@ class TrainConfig:
     ema_batchnorm: str = opt("copy", "BatchNorm statistics of the EMA G: copy (the live G's) or measure (its own, on fresh z, before each preview, evaluation and checkpoint)")
     augment: str = opt("", "DiffAugment policy for everything D sees, e.g. translation,cutout,color (empty: off)")
     r1_gamma: float = opt(0.0, "weight gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images (0: off)")
+    aux_conditions: str = opt("", "conditions D also names, comma-separated (AC-GAN's auxiliary classifier, as GANSynth's D names pitch): D learns each real sample's, G is trained to make its samples named as asked; --model auto on notes: pitch (empty: none)")
+    aux_weight: float = opt(1.0, "weight of the auxiliary classifier's cross-entropy in D's and G's losses")
     precision: str = opt("fp32", "arithmetic of the forward passes: fp32, or bf16 (autocast; fast on CPUs with AVX-512 BF16 or AMX and on recent GPUs; weights, optimizer and losses stay fp32)")
     compile: bool = opt(False, "torch.compile G and D for speed after a warm-up of tens of seconds (D stays eager under a gradient penalty or R1, which need double backward)")
     compile_mode: str = opt("default", "torch.compile's mode under train.compile: default, or reduce-overhead (CUDA graphs: on a GPU each net's kernels replay as one launch, for small batches bound by launches; a CPU has no graphs and compiles as default)")
@@ -322,6 +324,7 @@ def check_ranges(config: Config) -> None:
     require(0 <= t.ema_rampup <= 1, "train.ema_rampup", "must be in [0, 1]", t.ema_rampup)
     require(t.ema_batchnorm in ("copy", "measure"), "train.ema_batchnorm", "must be copy or measure", t.ema_batchnorm)
     require(t.r1_gamma >= 0, "train.r1_gamma", "must be >= 0", t.r1_gamma)
+    require(0 <= t.aux_weight <= 100, "train.aux_weight", "must be in 0..100", t.aux_weight)
     require(t.on_nan in ("stop", "rollback"), "train.on_nan", "must be stop or rollback", t.on_nan)
     require(t.precision in PRECISIONS, "train.precision", f"must be one of {', '.join(PRECISIONS)}", t.precision)
     require(t.compile_mode in COMPILE_MODES, "train.compile_mode", f"must be one of {', '.join(COMPILE_MODES)}",

@@ -46,6 +46,12 @@ class GANLoss:
 LOSSES: Registry[GANLoss] = Registry("loss")
 
 
+def auxiliary_loss(logits: Tensor, labels: Tensor, sizes: tuple[int, ...]) -> Tensor:
+    """AC-GAN's auxiliary classifier (Odena et al. 2017): the cross-entropy of D's logits for each condition it names
+    (B, sum of sizes), a block of `sizes[i]` per condition, against the labels (B, len(sizes)), summed over them."""
+    return sum(F.cross_entropy(part, labels[:, i]) for i, part in enumerate(logits.split(list(sizes), dim=1)))
+
+
 def bce_d(real: Tensor, fake: Tensor) -> Tensor:
     # BCE over the tutorial's combined batch [fake; real] with labels [0; 1]:
     # mean(-log D(x)) and mean(-log(1 - D(G(z)))) averaged; ln 2 = 0.693 when D outputs 1/2 everywhere

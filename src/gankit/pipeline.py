@@ -273,6 +273,25 @@ class Pipeline:
         finally:
             g.train(was_training)
 
+    @torch.no_grad()
+    def generate_morph(self, z: torch.Tensor, start: torch.Tensor, end: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Stored samples whose label code moves from the `start` rows' (n, k) to the `end` rows' at fractions t (n,):
+        a conditional G that makes samples from a code (cgan's, cwavegan's)."""
+        g = self.generator
+        if not hasattr(g, "from_code") or getattr(g, "embed", None) is None:
+            raise GankitError(f"{self.config.model.name if self.config else 'this model'} cannot morph between "
+                              "labels: it takes no label code (cgan, cspecgan and cwavegan do)")
+        start, end = self._check_labels(start, len(z)), self._check_labels(end, len(z))
+        was_training = g.training
+        g.eval()
+        try:
+            t = t.to(self.device, z.dtype)[:, None]
+            code = (1 - t) * g.embed(start) + t * g.embed(end)
+            return torch.cat([self.spec.modality.from_model(g.from_code(zs, cs)).cpu()
+                              for zs, cs in zip(z.split(1000), code.split(1000))])
+        finally:
+            g.train(was_training)
+
     def _check_labels(self, labels: torch.Tensor, n: int) -> torch.Tensor:
         """Label rows (n, k) as G takes them: `labels` given so, or (n,) class indices for a model of one condition."""
         if not self.conditional:

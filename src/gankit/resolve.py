@@ -125,6 +125,15 @@ def check_with_registries(config: Config, check_data: bool = True) -> None:
         require(not spec.batch_norm_in_d(m.params), "model.d_norm",
                 "must be none with a gradient penalty or R1 (they are per-sample; BatchNorm mixes samples)",
                 getattr(m.params, "d_norm", None))
+    named = [name.strip() for name in t.aux_conditions.split(",") if name.strip()]
+    if named:
+        able = [name for name in MODELS.names() if MODELS.get(name).auxiliary]
+        require(spec.auxiliary, "train.aux_conditions", f"needs a family whose D can name conditions ({', '.join(able)})",
+                t.aux_conditions)
+        told = [name.strip() for name in config.data.conditions.split(",")]
+        require(set(named) <= set(told) and len(set(named)) == len(named), "train.aux_conditions",
+                f"must name conditions the model is told (data.conditions: {config.data.conditions}), each once",
+                t.aux_conditions)
     if not check_data:
         # a saved config: its data was checked when it trained, and the checkpoint says what G makes (the family's
         # checks run on that shape when G is built); the data may have changed or gone since, and only commands

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from gankit.atomic import write_atomically
-from gankit.conditions import class_ids
+from gankit.conditions import asked_pitches, class_ids
 from gankit.config import MAX_SAMPLES, MAX_SEED
 from gankit.data.kinds import load_samples
 from gankit.device import resolve_device
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         data = resolve_data(args.data or "fashion-mnist", args.data_dir)
         images = load_samples(args.samples, data)
         reference = prepare_reference(data, args.extractor, device)
-        labels = None
+        labels = asked_pitch = None
         label, out_dir = Path(args.samples).name, None
     else:
 
@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         rows = labels_like_data(reference.train, args.n, args.seed, device) if pipe.conditional else None
         images = pipe.generate(pipe.latents(args.n, args.seed), rows)
         labels = class_ids(pipe.spec.conditions, rows)  # the classes asked, for class-aware scores
+        asked_pitch = asked_pitches(pipe.spec.conditions, rows)
         label, out_dir = pipe.checkpoint.name, run_dir / "eval" if run_dir is not None else None
         if args.temperature is not None:
             label += f"-T{args.temperature:g}"
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
                               f"{other['extractor']['name']}:{other['extractor']['digest']} against "
                               f"{other['reference']}, this with {reference.extractor.id} against "
                               f"{reference.data.name}/{reference.heldout.split}")
-    result = score(images, reference, metrics, seed=args.seed, labels=labels)
+    result = score(images, reference, metrics, seed=args.seed, labels=labels, asked_pitch=asked_pitch)
     if sticks := yardsticks(reference, metrics, len(images), args.seed):
         result["yardsticks"] = sticks
     result["samples"] = label if args.samples else {"run": str(args.run), "checkpoint": pipe.checkpoint.name}

@@ -24,6 +24,7 @@ from gankit.cli import (
     import_tutorial,
     info,
     interpolate,
+    play,
     report,
     sample,
     train,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "  gankit report runs/NAME           one HTML page: curves, diagnosis, samples\n"
                     "  gankit compare runs/A runs/B      runs side by side\n"
                     "  gankit interpolate runs/NAME      a walk through latent space\n"
+                    "  gankit play runs/NAME tune.mid    a MIDI file played by a notes run's instrument\n"
                     "  gankit export runs/NAME --out DIR the trained G on its own: bundle, ONNX, TorchScript\n"
                     "  gankit info runs/NAME             what a run holds\n"
                     "  gankit data fashion-mnist         find or download a dataset\n"
@@ -59,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train, sample, eval, report, compare, interpolate, export, info, data, evaluator, import_tutorial):
+    for module in (train, sample, eval, report, compare, interpolate, play, export, info, data, evaluator,
+                   import_tutorial):
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
                                   formatter_class=HelpFormatter)
         module.add_arguments(sub)

@@ -90,8 +90,9 @@ def load_dataset(cfg: DataConfig, split: str = "train", spectrogram: Spectrogram
 
 
 def _condition(name: str, values: list[str]) -> tuple[Condition, torch.Tensor]:
-    """A condition named `name` over the values the samples have (sorted), and each sample's index among them."""
-    names = sorted(set(values))
+    """A condition named `name` over the values the samples have (sorted, numbers as numbers: MIDI 28 before
+    100), and each sample's index among them."""
+    names = sorted(set(values), key=lambda v: (0, int(v), "") if v.isdigit() else (1, 0, v))
     index = {value: i for i, value in enumerate(names)}
     return Condition(name, tuple(names)), torch.tensor([index[v] for v in values], dtype=torch.long)
 

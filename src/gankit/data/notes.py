@@ -104,6 +104,11 @@ def note_pitches(folder: Path) -> np.ndarray:
     return np.array([pitch_of(p) for p in list_sounds(folder)], dtype=np.int64)
 
 
+def note_pitch_names(files: dict[str, Path], split: str) -> list[str]:
+    """The MIDI pitch of every clip of a split, as the values of a `pitch` condition ("60"), in reading order."""
+    return [str(p) for p in note_pitches(files[split])]
+
+
 def synthesizer_library():
     """pyfluidsynth, bound to the FluidSynth library, or one line saying what to install."""
     try:

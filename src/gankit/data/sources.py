@@ -20,7 +20,7 @@ from gankit.data.emoji import SIDE as EMOJI_SIDE
 from gankit.data.emoji import subgroup_of
 from gankit.data.folder import list_images, read_image_folder
 from gankit.data.idx import read_idx
-from gankit.data.notes import FAMILIES, note_pitches
+from gankit.data.notes import FAMILIES, note_pitch_names, note_pitches
 from gankit.data.text import read_text, split_by_hash, split_poems, split_words
 from gankit.errors import GankitError
 from gankit.modalities.text import Vocabulary
@@ -185,7 +185,7 @@ NAMED_DATASETS: dict[str, NamedDataset] = {
         NamedDataset(
             name="notes", base_url="", files={"train": ("train",), "test": ("test",)}, sha256={},
             classes=FAMILIES, modality="audio", shape=(1, DEFAULT_CLIP), read=read_notes, made_by="gankit data notes",
-            pitches=note_pitches,
+            pitches=note_pitches, conditions={"pitch": note_pitch_names},
         ),
         # small colour pictures with few, unequal classes: Noto's emoji, by Unicode group
         NamedDataset(

@@ -36,6 +36,9 @@ class ScoringInput:
     # musical notes: pitch classifier probabilities (N, pitches + 1) and (M, pitches + 1), the last "none"
     fake_pitch: torch.Tensor | None = None
     real_pitch: torch.Tensor | None = None
+    # the pitch classifier's class each sample was generated for (a model conditioned on pitch), -1 for a pitch it
+    # does not know
+    asked_pitch: torch.Tensor | None = None
     # precision/recall/density/coverage come from one shared pass over the distances
     _manifold: dict | None = field(default=None, repr=False)
 
@@ -51,7 +54,7 @@ METRICS: Registry[Callable[[ScoringInput], dict]] = Registry("metric")
 BETTER = {"fid": "lower", "kid": "lower", "is": "higher", "precision": "higher", "recall": "higher",
           "density": "near 1", "coverage": "higher", "class_coverage": "higher", "memorisation_rate": "lower",
           "nn_distance_ratio": "near 1 or above", "asked_class": "higher", "clear_pitch": "higher",
-          "pitch_distance": "lower",
+          "pitch_distance": "lower", "pitch_accuracy": "higher", "pitch_within_semitone": "higher",
           # text (gankit.metrics.text)
           "unique": "higher", "empty": "lower", "novelty": "higher", "validity": "higher",
           **{f"js_{n}": "lower" for n in range(1, 5)}, **{f"distinct_{n}": "near real" for n in range(1, 5)}}
@@ -108,7 +111,7 @@ def _asked_class(s: ScoringInput) -> dict:
 
 @METRICS.register("pitch")
 def _pitch(s: ScoringInput) -> dict:
-    return pitch_scores(s.fake_pitch, s.real_pitch)
+    return pitch_scores(s.fake_pitch, s.real_pitch, s.asked_pitch)
 
 
 @METRICS.register("memorisation")

@@ -15,7 +15,7 @@ from gankit.data import Dataset, load_dataset
 from gankit.errors import GankitError
 from gankit.metrics import METRICS, NEEDS_CLASSES, NEEDS_PITCH, NEEDS_TRAIN, ScoringInput
 from gankit.metrics.features import FeatureExtractor, get_extractor
-from gankit.metrics.pitch import PitchClassifier, pitch_classifier_for
+from gankit.metrics.pitch import PitchClassifier, classes_of, pitch_classifier_for
 from gankit.metrics.prdc import K_DC, kth_neighbour_distances, nearest
 from gankit.metrics.reference import HeldOut, cache_key, cached_features, cached_tensors, held_out, images_digest
 from gankit.metrics.text import TextReference, prepare_text_reference, score_text
@@ -64,6 +64,12 @@ class Reference:
         """The labels of `training_images`, when the data has them."""
         labels = self.train.labels
         return labels[self.heldout.rest] if labels is not None and self.heldout.from_training_set else labels
+
+    @property
+    def training_pitches(self) -> torch.Tensor | None:
+        """The MIDI pitch of each of `training_images`, when the data was loaded with a pitch condition."""
+        midi = conditions.asked_pitches(self.train.conditions, self.train.label_rows())
+        return midi[self.heldout.rest] if midi is not None and self.heldout.from_training_set else midi
 
     def train_features(self) -> torch.Tensor:
         if self._train_features is None:
@@ -123,13 +129,14 @@ def prepare_reference(data: DataConfig, extractor: str = "auto", device: torch.d
 
 def score(images: torch.Tensor, reference: Reference | TextReference, metrics: list[str] | None = None, seed: int = 0,
           features: tuple[torch.Tensor, torch.Tensor | None] | None = None, labels: torch.Tensor | None = None,
-          pitch: torch.Tensor | None = None) -> dict:
+          pitch: torch.Tensor | None = None, asked_pitch: torch.Tensor | None = None) -> dict:
     """Score samples as stored (uint8 images (N, C, H, W), float clips (N, 1, L)) with the selected metrics;
     text (int64 ids (N, L)) with all of gankit.metrics.text's.
 
     `features`, when given, are the extractor's (features, class probabilities) of all the samples,
     already computed (by several processes, each on its part); `images` is then only checked. So is `pitch`, the
-    pitch classifier's probabilities of notes. `labels` are the classes a conditional model was asked for (B,).
+    pitch classifier's probabilities of notes. `labels` are the classes a conditional model was asked for (B,),
+    `asked_pitch` the MIDI pitches (B,) of one conditioned on pitch.
 
     Returns:
         {"metrics": {...}, "n", "extractor": {...}, "reference": {...}, "seed", "seconds"}; the
@@ -164,6 +171,8 @@ def score(images: torch.Tensor, reference: Reference | TextReference, metrics: l
     if any(m in NEEDS_PITCH for m in metrics):
         inputs.fake_pitch = pitch if pitch is not None else reference.pitch.probabilities(images)
         inputs.real_pitch = reference.real_pitch
+        if asked_pitch is not None:
+            inputs.asked_pitch = classes_of(reference.pitch, asked_pitch)
     values: dict = {}
     for name in metrics:
         values |= METRICS.get(name)(inputs)

@@ -44,13 +44,16 @@ def yardsticks(reference, metrics: list[str], n: int, seed: int = 0) -> dict[str
     clips = {"real data": training[picked], **made_up}
     # what a conditional model's samples are asked to be: the real clips' own classes, and for the others classes
     # in the data's proportions (which they match by chance)
-    asked = {"real data": labels[picked] if labels is not None else None,
-             **{name: labels[torch.randint(len(labels), (count,), generator=generator)] if labels is not None else None
-                for name in made_up}}
+    rows = {"real data": picked, **{name: torch.randint(len(training), (count,), generator=generator)
+                                    for name in made_up}}
+    pitches = reference.training_pitches
+    asked = {name: labels[which] if labels is not None else None for name, which in rows.items()}
+    asked_pitch = {name: pitches[which] if pitches is not None else None for name, which in rows.items()}
     metrics = [m for m in metrics if m not in NEEDS_TRAIN]
     if not metrics:
         return {}
     return {name: {"n": count, "metrics": score(samples, reference, metrics, seed, labels=asked[name],
+                                                asked_pitch=asked_pitch[name],
                                                 features=cached_features(reference.extractor, reference.data.name,
                                                                          name.replace(" ", "-"), samples,
                                                                          reference.device))["metrics"]}

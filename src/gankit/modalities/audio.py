@@ -60,8 +60,8 @@ def spectrogram_pictures(clips: torch.Tensor, sample_rate: int, scale: int = 2) 
     return pictures.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
 
 
-def write_wav(clip: torch.Tensor, sample_rate: int, path: str | Path) -> Path:
-    """One float clip (1, L) or (L,) in [-1, 1] as 16-bit PCM mono WAV, atomically."""
+def wav_bytes(clip: torch.Tensor, sample_rate: int) -> bytes:
+    """One float clip (1, L) or (L,) in [-1, 1] as the bytes of a 16-bit PCM mono WAV file."""
     pcm = (clip.reshape(-1).float().clamp(-1, 1) * 32767).round().to(torch.int16).cpu().numpy()
     buffer = io.BytesIO()  # made in memory: a wave writer on a file that fails complains again when collected
     with wave.open(buffer, "wb") as out:
@@ -69,8 +69,14 @@ def write_wav(clip: torch.Tensor, sample_rate: int, path: str | Path) -> Path:
         out.setsampwidth(2)
         out.setframerate(sample_rate)
         out.writeframes(pcm.astype("<i2").tobytes())
+    return buffer.getvalue()
+
+
+def write_wav(clip: torch.Tensor, sample_rate: int, path: str | Path) -> Path:
+    """One float clip (1, L) or (L,) in [-1, 1] as 16-bit PCM mono WAV, atomically."""
+    data = wav_bytes(clip, sample_rate)
     with atomic_path(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
+        tmp.write_bytes(data)
     return Path(path)
 
 

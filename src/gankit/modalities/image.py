@@ -104,7 +104,7 @@ class ImageModality(Modality):
     def describe(self, shape: tuple[int, ...] | list[int]) -> str:
         return f"{shape[1]}x{shape[2]} {'grey' if shape[0] == 1 else 'colour'} images"
 
-    collapse_advice = ("add --augment translation,color,cutout on small datasets",
+    collapse_advice = ("add --augment translation on small datasets",
                        "use a model with a stronger D (dcgan, sngan)")
 
     def classifier_input(self, height: int, width: int) -> str:

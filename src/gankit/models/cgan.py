@@ -20,7 +20,7 @@ from gankit.models.dcgan import (
     plan,
 )
 from gankit.models.dcgan import check as dcgan_check
-from gankit.models.spec import MODELS, LabelEmbedding, ModelSpec, label_code
+from gankit.models.spec import MODELS, LabelEmbedding, ModelSpec, aux_columns, label_code
 
 EMBEDDING = 50
 
@@ -33,11 +33,16 @@ class ConditionalGenerator(nn.Module):
         self.net = DCGANGenerator(latent_dim + EMBEDDING, sample_shape, width, act, slope, upsample)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent), (B, k) label rows
-        return self.net(torch.cat([z, self.embed(y)], dim=1))
+        return self.from_code(z, self.embed(y))
+
+    def from_code(self, z: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """Samples for a label code (B, EMBEDDING): a mix of two labels' codes morphs one into the other."""
+        return self.net(torch.cat([z, code], dim=1))
 
 
 class ProjectionDiscriminator(nn.Module):
-    def __init__(self, label_sizes: tuple[int, ...], sample_shape, width: int, act: str, slope: float, norm: str):
+    def __init__(self, label_sizes: tuple[int, ...], sample_shape, width: int, act: str, slope: float, norm: str,
+                 aux_sizes: tuple[int, ...] = ()):
         super().__init__()
         self.net = DCGANDiscriminator(sample_shape, width, act, slope, norm)
         # dcgan's head is not used here: unused parameters stop DistributedDataParallel (--nproc), so it goes, made
@@ -51,10 +56,15 @@ class ProjectionDiscriminator(nn.Module):
         self.linear = nn.Linear(self.net.channels * rows * columns, 1)
         self.embed = LabelEmbedding(label_sizes, self.net.channels * rows * columns)
         nn.init.normal_(self.embed.weight, 0.0, 0.02)  # start near an unconditional D
+        # AC-GAN's auxiliary classifier on the same features, for the conditions D also names (train.aux_conditions):
+        # projection alone left notes' pitch at chance after 100 steps (0.02 of 75), with it 0.30 (docs/benchmarks.md)
+        self.aux = nn.Linear(self.net.channels * rows * columns, sum(aux_sizes)) if aux_sizes else None
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # -> logits (B,)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, classify: bool = False):
+        """logits (B,); with `classify`, (logits, the auxiliary classifier's logits (B, sum of aux sizes))."""
         h = self.net.body(x).flatten(1)  # (B, channels * rows * columns of the last map)
-        return self.linear(h).view(-1) + (self.embed(y) * h).sum(dim=1)
+        logits = self.linear(h).view(-1) + (self.embed(y) * h).sum(dim=1)
+        return (logits, self.aux(h)) if classify else logits
 
 
 def _drop_unused_head(module, state_dict, prefix, *args) -> None:
@@ -70,12 +80,14 @@ def build(config: Config, sample_shape: tuple[int, ...],
     p = config.model.params
     g = ConditionalGenerator(config.model.latent_dim, label_sizes, sample_shape, p.width, p.g_activation,
                              p.negative_slope, p.upsample)
-    d = ProjectionDiscriminator(label_sizes, sample_shape, d_width(p), p.d_activation, p.negative_slope, p.d_norm)
+    aux_sizes = tuple(label_sizes[i] for i in aux_columns(config))
+    d = ProjectionDiscriminator(label_sizes, sample_shape, d_width(p), p.d_activation, p.negative_slope, p.d_norm,
+                                aux_sizes)
     g.apply(init_weights)
     d.apply(init_weights)
     return g, d
 
 
-MODELS.add("cgan", ModelSpec(build=build, params=ConvParams, check=dcgan_check, conditional=True,
+MODELS.add("cgan", ModelSpec(build=build, params=ConvParams, check=dcgan_check, conditional=True, auxiliary=True,
                              batch_norm_in_d=batch_norm_in_d, defaults={"train.beta1": 0.5},
                              summary="class-conditional DCGAN with a projection discriminator"))

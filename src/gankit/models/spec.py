@@ -33,6 +33,9 @@ class ModelSpec:
     summary: str = ""
     # G and D take labels: the data must have them, and fakes' labels are drawn from the data's (gankit.conditions)
     conditional: bool = False
+    # D can also name conditions (train.aux_conditions): D(x, y, classify=True) returns (logits, aux logits (B, the
+    # sum of the named conditions' sizes))
+    auxiliary: bool = False
     # the kinds of data (gankit.modalities) the family makes
     modalities: tuple[str, ...] = ("image",)
     # fitted by maximum likelihood (gankit.train.likelihood), not trained in a game: build returns (G, None)
@@ -95,6 +98,12 @@ class LabelEmbedding(nn.Embedding):
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:  # (B, k) label rows -> (B, dim)
         return super().forward(y + self.starts).sum(dim=1)
+
+
+def aux_columns(config: Config) -> tuple[int, ...]:
+    """The label columns D names under train.aux_conditions (their order in data.conditions)."""
+    told = [name.strip() for name in config.data.conditions.split(",")]
+    return tuple(told.index(name.strip()) for name in config.train.aux_conditions.split(",") if name.strip())
 
 
 def label_code(label_sizes: tuple[int, ...], dim: int) -> LabelEmbedding:

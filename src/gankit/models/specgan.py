@@ -77,7 +77,7 @@ def build_conditional(config: Config, sample_shape: tuple[int, ...], label_sizes
 MODELS.add("specgan", ModelSpec(build=build, params=SpecParams, check=check, batch_norm_in_d=batch_norm_in_d,
                                 defaults={"train.beta1": 0.5}, modalities=("audio",), spectrogram=view,
                                 summary="SpecGAN: dcgan's nets on spectrograms, Griffin-Lim back to sound"))
-MODELS.add("cspecgan", ModelSpec(build=build_conditional, params=SpecParams, check=check, conditional=True,
+MODELS.add("cspecgan", ModelSpec(build=build_conditional, params=SpecParams, check=check, conditional=True, auxiliary=True,
                                  batch_norm_in_d=batch_norm_in_d, defaults={"train.beta1": 0.5},
                                  modalities=("audio",), spectrogram=view,
                                  summary="class-conditional SpecGAN: cgan's nets on spectrograms"))

@@ -96,8 +96,12 @@ class WaveGANGenerator(nn.Module):
         self.net = nn.Sequential(*ups, nn.Tanh())
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # (B, latent) -> (B, 1, L)
-        if self.embed is not None:
-            z = torch.cat([z, self.embed(y)], dim=1)
+        return self.from_code(z, self.embed(y) if self.embed is not None else None)
+
+    def from_code(self, z: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:
+        """Clips for a label code (B, EMBEDDING) (a mix of two labels' codes morphs one into the other)."""
+        if code is not None:
+            z = torch.cat([z, code], dim=1)
         return self.net(self.dense(z).view(-1, self.start_channels, self.start))
 
 

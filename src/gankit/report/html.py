@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from gankit import conditions
 from gankit.atomic import write_atomically
 from gankit.checkpoint import read_meta, scan_checkpoints
 from gankit.config import parse_toml
@@ -23,8 +24,10 @@ from gankit.errors import GankitError
 from gankit.losses import LOSSES, GANLoss
 from gankit.metrics import BETTER, COMPARABLE_ONLY
 from gankit.modalities import Modality, SampleSpec
+from gankit.modalities.audio import wav_bytes
 from gankit.modalities.image import picture_image
 from gankit.pipeline import Pipeline, find_checkpoint
+from gankit.play import melody, play
 from gankit.plots import MAX_FRAME_SIDE, MAX_FRAMES, evenly_spaced, plot_beliefs, plot_losses, sample_grids, smooth
 from gankit.report.diagnosis import too_early
 from gankit.runlog import METRICS_FILE, read_eval_result, read_metrics
@@ -225,6 +228,8 @@ TEXT_LINES = 32
 MAX_TEXT_BYTES, MAX_CLIP_BYTES, MAX_PICTURE_BYTES = 2**20, 2**23, 2**26
 # sound in the page: the first clips of this many evenly spaced grids (about 2 MB of 1 s clips at 16 kHz)
 AUDIO_FRAMES, AUDIO_CLIPS = 12, 4
+# the families that play the built-in melody in a report (each about 370 KB in the page)
+MELODY_FAMILIES = 3
 
 
 def sample_frames(run: RunFiles) -> list[dict]:
@@ -287,19 +292,35 @@ def run_modality(run: RunFiles) -> Modality:
     return Modality()
 
 
-def interpolation_strip(run: RunFiles, steps: int = 12) -> str | None:
-    """A walk from seed 0's z to seed 1's with the newest generator, as a PNG data URI (None: no checkpoint).
-
-    Raises GankitError when the checkpoint is damaged."""
+def newest_generator(run: RunFiles) -> Pipeline | None:
+    """The newest checkpoint's G (None: no checkpoint). Raises GankitError when the checkpoint is damaged."""
     good, damaged = scan_checkpoints(run.path / "checkpoints")
     if not good and not damaged:
         return None
-    pipe = Pipeline.from_checkpoint(find_checkpoint(run.path), "cpu")  # GankitError: a damaged checkpoint
+    return Pipeline.from_checkpoint(find_checkpoint(run.path), "cpu")
+
+
+def interpolation_strip(pipe: Pipeline, steps: int = 12) -> str:
+    """A walk from seed 0's z to seed 1's, as a PNG data URI."""
     frames = pipe.walk([0, 1], steps)
     image = picture_image(pipe.picture(frames, nrow=len(frames)))
     buffer = io.BytesIO()
     image.resize((image.width * 2, image.height * 2), Image.Resampling.NEAREST).save(buffer, format="PNG")
     return _png_uri(buffer.getvalue())
+
+
+def melody_players(pipe: Pipeline) -> list[tuple[str, str]]:
+    """(family, WAV data URI) of the built-in melody played by up to MELODY_FAMILIES of a model conditioned on
+    family and pitch; none for other models."""
+    names = {c.name for c in pipe.spec.conditions}
+    if not {conditions.CLASS, conditions.PITCH} <= names:
+        return []
+    families = pipe.spec.conditions[conditions.column(pipe.spec.conditions, conditions.CLASS)].values
+    players = []
+    for family in families[:MELODY_FAMILIES]:
+        played = play(pipe, melody(), family=family)
+        players.append((family, _data_uri("audio/wav", wav_bytes(played.wave, played.sample_rate))))
+    return players
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +365,7 @@ show(frames.length - 1);
 """
 
 SCORE_KEYS = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "class_coverage", "asked_class",
-              "clear_pitch", "pitch_distance", "memorisation_rate", "nn_distance_ratio",
+              "pitch_accuracy", "clear_pitch", "pitch_distance", "memorisation_rate", "nn_distance_ratio",
               "js_1", "js_2", "js_3", "js_4", "js_4_floor", "distinct_4", "distinct_4_real", "unique", "empty", "novelty",
               "validity")
 
@@ -426,13 +447,18 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
                            "<div id=\"clips\"></div>"]
         script = SLIDER_SCRIPT
     try:
-        strip = interpolation_strip(run) if interpolation else None
+        pipe = newest_generator(run) if interpolation else None
     except GankitError as exc:  # the rest of the page does not need the model
-        strip = None
+        pipe = None
         body += ["<h2>Latent walk</h2>", f"<p>Left out: {html.escape(str(exc))}</p>"]
-    if strip:
+    if pipe is not None:
         body += ["<h2>Latent walk</h2>", "<p>From seed 0's z to seed 1's along a great circle: smooth changes mean "
-                 "G learned a continuous space.</p>", f"<img alt=\"latent walk\" src=\"{strip}\">"]
+                 "G learned a continuous space.</p>", f"<img alt=\"latent walk\" src=\"{interpolation_strip(pipe)}\">"]
+        if players := melody_players(pipe):
+            body += ["<h2>A melody</h2>", "<p>A C-major scale and the first bars of the \"Ode to Joy\", every note "
+                     "made by G at its pitch (<code>gankit play RUN tune.mid</code> plays any MIDI file):</p>",
+                     "<div id=\"melody\">" + "".join(f"<p>{html.escape(family)}<br><audio controls src=\"{uri}\">"
+                                                     "</audio></p>" for family, uri in players) + "</div>"]
     if run.scored:
         described = sorted({d for r in run.scored.values() if isinstance(d := r["extractor"].get("description"), str)})
         body += ["<h2>Scores (gankit eval)</h2>",

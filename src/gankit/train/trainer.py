@@ -23,7 +23,7 @@ from gankit.device import check_compile_support
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
 from gankit.models import MODELS, check_fits
-from gankit.models.spec import bind_noise
+from gankit.models.spec import aux_columns, bind_noise
 from gankit.runlog import METRICS_FILE
 from gankit.train.callbacks import Callback
 from gankit.train.distributed import SINGLE, Replicas
@@ -96,9 +96,12 @@ class Trainer:
         """The rules of the steps; compiled networks, and DDP's wrappers where the family plays the usual game."""
         t, device, state = self.config.train, self.device, self.state
         loss = LOSSES.get(t.loss)
+        named = aux_columns(self.config)
         self.rules = StepRules(loss=loss, gp_weight=loss.gp_weight if t.gp_weight is None else t.gp_weight,
                                r1_gamma=t.r1_gamma, augment=parse_policy(t.augment), autocast=autocast_dtype(t.precision),
-                               joint_d_pass=not uses_batch_statistics(state.d), replicas=self.replicas)
+                               joint_d_pass=not uses_batch_statistics(state.d), replicas=self.replicas,
+                               aux_weight=t.aux_weight if named else 0.0, aux_columns=named,
+                               aux_sizes=tuple(self.spec.label_sizes[i] for i in named))
         if t.compile:
             compile_networks(state.g, state.d, device,
                              double_backward=self.rules.gp_weight > 0 or self.rules.r1_gamma > 0, mode=t.compile_mode)

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 from gankit.checkpoint import BEST
-from gankit.conditions import class_ids
+from gankit.conditions import asked_pitches, class_ids
 from gankit.metrics.evaluate import labels_like_data, parse_metrics, prepare_reference, score
 from gankit.pipeline import Pipeline, latents
 from gankit.seeds import EVAL
 from gankit.train.callbacks import Callback
 
 # the scores said on the console after each evaluation (all of them go to metrics.jsonl)
-SHOWN = ("fid", "kid", "precision", "recall", "asked_class", "clear_pitch", "pitch_distance", "js_4", "novelty", "unique")
+SHOWN = ("fid", "kid", "precision", "recall", "asked_class", "pitch_accuracy", "clear_pitch", "pitch_distance", "js_4",
+         "novelty", "unique")
 
 
 class Evaluation(Callback):
@@ -39,6 +40,7 @@ class Evaluation(Callback):
         images = pipe.generate(self.z, self.y)
         features = pitch = None
         labels = class_ids(trainer.spec.conditions, self.y)  # the classes asked, for class-aware scores
+        asked_pitch = asked_pitches(trainer.spec.conditions, self.y)
         if self.replicas.active and not trainer.spec.modality.scored_by_features:  # scored from the samples
             images = self.replicas.gather(images)
         elif self.replicas.active:
@@ -47,10 +49,11 @@ class Evaluation(Callback):
             if self.reference.pitch is not None:
                 pitch = self.replicas.gather(self.reference.pitch.probabilities(images).to(self.reference.device))
             labels = None if labels is None else self.replicas.gather(labels)
+            asked_pitch = None if asked_pitch is None else self.replicas.gather(asked_pitch)
         scores = None
         if self.replicas.is_main:
             result = score(images, self.reference, self.metrics, seed=self.seed, features=features, labels=labels,
-                           pitch=pitch)
+                           pitch=pitch, asked_pitch=asked_pitch)
             values = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
             scores = {**values, "eval_n": result["n"], "eval_extractor": self.reference.extractor.id}
         return self.replicas.from_main(scores)
