@@ -167,6 +167,9 @@ def play(pipe: Pipeline, notes: list[TuneNote], seed: int = 0, family: str | Non
                           "with --model auto, or --set data.conditions=class,pitch); this one's conditions: "
                           f"{', '.join(c.name for c in spec.conditions) or 'none'}")
     families, pitches = spec.conditions[where[conditions.CLASS]], spec.conditions[where[conditions.PITCH]]
+    # by name or index; one the model lacks is a line naming those it has
+    family = families.values[families.index(family)] if family is not None else None
+    morph = tuple(families.values[families.index(name)] for name in morph) if morph else None
     known = sorted(int(v) for v in pitches.values)
     rows, moved, played_families = [], 0, []
     for note in notes:
