@@ -162,7 +162,7 @@ def play(pipe: Pipeline, notes: list[TuneNote], seed: int = 0, family: str | Non
     (`seed`); `morph`: from one family (and z) to another across the tune. Mixed at the run's sample rate."""
     spec = pipe.spec
     where = {name: conditions.column(spec.conditions, name) for name in (conditions.CLASS, conditions.PITCH)}
-    if spec.modality.name != "audio" or None in where.values():
+    if None in where.values():  # a pitch is a condition of notes alone: such a model makes sound
         raise GankitError("gankit play needs a sound model conditioned on instrument family and pitch (a notes run "
                           "with --model auto, or --set data.conditions=class,pitch); this one's conditions: "
                           f"{', '.join(c.name for c in spec.conditions) or 'none'}")

@@ -52,14 +52,15 @@ def run(args: argparse.Namespace) -> int:
         morph = tuple(name.strip() for name in args.morph.split(","))
         if len(morph) != 2 or not all(morph) or args.label is not None:
             raise GankitError(f"--morph takes two families, like brass,string, without --class; got {args.morph!r}")
-    out = Path(args.out) if args.out else None
-    if out is not None and out.suffix.lower() != ".wav":
-        raise GankitError(f"--out {out} must end in .wav")
     run_dir = run_or_bundle(args.run)
     notes, drums = read_midi(args.midi)
     pipe = Pipeline.from_run(args.run, args.checkpoint, args.device)
+    heard = pipe.spec.modality.sequence_suffix or ""  # a tune is heard as the run's sound files are
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix.lower() != heard:
+        raise GankitError(f"--out {out} must end in {heard}")
     played = play(pipe, notes, args.seed, args.label, morph)
-    out = out or (run_dir / "samples" if run_dir is not None else Path()) / f"{Path(args.midi).stem}.wav"
+    out = out or (run_dir / "samples" if run_dir is not None else Path()) / f"{Path(args.midi).stem}{heard}"
     out.parent.mkdir(parents=True, exist_ok=True)
     write_wav(played.wave, played.sample_rate, out)
     left = f"; {drums} drum note(s) left out" if drums else ""
