@@ -61,7 +61,8 @@ WHY_SOUND = ("on spoken-digits on 2 CPU cores, after 30 minutes cspecgan's clips
              "of 8.09 over 3 seeds (real training clips: IS 8.68), WaveGAN's FID 85 and IS 1.31 (docs/benchmarks.md)")
 WHY_NOTES = ("on notes on 2 CPU cores, after 30 minutes the notes were at the pitch asked 0.95 of the time and "
              "clear in 0.95 (means over 2 seeds; real notes 0.998; the family asked for 0.48, real 0.999); with the "
-             "family alone they were clear in 0.58 and of the family asked for 0.60 (docs/benchmarks.md)")
+             "family alone, on a CPU with fast bf16 that made 3x the steps, clear in 0.58 and of the family asked for 0.60 "
+             "(docs/benchmarks.md)")
 # on text, the GAN that scored best at 30 CPU minutes (benchmarks/text_models.sh), with its own defaults; the
 # start-up line names the maximum-likelihood baseline that scored better still
 TEXT = "arae"
