@@ -46,12 +46,17 @@ class Condition:
         shown = ", ".join(self.values[:20]) + (f", ... ({len(self.values)} in all)" if len(self.values) > 20 else "")
         raise GankitError(f"{self.name} {asked!r} is not one of 0..{len(self.values) - 1} or {shown}")
 
+    @property
+    def midi_numbers(self) -> list[int]:
+        """A pitch condition's values as MIDI note numbers, in label order."""
+        return [int(v) for v in self.values]
+
     def _pitch_index(self, asked: str | int) -> int:
         midi = midi_number(asked)
         if midi is None:
             raise GankitError(f"pitch {asked!r} is neither a MIDI note number (0..127) nor a note name (C4, F#3, Bb2)")
         if str(midi) not in self.values:
-            known = sorted(int(v) for v in self.values)
+            known = sorted(self.midi_numbers)
             raise GankitError(f"pitch {asked} (MIDI {midi}) is outside the pitches this model was trained on: MIDI "
                               f"{known[0]}..{known[-1]} ({note_name(known[0])}..{note_name(known[-1])})")
         return self.values.index(str(midi))
@@ -86,7 +91,7 @@ def asked_pitches(conditions: Conditions, rows: torch.Tensor | None) -> torch.Te
     where = column(conditions, PITCH)
     if rows is None or where is None:
         return None
-    midi = torch.tensor([int(v) for v in conditions[where].values], device=rows.device)
+    midi = torch.tensor(conditions[where].midi_numbers, device=rows.device)
     return midi[rows[:, where]]
 
 

@@ -170,7 +170,7 @@ def play(pipe: Pipeline, notes: list[TuneNote], seed: int = 0, family: str | Non
     # by name or index; one the model lacks is a line naming those it has
     family = families.values[families.index(family)] if family is not None else None
     morph = tuple(families.values[families.index(name)] for name in morph) if morph else None
-    known = sorted(int(v) for v in pitches.values)
+    known = sorted(pitches.midi_numbers)
     rows, moved, played_families = [], 0, []
     for note in notes:
         pitch = note.pitch
