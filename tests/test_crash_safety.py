@@ -92,7 +92,7 @@ def test_sigterm_finishes_the_step_and_says_how_to_resume(tmp_path):
     """SIGTERM (a scheduler's stop) to the --nproc launcher of 2 processes: every process stops at the same step.
     (One process stopped by a signal, SIGINT, is test_cli's; both signals take the same path in gankit.)"""
     proc = _start("train", "--nproc", "2", "--max-steps", "2000", "--name", "t", "--out", str(tmp_path), "--no-progress",
-                  "--device", "cpu")
+                  "--no-report", "--device", "cpu")
     metrics = tmp_path / "t" / "metrics.jsonl"
     assert _wait_for(lambda: metrics.exists() and metrics.stat().st_size > 0, proc, 120)
     proc.send_signal(signal.SIGTERM)
@@ -102,7 +102,7 @@ def test_sigterm_finishes_the_step_and_says_how_to_resume(tmp_path):
     assert "Traceback" not in err
     (checkpoint,) = _loadable(tmp_path / "t")
     step = ckpt.read_meta(checkpoint)["step"]
-    done = gankit("train", "--resume", str(tmp_path / "t"), "--max-steps", str(step + 3), "--no-progress")
+    done = gankit("train", "--resume", str(tmp_path / "t"), "--max-steps", str(step + 3), "--no-progress", "--no-report")
     assert done.returncode == 0, done.stderr
 
 

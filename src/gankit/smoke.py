@@ -1,6 +1,7 @@
 """GANKIT_SMOKE_TEST=N: every command in its shortest form, to check that a walk of commands runs (the README's
 own blocks are tested this way), not to train anything. Training stops N G steps after where it starts, and
-sampling and scoring make at most SMOKE_SAMPLES samples; each command says so on stderr."""
+sampling and scoring make at most SMOKE_SAMPLES samples; each command says so on stderr. Sound is decoded from
+spectrograms with at most SMOKE_GRIFFIN_LIM iterations (rougher clips of the same length)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from gankit.errors import GankitError
 
 SMOKE_ENV = "GANKIT_SMOKE_TEST"
 SMOKE_SAMPLES = 100
+SMOKE_GRIFFIN_LIM = 2
 
 
 def smoke_steps() -> int | None:
@@ -29,3 +31,9 @@ def smoke_samples(n: int) -> int:
         return n
     print(f"gankit: {SMOKE_ENV} is set: {SMOKE_SAMPLES} samples, not {n}", file=sys.stderr)
     return SMOKE_SAMPLES
+
+
+def smoke_griffin_lim(iterations: int) -> int:
+    """iterations, or at most SMOKE_GRIFFIN_LIM under GANKIT_SMOKE_TEST: decoding was most of a sound command's
+    time in the README walk."""
+    return iterations if smoke_steps() is None else min(iterations, SMOKE_GRIFFIN_LIM)

@@ -11,6 +11,7 @@ every checkpoint (the audio modality's info), so a run turns its samples into so
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from gankit.errors import GankitError
+from gankit.smoke import smoke_griffin_lim
 
 # SpecGAN's: log(|X| + eps), and the normalised values clipped at this many standard deviations (the specgan family
 # sets its own eps, measured on spoken-digits)
@@ -162,7 +164,7 @@ class SpectrogramView:
 
         In chunks: Griffin-Lim is bound by memory traffic, and 64 clips at a time took a third of the time per
         clip that 500 did (2 CPU cores)."""
-        steps = self.iterations if iterations is None else iterations
+        steps = smoke_griffin_lim(self.iterations if iterations is None else iterations)
         waves = [griffin_lim(self.decode_magnitude(part), self.n_fft, self.hop, self.clip_samples, steps)
                  for part in x.split(chunk)]
         return torch.cat(waves)[:, None].clamp(-1, 1)
@@ -217,15 +219,25 @@ def _triangles(sample_rate: int, n_fft: int, low: np.ndarray, centre: np.ndarray
 
 def band_filters(view: SpectrogramView) -> torch.Tensor:
     """(mels, n_fft / 2 + 1): the view's filterbank, on its scale."""
-    if view.scale == "log":
-        return log_filterbank(view.sample_rate, view.n_fft, view.mels)
-    return mel_filterbank(view.sample_rate, view.n_fft, view.mels)
+    return filterbank(view.scale, view.sample_rate, view.n_fft, view.mels)
+
+
+def filterbank(scale: str, sample_rate: int, n_fft: int, bands: int) -> torch.Tensor:
+    if scale == "log":
+        return log_filterbank(sample_rate, n_fft, bands)
+    return mel_filterbank(sample_rate, n_fft, bands)
 
 
 def band_inverse(view: SpectrogramView) -> torch.Tensor:
-    """(n_fft / 2 + 1, mels): the filterbank's least-squares inverse, in float64 for a stable solve."""
-    filters = band_filters(view).double()
-    return torch.linalg.lstsq(filters, torch.eye(view.mels, dtype=torch.float64), driver="gelsd").solution.float()
+    """(n_fft / 2 + 1, mels): the filterbank's least-squares inverse, in float64 for a stable solve; read-only."""
+    return _band_inverse(view.scale, view.sample_rate, view.n_fft, view.mels)
+
+
+@functools.lru_cache(maxsize=8)
+def _band_inverse(scale: str, sample_rate: int, n_fft: int, mels: int) -> torch.Tensor:
+    """Solved once a process: the solve took longer than the rest of decoding a preview's few clips."""
+    filters = filterbank(scale, sample_rate, n_fft, mels).double()
+    return torch.linalg.lstsq(filters, torch.eye(mels, dtype=torch.float64), driver="gelsd").solution.float()
 
 
 def griffin_lim(magnitude: torch.Tensor, n_fft: int, hop: int, length: int, iterations: int,
