@@ -37,6 +37,11 @@ def test_eval_run_writes_result(run, shared_cache):
     assert data["n"] == 500 and data["seed"] == 0
     assert data["extractor"]["name"] == "classifier" and len(data["extractor"]["digest"]) == 16
     assert data["reference"] == {"dataset": "fashion-mnist", "split": "test", "n": 10000}
+    # beside it, what real training images and random pixels score the same way (memorisation left out: training
+    # images are copies of themselves)
+    real, noise = (data["yardsticks"][name] for name in ("real data", "noise"))
+    assert real["n"] == noise["n"] == 500 and "memorisation_rate" not in real["metrics"]
+    assert real["metrics"]["fid"] < 1 < 50 < noise["metrics"]["fid"] and real["metrics"]["precision"] > 0.5
     saved = json.loads((run / "eval" / "final.json").read_text())
     assert saved["metrics"]["fid"] == metrics["fid"]
     with Image.open(run / "eval" / "final-closest.png") as pairs:  # labelled, and large enough to see
@@ -53,7 +58,8 @@ def test_eval_run_writes_result(run, shared_cache):
     table = gankit("eval", str(run), "--n", "300", "--metrics", "fid,kid", env=shared_cache)
     assert table.returncode == 0 and "fid" in table.stdout and "classifier:" in table.stdout
     assert "scores compare only with scores from the same extractor on the same held-out samples" in table.stdout
-    assert re.search(r"^metric\s+better\s", table.stdout, re.M) and re.search(r"^fid\s+lower\s", table.stdout, re.M)
+    assert re.search(r"^metric\s+better\s+this\s+real data \(300\)\s+noise \(300\)$", table.stdout, re.M)
+    assert re.search(r"^fid\s+lower\s", table.stdout, re.M) and "noise: random pixels, as bad as it gets" in table.stdout
     assert not (bundle / "eval").exists()
 
 

@@ -282,7 +282,9 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch, tmp_path):
     # text: the family that scored best at 30 CPU minutes, with its own defaults
     text = resolve_config(overrides={"model.name": "auto", "data.name": "words"})
     assert text.model.name == auto.TEXT and text.train.loss == MODELS.get(auto.TEXT).defaults.get("train.loss", "bce")
-    assert auto_line(text, "text", 0).startswith(f"--model auto is {auto.TEXT} (text): ")
+    assert auto_line(text, "text", 0) == f"--model auto is {auto.TEXT} (text): {auto.WHY_TEXT}"
+    poems = resolve_config(overrides={"model.name": "auto", "data.name": "tang-poems"})
+    assert auto_line(poems, "text", 0).endswith(auto.WHY_POEMS)  # each text set its own scores, not the words'
     # sound labelled with its pitch (notes) trains on the picture that keeps the pitch; spoken words on mel bands
     notes = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": "notes"})
     assert notes.model.name == "cspecgan" and {k: v for k, v in to_dict_flat(notes).items() if k in auto.PITCHED_VIEW} == auto.PITCHED_VIEW

@@ -76,6 +76,8 @@ def test_reader_skips_and_counts_and_refuses_clearly(tmp_path):
         assert read_lines(path, 32) == ["hello", "w\u00f6rld"]
     assert sorted(str(w.message).split(": ")[-1] for w in said) == ["longer than 32 characters (--seq-len 40 keeps "
                                                                     "them)", "not UTF-8"]
+    (tmp_path / "mac.txt").write_bytes(b"moon\rriver\r")  # an old Mac's line ends: two lines, not one to shorten
+    assert read_lines(tmp_path / "mac.txt", 32) == ["moon", "river"]
     (tmp_path / "empty.txt").write_bytes(b"\n\n")
     with pytest.raises(GankitError, match="has no line to train on"):
         read_lines(tmp_path / "empty.txt", 32)
@@ -273,6 +275,11 @@ def test_baselines_through_the_command(tmp_path):
                   "--no-report").returncode == 0  # named after the file's stem
     sampled = gankit("sample", str(runs / "0001-ngram-names"), "--n", "7", "--out", str(tmp_path / "ng.txt"))
     assert sampled.returncode == 0 and len((tmp_path / "ng.txt").read_text().splitlines()) == 7
+    # its report claims only what an n-gram model has: one count, no curve, no latent space
+    assert gankit("report", str(runs / "0001-ngram-names"), "--out", str(tmp_path / "ng.html")).returncode == 0
+    page = (tmp_path / "ng.html").read_text()
+    assert "fitted in one pass over 60 training items" in page and "no latent vector to walk along" in page
+    assert "steps logged" not in page and "Negative log-likelihood of the training batches" not in page
     with pytest.raises(GankitError, match="train.n_critic is for GANs, and charlm is trained by maximum likelihood"):
         resolve_config(overrides={"data.name": str(corpus), "model.name": "charlm", "train.n_critic": 5})
     assert_clean_error(gankit("train", "--resume", str(runs / "lm")), "fitted in one go")

@@ -51,9 +51,9 @@ ended at once), and on samples of 3 characters or more (one letter is a word by 
 (distinct samples that are not training items), validity (new samples that are held-out items: for
 words, new real words) and memorisation_rate (samples that copy a training item).
 
-Sound and text are scored beside yardsticks, scored the same way: real data (as many training samples: as good as
-it gets), and silence and white noise (sound) or random characters in the data's proportions (text): as bad as it
-gets. They are printed as columns and kept in the result under "yardsticks".
+Samples are scored beside yardsticks, scored the same way: real data (as many training samples: as good as it
+gets), and random pixels (images), silence and white noise (sound) or random characters in the data's proportions
+(text): as bad as it gets. They are printed as columns and kept in the result under "yardsticks".
 
 The classifier extractor is refused when it cannot tell its classes apart on the held-out images
 (accuracy not clearly above chance): scores from its features would mean nothing. Scores compare

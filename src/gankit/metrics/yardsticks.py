@@ -3,11 +3,10 @@ is read. FID 0.8 on spoken digits means little alone; beside real training clips
 
   real data             training samples: what a G that wrote real data would score at this N against these held-out samples (for
                         text these are the floors, js_n_floor and distinct_n_real)
+  noise                 (images) uniformly random pixels: a G that learnt nothing
   silence, white noise  (sound) a G that learnt nothing: a score near theirs is no sound worth hearing
   random characters     (text) items of real lengths whose characters are drawn in the training text's proportions:
                         the statistics of single characters without words
-
-Images have none: their scale is set by papers and docs/benchmarks.md, and FID's own range is known to their readers.
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ from gankit.metrics.reference import cached_features
 from gankit.metrics.text import TextReference, real_scores, score_items
 
 # how the table of scores says what each column is
-MEANING = {"real data": "training samples, as good as it gets", "silence": "as bad as nothing",
+MEANING = {"real data": "training samples, as good as it gets", "noise": "random pixels, as bad as it gets",
+           "silence": "as bad as nothing",
            "white noise": "as bad as noise", "random characters": "characters in the right proportions, no words"}
 
 

@@ -110,6 +110,9 @@ class ImageModality(Modality):
     def classifier_input(self, height: int, width: int) -> str:
         return f"{height}x{width} px"
 
+    def baselines(self, like: torch.Tensor, count: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        return {"noise": torch.randint(0, 256, (count, *like.shape[1:]), dtype=torch.uint8, generator=generator)}
+
     def classifier_view(self, samples: torch.Tensor) -> torch.Tensor:
         return samples
 

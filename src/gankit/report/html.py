@@ -10,6 +10,7 @@ import base64
 import html
 import io
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from gankit.pipeline import Pipeline, find_checkpoint
 from gankit.play import melody, play
 from gankit.plots import MAX_FRAME_SIDE, MAX_FRAMES, evenly_spaced, plot_beliefs, plot_losses, sample_grids, smooth
 from gankit.report.diagnosis import too_early
-from gankit.runlog import METRICS_FILE, read_eval_result, read_metrics
+from gankit.runlog import KEEP_ROWS, METRICS_FILE, read_eval_result, read_metrics
 from gankit.runs import open_run, read_run_file
 
 REPORT_FILE = "report.html"
@@ -52,6 +53,8 @@ class RunFiles:
     scored: dict[str, dict] = field(default_factory=dict)
     # what could not be read and was left out, in words
     damaged: list[str] = field(default_factory=list)
+    # the valid rows of each kind the log holds (the lists above may hold an even selection of them)
+    counts: Counter[str] = field(default_factory=Counter)
 
     @property
     def name(self) -> str:
@@ -84,7 +87,8 @@ def read_run(path: Path) -> RunFiles:
     files = RunFiles(path, (config or b"").decode("utf-8", errors="replace"))
     lists = {"diagnosis": files.diagnoses, "diversity": files.diversity, "step": files.steps, "eval": files.evals,
              "fit": files.fits}
-    rows = read_metrics(path / METRICS_FILE)
+    rows = read_metrics(path / METRICS_FILE, KEEP_ROWS)
+    files.counts = rows.counts
     for row in rows:
         if row["kind"] in lists:
             lists[row["kind"]].append(row)
@@ -138,7 +142,7 @@ def training_charts(run: RunFiles) -> list[tuple[str, str]]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    charts = [_likelihood_chart(plt, run)] if run.fits else []
+    charts = [_likelihood_chart(plt, run)] if len(run.fits) > 1 else []  # one point (an n-gram count) is no curve
     if run.steps:
         charts += _game_charts(plt, run)
     scored = [e for e in run.evals if _score_key(run) in e]
@@ -418,19 +422,36 @@ def diagnosis_section(run: RunFiles) -> list[str]:
     return body
 
 
+def _training_done(run: RunFiles, likelihood: bool) -> str:
+    """How much training the log records, in a line."""
+    last = (run.steps or run.fits or [{}])[-1]
+    logged = run.counts["fit" if likelihood else "step"]
+    if likelihood and logged == 1:  # an n-gram model is counted, not trained
+        return (f"fitted in one pass over {last.get('images_seen', 0):,} training items "
+                f"({last.get('nll', float('nan')):.3f} nats per character)")
+    what = "maximum-likelihood steps" if likelihood else "G steps"
+    return (f"{logged:,} {what} logged"
+            + (f", {last.get('images_seen', 0):,} samples seen, {last['seconds'] / 60:.1f} minutes of training"
+               if "seconds" in last else ""))
+
+
+def _walk_section(pipe: Pipeline, likelihood: bool) -> list[str]:
+    if likelihood:
+        return ["<h2>Latent walk</h2>", "<p>None: a maximum-likelihood model draws each character from the ones "
+                "before it, with no latent vector to walk along.</p>"]
+    return ["<h2>Latent walk</h2>", "<p>From seed 0's z to seed 1's along a great circle: smooth changes mean "
+            "G learned a continuous space.</p>", f"<img alt=\"latent walk\" src=\"{interpolation_strip(pipe)}\">"]
+
+
 def write_report(path: Path, out: Path | None = None, interpolation: bool = True) -> Path:
     """Write RUN/report.html (or `out`) and return its path."""
     run = read_run(Path(path))
     out = Path(out) if out else run.path / REPORT_FILE
-    last = (run.steps or run.fits or [{}])[-1]
-    what = "G steps" if run.steps or not run.fits else "maximum-likelihood steps"
-    body = [f"<h1>{html.escape(run.name)}</h1>",
-            f"<p class=\"meta\">{len(run.steps or run.fits)} {what} logged"
-            + (f", {last.get('images_seen', 0):,} samples seen, {last['seconds'] / 60:.1f} minutes of training"
-               if "seconds" in last else "") + "</p>"]
+    likelihood = bool(run.fits) and not run.steps  # a maximum-likelihood baseline: no game, no latent space
+    body = [f"<h1>{html.escape(run.name)}</h1>", f"<p class=\"meta\">{_training_done(run, likelihood)}</p>"]
     if run.damaged:
         body.append(f"<div class=\"finding\">Damaged files, left out: {html.escape('; '.join(run.damaged))}</div>")
-    if not run.fits or run.steps:  # a maximum-likelihood baseline has no game to diagnose
+    if not likelihood:  # a maximum-likelihood baseline has no game to diagnose
         body += diagnosis_section(run)
     for title, uri in training_charts(run):
         body.append(f"<h2>{html.escape(title)}</h2><img alt=\"{html.escape(title)}\" src=\"{uri}\">")
@@ -452,8 +473,7 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
         pipe = None
         body += ["<h2>Latent walk</h2>", f"<p>Left out: {html.escape(str(exc))}</p>"]
     if pipe is not None:
-        body += ["<h2>Latent walk</h2>", "<p>From seed 0's z to seed 1's along a great circle: smooth changes mean "
-                 "G learned a continuous space.</p>", f"<img alt=\"latent walk\" src=\"{interpolation_strip(pipe)}\">"]
+        body += _walk_section(pipe, likelihood)
         if players := melody_players(pipe):
             body += ["<h2>A melody</h2>", "<p>A C-major scale and the first bars of the \"Ode to Joy\", every note "
                      "made by G at its pitch (<code>gankit play RUN tune.mid</code> plays any MIDI file):</p>",
