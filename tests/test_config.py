@@ -52,7 +52,7 @@ def test_round_trips():
     ({"model.name": "dcgan", "data.image_size": 48}, "model dcgan makes 28, 32, 64 or 128 px images"),
     ({"data.channels": 2}, "data.channels must be 1 or 3"),
     ({"data.name": "/no/such/folder"}, "is neither a dataset"),
-    ({"train.device": "gpu"}, "train.device must be auto, cpu, cuda, cuda:N or mps"),
+    ({"train.device": "gpu"}, "train.device must be auto, cpu, cuda, cuda:N (N a GPU's number"),
     ({"model.g_activation": "swish"}, "model.g_activation must be one of relu, leaky_relu"),
     ({"model.name": "dcgan", "train.loss": "wgan-gp"}, "model.d_norm must be none with a gradient penalty"),
     # wgan-gp builds dcgan's critic, which honours d_norm: BatchNorm under a gradient penalty is refused
@@ -82,6 +82,15 @@ def test_bad_files(tmp_path):
     other.write_text("{}")
     with pytest.raises(GankitError, match=r"must end in \.toml, \.yaml or \.yml"):
         load_config_file(other)
+    with pytest.raises(GankitError, match="is a folder; give a .toml or .yaml file"):  # it said "does not exist"
+        load_config_file(tmp_path)
+    huge = tmp_path / "huge.toml"
+    huge.write_text("# padding\n" * 200_000)
+    with pytest.raises(GankitError, match=r"is 2,000,000 bytes, more than any config \(1,048,576 at most\)"):
+        load_config_file(huge)
+    saved_by_notepad = tmp_path / "bom.toml"  # a byte-order mark first: "Invalid statement (at line 1, column 1)"
+    saved_by_notepad.write_bytes(b"\xef\xbb\xbf[train]\nlr_g = 0.001\n")
+    assert load_config_file(saved_by_notepad) == {"train.lr_g": 0.001}
 
 
 def test_config_is_frozen():

@@ -102,6 +102,20 @@ def test_unlabelled_images_are_labelled_by_clusters_of_equal_size():
     assert torch.equal(cluster_images(images, 4)[0], labels)
 
 
+def test_a_folder_of_identical_pictures_gets_as_many_clusters_as_it_can_fill(tmp_path):
+    """200 copies of one picture and 6 of another (k-means++ on copies crashed: every distance 0): a cluster per
+    two distinct pictures, said once."""
+    picture = np.full((16, 16, 3), 128, np.uint8)
+    for i in range(206):
+        Image.fromarray(picture if i < 200 else 255 - picture).save(tmp_path / f"{i:03d}.png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_dataset(DataConfig(name=str(tmp_path), clusters=20))
+    assert data.classes == ("cluster 0",) and data.labels.unique().tolist() == [0]
+    assert [str(w.message) for w in caught] == [f"the 206 images of {tmp_path} are 2 distinct picture(s): 1 cluster(s) "
+                                                "of them, not 20 (--clusters 0 trains without clusters)"]
+
+
 def test_large_pictures_find_the_same_directions_without_their_covariance():
     """Past EXACT_PIXELS values a picture, PCA goes through the Gram matrix of the images (of a seeded subset when
     there are many): the same projections, up to each direction's sign, as the pixels' covariance gives."""

@@ -30,5 +30,6 @@ def test_explicit_devices(monkeypatch):
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     with pytest.raises(GankitError, match="MPS is not available"):
         resolve_device("mps")
-    with pytest.raises(GankitError, match="must be auto, cpu, cuda, cuda:N or mps"):
-        resolve_device("cuda:x")
+    for name in ("cuda:x", "cuda:99999999999999999999", "cpu\n"):  # the long index failed deep in PyTorch
+        with pytest.raises(GankitError, match=r"must be auto, cpu, cuda, cuda:N \(N a GPU's number, 0 to 9999\) or mps"):
+            resolve_device(name)

@@ -237,6 +237,10 @@ def test_checkpoint_with_wrong_shapes_and_a_disguised_pickle(good_checkpoint, tm
     save_file(tensors, str(wrong / ckpt.WEIGHTS))
     with pytest.raises(GankitError, match="do not fit the classic model"):
         load_generator(wrong)
+    tensors["G.fc1.weight"] = torch.full_like(ckpt.load_tensors(good_checkpoint, ckpt.WEIGHTS)["G.fc1.weight"], torch.nan)
+    save_file(tensors | {"G.fc1.bias": tensors["G.fc1.bias"] * torch.inf}, str(wrong / ckpt.WEIGHTS))
+    with pytest.raises(GankitError, match=r"weights hold NaN or Inf \(fc1.bias and 1 more\), which training never"):
+        load_generator(wrong)  # sampled blank pictures with exit 0
     disguised = tmp_path / "disguised"
     shutil.copytree(good_checkpoint, disguised)
     marker = tmp_path / "pwned"
@@ -260,3 +264,14 @@ def test_idx_file_through_the_cli(tmp_path):
     (folder / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01" + (9).to_bytes(4, "big")))
     result = gankit("train", "--data", "mnist", "--data-dir", str(folder), "--out", str(tmp_path / "runs"))
     assert_clean_error(result)
+
+
+def test_gankits_own_json_files_are_size_checked_before_they_are_read(tmp_path):
+    """A model.json padded to gigabytes was read whole (minutes, then MemoryError); a sparse file costs no disk here."""
+    from gankit.errors import MAX_JSON_BYTES, read_json
+
+    padded = tmp_path / "model.json"
+    with open(padded, "wb") as stream:
+        stream.truncate(MAX_JSON_BYTES + 1)
+    with pytest.raises(GankitError, match=r"model.json is unreadable \(67,108,865 bytes, more than gankit writes"):
+        read_json(padded, "missing", "model.json is unreadable")

@@ -223,3 +223,35 @@ def test_disk_full_at_a_checkpoint_keeps_what_was_there(small_disk, fashion_dir)
     result = gankit("train", "--out", str(mount), "--name", "r", "--max-steps", "5", "--no-progress")
     assert_clean_error(result, "not enough disk space for checkpoint", "the earlier checkpoints are intact")
     assert not [p for p in (mount / "r" / "checkpoints").iterdir()]  # no half-written checkpoint
+
+
+@pytest.mark.parametrize("name", ["x\n", "a/b", "../x", "", "-x", "tab\there", "x\x1b[31m"])
+def test_run_names_with_control_characters_or_slashes_are_refused_and_make_nothing(tmp_path, name):
+    from gankit.config import Config
+    from gankit.errors import GankitError
+    from gankit.runs import create_run
+
+    with pytest.raises(GankitError, match="must use letters, digits"):
+        create_run(tmp_path / "runs", name, Config())
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_huge_log_is_read_a_line_at_a_time_and_thinned_evenly(tmp_path):
+    """info, report and the charts hold about 2 x KEEP rows of each kind whatever metrics.jsonl holds (500 MB of rows
+    took gigabytes); a line longer than any row is skipped without being held; the counts stay exact."""
+    from gankit.runlog import MAX_ROW_BYTES, read_metrics
+
+    step = '{{"kind": "step", "step": {0}, "d_loss": 0.5, "g_loss": 1.0, "d_real": 0.6, "d_fake": 0.4}}\n'
+    with open(tmp_path / "metrics.jsonl", "w") as log:
+        log.writelines(step.format(i) for i in range(1, 5001))
+        log.write('{"kind": "step", "junk": "' + "x" * (3 * MAX_ROW_BYTES) + '"}\n')
+        log.write('{"kind": "eval", "step": 5000, "fid": 3.5}\n')
+        log.writelines(step.format(i) for i in range(5001, 10_004))
+    rows = read_metrics(tmp_path / "metrics.jsonl", keep=100)
+    steps = [r["step"] for r in rows if r["kind"] == "step"]
+    assert rows.counts == {"step": 10_003, "eval": 1} and rows.skipped == 1
+    assert 100 <= len(steps) < 200 and steps[0] == 1 and steps[-1] == 10_003 and steps == sorted(steps)
+    gaps = {b - a for a, b in zip(steps[:-2], steps[1:-1])}
+    assert len(gaps) == 1  # evenly spaced, but for the last row, always kept
+    assert [r["step"] for r in rows if r["kind"] == "eval"] == [5000]
+    assert len(read_metrics(tmp_path / "metrics.jsonl")) == 10_004  # a resume's rewrite keeps every row

@@ -172,12 +172,21 @@ def parse_toml(text: str) -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+# a config file gankit writes is about 8 KB, with its comments
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a TOML or YAML file into flat dotted keys ({"train.lr_g": 0.001, ...})."""
     path = Path(path)
+    if path.is_dir():
+        raise GankitError(f"config file {path} is a folder; give a .toml or .yaml file (a run's own: RUN/config.toml)")
     if not path.is_file():
         raise GankitError(f"config file {path} does not exist")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    if (size := path.stat().st_size) > MAX_CONFIG_BYTES:
+        raise GankitError(f"config file {path} is {size:,} bytes, more than any config ({MAX_CONFIG_BYTES:,} at most); "
+                          "give the file gankit wrote or one like it")
+    text = path.read_text(encoding="utf-8-sig", errors="replace")  # -sig: the BOM some Windows editors put first
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":

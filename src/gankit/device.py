@@ -10,12 +10,14 @@ import torch
 
 from gankit.errors import GankitError
 
-_DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+# a GPU index of at most 4 digits: PyTorch refuses longer ones only when the device is made, at the start of training
+_DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d{1,4})?")
 
 
 def validate_device_name(name: str) -> None:
-    if not _DEVICE_PATTERN.match(name):
-        raise GankitError(f"train.device must be auto, cpu, cuda, cuda:N or mps, got {name!r}")
+    if not _DEVICE_PATTERN.fullmatch(name):
+        raise GankitError(f"train.device must be auto, cpu, cuda, cuda:N (N a GPU's number, 0 to 9999) or mps, "
+                          f"got {name[:40]!r}")
 
 
 def resolve_device(name: str = "auto") -> torch.device:

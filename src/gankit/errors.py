@@ -1,6 +1,7 @@
 """The one error type: a problem the user can fix, whose message says how (see gankit.GankitError)."""
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,20 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
 
 
+# the largest JSON file gankit writes (a checkpoint's meta.json with the label table of a large labelled set is a few
+# MB): a larger one is damaged or not gankit's, and reading it whole took minutes and gigabytes
+MAX_JSON_BYTES = 64 * 2**20
+
+
 def read_json(file: Path, missing: str, unreadable: str, fix: str = "") -> Any:
     """The JSON value in `file`, for gankit's own files coming back: GankitError(`missing`) when the file is not
-    there, and "`unreadable` (why)`fix`" when it cannot be read or parsed (damaged, not UTF-8, nested too deep)."""
+    there, and "`unreadable` (why)`fix`" when it cannot be read or parsed (damaged, not UTF-8, nested too deep, larger
+    than MAX_JSON_BYTES)."""
     try:
-        return json.loads(file.read_bytes().decode("utf-8"))
+        with open(file, "rb") as stream:
+            if (size := os.fstat(stream.fileno()).st_size) > MAX_JSON_BYTES:
+                raise ValueError(f"{size:,} bytes, more than gankit writes ({MAX_JSON_BYTES:,} at most)")
+            return json.loads(stream.read(MAX_JSON_BYTES + 1).decode("utf-8"))
     except FileNotFoundError:
         raise GankitError(missing) from None
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:

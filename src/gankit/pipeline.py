@@ -372,6 +372,12 @@ def _build_generator(config: Config, spec: SampleSpec, where: str) -> nn.Module:
 
 
 def _load_weights(g: nn.Module, state: dict[str, torch.Tensor], where: str, config: Config) -> None:
+    # training never saves such weights; an edited or damaged file that holds them would sample blank or noise
+    broken = [name for name, t in state.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if broken:
+        more = f" and {len(broken) - 1} more" if len(broken) > 1 else ""
+        raise GankitError(f"{where}: G's weights hold NaN or Inf ({broken[0]}{more}), which training never saves: "
+                          "the file was damaged or edited; use another checkpoint, or export the run again")
     try:
         g.load_state_dict(state)
     except RuntimeError as exc:

@@ -11,7 +11,7 @@ from PIL import Image
 from gankit.atomic import atomic_path
 from gankit.losses import GANLoss
 from gankit.modalities.image import picture_image
-from gankit.runlog import read_metrics, rows_of
+from gankit.runlog import KEEP_ROWS, read_metrics, rows_of
 
 
 def smooth(values: np.ndarray, window: int | None = None) -> np.ndarray:
@@ -69,7 +69,7 @@ def plot_beliefs(ax, rows: list[dict], raw_alpha: float, raw_width: float, loss:
 def save_loss_plot(metrics_path: Path, out: Path, loss: GANLoss) -> Path | None:
     """losses.png: D and G losses (top) and D(x), D(G(z)) (bottom) over G steps, raw and smoothed, titled with what
     `loss` makes of them."""
-    rows = rows_of(read_metrics(metrics_path), "step")
+    rows = rows_of(read_metrics(metrics_path, KEEP_ROWS), "step")
     if not rows:
         return None
     import matplotlib  # heavy, and only the end of training and the report draw charts

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from gankit.errors import GankitError, read_json
@@ -34,10 +36,22 @@ COUNTS = {"step", "epoch", "images_seen", "eval_n", "samples", "like_first"}
 LARGEST = 1e15
 
 
+# a row gankit writes is under 2 KB; a longer line is damage, skipped without being held whole
+MAX_ROW_BYTES = 2**16
+# rows of each kind `info`, `report` and the end-of-training charts hold at most about twice this many of, evenly
+# thinned: a 500 MB log read whole took gigabytes, and a chart shows no more than a few thousand points
+KEEP_ROWS = 20_000
+
+
 class Rows(list):
-    """Rows read from a metrics.jsonl; `skipped` counts the lines that did not validate."""
+    """Rows read from a metrics.jsonl; `skipped` counts the lines that did not validate, `counts` the valid rows of
+    each kind (read_metrics may keep fewer)."""
 
     skipped: int = 0
+
+    def __init__(self):
+        super().__init__()
+        self.counts: Counter[str] = Counter()
 
     def note(self) -> str:
         """'' or e.g. ' (3 unreadable rows skipped)'."""
@@ -80,28 +94,64 @@ def valid_row(row) -> dict | None:
     return {**row, "kind": kind}
 
 
-def read_metrics(path: Path) -> Rows:
+def read_metrics(path: Path, keep: int | None = None) -> Rows:
     """The valid rows of a metrics.jsonl; a line cut short by a killed process, bytes that are not UTF-8,
-    and rows with wrong types or sizes are skipped and counted."""
+    and rows with wrong types or sizes are skipped and counted. With `keep`, at most about 2 x keep rows of each
+    kind, evenly spread, and always its last; read a line at a time, so memory is bounded whatever the file holds."""
     rows = Rows()
     if not path.is_file():
         return rows
+    kept: dict[str, list[tuple[int, dict]]] = {}
+    stride: dict[str, int] = {}
+    last: dict[str, tuple[int, dict]] = {}
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as stream:
+            for index, raw in enumerate(_lines(stream)):
+                if raw is not None and not raw.strip():
+                    continue
+                row = _parse(raw)
+                if row is None:
+                    rows.skipped += 1
+                    continue
+                kind, seen = row["kind"], rows.counts[row["kind"]]
+                rows.counts[kind] += 1
+                if keep is None:
+                    rows.append(row)
+                elif seen % stride.setdefault(kind, 1):
+                    last[kind] = (index, row)
+                else:
+                    bucket = kept.setdefault(kind, [])
+                    bucket.append((index, row))
+                    if len(bucket) >= 2 * keep:  # every other one: those at multiples of twice the stride
+                        kept[kind], stride[kind] = bucket[::2], 2 * stride[kind]
     except OSError as exc:
         raise GankitError(f"cannot read {path} ({exc.strerror})") from None
-    for raw in data.split(b"\n"):
-        if not raw.strip():
-            continue
-        try:
-            row = valid_row(json.loads(raw.decode("utf-8")))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            row = None
-        if row is None:
-            rows.skipped += 1
-        else:
-            rows.append(row)
+    if keep is not None:
+        for kind, (index, row) in last.items():
+            if index > kept[kind][-1][0]:
+                kept[kind].append((index, row))
+        rows.extend(row for _, row in sorted((pair for bucket in kept.values() for pair in bucket), key=lambda p: p[0]))
     return rows
+
+
+def _lines(stream) -> Iterator[bytes | None]:
+    """Each line of a binary stream, or None for one longer than MAX_ROW_BYTES (read past, never held whole)."""
+    while line := stream.readline(MAX_ROW_BYTES + 1):
+        if len(line) > MAX_ROW_BYTES and not line.endswith(b"\n"):
+            while (rest := stream.readline(MAX_ROW_BYTES)) and not rest.endswith(b"\n"):
+                pass
+            yield None
+        else:
+            yield line
+
+
+def _parse(raw: bytes | None) -> dict | None:
+    if raw is None:
+        return None
+    try:
+        return valid_row(json.loads(raw.decode("utf-8")))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
 
 
 def row_kind(row: dict) -> str | None:

@@ -17,7 +17,7 @@ from gankit.modalities import is_data_file
 from gankit.resolve import load_saved_config
 
 CONFIG_FILE = "config.toml"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def default_name(out: Path, config: Config) -> str:
@@ -33,7 +33,7 @@ def default_name(out: Path, config: Config) -> str:
 def create_run(out: str | Path, name: str | None, config: Config) -> Path:
     """Create a new run folder and write its resolved config before step 0."""
     out = Path(out)
-    if name is not None and not _NAME.match(name):
+    if name is not None and not _NAME.fullmatch(name):  # match() would let "x\n" through ($ matches before \n)
         raise GankitError(f"--name {name!r} must use letters, digits, '.', '_' and '-' (no slashes)")
     for _ in range(100):
         run = out / (name or default_name(out, config))

@@ -7,7 +7,7 @@ import json
 
 from gankit.checkpoint import read_meta, scan_checkpoints
 from gankit.config import to_dict, to_toml
-from gankit.runlog import METRICS_FILE, read_metrics, rows_of
+from gankit.runlog import KEEP_ROWS, METRICS_FILE, read_metrics, rows_of
 from gankit.runs import open_run
 
 NAME = "info"
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoints.append({"name": path.name, "step": meta["step"], "epoch": meta["epoch"],
                             "images_seen": meta["images_seen"], "saved_at": meta.get("saved_at", "?"), "bytes": size})
     broken = [{"name": path.name, "reason": reason} for path, reason in damaged]
-    rows = read_metrics(run_dir / METRICS_FILE)
+    rows = read_metrics(run_dir / METRICS_FILE, KEEP_ROWS)
     metrics, evals = rows_of(rows, "step") or rows_of(rows, "fit"), rows_of(rows, "eval")
     last = metrics[-1] if metrics else None
     last_eval = evals[-1] if evals else None
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
                           "last_eval": last_eval, "unreadable_rows": rows.skipped}))
         return 0
     print(f"run: {run_dir}")
-    print(f"steps done (newest checkpoint): {steps}   logged steps: {len(metrics)}{rows.note()}")
+    print(f"steps done (newest checkpoint): {steps}   logged steps: {rows.counts['step'] or rows.counts['fit']}{rows.note()}")
     print("checkpoints:" if checkpoints else "checkpoints: none yet")
     for c in checkpoints:
         print(f"  {c['name']:<16} step {c['step']:>7}  epochs done {c['epoch']:>3}  "

@@ -8,6 +8,7 @@ only sees `DeviceBatches` and `sample_shape`.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,5 +105,13 @@ def _clusters(cfg: DataConfig, samples: np.ndarray) -> tuple[np.ndarray, tuple[s
         fix = f"--clusters {min(most, max(2, len(samples) // 10))} or fewer" if most >= 2 else "--clusters 0"
         raise GankitError(f"data.clusters {cfg.clusters} is too many for the {len(samples)} images of "
                           f"{cfg.name} (at least 2 in each cluster): use {fix}")
-    clustered, classes = cluster_images(torch.from_numpy(samples), cfg.clusters)
+    # identical pictures (blank frames, copies) are one point to k-means: at most half as many clusters as there are
+    # distinct pictures, so that each cluster can hold two
+    distinct = len({picture.tobytes() for picture in samples.reshape(len(samples), -1)})
+    clusters = min(cfg.clusters, max(1, distinct // 2))
+    if clusters < cfg.clusters:
+        warnings.warn(f"the {len(samples)} images of {cfg.name} are {distinct} distinct picture(s): {clusters} "
+                      f"cluster(s) of them, not {cfg.clusters} (--clusters 0 trains without clusters)",
+                      stacklevel=1)  # one place: said once however often the data is loaded
+    clustered, classes = cluster_images(torch.from_numpy(samples), clusters)
     return clustered.numpy(), classes

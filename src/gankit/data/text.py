@@ -113,11 +113,11 @@ def text_bytes(path: Path) -> bytes:
 
 
 def decoded_lines(data: bytes) -> Iterator[str | None]:
-    """Each line of UTF-8 text without its line ending, or None for a line that is not UTF-8 (the end of the last
-    line starts no line)."""
-    for raw in data.removesuffix(b"\n").split(b"\n"):
+    """Each line of UTF-8 text without its line ending (\\n, \\r\\n, or an old Mac's \\r), or None for a line that is
+    not UTF-8 (the end of the last line starts no line)."""
+    for raw in data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").removesuffix(b"\n").split(b"\n"):
         try:
-            yield raw.decode("utf-8").rstrip("\r")
+            yield raw.decode("utf-8")
         except UnicodeDecodeError:
             yield None
 
