@@ -206,3 +206,33 @@ def test_sigint_checkpoints_and_resume_finishes(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = [row["step"] for row in map(json.loads, metrics.read_text().splitlines()) if "d_loss" in row]
     assert rows == list(range(1, steps[0] + 6))
+
+
+def test_slow_phases_show_progress_on_a_terminal_only(monkeypatch):
+    """Reading, measuring, extracting and decoding say what they do and how far they are on a terminal; in a log
+    file (not a terminal) and under --no-progress, nothing."""
+    import io
+
+    import torch
+
+    from gankit.modalities.spectrogram import SpectrogramView
+    from gankit.progress import show_progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    view = SpectrogramView(sample_rate=8000, n_fft=256, hop=64, mels=32, scale="mel", clip_samples=2048, iterations=1)
+    clips = torch.rand(20, 1, 2048) * 2 - 1
+    shown = {}
+    for name, stream, enabled in (("terminal", Terminal(), True), ("log", io.StringIO(), True),
+                                  ("silenced", Terminal(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        show_progress(enabled)
+        fitted = view.fitted(clips, chunk=8)
+        fitted.decode(fitted.encode(clips, chunk=8), chunk=8)
+        shown[name] = stream.getvalue()
+    show_progress(True)
+    for what in ("measuring the spectrograms", "making spectrograms", "decoding 20 clips (Griffin-Lim)"):
+        assert f"{what}:   0%|          | 0/3 [" in shown["terminal"], shown["terminal"]  # cleared at the end
+    assert shown["log"] == shown["silenced"] == ""

@@ -106,6 +106,19 @@ def test_sigterm_finishes_the_step_and_says_how_to_resume(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+def test_sigterm_while_the_data_loads_leaves_nothing_behind(tmp_path):
+    """SIGTERM before the first step (loading Fashion-MNIST's 60,000 images, just after the run folder was made) ended
+    the process without a word and left a folder with an empty checkpoints/ that took the name."""
+    proc = _start("train", "--name", "p", "--out", str(tmp_path), "--no-progress", "--device", "cpu")
+    assert _wait_for(lambda: (tmp_path / "p" / "config.toml").exists(), proc, 60)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert ("gankit: interrupted by SIGTERM while preparing the run, before its first step: nothing was kept"
+            in err.strip().splitlines()[-1]), err
+    assert not (tmp_path / "p").exists()
+
+
 def test_nan_weights_are_never_checkpointed(tmp_path):
     """G's learning rate of 1e39 overflows its weights to Inf in the first update, after that step's
     losses and gradients were computed (all finite): only the weight check stands between that and a

@@ -53,8 +53,10 @@ def create_run(out: str | Path, name: str | None, config: Config) -> Path:
         (run / "samples").mkdir()
         (run / "checkpoints").mkdir()
         write_atomically(run / CONFIG_FILE, to_toml(config))
-    except (OSError, GankitError) as exc:  # e.g. a full disk: no half-made folder may block the name
+    except BaseException as exc:  # a full disk, or a stop (Ctrl-C): no half-made folder may block the name
         shutil.rmtree(run, ignore_errors=True)
+        if not isinstance(exc, (OSError, GankitError)):
+            raise
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise GankitError(f"cannot create run folder {run}: {reason}") from None
     return run

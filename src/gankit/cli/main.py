@@ -30,6 +30,7 @@ from gankit.cli import (
     train,
 )
 from gankit.errors import GankitError, printable
+from gankit.progress import show_progress
 
 # 0 done; 1 a bug in gankit (reported in one line, traceback saved); 2 bad input or environment, in one line
 EXIT_BUG = 1
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         args.parser.error(unknown_arguments(args.parser, extras))
     args.argv = list(sys.argv[1:] if argv is None else argv)  # as given, for relaunching under torchrun
     warnings.formatwarning = lambda message, category, *rest: f"gankit: warning: {printable(str(message))}\n"
+    show_progress(not getattr(args, "no_progress", False))
     try:
         return args.handler(args) or 0
     except GankitError as exc:

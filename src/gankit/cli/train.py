@@ -25,7 +25,7 @@ from gankit.train import Trainer, preflight
 from gankit.train.distributed import GLOBAL_BATCH, Replicas, join, launched_by_torchrun, leave
 from gankit.train.launch import launch, without_nproc
 from gankit.train.likelihood import fit_baseline
-from gankit.train.stops import Interrupted
+from gankit.train.stops import Interrupted, StoppedBeforeStart, stops_raise
 
 NAME = "train"
 HELP = "train a GAN (default: the tutorial's classic model on Fashion-MNIST)"
@@ -234,16 +234,19 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
         except GankitError as exc:
             return None, str(exc)
 
-    folder, error = replicas.from_main(prepare_folder() if replicas.is_main else None)
-    if error:
-        raise GankitError(error)
-    run_dir = Path(folder)
     say = replicas.is_main
     try:
-        trainer = Trainer(config, run_dir, resume=bool(args.resume), progress=not args.no_progress,
-                          replicas=replicas, device=device)
+        with stops_raise():  # from before the folder is made: its last write is synced to disk, which takes a while
+            folder, error = replicas.from_main(prepare_folder() if replicas.is_main else None)
+            if error:
+                raise GankitError(error)
+            run_dir = Path(folder)
+            trainer = Trainer(config, run_dir, resume=bool(args.resume), progress=not args.no_progress,
+                              replicas=replicas, device=device)
+    except StoppedBeforeStart as stop:
+        return _stopped_before_start(stop, run_dir, args.resume, say)
     except BaseException:
-        if say and not args.resume:  # a start that fails leaves nothing behind
+        if say and not args.resume and run_dir is not None:  # a start that fails leaves nothing behind
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
     if say:
@@ -276,6 +279,19 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
     return 0
 
 
+def _stopped_before_start(stop: StoppedBeforeStart, run_dir: Path | None, resumed: bool, say: bool) -> int:
+    """A run stopped while it was being prepared: a new one leaves nothing behind (None: stopped before its folder was
+    made, or while create_run made it and took it away), a resumed one is as it was."""
+    if say and not resumed and run_dir is not None:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    if say:
+        removed = f" ({run_dir} removed, the name is free)" if run_dir is not None else ""
+        kept = f"{run_dir} is as it was" if resumed else f"nothing was kept{removed}"
+        print(f"gankit: interrupted by {stop.signal_name} while preparing the run, before its first step: {kept}",
+              file=sys.stderr)
+    return stop.exit_status
+
+
 def _fit_baseline(args: argparse.Namespace, config: Config) -> int:
     """charlm and ngram: fitted by maximum likelihood in one go, in one process (gankit.train.likelihood)."""
     name = config.model.name
@@ -288,8 +304,11 @@ def _fit_baseline(args: argparse.Namespace, config: Config) -> int:
         print(f"gankit: {native_line}", file=sys.stderr)
     print(f"gankit: fitting {name} on {config.data.name} -> {run_dir}", file=sys.stderr)
     try:
-        result = fit_baseline(config, run_dir, device)
-    except BaseException:  # its only checkpoint is written at the end: nothing of a stopped fit can be used
+        with stops_raise():
+            result = fit_baseline(config, run_dir, device)
+    except StoppedBeforeStart as stop:  # its only checkpoint is written at the end: nothing of it can be used
+        return _stopped_before_start(stop, run_dir, False, True)
+    except BaseException:  # likewise
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
     save_progress_gif(run_dir / "samples", run_dir / "progress.gif")

@@ -18,6 +18,7 @@ import numpy as np
 from gankit.data.folder import labels_from_subfolders
 from gankit.errors import GankitError
 from gankit.modalities.audio import AudioModality
+from gankit.progress import phase
 
 EXTENSIONS = AudioModality.file_extensions
 DEFAULT_RATE = 16_000
@@ -104,7 +105,8 @@ def read_audio_folder(root: str | Path, rate: int, clip_samples: int) -> tuple[n
         raise GankitError(f"sound folder {root} holds no sound files ({', '.join(EXTENSIONS)})")
     audio_libraries()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        loaded = list(pool.map(lambda p: load_clip(p, rate, clip_samples), paths))
+        loaded = list(phase(pool.map(lambda p: load_clip(p, rate, clip_samples), paths), f"reading {root.name}",
+                            len(paths), "file"))
     skipped = {why: [p for p, c in zip(paths, loaded) if isinstance(c, str) and c == why] for why in SKIPPED}
     kept = [(p, c) for p, c in zip(paths, loaded) if not isinstance(c, str)]
     if not kept:

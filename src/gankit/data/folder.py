@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 
 from gankit.errors import GankitError
 from gankit.modalities.image import ImageModality
+from gankit.progress import phase
 
 EXTENSIONS = ImageModality.file_extensions
 # sides every image family takes: a folder trains at the largest not above its images' own (the smallest when they
@@ -153,7 +154,7 @@ def read_image_folder(root: str | Path, image_size: int, channels: int,
             return None
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        arrays = list(pool.map(load, paths))
+        arrays = list(phase(pool.map(load, paths), f"reading {root.name}", len(paths), "image"))
     bad = [p for p, a in zip(paths, arrays) if a is None]
     if bad:
         if len(bad) == len(paths):

@@ -32,6 +32,7 @@ from gankit.metrics.classifier import (
 from gankit.metrics.reference import held_out, images_digest
 from gankit.modalities import modality_info
 from gankit.modalities.image import conform, to_model_range
+from gankit.progress import phase
 from gankit.registry import Registry
 
 
@@ -61,7 +62,9 @@ class FeatureExtractor:
         process 1,000 is faster (docs/benchmarks.md, "Feature extraction by chunk size"): not settled."""
         feats, probs = [], []
         c, h, w = self.input_shape
-        for chunk in samples.split(batch_size):
+        chunks = phase(samples.split(batch_size), f"extracting features of {len(samples):,} samples",
+                       -(-len(samples) // batch_size), "batch")
+        for chunk in chunks:
             pictures = self.view(chunk.to(device))
             if tuple(pictures.shape[1:]) != self.input_shape:
                 if h != w or pictures.shape[-1] != pictures.shape[-2]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -46,3 +47,34 @@ class StopRequests:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()
+
+
+class StoppedBeforeStart(BaseException):
+    """Ctrl-C or SIGTERM while a run was being prepared (its data loaded, clustered, measured): no step was taken."""
+
+    def __init__(self, signal_name: str):
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + signal.Signals[self.signal_name].value
+
+
+@contextmanager
+def stops_raise():
+    """While active, Ctrl-C and SIGTERM raise StoppedBeforeStart at once: preparing a run can take minutes, and
+    SIGTERM's default ends the process without a word, leaving a run folder no one can use."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum, frame):
+        raise StoppedBeforeStart(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
