@@ -248,7 +248,32 @@ def test_image_folder_skips_unreadable_with_warning(tmp_path):
         warnings.simplefilter("always")
         images, labels, _ = read_image_folder(root, 8, 3)
     assert images.shape[0] == 1 and labels is None
-    assert any("skipped 1 unreadable image" in str(w.message) and "broken.png" in str(w.message) for w in caught)
+    assert [str(w.message) for w in caught] == [f"skipped 1 image(s) in {root}, unreadable, e.g. {root / 'broken.png'}"]
+
+
+def test_large_valid_images_are_read_one_at_a_time_and_never_called_unreadable(tmp_path, monkeypatch):
+    """Eight 12000 x 12000 PNGs took 4.5 GB decoded at once, and the memory errors were reported as 'unreadable'.
+    Past LARGE_PIXELS an image is decoded alone (a JPEG at a reduced scale); past Pillow's limit it is refused by
+    name as too large."""
+    from gankit.data import folder
+
+    root = tmp_path / "imgs"
+    for i in range(3):
+        _save(Image.new("RGB", (8, 8), (40 * i, 0, 0)), root / f"small{i}.png")
+    side = 4200  # past LARGE_PIXELS
+    _save(Image.new("RGB", (side, side), (0, 200, 0)), root / "large.png")
+    _save(Image.new("RGB", (side, side), (0, 0, 200)), root / "large.jpg")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        images, _, _ = read_image_folder(root, 8, 3)
+    assert [str(w.message) for w in caught] == [] and images.shape == (5, 3, 8, 8)
+    assert np.abs(images[0, :, 4, 4].astype(int) - [0, 0, 200]).max() <= 3  # large.jpg, first, decoded at 1/8
+    monkeypatch.setattr(folder.Image, "MAX_IMAGE_PIXELS", side * side // 3)  # now past twice Pillow's limit
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert read_image_folder(root, 8, 3)[0].shape == (3, 3, 8, 8)
+    assert [str(w.message) for w in caught] == [f"skipped 2 image(s) in {root}, too large to decode (more than "
+                                                f"{2 * (side * side // 3):,} pixels), e.g. {root / 'large.jpg'}"]
 
 
 def test_image_folder_errors(tmp_path):

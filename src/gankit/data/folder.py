@@ -6,7 +6,9 @@ Images whose first-level subfolder names a class get that class as label (for co
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +33,10 @@ GREY_TOLERANCE = 2
 ORIENTATION = 0x0112  # the EXIF tag
 # transparent pixels are laid on white, as most viewers show them on a light page (data.background: another)
 BACKGROUND = "white"
+# images of more pixels than this (4096 x 4096) are decoded one at a time: eight 12000 x 12000 PNGs decoded at once
+# took 4.5 GB
+LARGE_PIXELS = 4096 * 4096
+_ONE_LARGE_AT_A_TIME = threading.Lock()
 
 
 def list_images(root: Path) -> list[Path]:
@@ -117,13 +123,29 @@ def _to_mode(img: Image.Image, channels: int, background: str = BACKGROUND) -> I
     return img.convert("L" if channels == 1 else "RGB")
 
 
+class TooLarge(Exception):
+    """A valid image too large to decode here: refused by name, not called unreadable."""
+
+
 def load_image(path: Path, image_size: int, channels: int, background: str = BACKGROUND) -> np.ndarray:
-    """One image as uint8 (C, H, W); raises OSError/ValueError for unreadable files."""
-    with Image.open(path) as img:
-        img = ImageOps.exif_transpose(img)
-        img = _to_mode(img, channels, background)
-        img = ImageOps.fit(img, (image_size, image_size), method=Image.Resampling.BICUBIC)
-        arr = np.asarray(img, dtype=np.uint8)
+    """One image as uint8 (C, H, W); raises TooLarge for one of more than Pillow's limit of pixels, OSError/ValueError
+    for unreadable files. Images of more than LARGE_PIXELS are decoded one at a time (JPEGs at a reduced scale)."""
+    try:
+        img_file = Image.open(path)
+    except Image.DecompressionBombError:
+        raise TooLarge(f"more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels") from None
+    with img_file as img:
+        large = img.width * img.height > LARGE_PIXELS
+        if large and img.format == "JPEG":  # the decoder scales by 1/2..1/8 at no cost: never below the size asked
+            img.draft(img.mode, (image_size, image_size))
+        try:
+            with _ONE_LARGE_AT_A_TIME if large else contextlib.nullcontext():
+                img = ImageOps.exif_transpose(img)
+                img = _to_mode(img, channels, background)
+                img = ImageOps.fit(img, (image_size, image_size), method=Image.Resampling.BICUBIC)
+                arr = np.asarray(img, dtype=np.uint8)
+        except MemoryError:
+            raise TooLarge(f"{img_file.width:,} x {img_file.height:,} pixels, more than the free memory holds") from None
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
@@ -147,20 +169,24 @@ def read_image_folder(root: str | Path, image_size: int, channels: int,
     if not paths:
         raise GankitError(f"image folder {root} holds no images ({', '.join(EXTENSIONS)}); point --data at a folder of images")
 
-    def load(path: Path):
+    def load(path: Path) -> np.ndarray | str:
         try:
             return load_image(path, image_size, channels, background or BACKGROUND)
+        except TooLarge as exc:
+            return f"too large to decode ({exc})"
         except Exception:  # Pillow raises many types for broken files; all mean "skip this one"
-            return None
+            return "unreadable"
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         arrays = list(phase(pool.map(load, paths), f"reading {root.name}", len(paths), "image"))
-    bad = [p for p, a in zip(paths, arrays) if a is None]
-    if bad:
-        if len(bad) == len(paths):
-            raise GankitError(f"image folder {root}: none of its {len(paths)} images could be read (e.g. {bad[0]})")
-        warnings.warn(f"skipped {len(bad)} unreadable image(s) in {root}, e.g. {bad[0]}", stacklevel=2)
-    kept = [(p, a) for p, a in zip(paths, arrays) if a is not None]
+    bad = [(p, a) for p, a in zip(paths, arrays) if isinstance(a, str)]
+    if len(bad) == len(paths):
+        raise GankitError(f"image folder {root}: none of its {len(paths)} images could be read (e.g. {bad[0][0]}: "
+                          f"{bad[0][1]})")
+    for why in sorted({a for _, a in bad}):
+        which = [p for p, a in bad if a == why]
+        warnings.warn(f"skipped {len(which)} image(s) in {root}, {why}, e.g. {which[0]}", stacklevel=2)
+    kept = [(p, a) for p, a in zip(paths, arrays) if not isinstance(a, str)]
     images = np.stack([a for _, a in kept])
     return (images, *labels_from_subfolders(root, [p for p, _ in kept]))
 
