@@ -114,6 +114,10 @@ def test_missing_fluidsynth_or_soundfont_is_one_line_and_leaves_nothing(tmp_path
     assert_clean_error(missing, "no soundfont at", "--soundfont")
     assert_clean_error(gankit("data", "notes", "--soundfont", str(tmp_path / "none.sf2")), "no soundfont at")
     assert list(isolated_cache.iterdir()) == []  # not even the cache's datasets folder
+    (tmp_path / "junk.sf2").write_text("junk")  # FluidSynth's own "fluidsynth: error: ..." lines came first
+    junk = gankit("data", "notes", "--out", str(out), "--soundfont", str(tmp_path / "junk.sf2"))
+    assert_clean_error(junk, "FluidSynth could not load", "as a soundfont (EOF while attempting to read")
+    assert "fluidsynth: error" not in junk.stderr
     # pyfluidsynth raises this ImportError when it cannot find libfluidsynth
     fake = tmp_path / "fake"
     fake.mkdir()

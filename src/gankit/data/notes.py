@@ -8,6 +8,11 @@ name, for scoring. One note in eight (spread evenly over instruments, pitches an
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +132,28 @@ def check_soundfont(soundfont: Path) -> Path:
     return soundfont
 
 
+@contextlib.contextmanager
+def _c_stderr_captured():
+    """While active, what C code writes to file descriptor 2 goes to a temporary file, whose lines the yielded list
+    holds afterwards: gankit's one line is then all a refused soundfont prints. One thread at a time, as the
+    instruments render in threads and the descriptor is the process's."""
+    lines: list[str] = []
+    with _STDERR_LOCK, tempfile.TemporaryFile() as caught:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            lines.extend(caught.read(4096).decode("utf-8", "replace").splitlines())
+
+
+_STDERR_LOCK = threading.Lock()
+
+
 def render_instrument(notes: list[Note], soundfont: Path) -> list[np.ndarray]:
     """Each note of one instrument as float32 mono at DEFAULT_RATE, DEFAULT_CLIP samples.
 
@@ -136,9 +163,12 @@ def render_instrument(notes: list[Note], soundfont: Path) -> list[np.ndarray]:
     synth = fluidsynth.Synth(gain=GAIN, samplerate=float(DEFAULT_RATE),
                              **{"synth.reverb.active": 0, "synth.chorus.active": 0})
     try:
-        font = synth.sfload(str(soundfont))
+        with _c_stderr_captured() as said:  # FluidSynth's C logger writes "fluidsynth: error: ..." on its own
+            font = synth.sfload(str(soundfont))
         if font < 0:
-            raise GankitError(f"FluidSynth could not load {soundfont} as a soundfont; pass --soundfont a .sf2 file")
+            why = next((line.split("error:", 1)[-1].strip() for line in said if "error" in line), "")
+            raise GankitError(f"FluidSynth could not load {soundfont} as a soundfont{f' ({why})' if why else ''}; "
+                              "pass --soundfont a .sf2 file")
         clips = []
         for note in notes:
             if synth.program_select(0, font, 0, note.instrument.program) != 0:
