@@ -174,7 +174,7 @@ def test_sanity_on_real_fashion_mnist(fashion_dir, fashion_cache, monkeypatch):
     monkeypatch.setenv("GANKIT_CACHE_DIR", str(fashion_cache))
     reference = prepare_reference(DataConfig(), "classifier", "cpu")
     train = reference.train.samples
-    real = score(train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:5_000]], reference)
+    real = score(train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:10_000]], reference)
     noise = score(torch.randint(0, 256, (2_000, 1, 28, 28), dtype=torch.uint8,
                                 generator=torch.Generator().manual_seed(0)), reference, ["fid", "pr"])
     copies = score(train[:1].expand(2_000, -1, -1, -1).contiguous(), reference, ["fid", "pr", "dc", "memorisation"])

@@ -280,6 +280,7 @@ def test_baselines_through_the_command(tmp_path):
     page = (tmp_path / "ng.html").read_text()
     assert "fitted in one pass over 60 training items" in page and "no latent vector to walk along" in page
     assert "steps logged" not in page and "Negative log-likelihood of the training batches" not in page
+    assert "<code>loss</code>, <code>lr_d</code>, <code>n_critic</code> and the like below are the defaults, unused" in page
     with pytest.raises(GankitError, match="train.n_critic is for GANs, and charlm is trained by maximum likelihood"):
         resolve_config(overrides={"data.name": str(corpus), "model.name": "charlm", "train.n_critic": 5})
     assert_clean_error(gankit("train", "--resume", str(runs / "lm")), "fitted in one go")

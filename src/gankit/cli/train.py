@@ -241,6 +241,9 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
             if error:
                 raise GankitError(error)
             run_dir = Path(folder)
+            if say:  # reading a large folder, clustering or measuring spectrograms can take minutes
+                limit = " (not counted in --time-limit)" if config.train.time_limit else ""
+                print(f"gankit: preparing {run_dir}: reading {config.data.name}{limit}", file=sys.stderr)
             trainer = Trainer(config, run_dir, resume=bool(args.resume), progress=not args.no_progress,
                               replicas=replicas, device=device)
     except StoppedBeforeStart as stop:

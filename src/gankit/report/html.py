@@ -489,7 +489,11 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
             if pairs is not None:
                 body += [f"<h3>Closest to training images ({html.escape(name)})</h3>",
                          f"<img alt=\"closest pairs\" src=\"{_png_uri(pairs)}\">"]
-    body += ["<h2>Config</h2>", f"<pre>{html.escape(run.config_text)}</pre>"]
+    body.append("<h2>Config</h2>")
+    if likelihood:  # the saved config is the one dataclass every family shares
+        body.append("<p>A maximum-likelihood model uses no loss, D or game setting: <code>loss</code>, "
+                    "<code>lr_d</code>, <code>n_critic</code> and the like below are the defaults, unused.</p>")
+    body.append(f"<pre>{html.escape(run.config_text)}</pre>")
     return _write(out, _page(f"gankit report: {run.name}", body, script))
 
 
