@@ -143,7 +143,7 @@ def test_own_folder_gets_a_classifier_it_can_trust(tmp_path):
                     "fid,memorisation", "--json", env=env)
     assert result.returncode == 0, result.stderr
     scored = json.loads(result.stdout)
-    assert re.search(r"2-class classifier trained on .*shapes at 32x32 px \(held-out accuracy (0\.9\d+|1\.000) on 20 ",
+    assert re.search(r"2-class classifier trained on .*shapes at 28x28 px \(held-out accuracy (0\.9\d+|1\.000) on 20 ",
                      scored["extractor"]["description"]), scored["extractor"]["description"]
     metrics = scored["metrics"]
     assert metrics["memorisation_rate"] > 0.8 and metrics["nn_distance_ratio"] < 0.5  # copies, and it says so
@@ -153,7 +153,9 @@ def test_own_folder_gets_a_classifier_it_can_trust(tmp_path):
 @pytest.mark.slow
 def test_classifier_that_cannot_tell_classes_apart_is_refused(tmp_path):
     """Random pixels under two class names: no score at all rather than a FID that means nothing, in eval and
-    in training with --eval-every, which leaves no run folder behind."""
+    in training with --eval-every, which leaves no run folder behind. Both read the folder at the shape training
+    does (28 px), so training finds the classifier eval trained, verdict and all (eval read it at 64 px and each
+    trained its own)."""
     folder = make_shapes_folder(tmp_path / "noise", 200, noise=True)
     np.save(tmp_path / "s.npy", np.zeros((20, 16, 16, 3), np.uint8))
     env = {"GANKIT_CACHE_DIR": str(tmp_path / "cache")}
@@ -164,3 +166,4 @@ def test_classifier_that_cannot_tell_classes_apart_is_refused(tmp_path):
     assert_clean_error(gankit("train", "--data", str(folder), "--model", "dcgan", "--batch-size", "20", "--eval-every",
                               "1", "--out", str(runs), "--no-progress", env=env), *why)
     assert not runs.exists() or not any(runs.iterdir())
+    assert [p.name.split("-")[1] for p in (tmp_path / "cache" / "evaluators").glob("*.safetensors")] == ["3x28"]

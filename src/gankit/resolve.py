@@ -169,8 +169,13 @@ def load_saved_config(path: Path) -> Config:
 
 def resolve_data(name: str, data_dir: str | None = None, image_size: int | None = None,
                  channels: int | None = None) -> DataConfig:
-    """A checked data section alone (scoring files of samples, training an evaluator)."""
+    """A checked data section alone (scoring files of samples, training an evaluator), at the shape training reads it
+    at: a folder's own unless given (eval read a folder of 28-px images at 64, and trained a classifier for a shape
+    no run of it had)."""
     values = {"data.name": name, "data.data_dir": data_dir, "data.image_size": image_size, "data.channels": channels}
+    for key, value in native_settings(absolute_folder(name)).items():
+        if values.get(key) is None:
+            values[key] = value
     data = build_config({k: v for k, v in values.items() if v is not None}).data
     check_data_exists(data)
     return dataclasses.replace(data, name=absolute_folder(data.name))
