@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def check_fits(config: Config, sample_shape: tuple[int, ...], device: torch.devi
     """Refuse, before allocating anything, networks whose weights (and for training their gradients and optimizer
     states) alone exceed the memory free on `device` (the networks are built on the meta device: no memory, no
     time). Without `training`, G's weights alone: what sampling from a saved run or a bundle needs."""
-    with torch.device("meta"):
+    with torch.device("meta"), _initialisation_skipped():
         g, d = MODELS.get(config.model.name).build(config, sample_shape, label_sizes)
     counts = [sum(p.numel() for p in net.parameters()) if net is not None else 0 for net in (g, d)]
     if training:
@@ -54,6 +55,26 @@ def check_fits(config: Config, sample_shape: tuple[int, ...], device: torch.devi
         raise GankitError(f"model {config.model.name} at these settings has {what.format(f'{needed / 2**30:,.1f}')} "
                           f"alone, more than the {free / 2**30:,.1f} GiB free on {device.type}; lower model.width "
                           "or model.latent_dim")
+
+
+@contextlib.contextmanager
+def _initialisation_skipped():
+    """torch.nn.init's fills left out while networks are built on the meta device only to be counted: there PyTorch
+    runs them through its Python reference implementations, whose first use imports torch._dynamo (2.5 s at every
+    `gankit sample`), for values that do not exist. Layers' own resets call them through torch.nn.init too."""
+    fills = [name for name in dir(torch.nn.init) if name.endswith("_") and not name.startswith("_")]
+    saved = {name: getattr(torch.nn.init, name) for name in fills}
+    for name in fills:
+        setattr(torch.nn.init, name, _unchanged)
+    try:
+        yield
+    finally:
+        for name, fill in saved.items():
+            setattr(torch.nn.init, name, fill)
+
+
+def _unchanged(tensor: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+    return tensor
 
 
 def free_memory(device: torch.device) -> int | None:
