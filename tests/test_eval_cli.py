@@ -115,7 +115,7 @@ def test_eval_during_training_keeps_best(tmp_path):
     data = make_idx_dataset(tmp_path / "mnist", n_train=200, n_test=60)
     result = gankit("train", "--data", "mnist", "--data-dir", str(data), "--batch-size", "50", "--epochs", "3",
                     "--eval-every", "1", "--eval-n", "100", "--name", "e", "--out", str(tmp_path / "runs"),
-                    "--no-progress", env={"GANKIT_CACHE_DIR": str(tmp_path / "cache")})
+                    "--no-progress", "--no-report", env={"GANKIT_CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr
     assert "epoch 1: fid" in result.stderr and "(100 samples, classifier:" in result.stderr
     rows = [json.loads(line) for line in (tmp_path / "runs" / "e" / "metrics.jsonl").read_text().splitlines()]

@@ -1,5 +1,6 @@
 """GANKIT_SMOKE_TEST=N: every command in its shortest form, to check that a walk of commands runs (the README's
-own blocks are tested this way), not to train anything. Training stops N G steps after where it starts, and
+own blocks are tested this way), not to train anything. Training stops N G steps after where it starts and writes
+no report at its end (`gankit report` still writes one), and
 sampling and scoring make at most SMOKE_SAMPLES samples; each command says so on stderr. Sound is decoded from
 spectrograms with at most SMOKE_GRIFFIN_LIM iterations (rougher clips of the same length)."""
 

@@ -181,7 +181,9 @@ def _run(args: argparse.Namespace) -> int:
         done = max((ckpt.read_meta(p)["step"] for p in ckpt.list_checkpoints(Path(args.resume) / "checkpoints")),
                    default=0) if args.resume else 0
         overrides["train.max_steps"] = min(overrides.get("train.max_steps") or done + steps, done + steps)
-        print(f"gankit: {SMOKE_ENV} is set: stopping at step {overrides['train.max_steps']}", file=sys.stderr)
+        overrides["train.report"] = False  # the end-of-training report (`gankit report` still writes one)
+        print(f"gankit: {SMOKE_ENV} is set: stopping at step {overrides['train.max_steps']}, no report",
+              file=sys.stderr)
     if args.resume:
         if args.config or args.name:
             raise GankitError("--resume continues a run with its own config; drop --config and --name")
