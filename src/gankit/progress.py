@@ -22,6 +22,7 @@ def show_progress(enabled: bool) -> None:
 
 
 def phase(items: Iterable[T], what: str, total: int | None = None, unit: str = "it") -> Iterator[T]:
-    """`items`, with a bar saying `what` is being done and how far it is (on a terminal, unless silenced)."""
+    """`items`, with a bar saying `what` is being done and how far it is (on a terminal, unless silenced); `total`
+    for items without a length (a pool's map)."""
     with tqdm(items, desc=what, total=total, unit=unit, leave=False, disable=None if _enabled else True) as bar:
         yield from bar

@@ -284,16 +284,19 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
     return 0
 
 
-def _stopped_before_start(stop: StoppedBeforeStart, run_dir: Path | None, resumed: bool, say: bool) -> int:
-    """A run stopped while it was being prepared: a new one leaves nothing behind (None: stopped before its folder was
-    made, or while create_run made it and took it away), a resumed one is as it was."""
-    if say and not resumed and run_dir is not None:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    if say:
-        removed = f" ({run_dir} removed, the name is free)" if run_dir is not None else ""
-        kept = f"{run_dir} is as it was" if resumed else f"nothing was kept{removed}"
-        print(f"gankit: interrupted by {stop.signal_name} while preparing the run, before its first step: {kept}",
-              file=sys.stderr)
+def _stopped_before_start(stop: StoppedBeforeStart, run_dir: Path | None, resumed: bool, say: bool,
+                          when: str = "while preparing the run, before its first step") -> int:
+    """A run stopped before anything of it could be used: a new one leaves nothing behind (None: stopped before its
+    folder was made, or while create_run made it and took it away), a resumed one is as it was."""
+    if not say:
+        return stop.exit_status
+    if resumed:
+        kept = f"{run_dir} is as it was"
+    else:
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        kept = "nothing was kept" + (f" ({run_dir} removed, the name is free)" if run_dir is not None else "")
+    print(f"gankit: interrupted by {stop.signal_name} {when}: {kept}", file=sys.stderr)
     return stop.exit_status
 
 
@@ -311,8 +314,8 @@ def _fit_baseline(args: argparse.Namespace, config: Config) -> int:
     try:
         with stops_raise():
             result = fit_baseline(config, run_dir, device)
-    except StoppedBeforeStart as stop:  # its only checkpoint is written at the end: nothing of it can be used
-        return _stopped_before_start(stop, run_dir, False, True)
+    except StoppedBeforeStart as stop:
+        return _stopped_before_start(stop, run_dir, False, True, "during the fit, whose only checkpoint comes at its end")
     except BaseException:  # likewise
         shutil.rmtree(run_dir, ignore_errors=True)
         raise

@@ -62,9 +62,7 @@ class FeatureExtractor:
         process 1,000 is faster (docs/benchmarks.md, "Feature extraction by chunk size"): not settled."""
         feats, probs = [], []
         c, h, w = self.input_shape
-        chunks = phase(samples.split(batch_size), f"extracting features of {len(samples):,} samples",
-                       -(-len(samples) // batch_size), "batch")
-        for chunk in chunks:
+        for chunk in phase(samples.split(batch_size), f"extracting features of {len(samples):,} samples", unit="batch"):
             pictures = self.view(chunk.to(device))
             if tuple(pictures.shape[1:]) != self.input_shape:
                 if h != w or pictures.shape[-1] != pictures.shape[-2]:

@@ -125,7 +125,7 @@ class SpectrogramView:
         total = torch.zeros(self.rows, dtype=torch.float64)
         squares = torch.zeros(self.rows, dtype=torch.float64)
         count = 0
-        for part in phase(clips.split(chunk), "measuring the spectrograms", -(-len(clips) // chunk), "batch"):
+        for part in phase(clips.split(chunk), "measuring the spectrograms", unit="batch"):
             logs = torch.log(self.magnitude(part) + self.log_eps).double()
             total += logs.sum(dim=(0, 2)).cpu()
             squares += logs.square().sum(dim=(0, 2)).cpu()
@@ -145,7 +145,7 @@ class SpectrogramView:
         """float (N, 1, L) clips -> (N, 1, rows, frames) in [-1, 1]: what the model trains on."""
         mean, std = self._statistics(clips.device)
         out = [((torch.log(self.magnitude(part) + self.log_eps) - mean) / std).clamp(-CLIP_STD, CLIP_STD) / CLIP_STD
-               for part in phase(clips.split(chunk), "making spectrograms", -(-len(clips) // chunk), "batch")]
+               for part in phase(clips.split(chunk), "making spectrograms", unit="batch")]
         return torch.cat(out)[:, None]
 
     # -- back ------------------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ class SpectrogramView:
         clip that 500 did (2 CPU cores)."""
         steps = smoke_griffin_lim(self.iterations if iterations is None else iterations)
         waves = [griffin_lim(self.decode_magnitude(part), self.n_fft, self.hop, self.clip_samples, steps)
-                 for part in phase(x.split(chunk), f"decoding {len(x)} clips (Griffin-Lim)", -(-len(x) // chunk), "batch")]
+                 for part in phase(x.split(chunk), f"decoding {len(x)} clips (Griffin-Lim)", unit="batch")]
         return torch.cat(waves)[:, None].clamp(-1, 1)
 
 

@@ -435,12 +435,25 @@ def _training_done(run: RunFiles, likelihood: bool) -> str:
                if "seconds" in last else ""))
 
 
-def _walk_section(pipe: Pipeline, likelihood: bool) -> list[str]:
-    if likelihood:
+def _model_sections(run: RunFiles, likelihood: bool) -> list[str]:
+    """The latent walk, and a melody for pitched sound, from the newest checkpoint's G."""
+    if likelihood:  # nothing to load for this: the model has no latent space
         return ["<h2>Latent walk</h2>", "<p>None: a maximum-likelihood model draws each character from the ones "
                 "before it, with no latent vector to walk along.</p>"]
-    return ["<h2>Latent walk</h2>", "<p>From seed 0's z to seed 1's along a great circle: smooth changes mean "
+    try:
+        pipe = newest_generator(run)
+    except GankitError as exc:  # the rest of the page does not need the model
+        return ["<h2>Latent walk</h2>", f"<p>Left out: {html.escape(str(exc))}</p>"]
+    if pipe is None:
+        return []
+    body = ["<h2>Latent walk</h2>", "<p>From seed 0's z to seed 1's along a great circle: smooth changes mean "
             "G learned a continuous space.</p>", f"<img alt=\"latent walk\" src=\"{interpolation_strip(pipe)}\">"]
+    if players := melody_players(pipe):
+        body += ["<h2>A melody</h2>", "<p>A C-major scale and the first bars of the \"Ode to Joy\", every note "
+                 "made by G at its pitch (<code>gankit play RUN tune.mid</code> plays any MIDI file):</p>",
+                 "<div id=\"melody\">" + "".join(f"<p>{html.escape(family)}<br><audio controls src=\"{uri}\">"
+                                                 "</audio></p>" for family, uri in players) + "</div>"]
+    return body
 
 
 def write_report(path: Path, out: Path | None = None, interpolation: bool = True) -> Path:
@@ -467,18 +480,8 @@ def write_report(path: Path, out: Path | None = None, interpolation: bool = True
             body[-1:-1] = ["<p>Spectrograms (low pitches at the bottom); listen to the first clips:</p>",
                            "<div id=\"clips\"></div>"]
         script = SLIDER_SCRIPT
-    try:
-        pipe = newest_generator(run) if interpolation else None
-    except GankitError as exc:  # the rest of the page does not need the model
-        pipe = None
-        body += ["<h2>Latent walk</h2>", f"<p>Left out: {html.escape(str(exc))}</p>"]
-    if pipe is not None:
-        body += _walk_section(pipe, likelihood)
-        if players := melody_players(pipe):
-            body += ["<h2>A melody</h2>", "<p>A C-major scale and the first bars of the \"Ode to Joy\", every note "
-                     "made by G at its pitch (<code>gankit play RUN tune.mid</code> plays any MIDI file):</p>",
-                     "<div id=\"melody\">" + "".join(f"<p>{html.escape(family)}<br><audio controls src=\"{uri}\">"
-                                                     "</audio></p>" for family, uri in players) + "</div>"]
+    if interpolation:
+        body += _model_sections(run, likelihood)
     if run.scored:
         described = sorted({d for r in run.scored.values() if isinstance(d := r["extractor"].get("description"), str)})
         body += ["<h2>Scores (gankit eval)</h2>",

@@ -8,6 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def exit_status(signal_name: str) -> int:
+    """The shell's convention, 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
+    return 128 + signal.Signals[signal_name].value
+
+
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM: a checkpoint was written; the run can be resumed."""
 
@@ -18,8 +23,7 @@ class Interrupted(Exception):
 
     @property
     def exit_status(self) -> int:
-        """The shell's convention, 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
-        return 128 + signal.Signals[self.signal_name or "SIGINT"].value
+        return exit_status(self.signal_name or "SIGINT")
 
 
 class StopRequests:
@@ -50,7 +54,8 @@ class StopRequests:
 
 
 class StoppedBeforeStart(BaseException):
-    """Ctrl-C or SIGTERM while a run was being prepared (its data loaded, clustered, measured): no step was taken."""
+    """Ctrl-C or SIGTERM where nothing of the run could be kept yet: while it is prepared (its data loaded,
+    clustered, measured), or during a maximum-likelihood fit, whose only checkpoint comes at its end."""
 
     def __init__(self, signal_name: str):
         super().__init__(signal_name)
@@ -58,7 +63,7 @@ class StoppedBeforeStart(BaseException):
 
     @property
     def exit_status(self) -> int:
-        return 128 + signal.Signals[self.signal_name].value
+        return exit_status(self.signal_name)
 
 
 @contextmanager
