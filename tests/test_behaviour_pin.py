@@ -23,13 +23,20 @@ def gankit(*args: str) -> subprocess.CompletedProcess:
 # 1fe3bb5; re-recorded at 30 steps (a fraction of the test's time, as sensitive to any change of arithmetic) with
 # the code of 8a1ebfc, which still gave 1fe3bb5's 200-step digests
 #
-# The kernels PyTorch dispatches to round differently by the CPU's vector instructions, so each kind of CPU has its
-# own digests: AVX512 as above; AVX2 recorded on an AMD EPYC without AVX-512 with the code of 0a25bc6 (the same
-# digests with the code of issue 45's first session). And by the number of threads (a reduction split two ways rounds
-# otherwise): every digest is of two threads, the cores of the machines that recorded them, whatever the suite uses
+# The kernels PyTorch and MKL dispatch to round differently by the CPU's vector instructions and maker, so each kind
+# of CPU has its own digests: AVX512 as above (an AMD EPYC with AVX-512 BF16); AVX2 recorded on an AMD EPYC without
+# AVX-512 with the code of 0a25bc6 (the same digests with the code of issue 45's first session); Intel AVX512 on an
+# Intel Xeon (Ice Lake's AVX-512 VNNI, no BF16) with the code of 605b542. And by the number of threads (a reduction
+# split two ways rounds otherwise): every digest is of two threads, the cores of the machines that recorded them
 STEPS = 30
 THREADS = "2"
 PINNED = {
+    "Intel AVX512": {
+        "classic": ("d00240af1f9034c5221ed9cf9bcde8c3d76785226b89ac5d32655fa3510f960b",
+                    "42cf1bfa29dbf525a04d484687f852a002de42601fbf3af6348a22e936e2fb3e"),
+        "dcgan": ("11a77da5514d0ca709f3c30f1930b1919b22849b1c9f6bc42205bef4d34758c7",
+                  "3fda1951ff776d82b64f1f47f4723ff29efa8e1aab8eef148c0c084fe216c5a5"),
+    },
     "AVX512": {
         "classic": ("f618bdebf3410f7d2c12e8c59a0e57f3a0e88f297b2b26aaaf4185b93073d807",
                     "027498d464b4713d62b8e50f427d3e8112dd5103caa8bbd1a27dc5a61e599730"),
@@ -43,7 +50,19 @@ PINNED = {
                   "c7de4d043eb2a364d3c29a0a3c06b66f5536a5dc596524397e6aeca26a46c8e8"),
     },
 }
-CPU = torch.backends.cpu.get_cpu_capability()
+
+
+def cpu_kind() -> str:
+    """The capability PyTorch dispatches on, with "Intel " before it on Intel CPUs (MKL takes other paths there)."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    try:
+        intel = "GenuineIntel" in next(line for line in open("/proc/cpuinfo") if line.startswith("vendor_id"))
+    except (OSError, StopIteration):
+        intel = False
+    return f"Intel {capability}" if intel else capability
+
+
+CPU = cpu_kind()
 
 
 def weights_digest(path) -> str:

@@ -200,6 +200,7 @@ def test_sigint_checkpoints_and_resume_finishes(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "gankit train --resume" in err and "Traceback" not in err
+    assert "gankit: SIGINT received: finishing the step in flight, then a checkpoint; Ctrl-C again stops at once" in err
     steps = [int(p.name.split("_")[1]) for p in (tmp_path / "i" / "checkpoints").glob("step_*")]
     assert len(steps) == 1 and 0 < steps[0] < 400
     done = gankit("train", "--resume", str(tmp_path / "i"), "--no-progress", "--max-steps", str(steps[0] + 5))

@@ -99,6 +99,7 @@ def test_sigterm_finishes_the_step_and_says_how_to_resume(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert "interrupted by SIGTERM" in err and f"gankit train --resume {tmp_path / 't'}" in err
+    assert err.count("gankit: SIGTERM received: finishing the step in flight, then a checkpoint\n") == 1, err  # rank 0's
     assert "Traceback" not in err
     (checkpoint,) = _loadable(tmp_path / "t")
     step = ckpt.read_meta(checkpoint)["step"]

@@ -177,3 +177,40 @@ def test_damaged_configs(base_run, tmp_path):
         behaves("report", run, "--no-walk", "--out", tmp_path / "r.html", unchanged=run)
 
     check()
+
+
+def test_a_run_trains_only_into_checkpoints_of_its_own_and_with_one_trainer_at_a_time(base_run, tmp_path):
+    """A user's step_00000001/ in checkpoints/ (pruning deleted it), checkpoints/ a link to a system folder (checkpoints
+    would have been written among its files), a second `--resume` while the run trains: each refused in one line
+    before anything is written; once they are gone, the resume trains and prunes only its own checkpoints."""
+    from gankit.runs import RunClaim
+
+    run = copy_run(base_run, tmp_path, "r")
+    mine = run / "checkpoints" / "step_00000001"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    resume = ("train", "--resume", run, "--max-steps", "32", "--no-report", "--no-progress", "--checkpoint-every", "1",
+              "--set", "train.keep_checkpoints=1")
+    assert behaves(*resume, unchanged=run) == 2
+    assert "holds what gankit did not write ('step_00000001')" in run_cli(*resume)[1]
+
+    linked = copy_run(base_run, tmp_path, "linked")
+    shutil.rmtree(linked / "checkpoints")
+    (linked / "checkpoints").symlink_to("/usr/share")
+    listed = sorted(Path("/usr/share").iterdir())
+    code, err = run_cli("train", "--resume", linked, "--max-steps", "32", "--no-progress")
+    assert code == 2 and "(a link to /usr/share) holds what gankit did not write" in err, err
+    assert sorted(Path("/usr/share").iterdir()) == listed
+
+    shutil.rmtree(mine)
+    claim = RunClaim(run)  # this process trains it, as far as another can tell
+    second = gankit(*map(str, resume))
+    assert second.returncode == 2 and second.stderr.splitlines()[-1] == (
+        f"gankit: error: {run} is being trained by another gankit process; wait for it to finish, or stop it (Ctrl-C "
+        "or SIGTERM: it checkpoints), then resume"), second.stderr
+    claim.release()
+    (run / "checkpoints" / "notes.txt").write_text("mine")  # refused too: anything in checkpoints/ is kept
+    assert behaves(*resume) == 2
+    (run / "checkpoints" / "notes.txt").unlink()
+    assert behaves(*resume) == 0
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["final", "step_00000032"]

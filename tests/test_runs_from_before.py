@@ -36,7 +36,11 @@ def test_runs_and_bundles_from_before_46_sample_score_resume_report_and_export(b
     sampled = gankit("sample", str(run), "--n", "6", "--seed", "5", "--npy", str(before / "now.npy"), "--device", "cpu")
     assert sampled.returncode == 0, sampled.stderr
     now, then = np.load(before / "now.npy"), np.load(before / "expected" / f"{kind}.npy")
-    assert now.shape == then.shape and np.abs(now.astype(float) - then.astype(float)).max() <= 1e-5
+    assert now.shape == then.shape
+    if kind == "sound":
+        assert_same_clips_after_griffin_lim(run, now, then)
+    else:
+        assert np.abs(now.astype(float) - then.astype(float)).max() <= 1e-5
     from_bundle = gankit("sample", str(bundle), "--n", "6", "--seed", "5", "--npy", str(before / "b.npy"))
     assert from_bundle.returncode == 0 and np.array_equal(np.load(before / "b.npy"), now), from_bundle.stderr
     if kind != "sound":  # 16 clips are too few for a classifier extractor (gankit refuses to score with one)
@@ -49,3 +53,24 @@ def test_runs_and_bundles_from_before_46_sample_score_resume_report_and_export(b
     assert gankit("report", str(run)).returncode == 0 and (run / "report.html").is_file()
     exported = gankit("export", str(run), "--out", str(before / "again"))
     assert exported.returncode == 0 and (before / "again" / "model.json").is_file(), exported.stderr
+
+
+def assert_same_clips_after_griffin_lim(run: Path, now: np.ndarray, then: np.ndarray) -> None:
+    """Griffin-Lim amplifies a CPU's rounding of its FFTs (the clips recorded on an AMD EPYC came back up to 0.13
+    apart on an Intel Xeon, the same G pictures): so the clips of then must be as near the magnitude G draws now as
+    the clips of now are (a view read back otherwise, its statistics, hop or bands, puts them far apart)."""
+    import torch
+
+    from gankit.modalities.spectrogram import spectral_convergence
+    from gankit.pipeline import Pipeline
+
+    pipe = Pipeline.from_run(run, device="cpu")
+    view = pipe.spec.modality.spectrogram
+    with torch.no_grad():
+        drawn = view.decode_magnitude(pipe.generator(pipe.latents(6, 5), pipe.labels(6, None, None, 5)))
+
+    def apart(clips: np.ndarray, magnitude: torch.Tensor) -> list[float]:
+        return [spectral_convergence(torch.from_numpy(clip)[None], m[None], view.n_fft, view.hop)
+                for clip, m in zip(clips, magnitude)]
+
+    assert max(apart(now, drawn)) < 0.25 and np.allclose(apart(then, drawn), apart(now, drawn), atol=0.005)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -33,6 +34,9 @@ FINAL = "final"
 # free space kept beyond a checkpoint's own size (file system metadata, the logs that follow)
 DISK_MARGIN = 16 * 2**20
 BEST = "best"
+# the names gankit gives checkpoints; anything else in checkpoints/ is not one of them
+CHECKPOINT_NAME = re.compile(r"step_\d{8}|final|best")
+OWN_FILES = frozenset({WEIGHTS, TRAIN_STATE, META})
 
 
 def step_name(step: int) -> str:
@@ -114,6 +118,9 @@ def save_checkpoint(folder: Path, name: str, *, weights: dict[str, torch.Tensor]
         raise GankitError(f"could not write checkpoint {final} ({reason}); the earlier checkpoints are intact: "
                           f"fix the cause and resume with gankit train --resume {folder.parent}") from None
     if final.exists():
+        if not is_own(final):
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise GankitError(foreign_line(folder, [name]))
         trash = folder / f".old-{name}-{os.getpid()}"
         os.replace(final, trash)
         os.replace(tmp, final)
@@ -142,7 +149,7 @@ def _fsync(path: Path) -> None:
 
 def prune(folder: Path, keep: int) -> None:
     """Keep the newest `keep` step checkpoints (the final one is never pruned); drop stale temp folders."""
-    steps = sorted(p for p in folder.glob("step_*") if p.is_dir())
+    steps = sorted(p for p in folder.glob("step_*") if is_own(p))
     for old in steps[:-keep]:
         # renamed out of sight first: a crash mid-delete must not leave a listed, half-deleted checkpoint
         trash = folder / f".old-{old.name}-{os.getpid()}"
@@ -151,6 +158,36 @@ def prune(folder: Path, keep: int) -> None:
     for tmp in list(folder.glob(".tmp-*")) + list(folder.glob(".old-*")):
         if not _owned_by_live_process(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def is_own(path: Path) -> bool:
+    """A checkpoint gankit wrote, and nothing else: the only kind of folder that pruning or a save may replace."""
+    try:
+        return (CHECKPOINT_NAME.fullmatch(path.name) is not None and not path.is_symlink() and path.is_dir()
+                and all(entry.name in OWN_FILES and entry.is_file(follow_symlinks=False) for entry in os.scandir(path)))
+    except OSError:
+        return False
+
+
+def check_own_folder(folder: Path) -> None:
+    """Refuse to train into a checkpoints/ that holds what gankit did not write (a user's step_00000001/ was pruned
+    away; a link to a system folder would have had checkpoints written among its files). A link to an empty
+    folder, on a larger disk say, is fine."""
+    if not folder.is_dir():
+        return
+    foreign = sorted(entry.name for entry in folder.iterdir() if not is_own(entry) and not (
+        entry.name.startswith((".tmp-", ".old-")) and entry.is_dir() and not entry.is_symlink()))
+    if foreign:
+        raise GankitError(foreign_line(folder, foreign))
+
+
+def foreign_line(folder: Path, names: list[str]) -> str:
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    where = f" (a link to {folder.resolve()})" if folder.is_symlink() else ""
+    fix = "point the link at an empty folder" if where else "move those out of it"
+    return (f"{folder}{where} holds what gankit did not write ({', '.join(map(repr, names[:3]))}{more}): gankit "
+            f"replaces and prunes checkpoints there, so it trains only into a folder of its own checkpoints; {fix} "
+            "and resume")
 
 
 def _owned_by_live_process(tmp: Path) -> bool:
@@ -179,11 +216,12 @@ def list_checkpoints(folder: Path) -> list[Path]:
 def scan_checkpoints(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """(readable checkpoints, oldest first; damaged ones with the reason, by name).
 
-    A folder being written (hidden, `.tmp-*`) is neither; one without meta.json is damaged.
+    A folder being written (hidden, `.tmp-*`) is neither, nor is anything not named as gankit names checkpoints;
+    a checkpoint without meta.json is damaged.
     """
     found, damaged = [], []
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if not path.is_dir() or path.name.startswith("."):
+        if not path.is_dir() or not CHECKPOINT_NAME.fullmatch(path.name):
             continue
         try:
             found.append((read_meta(path)["step"], path.name == FINAL, path))

@@ -5,9 +5,15 @@ A run folder is created exclusively: an existing one is never overwritten.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: runs are not claimed there
+    fcntl = None
 
 from gankit.atomic import write_atomically
 from gankit.bundle import MODEL_JSON, is_bundle
@@ -70,6 +76,32 @@ def run_or_bundle(path: str | Path) -> Path | None:
         raise GankitError(f"{path} is neither a gankit run folder (no {CONFIG_FILE}) nor an exported bundle (no "
                           f"{MODEL_JSON}); runs live in ./runs by default")
     return Path(path)
+
+
+class RunClaim:
+    """One trainer's hold on a run folder: a second trainer of the same run (`gankit train --resume` in another
+    terminal) is refused, where both would have written the same checkpoints and log. An advisory lock on the
+    folder, which the kernel lets go when the process ends, however it ends."""
+
+    def __init__(self, run: Path):
+        self.fd = None
+        if fcntl is None:
+            return
+        fd = os.open(run, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise GankitError(f"{run} is being trained by another gankit process; wait for it to finish, or stop "
+                              "it (Ctrl-C or SIGTERM: it checkpoints), then resume") from None
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the folder lets go of the lock
+            self.fd = None
+
+    __del__ = release
 
 
 def open_run(path: str | Path) -> tuple[Path, Config]:

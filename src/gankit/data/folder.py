@@ -6,9 +6,7 @@ Images whose first-level subfolder names a class get that class as label (for co
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import threading
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -33,10 +31,10 @@ GREY_TOLERANCE = 2
 ORIENTATION = 0x0112  # the EXIF tag
 # transparent pixels are laid on white, as most viewers show them on a light page (data.background: another)
 BACKGROUND = "white"
-# images of more pixels than this (4096 x 4096) are decoded one at a time: eight 12000 x 12000 PNGs decoded at once
-# took 4.5 GB
+# images of more pixels than this (4096 x 4096) are decoded one at a time, in the reading thread (each worker thread's
+# allocator kept what it had freed: eight 12000 x 12000 PNGs held 5 GB read on eight threads, one at a time, and
+# 0.6 GB read in one), and reduced by a whole factor as soon as they are decoded
 LARGE_PIXELS = 4096 * 4096
-_ONE_LARGE_AT_A_TIME = threading.Lock()
 
 
 def list_images(root: Path) -> list[Path]:
@@ -127,26 +125,48 @@ class TooLarge(Exception):
     """A valid image too large to decode here: refused by name, not called unreadable."""
 
 
-def load_image(path: Path, image_size: int, channels: int, background: str = BACKGROUND) -> np.ndarray:
+class Large(Exception):
+    """An image of more than LARGE_PIXELS met by a worker thread: the reading thread decodes it afterwards."""
+
+
+def load_image(path: Path, image_size: int, channels: int, background: str = BACKGROUND,
+               large_here: bool = True) -> np.ndarray:
     """One image as uint8 (C, H, W); raises TooLarge for one of more than Pillow's limit of pixels, OSError/ValueError
-    for unreadable files. Images of more than LARGE_PIXELS are decoded one at a time (JPEGs at a reduced scale)."""
+    for unreadable files, and Large for one of more than LARGE_PIXELS unless `large_here`."""
     try:
         img_file = Image.open(path)
     except Image.DecompressionBombError:
         raise TooLarge(f"more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels") from None
     with img_file as img:
         large = img.width * img.height > LARGE_PIXELS
-        if large and img.format == "JPEG":  # the decoder scales by 1/2..1/8 at no cost: never below the size asked
-            img.draft(img.mode, (image_size, image_size))
+        if large and not large_here:
+            raise Large
         try:
-            with _ONE_LARGE_AT_A_TIME if large else contextlib.nullcontext():
-                img = ImageOps.exif_transpose(img)
-                img = _to_mode(img, channels, background)
-                img = ImageOps.fit(img, (image_size, image_size), method=Image.Resampling.BICUBIC)
-                arr = np.asarray(img, dtype=np.uint8)
+            if large:
+                img = _reduced(img, image_size)
+            img = ImageOps.exif_transpose(img)
+            img = _to_mode(img, channels, background)
+            img = ImageOps.fit(img, (image_size, image_size), method=Image.Resampling.BICUBIC)
+            arr = np.asarray(img, dtype=np.uint8)
         except MemoryError:
             raise TooLarge(f"{img_file.width:,} x {img_file.height:,} pixels, more than the free memory holds") from None
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+
+
+def _reduced(img: Image.Image, image_size: int) -> Image.Image:
+    """A large image at a whole fraction of its size that keeps at least twice the size asked: a JPEG decoded so
+    (the decoder scales by 1/2..1/8 at no cost), any other reduced by box averages once decoded, before the
+    copies that converting and cropping make."""
+    if img.format == "JPEG":
+        img.draft(img.mode, (2 * image_size, 2 * image_size))
+    factor = min(img.size) // (2 * image_size)
+    if factor < 2:
+        return img
+    img.load()
+    try:
+        return img.reduce(factor)
+    except ValueError:  # a mode reduce does not take (palette, 16-bit): converted at full size
+        return img
 
 
 def read_image_folder(root: str | Path, image_size: int, channels: int,
@@ -169,9 +189,11 @@ def read_image_folder(root: str | Path, image_size: int, channels: int,
     if not paths:
         raise GankitError(f"image folder {root} holds no images ({', '.join(EXTENSIONS)}); point --data at a folder of images")
 
-    def load(path: Path) -> np.ndarray | str:
+    def load(path: Path, large_here: bool = False) -> np.ndarray | str | None:
         try:
-            return load_image(path, image_size, channels, background or BACKGROUND)
+            return load_image(path, image_size, channels, background or BACKGROUND, large_here)
+        except Large:
+            return None
         except TooLarge as exc:
             return f"too large to decode ({exc})"
         except Exception:  # Pillow raises many types for broken files; all mean "skip this one"
@@ -179,6 +201,9 @@ def read_image_folder(root: str | Path, image_size: int, channels: int,
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         arrays = list(phase(pool.map(load, paths), f"reading {root.name}", len(paths), "image"))
+    large = [i for i, a in enumerate(arrays) if a is None]
+    for i in phase(large, f"reading {len(large)} large images of {root.name}", len(large), "image"):
+        arrays[i] = load(paths[i], large_here=True)
     bad = [(p, a) for p, a in zip(paths, arrays) if isinstance(a, str)]
     if len(bad) == len(paths):
         raise GankitError(f"image folder {root}: none of its {len(paths)} images could be read (e.g. {bad[0][0]}: "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from contextlib import contextmanager
@@ -32,14 +33,19 @@ class StopRequests:
     A second Ctrl-C stops at once (the newest checkpoint on disk stays intact).
     """
 
-    def __init__(self):
+    def __init__(self, say: bool = True):
         self.received: str | None = None
         self._previous: dict = {}
+        self.say = say
 
     def _handle(self, signum, frame):
         if self.received is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.received = signal.Signals(signum).name
+        if self.say:  # a step can take minutes (a long text GAN's); os.write, as print may be mid-line in the bar's
+            again = "; Ctrl-C again stops at once" if signum == signal.SIGINT else ""
+            os.write(2, f"\ngankit: {self.received} received: finishing the step in flight, then a checkpoint{again}\n"
+                        .encode())
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():

@@ -25,6 +25,7 @@ from gankit.losses import LOSSES
 from gankit.models import MODELS, check_fits
 from gankit.models.spec import aux_columns, bind_noise
 from gankit.runlog import METRICS_FILE
+from gankit.runs import RunClaim
 from gankit.train.callbacks import Callback
 from gankit.train.distributed import SINGLE, Replicas
 from gankit.train.ema import ema_decay, ema_update, measure_statistics
@@ -78,6 +79,9 @@ class Trainer:
         self.device = device or preflight(config, replicas)
         self.main = replicas.is_main
         self.checkpoints = run / "checkpoints"
+        self.claim = RunClaim(run) if self.main else None
+        if self.main:
+            ckpt.check_own_folder(self.checkpoints)
         data = load_training_data(config, self.checkpoints, resume, self.device, replicas)
         self.dataset, self.spec, self.batches = data.dataset, data.spec, data.batches
         self.labels_on_device, self.samples_on_device = data.labels_on_device, data.samples_on_device
@@ -127,7 +131,7 @@ class Trainer:
         self.progress = progress and self.main
         self.callbacks: list[Callback] = callbacks_for(self)
         self.log.watchers.append(lambda rows: self.emit("rows", rows))
-        self.stop = StopRequests()
+        self.stop = StopRequests(say=self.main)
         self.ema_measured_at = -1  # the step G_ema's BatchNorm statistics were last measured at
         self.started = time.perf_counter()
         self.deadline = self.started + t.time_limit * 60 if t.time_limit else float("inf")
@@ -221,6 +225,13 @@ class Trainer:
 
     def fit(self) -> TrainResult:
         """Train to the end; on divergence roll back (--on-nan rollback) or stop with the reason."""
+        try:
+            return self._fit()
+        finally:
+            if self.claim is not None:
+                self.claim.release()
+
+    def _fit(self) -> TrainResult:
         rollbacks = 0
         last_target: int | None = None  # step of the checkpoint the previous rollback went to
         self.bar = tqdm(total=self.total if self.total < MAX_STEPS else None, initial=min(self.state.step, self.total),
