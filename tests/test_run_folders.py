@@ -236,6 +236,34 @@ def test_run_names_with_control_characters_or_slashes_are_refused_and_make_nothi
     assert not (tmp_path / "runs").exists()
 
 
+READ_LOG = """
+import sys
+from gankit.cli.main import main
+codes = [main(["info", sys.argv[1]]), main(["report", sys.argv[1]])]
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print("exits", *codes, "peak", peak // 1024, file=sys.stderr)
+"""
+
+
+@pytest.mark.slow
+def test_info_and_report_read_a_500_mb_log_in_bounded_memory(run):
+    """Issue 49: `gankit info` of 500 MB of valid rows held 1.76 GB and rising; info and report, in one process, now
+    stay under 1 GB (thinned as they read). A value of 400 digits among them, which overflowed a check, is one
+    unreadable row."""
+    row = ('{{"kind": "step", "step": {0}, "epoch": 1, "images_seen": {1}, "seconds": 0.819, "d_loss": 0.703037, '
+           '"d_grad_norm": 0.598035, "d_real": 0.488127, "d_fake": 0.497855, "g_loss": 0.695311, "g_grad_norm": 0.05}}\n')
+    with open(run / "metrics.jsonl", "w") as log:
+        for start in range(31, 2_500_000, 10_000):
+            log.write("".join(row.format(step, 20 * step) for step in range(start, start + 10_000)))
+        log.write(row.format(2_500_031, "1" + "0" * 400))
+    assert (run / "metrics.jsonl").stat().st_size > 500 * 2**20
+    child = subprocess.run([sys.executable, "-c", READ_LOG, str(run)], capture_output=True, text=True, timeout=600)
+    assert child.returncode == 0 and "Traceback" not in child.stderr, child.stderr
+    exits, peak = child.stderr.splitlines()[-1].split(" peak ")
+    assert exits == "exits 0 0" and int(peak) < 1024, child.stderr[-500:]
+    assert "logged steps: 2500000 (1 unreadable row of metrics.jsonl skipped)" in child.stdout, child.stdout[:2000]
+
+
 def test_a_huge_log_is_read_a_line_at_a_time_and_thinned_evenly(tmp_path):
     """info, report and the charts hold about 2 x KEEP rows of each kind whatever metrics.jsonl holds (500 MB of rows
     took gigabytes); a line longer than any row is skipped without being held; the counts stay exact."""

@@ -11,7 +11,6 @@ it from the keys of logs written before rows carried one.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -65,28 +64,32 @@ def _count(value) -> bool:
 
 
 def _number(value, nan_ok: bool) -> bool:
-    if type(value) not in (int, float):
-        return False
-    return (math.isfinite(value) and abs(value) <= LARGEST) or (nan_ok and math.isnan(value))
+    """A logged measurement: a number of a possible size (compared as it is: an integer of 400 digits overflowed
+    math.isfinite), or NaN where `nan_ok`."""
+    if type(value) is float:
+        return -LARGEST <= value <= LARGEST or (nan_ok and value != value)
+    return type(value) is int and -LARGEST <= value <= LARGEST
 
 
 def valid_row(row) -> dict | None:
-    """The row with its kind set, or None when any value has the wrong type or an impossible size."""
+    """The row with its kind set, or None when any value has the wrong type or an impossible size. Every row of a
+    long log passes here (2.5 million in 500 MB)."""
     if not isinstance(row, dict) or not _count(row.get("step")):
         return None
     kind = row_kind(row)
     if kind is None or any(key not in row for key in REQUIRED[kind]):
         return None
+    text, nan_ok = TEXT.get(kind, ()), kind == "eval"  # a score can be undefined (NaN); a loss cannot
     for key, value in row.items():
         if key == "kind":
             continue
-        if key in TEXT.get(kind, ()):
-            ok = isinstance(value, str) and len(value) <= 10_000
-        elif key in COUNTS:
-            ok = _count(value)
-        else:
-            ok = _number(value, nan_ok=kind == "eval")  # a score can be undefined (NaN); a loss cannot
-        if not ok:
+        if key in COUNTS:
+            if type(value) is not int or not 0 <= value <= LARGEST:
+                return None
+        elif key in text:
+            if not isinstance(value, str) or len(value) > 10_000:
+                return None
+        elif not _number(value, nan_ok):
             return None
     if kind == "diagnosis" and (not re.fullmatch(r"[a-z_]{1,40}", row["diagnosis"])
                                 or row.get("severity", "warning") not in ("warning", "fatal")):
