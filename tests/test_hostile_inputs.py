@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import shutil
+import time
 import warnings
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from safetensors.torch import save_file
 
-from conftest import PicklePayload, assert_clean_error, cifar_batch_bytes, gankit, write_idx
+from conftest import PicklePayload, assert_clean_error, cifar_batch_bytes, gankit, peak_mib, write_idx
 from gankit import checkpoint as ckpt
 from gankit.config import SECTIONS, load_config_file
 from gankit.data.cifar import _load_batch
@@ -275,3 +276,12 @@ def test_gankits_own_json_files_are_size_checked_before_they_are_read(tmp_path):
         stream.truncate(MAX_JSON_BYTES + 1)
     with pytest.raises(GankitError, match=r"model.json is unreadable \(67,108,865 bytes, more than gankit writes"):
         read_json(padded, "missing", "model.json is unreadable")
+    bundle = tmp_path / "bundle"  # issue 49's: a bundle whose model.json is padded to 3 GB
+    bundle.mkdir()
+    with open(bundle / "model.json", "wb") as stream:
+        stream.truncate(3 * 2**30)
+    (bundle / "generator.safetensors").touch()
+    started = time.perf_counter()
+    refused, mib = peak_mib("sample", str(bundle), "--n", "1", "--out", str(tmp_path / "x.png"))
+    assert_clean_error(refused, "model.json is unreadable (3,221,225,472 bytes, more than gankit writes")
+    assert mib < 500 and time.perf_counter() - started < 60, mib  # refused before a byte of it is read
