@@ -63,6 +63,25 @@ def test_hostile_metrics_rows_are_skipped_and_counted(run, tmp_path):
     assert COMPARABLE_ONLY in (tmp_path / "c.html").read_text()
 
 
+def test_a_log_of_one_row_of_far_apart_steps_or_of_nothing_but_a_hole(run, tmp_path):
+    """Issue 49's list 8: info, report and compare on a metrics.jsonl of one row, of three steps a million apart, and
+    of 256 MiB of a sparse file's zeros (one unreadable line, read past in bounded pieces)."""
+    rows = [row for row in (run / "metrics.jsonl").read_text().splitlines() if '"d_loss"' in row]
+    logs = {"one": rows[0] + "\n",
+            "apart": "".join(row.replace(f'"step": {i + 1},', f'"step": {step},') + "\n"
+                             for i, (row, step) in enumerate(zip(rows, (1, 1000, 999_999))))}
+    runs = []
+    for name in ("one", "apart", "hole"):
+        copy = Path(shutil.copytree(run, tmp_path / name))
+        (copy / "metrics.jsonl").write_text(logs.get(name, ""))
+        runs.append(copy)
+    os.truncate(runs[2] / "metrics.jsonl", 256 * 2**20)  # a hole: zeros that take no disk
+    for copy, logged in zip(runs, ("logged steps: 1\n", "logged steps: 3\n", "logged steps: 0 (1 unreadable row")):
+        assert logged in ok(gankit("info", str(copy))).stdout
+        ok(gankit("report", str(copy), "--no-walk", "--out", str(tmp_path / f"{copy.name}.html")))
+    ok(gankit("compare", *map(str, runs), "--out", str(tmp_path / "c.html")))
+
+
 @pytest.mark.parametrize("content", ['{"extractor": {"name": "x", "digest": "y"}}'])  # more in the hypothesis suite
 def test_damaged_eval_results_are_left_out(run, tmp_path, content):
     (run / "eval" / "final.json").write_bytes(content.encode("latin-1"))
