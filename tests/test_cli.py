@@ -210,12 +210,13 @@ def test_sigint_checkpoints_and_resume_finishes(tmp_path):
 
 
 def test_slow_phases_show_progress_on_a_terminal_only(monkeypatch):
-    """Reading, measuring, extracting and decoding say what they do and how far they are on a terminal; in a log
-    file (not a terminal) and under --no-progress, nothing."""
+    """Measuring, decoding and clustering say what they do and how far they are on a terminal; in a log file (not a
+    terminal) and under --no-progress, nothing."""
     import io
 
     import torch
 
+    from gankit.data.clusters import cluster_images
     from gankit.modalities.spectrogram import SpectrogramView
     from gankit.progress import show_progress
 
@@ -232,8 +233,10 @@ def test_slow_phases_show_progress_on_a_terminal_only(monkeypatch):
         show_progress(enabled)
         fitted = view.fitted(clips, chunk=8)
         fitted.decode(fitted.encode(clips, chunk=8), chunk=8)
+        cluster_images(torch.randint(0, 256, (40, 1, 8, 8), dtype=torch.uint8), 4)
         shown[name] = stream.getvalue()
     show_progress(True)
     for what in ("measuring the spectrograms", "making spectrograms", "decoding 20 clips (Griffin-Lim)"):
         assert f"{what}:   0%|          | 0/3 [" in shown["terminal"], shown["terminal"]  # cleared at the end
+    assert "clustering 40 images into 4 groups:   0%|          | 0/100 [" in shown["terminal"]
     assert shown["log"] == shown["silenced"] == ""

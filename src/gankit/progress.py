@@ -6,6 +6,7 @@ without a word and a log file gets no bar."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from tqdm import tqdm
@@ -26,3 +27,10 @@ def phase(items: Iterable[T], what: str, total: int | None = None, unit: str = "
     for items without a length (a pool's map)."""
     with tqdm(items, desc=what, total=total, unit=unit, leave=False, disable=None if _enabled else True) as bar:
         yield from bar
+
+
+@contextmanager
+def parts(what: str, total: int) -> Iterator[tqdm]:
+    """A bar over a job of `total` parts of unequal length (a report's sections): `.update()` after each."""
+    with tqdm(total=total, desc=what, unit="part", leave=False, disable=None if _enabled else True) as bar:
+        yield bar

@@ -11,9 +11,10 @@ from gankit import checkpoint as ckpt
 from gankit.atomic import write_atomically
 from gankit.auto import auto_line
 from gankit.config import Config, field_help, load_config_file, to_dict, to_toml
-from gankit.data.kinds import data_kind
+from gankit.data.kinds import data_classes, data_kind
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
+from gankit.modalities import default_folder_kind
 from gankit.models import MODELS
 from gankit.plots import save_progress_gif
 from gankit.report.html import write_report
@@ -243,6 +244,13 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
             if error:
                 raise GankitError(error)
             run_dir = Path(folder)
+            if say:  # what the data implied and auto chose, before the minutes preparing the run may take
+                native_line = _native_line(config, getattr(args, "native", set()))
+                if native_line:
+                    print(f"gankit: {native_line}", file=sys.stderr)
+            if say and getattr(args, "auto", False):
+                kind, classes = data_classes(config.data.name)
+                print(f"gankit: {auto_line(config, kind or default_folder_kind(), classes)}", file=sys.stderr)
             if say:  # reading a large folder, clustering or measuring spectrograms can take minutes
                 limit = " (not counted in --time-limit)" if config.train.time_limit else ""
                 print(f"gankit: preparing {run_dir}: reading {config.data.name}{limit}", file=sys.stderr)
@@ -257,12 +265,6 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
     if say:
         if args.resume:  # the new length or device, recorded once the run can go on
             write_atomically(run_dir / "config.toml", to_toml(config))
-        native_line = _native_line(config, getattr(args, "native", set()))
-        if native_line:
-            print(f"gankit: {native_line}", file=sys.stderr)
-        if getattr(args, "auto", False):
-            data = trainer.dataset  # as loaded: the folder is not walked again
-            print(f"gankit: {auto_line(config, data.modality.name, len(data.classes))}", file=sys.stderr)
         processes = f" in {replicas.world} processes" if replicas.active else ""
         print(f"gankit: {'resuming' if args.resume else 'training'} {config.model.name} on {config.data.name}"
               f"{processes} -> {run_dir}", file=sys.stderr)

@@ -17,6 +17,8 @@ import math
 
 import torch
 
+from gankit.progress import phase
+
 # principal components kept: enough for the shapes that tell kinds of picture apart, few enough for fast k-means
 COMPONENTS = 50
 MAX_ITERATIONS = 100
@@ -110,7 +112,7 @@ def kmeans(features: torch.Tensor, k: int, seed: int = 0) -> torch.Tensor:
         centres = torch.cat([centres, centre])
         nearest = torch.minimum(nearest, torch.cdist(features, centre).squeeze(1).square())
     assigned = balanced_assignment(features, centres)
-    for _ in range(MAX_ITERATIONS):
+    for _ in phase(range(MAX_ITERATIONS), f"clustering {len(features):,} images into {k} groups", unit="round"):
         counts = torch.bincount(assigned, minlength=k)
         sums = torch.zeros_like(centres).index_add_(0, assigned, features)
         centres = torch.where(counts[:, None] > 0, sums / counts.clamp_min(1)[:, None], centres)

@@ -30,6 +30,7 @@ from gankit.modalities.image import picture_image
 from gankit.pipeline import Pipeline, find_checkpoint
 from gankit.play import melody, play
 from gankit.plots import MAX_FRAME_SIDE, MAX_FRAMES, evenly_spaced, plot_beliefs, plot_losses, sample_grids, smooth
+from gankit.progress import parts
 from gankit.report.diagnosis import too_early
 from gankit.runlog import KEEP_ROWS, METRICS_FILE, read_eval_result, read_metrics
 from gankit.runs import open_run, read_run_file
@@ -458,46 +459,53 @@ def _model_sections(run: RunFiles, likelihood: bool) -> list[str]:
 
 def write_report(path: Path, out: Path | None = None, interpolation: bool = True) -> Path:
     """Write RUN/report.html (or `out`) and return its path."""
-    run = read_run(Path(path))
-    out = Path(out) if out else run.path / REPORT_FILE
-    likelihood = bool(run.fits) and not run.steps  # a maximum-likelihood baseline: no game, no latent space
-    body = [f"<h1>{html.escape(run.name)}</h1>", f"<p class=\"meta\">{_training_done(run, likelihood)}</p>"]
-    if run.damaged:
-        body.append(f"<div class=\"finding\">Damaged files, left out: {html.escape('; '.join(run.damaged))}</div>")
-    if not likelihood:  # a maximum-likelihood baseline has no game to diagnose
-        body += diagnosis_section(run)
-    for title, uri in training_charts(run):
-        body.append(f"<h2>{html.escape(title)}</h2><img alt=\"{html.escape(title)}\" src=\"{uri}\">")
-    frames = sample_frames(run)
-    script = ""
-    if frames:
-        shown = ("<pre id=\"lines\"></pre>" if "lines" in frames[0]
-                 else "<img id=\"grid\" alt=\"sample grid\" width=\"480\">")
-        body += ["<h2>Samples</h2>", "<p>The same latent vectors after each epoch; drag the slider.</p>",
-                 "<input type=\"range\" id=\"slider\" min=\"0\" step=\"1\">", "<p id=\"grid-label\"></p>",
-                 shown, _json_script("frames", frames)]
-        if any("clips" in frame for frame in frames):
-            body[-1:-1] = ["<p>Spectrograms (low pitches at the bottom); listen to the first clips:</p>",
-                           "<div id=\"clips\"></div>"]
-        script = SLIDER_SCRIPT
-    if interpolation:
-        body += _model_sections(run, likelihood)
-    if run.scored:
-        described = sorted({d for r in run.scored.values() if isinstance(d := r["extractor"].get("description"), str)})
-        body += ["<h2>Scores (gankit eval)</h2>",
-                 f"<p class=\"meta\">{html.escape('; '.join(described + [COMPARABLE_ONLY]))}</p>",
-                 _scores_table([(name, result["metrics"]) for name, result in run.scored.items()])]
-        for name in run.scored:
-            pairs = read_run_file(run.path / "eval" / f"{name}-closest.png", run.path, MAX_PICTURE_BYTES)
-            if pairs is not None:
-                body += [f"<h3>Closest to training images ({html.escape(name)})</h3>",
-                         f"<img alt=\"closest pairs\" src=\"{_png_uri(pairs)}\">"]
-    body.append("<h2>Config</h2>")
-    if likelihood:  # the saved config is the one dataclass every family shares
-        body.append("<p>A maximum-likelihood model uses no loss, D or game setting: <code>loss</code>, "
-                    "<code>lr_d</code>, <code>n_critic</code> and the like below are the defaults, unused.</p>")
-    body.append(f"<pre>{html.escape(run.config_text)}</pre>")
-    return _write(out, _page(f"gankit report: {run.name}", body, script))
+    out_name = Path(out).name if out else REPORT_FILE
+    with parts(f"writing {out_name}", 5) as bar:  # a long log, many grids, a latent walk to decode: seconds
+        run = read_run(Path(path))
+        bar.update()
+        out = Path(out) if out else run.path / REPORT_FILE
+        likelihood = bool(run.fits) and not run.steps  # a maximum-likelihood baseline: no game, no latent space
+        body = [f"<h1>{html.escape(run.name)}</h1>", f"<p class=\"meta\">{_training_done(run, likelihood)}</p>"]
+        if run.damaged:
+            body.append(f"<div class=\"finding\">Damaged files, left out: {html.escape('; '.join(run.damaged))}</div>")
+        if not likelihood:  # a maximum-likelihood baseline has no game to diagnose
+            body += diagnosis_section(run)
+        for title, uri in training_charts(run):
+            body.append(f"<h2>{html.escape(title)}</h2><img alt=\"{html.escape(title)}\" src=\"{uri}\">")
+        bar.update()
+        frames = sample_frames(run)
+        script = ""
+        if frames:
+            shown = ("<pre id=\"lines\"></pre>" if "lines" in frames[0]
+                     else "<img id=\"grid\" alt=\"sample grid\" width=\"480\">")
+            body += ["<h2>Samples</h2>", "<p>The same latent vectors after each epoch; drag the slider.</p>",
+                     "<input type=\"range\" id=\"slider\" min=\"0\" step=\"1\">", "<p id=\"grid-label\"></p>",
+                     shown, _json_script("frames", frames)]
+            if any("clips" in frame for frame in frames):
+                body[-1:-1] = ["<p>Spectrograms (low pitches at the bottom); listen to the first clips:</p>",
+                               "<div id=\"clips\"></div>"]
+            script = SLIDER_SCRIPT
+        bar.update()
+        if interpolation:
+            body += _model_sections(run, likelihood)
+        bar.update()
+        if run.scored:
+            described = sorted({d for r in run.scored.values()
+                                 if isinstance(d := r["extractor"].get("description"), str)})
+            body += ["<h2>Scores (gankit eval)</h2>",
+                     f"<p class=\"meta\">{html.escape('; '.join(described + [COMPARABLE_ONLY]))}</p>",
+                     _scores_table([(name, result["metrics"]) for name, result in run.scored.items()])]
+            for name in run.scored:
+                pairs = read_run_file(run.path / "eval" / f"{name}-closest.png", run.path, MAX_PICTURE_BYTES)
+                if pairs is not None:
+                    body += [f"<h3>Closest to training images ({html.escape(name)})</h3>",
+                             f"<img alt=\"closest pairs\" src=\"{_png_uri(pairs)}\">"]
+        body.append("<h2>Config</h2>")
+        if likelihood:  # the saved config is the one dataclass every family shares
+            body.append("<p>A maximum-likelihood model uses no loss, D or game setting: <code>loss</code>, "
+                        "<code>lr_d</code>, <code>n_critic</code> and the like below are the defaults, unused.</p>")
+        body.append(f"<pre>{html.escape(run.config_text)}</pre>")
+        return _write(out, _page(f"gankit report: {run.name}", body, script))
 
 
 def write_comparison(paths: list[Path], out: Path) -> Path:
