@@ -21,6 +21,7 @@ from gankit.metrics.reference import HeldOut, cache_key, cached_features, cached
 from gankit.metrics.text import TextReference, prepare_text_reference, score_text
 from gankit.modalities.image import conform
 from gankit.plots import save_pairs_figure
+from gankit.progress import phase
 
 # samples read from files: how many, and how large a side, before reading is refused
 MAX_SAMPLES = 10**7
@@ -174,7 +175,7 @@ def score(images: torch.Tensor, reference: Reference | TextReference, metrics: l
         if asked_pitch is not None:
             inputs.asked_pitch = classes_of(reference.pitch, asked_pitch)
     values: dict = {}
-    for name in metrics:
+    for name in phase(metrics, f"scoring {len(fake):,} samples", unit="metric"):  # KID's 100 subsets: seconds
         values |= METRICS.get(name)(inputs)
     return {
         "metrics": values,

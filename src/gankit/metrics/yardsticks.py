@@ -19,6 +19,7 @@ from gankit.metrics import NEEDS_TRAIN
 from gankit.metrics.evaluate import score
 from gankit.metrics.reference import cached_features
 from gankit.metrics.text import TextReference, real_scores, score_items
+from gankit.progress import phase
 
 # how the table of scores says what each column is
 MEANING = {"real data": "training samples, as good as it gets", "noise": "random pixels, as bad as it gets",
@@ -57,7 +58,7 @@ def yardsticks(reference, metrics: list[str], n: int, seed: int = 0) -> dict[str
                                                 features=cached_features(reference.extractor, reference.data.name,
                                                                          name.replace(" ", "-"), samples,
                                                                          reference.device))["metrics"]}
-            for name, samples in clips.items()}
+            for name, samples in phase(clips.items(), "scoring the yardsticks", len(clips), "set")}
 
 
 def random_characters(real: list[str], reference: TextReference, seed: int) -> list[str]:
