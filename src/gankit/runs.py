@@ -87,13 +87,19 @@ class RunClaim:
         self.fd = None
         if fcntl is None:
             return
-        fd = os.open(run, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fd = os.open(run, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return  # the folder's own problem, which writing into it reports
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             os.close(fd)
             raise GankitError(f"{run} is being trained by another gankit process; wait for it to finish, or stop "
                               "it (Ctrl-C or SIGTERM: it checkpoints), then resume") from None
+        except OSError:  # a file system without locks (some network ones): trained unclaimed, as before
+            os.close(fd)
+            return
         self.fd = fd
 
     def release(self) -> None:

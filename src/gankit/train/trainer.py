@@ -80,6 +80,16 @@ class Trainer:
         self.main = replicas.is_main
         self.checkpoints = run / "checkpoints"
         self.claim = RunClaim(run) if self.main else None
+        try:
+            self._prepare(resume, progress)
+        except BaseException:  # a refused start lets go of the run at once (an API caller may try again)
+            if self.claim is not None:
+                self.claim.release()
+            raise
+
+    def _prepare(self, resume: bool, progress: bool) -> None:
+        """The data, the networks and, for a resume, the newest checkpoint that reads; the outputs."""
+        config, run, replicas = self.config, self.run, self.replicas
         if self.main:
             ckpt.check_own_folder(self.checkpoints)
         data = load_training_data(config, self.checkpoints, resume, self.device, replicas)
