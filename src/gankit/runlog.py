@@ -84,7 +84,7 @@ def valid_row(row) -> dict | None:
         if key == "kind":
             continue
         if key in COUNTS:
-            if type(value) is not int or not 0 <= value <= LARGEST:
+            if not _count(value):
                 return None
         elif key in text:
             if not isinstance(value, str) or len(value) > 10_000:

@@ -244,14 +244,14 @@ def _train(args: argparse.Namespace, config: Config, run_dir: Path | None, repli
             if error:
                 raise GankitError(error)
             run_dir = Path(folder)
-            if say:  # what the data implied and auto chose, before the minutes preparing the run may take
+            if say:  # what the data implied and auto chose, then the preparing, which can take minutes (reading a
+                # large folder, clustering, measuring spectrograms)
                 native_line = _native_line(config, getattr(args, "native", set()))
                 if native_line:
                     print(f"gankit: {native_line}", file=sys.stderr)
-            if say and getattr(args, "auto", False):
-                kind, classes = data_classes(config.data.name)
-                print(f"gankit: {auto_line(config, kind or default_folder_kind(), classes)}", file=sys.stderr)
-            if say:  # reading a large folder, clustering or measuring spectrograms can take minutes
+                if getattr(args, "auto", False):
+                    kind, classes = data_classes(config.data.name)
+                    print(f"gankit: {auto_line(config, kind or default_folder_kind(), classes)}", file=sys.stderr)
                 limit = " (not counted in --time-limit)" if config.train.time_limit else ""
                 print(f"gankit: preparing {run_dir}: reading {config.data.name}{limit}", file=sys.stderr)
             trainer = Trainer(config, run_dir, resume=bool(args.resume), progress=not args.no_progress,
