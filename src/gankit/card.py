@@ -75,6 +75,8 @@ def model_card(model: dict[str, Any], name: str) -> str:
     if pitched:
         out += [f"gankit sample {name} --n 4 --class {pitched} --pitch C4 --out {pitched}-c4  # or --pitch 60",
                 f"gankit play {name} tune.mid --out tune.wav  # a MIDI file, a note made for each of its notes"]
+    out.append(f"gankit demo {name}  # a page to steer it: seed, {'conditions, ' if 'labels' in model['inputs'] else ''}"
+               "variety, a walk (pip install 'gankit[demo]')")
     out += ["```", "", "```python", "import gankit", "", f'pipe = gankit.Pipeline.from_run("{name}")',
             f"samples = pipe.sample(16, seed=0)  # decoded: {modality.decoded}"]
     if pitched:

@@ -23,6 +23,9 @@ formats (--format, comma-separated, or all; default bundle):
   onnx         generator.onnx, opset 18, from torch.onnx.export's torch.export-based exporter; checked
                against torch with onnxruntime at batch 1 and 7 (needs: pip install 'gankit[export]')
   torchscript  generator.pt, traced; loaded back and checked against torch at batch 1 and 7
+  space        the bundle as a Hugging Face Space: app.py (gankit demo's page), requirements.txt
+               (gankit[demo] at this version) and the Space's settings atop README.md; upload the
+               folder as a Gradio Space, or run `python app.py` in it
 
 The graphs take z (float32, N x latent size) and, for conditional models, labels (int64, N x k: a column
 per condition, the class first); the batch axis N is free. G runs in eval mode with no randomness inside. A graph that does not match torch is not
@@ -38,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="run folder to export")
     parser.add_argument("--out", metavar="DIR", required=True, help="new folder to write (refused if it exists and is "
                         "not empty)")
-    parser.add_argument("--format", default="bundle", help="bundle, onnx, torchscript (comma-separated), or all "
-                        "(default: bundle)")
+    parser.add_argument("--format", default="bundle", help="bundle, onnx, torchscript, space (comma-separated), or "
+                        "all (default: bundle)")
     parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else the newest)")
 
 
@@ -64,4 +67,6 @@ def run(args: argparse.Namespace) -> int:
         how = f"{record['exporter']}, opset {record['opset']}" if "opset" in record else record.get("exporter", "")
         print(f"  {name:<22} {record['bytes'] / 2**20:7.2f} MiB  {how}{checked}".rstrip())
     print(f"  README.md (the model card), preview.png, model.json\nsample it: gankit sample {out} --n 16")
+    if "space" in formats:
+        print(f"  app.py, requirements.txt: a Hugging Face Space (sdk gradio); try it here: gankit demo {out}")
     return 0

@@ -18,6 +18,7 @@ from gankit.cache import cache_dir
 from gankit.cli import (
     compare,
     data,
+    demo,
     eval,
     evaluator,
     export,
@@ -56,13 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "  gankit interpolate runs/NAME      a walk through latent space\n"
                     "  gankit play runs/NAME tune.mid    a MIDI file played by a notes run's instrument\n"
                     "  gankit export runs/NAME --out DIR the trained G on its own: bundle, ONNX, TorchScript\n"
+                    "  gankit demo runs/NAME             an interactive page over a run or bundle (Gradio)\n"
                     "  gankit info runs/NAME             what a run holds\n"
                     "  gankit data fashion-mnist         find or download a dataset\n"
                     "  gankit import-tutorial G.ckpt     the tutorial's own saved G (and D) as a run",
     )
     parser.add_argument("--version", action="version", version=f"gankit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train, sample, eval, report, compare, interpolate, play, export, info, data, evaluator,
+    for module in (train, sample, eval, report, compare, interpolate, play, export, demo, info, data, evaluator,
                    import_tutorial):
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION,
                                   formatter_class=HelpFormatter)

@@ -165,6 +165,15 @@ class Modality:
         """The feature extractor `--extractor auto` picks for samples of this shape."""
         raise NotImplementedError
 
+    # what `gankit demo` shows of samples (the keys of `demo_parts`), and how many one request may ask for
+    demo_shows: tuple[str, ...] = ("picture",)
+    demo_max: int = 64
+
+    def demo_parts(self, samples: torch.Tensor, nrow: int | None = None) -> dict[str, Any]:
+        """What `gankit demo` shows of stored samples, by the names in `demo_shows`: "picture", a uint8 (H, W, C)
+        array; "clips", (sample rate, int16 array) for each sample to play; "lines", each sample's text."""
+        return {"picture": self.picture(samples, nrow)}
+
     # for a bundle's model card: what `gankit sample --out` is shown writing, what Pipeline.sample returns, what the
     # preview picture leaves out, and the numpy line that keeps what the decoding line of `decoding()` made
     example_output: str = "samples"

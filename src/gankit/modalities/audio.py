@@ -60,9 +60,14 @@ def spectrogram_pictures(clips: torch.Tensor, sample_rate: int, scale: int = 2) 
     return pictures.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
 
 
+def pcm16(clips: torch.Tensor) -> np.ndarray:
+    """Float sound in [-1, 1] as 16-bit PCM samples, in the same shape."""
+    return (clips.float().clamp(-1, 1) * 32767).round().to(torch.int16).cpu().numpy()
+
+
 def wav_bytes(clip: torch.Tensor, sample_rate: int) -> bytes:
     """One float clip (1, L) or (L,) in [-1, 1] as the bytes of a 16-bit PCM mono WAV file."""
-    pcm = (clip.reshape(-1).float().clamp(-1, 1) * 32767).round().to(torch.int16).cpu().numpy()
+    pcm = pcm16(clip.reshape(-1))
     buffer = io.BytesIO()  # made in memory: a wave writer on a file that fails complains again when collected
     with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
@@ -131,6 +136,9 @@ class AudioModality(Modality):
     keep_decoded = 'np.save("waves.npy", waves)'
 
     def describe(self, shape: tuple[int, ...] | list[int]) -> str:
+        if self.spectrogram is not None:  # G's shape is its picture's; the clips are what the picture turns into
+            return (f"sound ({self.spectrogram.clip_samples / self.sample_rate:.2f} s clips at {self.sample_rate} Hz, "
+                    f"made as {shape[-2]} x {shape[-1]} spectrograms)")
         return f"sound ({shape[-1] / self.sample_rate:.2f} s clips at {self.sample_rate} Hz)"
 
     def write_sequence(self, samples: torch.Tensor, path: Path) -> Path:
@@ -189,6 +197,13 @@ class AudioModality(Modality):
 
     def classifier_view(self, samples: torch.Tensor) -> torch.Tensor:
         return classifier_pictures(samples, self.sample_rate)
+
+    demo_shows = ("picture", "clips")
+    demo_max = 8  # a player each
+
+    def demo_parts(self, samples: torch.Tensor, nrow: int | None = None) -> dict[str, Any]:
+        clips = pcm16(samples.reshape(len(samples), -1))
+        return {"picture": self.picture(samples, nrow), "clips": [(self.sample_rate, clip) for clip in clips]}
 
     def thumbnails(self, samples: torch.Tensor) -> torch.Tensor:
         return spectrogram_pictures(samples, self.sample_rate)

@@ -155,6 +155,11 @@ class TextModality(Modality):
     def lines(self, samples: torch.Tensor) -> list[str]:
         return self.vocabulary.decode(samples)
 
+    demo_shows = ("lines",)
+
+    def demo_parts(self, samples: torch.Tensor, nrow: int | None = None) -> dict[str, Any]:
+        return {"lines": self.lines(samples)}
+
     def picture(self, samples: torch.Tensor, nrow: int | None = None) -> np.ndarray:
         return draw_lines(self.lines(samples[:PICTURE_LINES]), self.seq_len)
 
