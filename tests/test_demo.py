@@ -125,6 +125,11 @@ def test_demo_pages_of_images_sound_and_text(bundles, browser, tmp_path):
     try:
         for s in served.values():
             s.wait()
+        # a port in use: one line, and no demo folder left behind
+        copy = shutil.copytree(bundles["text"], tmp_path / "copy", ignore=shutil.ignore_patterns("demo"))
+        busy = gankit("demo", str(copy), "--port", str(served["text"].port))
+        assert_clean_error(busy, f"cannot serve the demo on 127.0.0.1, port {served['text'].port} (in use)")
+        assert not (copy / "demo").exists()
         # pictures: a grid through the classes, a class at no variety (every sample z = 0: one picture), a walk
         client, pipe = served["image"].client(), Pipeline.from_run(bundles["image"], device="cpu")
         api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]

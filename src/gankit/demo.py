@@ -19,6 +19,7 @@ import keyword
 import math
 import os
 import re
+import shutil
 import sys
 import threading
 import traceback
@@ -349,11 +350,12 @@ def build_app(demo: Demo):
 
 
 def serve(path: str | Path, host: str | None = None, port: int | None = None, share: bool = False,
-          checkpoint: str | None = None, device: str = "cpu", block: bool = True):
-    """Load the model, then serve its page (Gradio's defaults: 127.0.0.1, the first free port from 7860, or
-    GRADIO_SERVER_NAME/PORT as a Hugging Face Space sets them). Returns the app (when `block` is False, serving)."""
+          checkpoint: str | None = None, device: str = "cpu") -> None:
+    """Load the model, then serve its page until Ctrl-C (Gradio's defaults: 127.0.0.1, the first free port from
+    7860, or GRADIO_SERVER_NAME/PORT as a Hugging Face Space sets them)."""
     check_gradio()
     demo = Demo(path, checkpoint, device)
+    made = not (demo.path / FOLDER).exists()
     folder = demo_folder(demo.path).resolve()
     os.environ["GRADIO_TEMP_DIR"] = str(folder)
     os.environ.setdefault("MPLCONFIGDIR", str(folder / "matplotlib"))  # Gradio's matplotlib keeps a font cache
@@ -363,16 +365,16 @@ def serve(path: str | Path, host: str | None = None, port: int | None = None, sh
         app.launch(server_name=host, server_port=port, share=share, quiet=True, prevent_thread_lock=True,
                    show_error=True)
     except OSError as exc:
-        where = f"port {port}" if port else "a free port from 7860"
-        raise GankitError(f"cannot serve the demo on {host or '127.0.0.1'}, {where} ({one_line(exc)}); pick "
-                          "another with --port") from None
+        if made:  # a refused start leaves nothing behind
+            shutil.rmtree(folder, ignore_errors=True)
+        where = f"{host or os.environ.get('GRADIO_SERVER_NAME') or '127.0.0.1'}, port {port or 'from 7860'}"
+        why = "in use" if "empty port" in str(exc) else one_line(exc)
+        raise GankitError(f"cannot serve the demo on {where} ({why}); pick another with --port") from None
     print(f"gankit demo: serving {demo.path} at {app.local_url} (Ctrl-C to stop)", flush=True)
-    if block:
-        try:
-            app.block_thread()
-        finally:
-            app.close()
-    return app
+    try:
+        app.block_thread()
+    finally:
+        app.close()
 
 
 def serve_folder(folder: Path) -> int:
