@@ -240,8 +240,8 @@ def test_space_runs_from_its_requirements_in_a_fresh_venv(tmp_path, fashion_dir)
     assert built.returncode == 0, built.stderr
     venv.create(tmp_path / "venv", with_pip=True)
     python = tmp_path / "venv" / "bin" / "python"
-    installed = subprocess.run([str(python), "-m", "pip", "install", "-q", "--find-links", str(wheels), "-c",
-                                str(ROOT / "constraints.txt"), "-r", str(space / "requirements.txt")],
+    installed = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-compile", "--find-links", str(wheels),
+                                "-c", str(ROOT / "constraints.txt"), "-r", str(space / "requirements.txt")],
                                capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stderr
     served = Served([str(python), str(space / "app.py")], tmp_path / "served")

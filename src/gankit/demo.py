@@ -88,7 +88,8 @@ class Demo:
     def sample(self, seed: Any, n: Any, variety: Any, temperature: Any, *asked: Any) -> dict[str, Any]:
         """What the page shows of n samples from seed's latents, each scaled by `variety`, with the conditions asked
         (one menu value each, ANY for none): when none is asked, a grid through the first condition's values."""
-        seed, n, variety = _whole(seed, "seed", 0, MAX_SEED), _whole(n, "count", 1, self.max_samples), _unit(variety, "variety")
+        seed, n = _whole(seed, "seed", 0, MAX_SEED), _whole(n, "count", 1, self.max_samples)
+        variety = _unit(variety, "variety")
         wanted = self._asked(asked)
         with self._lock:
             self._set_temperature(temperature)
@@ -344,7 +345,9 @@ def build_app(demo: Demo):
                 variety, temperature, asked = split(list(values))
                 return shown(demo.walk(a, b, where, variety, temperature, *asked), 1)
 
-            position.change(walk, [seed_a, seed_b, position, *walk_controls], walk_out, api_name="walk")
+            # any control moves the walk (the slider as it is dragged), not only the position
+            gr.on([control.change for control in (seed_a, seed_b, position, *walk_controls)], walk,
+                  [seed_a, seed_b, position, *walk_controls], walk_out, api_name="walk")
         app.load(sample, [seed, count, *sample_controls], sample_out, api_name=False)
     return app
 
