@@ -73,9 +73,16 @@ class Served:
 
         return Client(self.url, verbose=False, download_files=str(self.root / "downloads"))
 
-    def stop(self) -> tuple[int, str, str]:
-        self.process.send_signal(signal.SIGINT)
-        out, err = self.process.communicate(timeout=30)
+    def stop(self) -> tuple[int | None, str, str]:
+        """SIGTERM (Ctrl-C cannot reach it here: pytest-xdist's workers ignore SIGINT, and so do their children);
+        None for a server that did not stop."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            out, err = self.process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+            return None, out, err
         return self.process.returncode, out, err
 
     def wrote_outside(self) -> list[str]:

@@ -3,7 +3,7 @@
 What the page offers comes from the model's own declaration, never from the name of its data: a menu for each of its
 conditions (a class, a pitch), a temperature for a model that writes text a character at a time, and what its kind
 of data shows (Modality.demo_shows: a picture, clips to play, lines of text). `Demo` holds the logic and knows
-nothing of Gradio; `build_app` lays it out. Gradio is an optional extra, imported after the model loaded, so that a
+nothing of Gradio; `Page` lays it out. Gradio is an optional extra, imported after the model loaded, so that a
 bad path fails in one line without it.
 
 Gradio writes the files it serves under the demo folder (RUN/demo, BUNDLE/demo) and nowhere else: it reads
@@ -20,6 +20,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import sys
 import threading
 import traceback
@@ -229,127 +230,146 @@ def demo_folder(path: Path) -> Path:
     return folder
 
 
-def build_app(demo: Demo):
-    """The Gradio page over `demo`: a sample tab (seed, count, conditions, variety, temperature) and a walk tab."""
-    import gradio as gr
+def parameter(name: str) -> str:
+    """A condition's name as a Python parameter name, the API's name for its control (class -> class_)."""
+    name = re.sub(r"\W", "_", name)
+    return f"{name}_" if keyword.iskeyword(name) or not name.isidentifier() else name
 
-    def on_page(*names: str):
-        """The page's handler of `method`, taking the controls' values under `names` (the API's names for them): a bad
-        value is a message on the page, a bug also a traceback on the console, and the server goes on either way."""
-        def wrap(method):
-            def handler(*args):
-                try:
-                    return method(*args)
-                except GankitError as exc:  # Gradio shows the message as HTML: a class name could hold markup
-                    raise gr.Error(html.escape(printable(str(exc))[:1000], quote=False), print_exception=False) from None
-                except Exception as exc:
-                    print(f"gankit demo: internal error: {type(exc).__name__}: {one_line(exc)}\n"
-                          f"{traceback.format_exc()}", file=sys.stderr)
-                    raise gr.Error(f"internal error ({type(exc).__name__}); this is a bug in gankit, please report it "
-                                   "with the console's traceback", print_exception=False) from None
-            handler.__name__ = method.__name__
-            handler.__signature__ = inspect.Signature(
-                [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names])
-            return handler
-        return wrap
 
-    def parameter(name: str) -> str:
-        """A condition's name as a Python parameter name (class -> class_)."""
-        name = re.sub(r"\W", "_", name)
-        return f"{name}_" if keyword.iskeyword(name) or not name.isidentifier() else name
+class Page:
+    """The Gradio page over a Demo: a sample tab (seed, count, conditions, variety, temperature) and a walk tab.
+    Gradio is imported here, after the model loaded and GRADIO_TEMP_DIR was set."""
 
-    settings = [parameter(name) for name, _ in demo.menus()] + (["variety"] if demo.variety else []) + \
-        (["temperature"] if demo.temperature is not None else [])
+    def __init__(self, demo: Demo):
+        import gradio as gr
 
-    def Slider(*args, **kwargs):  # noqa: N802  (gr.Slider, but for what it passes on)
-        """A slider whose values the handlers check themselves: Gradio's own check of its range prints a traceback
-        on the console for every value out of range that the API sends. (Not a subclass: Gradio writes a .pyi file
-        beside the module of every subclass of its components.)"""
-        slider = gr.Slider(*args, **kwargs)
+        self.gr, self.demo = gr, demo
+        # the controls' names after the seeds, count and position, in order: the API's parameters
+        self.settings = [parameter(name) for name, _ in demo.menus()] + (["variety"] if demo.variety else []) + \
+            (["temperature"] if demo.temperature is not None else [])
+
+    def on_page(self, method, *names: str):
+        """`method` as the page's handler, taking the controls' values under `names`: a bad value is a message on the
+        page, a bug also a traceback on the console, and the server goes on either way."""
+        gr = self.gr
+
+        def handler(*args):
+            try:
+                return method(*args)
+            except GankitError as exc:  # Gradio shows the message as HTML: a class name could hold markup
+                raise gr.Error(html.escape(printable(str(exc))[:1000], quote=False), print_exception=False) from None
+            except Exception as exc:
+                print(f"gankit demo: internal error: {type(exc).__name__}: {one_line(exc)}\n"
+                      f"{traceback.format_exc()}", file=sys.stderr)
+                raise gr.Error(f"internal error ({type(exc).__name__}); this is a bug in gankit, please report it "
+                               "with the console's traceback", print_exception=False) from None
+        handler.__name__ = method.__name__
+        handler.__signature__ = inspect.Signature(
+            [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names])
+        return handler
+
+    def slider(self, *args, **kwargs):
+        """gr.Slider, whose values the handlers check themselves: Gradio's own check of its range prints a traceback
+        on the console for every value out of range the API sends. (Not a subclass: Gradio writes a .pyi file beside
+        the module of every subclass of its components.)"""
+        slider = self.gr.Slider(*args, **kwargs)
         slider.preprocess = lambda payload: payload
         return slider
 
-    def outputs(prefix: str) -> list:
+    def outputs(self, prefix: str, players: int) -> list:
+        gr, shows, label = self.gr, self.demo.shows, "samples" if players > 1 else "sample"
         made = []
-        if "picture" in demo.shows:
-            made.append(gr.Image(label="samples" if prefix == "sample" else "sample", type="numpy", format="png",
-                                 interactive=False, elem_id=f"{prefix}-picture"))
-        if "clips" in demo.shows:
-            count = demo.max_samples if prefix == "sample" else 1
+        if "picture" in shows:
+            made.append(gr.Image(label=label, type="numpy", format="png", interactive=False,
+                                 elem_id=f"{prefix}-picture"))
+        if "clips" in shows:
             made += [gr.Audio(label=f"clip {i + 1}", type="numpy", format="wav", interactive=False,
-                              elem_id=f"{prefix}-clip-{i}") for i in range(count)]
-        if "lines" in demo.shows:
-            made.append(gr.Textbox(label="samples" if prefix == "sample" else "sample", lines=12, interactive=False,
-                                   buttons=["copy"], elem_id=f"{prefix}-lines"))
+                              elem_id=f"{prefix}-clip-{i}") for i in range(players)]
+        if "lines" in shows:
+            made.append(gr.Textbox(label=label, lines=12, interactive=False, buttons=["copy"],
+                                   elem_id=f"{prefix}-lines"))
         return made
 
-    def shown(parts: dict[str, Any], players: int) -> list:
+    def shown(self, parts: dict[str, Any], players: int):
+        """The outputs' values for `parts` (Demo.sample's, Demo.walk's): a player per clip, the rest hidden."""
         values = []
-        if "picture" in demo.shows:
+        if "picture" in self.demo.shows:
             values.append(parts["picture"])
-        if "clips" in demo.shows:
+        if "clips" in self.demo.shows:
             clips = parts["clips"]
-            values += [gr.Audio(value=clips[i] if i < len(clips) else None, visible=i < len(clips))
+            values += [self.gr.Audio(value=clips[i] if i < len(clips) else None, visible=i < len(clips))
                        for i in range(players)]
-        if "lines" in demo.shows:
+        if "lines" in self.demo.shows:
             values.append("\n".join(parts["lines"]))
         return values[0] if len(values) == 1 else values  # Gradio takes one output's value alone
 
-    def controls() -> list:
+    def controls(self) -> list:
+        demo = self.demo
         # a value may be typed as well as picked (a pitch as C4): the handlers check it, with a message on the page
-        made = [gr.Dropdown(label=name, choices=choices, value=ANY, allow_custom_value=True,
-                            elem_id=f"condition-{name}") for name, choices in demo.menus()]
+        made = [self.gr.Dropdown(label=name, choices=choices, value=ANY, allow_custom_value=True,
+                                 elem_id=f"condition-{name}") for name, choices in demo.menus()]
         if demo.variety:
-            made.append(Slider(0.0, 1.0, value=1.0, step=0.05, label="variety (z scaled: 1 as trained, less is "
-                                  "plainer and often cleaner)"))
+            made.append(self.slider(0.0, 1.0, value=1.0, step=0.05, label="variety (z scaled: 1 as trained, less is "
+                                    "plainer and often cleaner)"))
         if demo.temperature is not None:
             low = 0.0 if demo.greedy_ok else 0.05
-            made.append(Slider(low, 2.0, value=float(demo.temperature), step=0.05,
-                                  label="temperature" + (" (0: the likeliest character each time)" if low == 0 else "")))
+            made.append(self.slider(low, 2.0, value=float(demo.temperature), step=0.05, label="temperature" + (
+                " (0: the likeliest character each time)" if low == 0 else "")))
         return made
 
-    def split(values: list) -> tuple[Any, Any, list]:
-        """controls' values -> (variety, temperature, conditions)."""
-        k = len(demo.pipe.spec.conditions)
-        named = dict(zip(settings[k:], values[k:]))
-        return named.get("variety", 1.0), named.get("temperature"), values[:k]
+    def split(self, values: tuple) -> tuple[Any, Any, list]:
+        """The controls' values -> (variety, temperature, conditions)."""
+        k = len(self.demo.pipe.spec.conditions)
+        named = dict(zip(self.settings[k:], values[k:]))
+        return named.get("variety", 1.0), named.get("temperature"), list(values[:k])
 
-    # the files served are deleted an hour after they were made, so a page left serving does not fill the disk
-    with gr.Blocks(title=f"gankit demo: {demo.path.name}", analytics_enabled=False,
-                   delete_cache=(CACHE_SECONDS, CACHE_SECONDS)) as app:
-        gr.Markdown(demo.header(), elem_id="header")
-        with gr.Tab("sample"):
-            with gr.Row():
-                seed = gr.Number(value=0, precision=0, label="seed", elem_id="seed")
-                count = Slider(1, demo.max_samples, value=min(16, demo.max_samples), step=1, label="count")
-            sample_controls = controls()
-            go = gr.Button("sample", variant="primary", elem_id="sample-button")
-            sample_out = outputs("sample")
+    def sample_tab(self):
+        """The sample tab; returns its handler and the inputs and outputs it takes (the page samples as it loads)."""
+        gr, demo = self.gr, self.demo
+        with gr.Row():
+            seed = gr.Number(value=0, precision=0, label="seed", elem_id="seed")
+            count = self.slider(1, demo.max_samples, value=min(16, demo.max_samples), step=1, label="count")
+        inputs = [seed, count, *self.controls()]
+        go = gr.Button("sample", variant="primary", elem_id="sample-button")
+        out = self.outputs("sample", demo.max_samples)
 
-            @on_page("seed", "count", *settings)
-            def sample(seed_value, n, *values):
-                variety, temperature, asked = split(list(values))
-                return shown(demo.sample(seed_value, n, variety, temperature, *asked), demo.max_samples)
+        def sample(seed_value, n, *values):
+            variety, temperature, asked = self.split(values)
+            return self.shown(demo.sample(seed_value, n, variety, temperature, *asked), demo.max_samples)
 
-            go.click(sample, [seed, count, *sample_controls], sample_out, api_name="sample")
-        with gr.Tab("walk"):
-            with gr.Row():
-                seed_a = gr.Number(value=0, precision=0, label="from seed")
-                seed_b = gr.Number(value=1, precision=0, label="to seed")
-            position = Slider(0.0, 1.0, value=0.0, step=0.02, label="position on the way", elem_id="position")
-            walk_controls = controls()
-            walk_out = outputs("walk")
+        handler = self.on_page(sample, "seed", "count", *self.settings)
+        go.click(handler, inputs, out, api_name="sample")
+        return handler, inputs, out
 
-            @on_page("from_seed", "to_seed", "position", *settings)
-            def walk(a, b, where, *values):
-                variety, temperature, asked = split(list(values))
-                return shown(demo.walk(a, b, where, variety, temperature, *asked), 1)
+    def walk_tab(self) -> None:
+        gr, demo = self.gr, self.demo
+        with gr.Row():
+            seed_a = gr.Number(value=0, precision=0, label="from seed")
+            seed_b = gr.Number(value=1, precision=0, label="to seed")
+        position = self.slider(0.0, 1.0, value=0.0, step=0.02, label="position on the way", elem_id="position")
+        inputs = [seed_a, seed_b, position, *self.controls()]
+        out = self.outputs("walk", 1)
 
-            # any control moves the walk (the slider as it is dragged), not only the position
-            gr.on([control.change for control in (seed_a, seed_b, position, *walk_controls)], walk,
-                  [seed_a, seed_b, position, *walk_controls], walk_out, api_name="walk")
-        app.load(sample, [seed, count, *sample_controls], sample_out, api_name=False)
-    return app
+        def walk(a, b, where, *values):
+            variety, temperature, asked = self.split(values)
+            return self.shown(demo.walk(a, b, where, variety, temperature, *asked), 1)
+
+        # any control moves the walk (the slider as it is dragged), not only the position
+        gr.on([control.change for control in inputs], self.on_page(walk, "from_seed", "to_seed", "position",
+                                                                   *self.settings), inputs, out, api_name="walk")
+
+    def build(self):
+        gr = self.gr
+        # the files served are deleted an hour after they were made, so a page left serving does not fill the disk
+        with gr.Blocks(title=f"gankit demo: {self.demo.path.name}", analytics_enabled=False,
+                       delete_cache=(CACHE_SECONDS, CACHE_SECONDS)) as app:
+            gr.Markdown(self.demo.header(), elem_id="header")
+            with gr.Tab("sample"):
+                sample, inputs, out = self.sample_tab()
+            with gr.Tab("walk"):
+                self.walk_tab()
+            app.load(sample, inputs, out, api_name=False)
+        return app
 
 
 def serve(path: str | Path, host: str | None = None, port: int | None = None, share: bool = False,
@@ -363,7 +383,7 @@ def serve(path: str | Path, host: str | None = None, port: int | None = None, sh
     os.environ["GRADIO_TEMP_DIR"] = str(folder)
     os.environ.setdefault("MPLCONFIGDIR", str(folder / "matplotlib"))  # Gradio's matplotlib keeps a font cache
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    app = build_app(demo)
+    app = Page(demo).build()
     try:
         app.launch(server_name=host, server_port=port, share=share, quiet=True, prevent_thread_lock=True,
                    show_error=True)
@@ -373,11 +393,16 @@ def serve(path: str | Path, host: str | None = None, port: int | None = None, sh
         where = f"{host or os.environ.get('GRADIO_SERVER_NAME') or '127.0.0.1'}, port {port or 'from 7860'}"
         why = "in use" if "empty port" in str(exc) else one_line(exc)
         raise GankitError(f"cannot serve the demo on {where} ({why}); pick another with --port") from None
-    print(f"gankit demo: serving {demo.path} at {app.local_url} (Ctrl-C to stop)", flush=True)
+    print(f"gankit demo: serving {demo.path} at {app.local_url} (Ctrl-C or SIGTERM to stop)", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop, and Ctrl-C where a parent ignores SIGINT
     try:
-        app.block_thread()
+        app.block_thread()  # until KeyboardInterrupt
     finally:
         app.close()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def serve_folder(folder: Path) -> int:
