@@ -48,7 +48,7 @@ ANY_LABEL, ANY = "(any)", ""  # "" is no class folder's name
 DISPLAY_WIDTH = 512
 CACHE_SECONDS = 3600
 # scores shown in the page's header, at most
-HEADER_SCORES = 8
+HEADER_SCORES = 16
 
 
 def check_gradio() -> None:
@@ -171,8 +171,8 @@ def scores_line(result: dict[str, Any] | None) -> str:
         return "Not evaluated: `gankit eval RUN` scores this checkpoint, and the page shows its scores."
     sticks = result.get("yardsticks") if isinstance(result.get("yardsticks"), dict) else {}
     shown = []
-    for key, value in list(result["metrics"].items())[:HEADER_SCORES]:
-        if not _number(value):
+    for key, value in result["metrics"].items():
+        if not _number(value) or key.endswith("_std") or len(shown) == HEADER_SCORES:  # the spreads: noise here
             continue
         beside = [f"{_md(stick)} {stick_metrics[key]:.3g}" for stick, held in sticks.items()
                   if isinstance(held, dict) and isinstance(stick_metrics := held.get("metrics"), dict)
