@@ -39,14 +39,14 @@ def _values(condition: dict[str, Any]) -> str:
         low, high = min(map(int, condition["values"])), max(map(int, condition["values"]))
         return (f"{len(condition['values'])} MIDI note numbers from {low} to {high} ({note_name(low)}..{note_name(high)}), "
                 "label i being the i-th in `conditions` (gankit takes note numbers or names)")
-    return ", ".join(map(_md, condition["values"]))
+    return ", ".join(map(md_text, condition["values"]))
 
 
 def _pitched(model: dict[str, Any]) -> str | None:
     """The first class of a model conditioned on class and pitch (the card shows how to ask for both), else None."""
     named = {c["name"]: c["values"] for c in model.get("conditions", [])}
     if conditions.PITCH in named and conditions.CLASS in named:
-        return _md(named[conditions.CLASS][0])
+        return md_text(named[conditions.CLASS][0])
     return None
 
 
@@ -54,9 +54,10 @@ def model_card(model: dict[str, Any], name: str) -> str:
     """README.md of the bundle in a folder called `name` (as its commands and scripts refer to it)."""
     source, config, files = model["source"], model["config"], model["files"]
     modality = modality_from_info(model["modality"])
-    out = [f"# {_md(source['run'])}: a {model['family']} generator of {modality.describe(model['sample_shape'])}", "",
+    out = [f"# {md_text(source['run'])}: {a_or_an(model['family'])} {model['family']} generator of "
+           f"{modality.describe(model['sample_shape'])}", "",
            f"Exported by gankit {model['versions']['gankit']} (torch {model['versions']['torch']}) from run "
-           f"`{_code(source['run'])}`, checkpoint `{_code(source['checkpoint'])}` (step {model['step']}), with "
+           f"`{code_text(source['run'])}`, checkpoint `{code_text(source['checkpoint'])}` (step {model['step']}), with "
            f"{WEIGHTS_KIND.get(source['weights'], source['weights'])}.", ""]
     out += [f"![samples from seed 0]({bundle.PREVIEW})", ""] + ([modality.preview_note, ""] if modality.preview_note
                                                                   else [])
@@ -64,7 +65,7 @@ def model_card(model: dict[str, Any], name: str) -> str:
             f"- input `z`: {model['inputs']['z']}"]
     if "labels" in model["inputs"]:
         out.append(f"- input `labels`: {model['inputs']['labels']}")
-        out += [f"  - {_md(c['name'])}: {_values(c)}" for c in model["conditions"]]
+        out += [f"  - {md_text(c['name'])}: {_values(c)}" for c in model["conditions"]]
     out += [f"- output `x`: {model['decode']['output']}",
             f"- decoded: {model['decode']['data']}", ""]
     out += _training(model, config, source)
@@ -100,12 +101,17 @@ def model_card(model: dict[str, Any], name: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _md(text: str) -> str:
+def a_or_an(word: str) -> str:
+    """The article a family's name takes when read aloud as a word ("an arae", "a cgan")."""
+    return "an" if word[:1].lower() in "aeio" else "a"
+
+
+def md_text(text: str) -> str:
     """A name (a run's, a class folder's) as Markdown text that shows it as it is: no markup, no HTML, one line."""
     return re.sub(r"([\\`*_\[\]|#<>&])", r"\\\1", printable(str(text)))
 
 
-def _code(text: str) -> str:
+def code_text(text: str) -> str:
     """A name inside a code span: one line, and no backtick to end the span early."""
     return printable(str(text)).replace("`", "'")
 
@@ -114,7 +120,7 @@ def _training(model: dict[str, Any], config: dict[str, Any], source: dict[str, A
     train, data = config["train"], config["data"]
     seen = f"{source['images_seen']:,} samples seen, " if "images_seen" in source else ""
     minutes = f", {source['train_seconds'] / 60:.1f} minutes of training" if "train_seconds" in source else ""
-    out = ["## Training", "", f"- data: `{_code(data['name'])}`; {seen}{model['step']:,} steps{minutes}"]
+    out = ["## Training", "", f"- data: `{code_text(data['name'])}`; {seen}{model['step']:,} steps{minutes}"]
     if model["params"].get("temperature") is not None:
         out.append(f"- fitted by maximum likelihood; sampled at temperature {model['params']['temperature']}")
     else:

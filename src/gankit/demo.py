@@ -32,7 +32,7 @@ import torch
 
 from gankit import conditions
 from gankit.bundle import is_bundle
-from gankit.card import _md
+from gankit.card import a_or_an, code_text, md_text
 from gankit.config import MAX_SEED
 from gankit.errors import GankitError, one_line, printable
 from gankit.models import MODELS
@@ -146,9 +146,8 @@ class Demo:
         family = pipe.config.model.name
         what = self.modality.describe(list(pipe.spec.shape))
         kind = "bundle" if self.is_bundle else "run"
-        article = "an" if family[:1].lower() in "aeio" else "a"
-        lines = [f"## {_md(name)}: {article} {_md(family)} generator of {_md(what)}",
-                 f"From the {kind} `{_code(str(self.path))}`, checkpoint `{_code(str(checkpoint))}`, step "
+        lines = [f"## {md_text(name)}: {a_or_an(family)} {md_text(family)} generator of {md_text(what)}",
+                 f"From the {kind} `{code_text(str(self.path))}`, checkpoint `{code_text(str(checkpoint))}`, step "
                  f"{meta.get('step', '?')}, {'the moving average of G' if pipe.weights == 'G_ema' else 'G as trained'}; "
                  f"sampled on {pipe.device.type}."]
         lines.append(scores_line(self._evaluation()))
@@ -174,10 +173,10 @@ def scores_line(result: dict[str, Any] | None) -> str:
     for key, value in result["metrics"].items():
         if not _number(value) or key.endswith("_std") or len(shown) == HEADER_SCORES:  # the spreads: noise here
             continue
-        beside = [f"{_md(stick)} {stick_metrics[key]:.3g}" for stick, held in sticks.items()
+        beside = [f"{md_text(stick)} {stick_metrics[key]:.3g}" for stick, held in sticks.items()
                   if isinstance(held, dict) and isinstance(stick_metrics := held.get("metrics"), dict)
                   and _number(stick_metrics.get(key))]
-        shown.append(f"{_md(key)} **{value:.4g}**" + (f" ({', '.join(beside)})" if beside else ""))
+        shown.append(f"{md_text(key)} **{value:.4g}**" + (f" ({', '.join(beside)})" if beside else ""))
     n = result.get("n")
     of = f" of {n:,} samples" if isinstance(n, int) and not isinstance(n, bool) else ""
     return f"Scores{of} (`gankit eval`; yardsticks in brackets): " + "; ".join(shown) if shown else \
@@ -186,10 +185,6 @@ def scores_line(result: dict[str, Any] | None) -> str:
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _code(text: str) -> str:
-    return printable(text).replace("`", "'")
 
 
 def _whole(value: Any, name: str, low: int, high: int) -> int:
