@@ -255,7 +255,11 @@ def test_space_runs_from_its_requirements_in_a_fresh_venv(tmp_path, fashion_dir)
     try:
         served.wait()
         client, pipe = served.client(), Pipeline.from_run(space, device="cpu")
+        api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+        assert {name: [p["parameter_name"] for p in info["parameters"]] for name, info in api.items()} == {
+            "/sample": ["seed", "count", "variety"], "/walk": ["from_seed", "to_seed", "position", "variety"]}
         assert np.array_equal(picture(client.predict(5, 4, 1.0, api_name="/sample")), expected(pipe, pipe.sample(4, 5)))
+        assert np.array_equal(picture(client.predict(5, 6, 0.0, 1.0, api_name="/walk")), expected(pipe, pipe.sample(1, 5)))
     finally:
         code, out, err = served.stop()
     assert code == 0 and "Traceback" not in err, err

@@ -105,8 +105,10 @@ class Demo:
         seed_a, seed_b = _whole(seed_a, "first seed", 0, MAX_SEED), _whole(seed_b, "second seed", 0, MAX_SEED)
         position, variety = _unit(position, "position"), _unit(variety, "variety")
         wanted = self._asked(asked)
-        a, b = self.pipe.latents(1, seed_a)[0].cpu(), self.pipe.latents(1, seed_b)[0].cpu()
-        z = slerp(a, b, torch.tensor([position], dtype=a.dtype)).to(self.pipe.device) * variety
+        a, b = self.pipe.latents(1, seed_a).cpu(), self.pipe.latents(1, seed_b).cpu()
+        # the ends are the seeds' own z (slerp's arithmetic moves a third of them by a rounding error)
+        z = a if position == 0 else b if position == 1 else slerp(a[0], b[0], torch.tensor([position]))
+        z = z.to(self.pipe.device) * variety
         with self._lock:
             self._set_temperature(temperature)
             samples = self.pipe.generate(z, self.pipe.labels(1, asked=wanted or None, seed=seed_a))
