@@ -64,9 +64,9 @@ WHY = ("of the configurations tried on 2 CPU cores, the lowest mean FID over 3 s
        "5 and 10 (width 64, D width 32) (docs/benchmarks.md)")
 WHY_SOUND = ("on spoken-digits on 2 CPU cores, after 30 minutes cspecgan's clips scored a mean FID of 0.59 and IS "
              "of 8.09 over 3 seeds (real training clips: IS 8.68), WaveGAN's FID 85 and IS 1.31 (docs/benchmarks.md)")
-WHY_NOTES = ("on notes on one core of a 2-core CPU, after 30 minutes (means of 3 seeds) the notes were of the family "
-             "asked for 0.83 of the time, at the pitch asked 0.97 and clear in 0.97 (real notes 0.999, 0.998, 0.998), "
-             "FID 9.5 (docs/benchmarks.md)")
+WHY_NOTES = ("on notes on one core of a 2-core CPU, after 30 minutes (means of 3 seeds, 10,000 clips) the notes were "
+             "of the family asked for 0.84 of the time, at the pitch asked 0.97 and clear in 0.98 (real notes 0.999, "
+             "0.998, 0.998), FID 9.3 (docs/benchmarks.md)")
 # on text, the GAN that scored best at 30 CPU minutes (benchmarks/text_models.sh), with its own defaults; the
 # start-up line names the maximum-likelihood baseline that scored better still
 TEXT = "arae"
