@@ -186,6 +186,8 @@ def test_demo_pages_of_images_sound_and_text(bundles, browser, tmp_path):
         assert "\n" not in client.predict(0, 1, 0.5, 1.0, 1.0, api_name="/walk")
         with pytest.raises(AppError, match=r"temperature must be 0 \(greedy\) or in 0.05..20, got 50.0"):
             client.predict(0, 5, 1.0, 50.0, api_name="/sample")
+        with pytest.raises(AppError, match="temperature must be a number"):  # not an OverflowError
+            client.predict(0, 5, 1.0, 10**400, api_name="/sample")
 
         # the pages in a browser: each shows its header and, from the first sample made as it loads, its samples
         from selenium.webdriver.support.ui import WebDriverWait
@@ -308,6 +310,8 @@ def test_the_page_reads_an_edited_bundle_as_text(tiny_bundle, tmp_path):
     assert "<b>" not in header and "<script>" not in header and r"\<b\>run\</b\>" in header
     assert "fid **1.5** (real data 0.1)" in header and r"\<script\> **2**" in header and "high" not in header
     assert scores_line(None).startswith("Not evaluated") and scores_line({"metrics": {}}).startswith("Not evaluated")
+    huge = scores_line({"metrics": {"fid": 10**400, "kid": 0.5}, "yardsticks": {"real data": {"metrics": {"kid": 10**400}}}})
+    assert huge.endswith("kid **0.5**")  # a 400-digit number is no score (math.isfinite overflowed on it)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -38,7 +38,7 @@ from gankit.errors import GankitError, one_line, printable
 from gankit.models import MODELS
 from gankit.music import note_name
 from gankit.pipeline import Pipeline, slerp
-from gankit.runlog import read_eval_result
+from gankit.runlog import is_measurement, read_eval_result
 
 DEMO_EXTRA = "pip install 'gankit[demo]'"
 FOLDER = "demo"
@@ -47,6 +47,7 @@ ANY_LABEL, ANY = "(any)", ""  # "" is no class folder's name
 # small samples (28-px images) are enlarged, by whole pixels, until the picture is about this wide
 DISPLAY_WIDTH = 512
 CACHE_SECONDS = 3600
+NOT_EVALUATED = "Not evaluated: `gankit eval RUN` scores this checkpoint, and the page shows its scores."
 # scores shown in the page's header, at most
 HEADER_SCORES = 16
 
@@ -129,7 +130,7 @@ class Demo:
     def _set_temperature(self, temperature: Any) -> None:
         if self.temperature is None or temperature is None:
             return
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature):
+        if not is_measurement(temperature):  # math.isfinite overflows on a 400-digit integer
             raise GankitError(f"temperature must be a number, got {temperature!r}")
         self.pipe.set_temperature(float(temperature))
 
@@ -169,24 +170,20 @@ class Demo:
 def scores_line(result: dict[str, Any] | None) -> str:
     """The scores of the checkpoint's last `gankit eval`, each beside its yardsticks (real data, noise)."""
     if not result or not isinstance(result.get("metrics"), dict):
-        return "Not evaluated: `gankit eval RUN` scores this checkpoint, and the page shows its scores."
+        return NOT_EVALUATED
     sticks = result.get("yardsticks") if isinstance(result.get("yardsticks"), dict) else {}
     shown = []
     for key, value in result["metrics"].items():
-        if not _number(value) or key.endswith("_std") or len(shown) == HEADER_SCORES:  # the spreads: noise here
+        if not is_measurement(value) or key.endswith("_std") or len(shown) == HEADER_SCORES:  # the spreads: noise here
             continue
         beside = [f"{md_text(stick)} {stick_metrics[key]:.3g}" for stick, held in sticks.items()
                   if isinstance(held, dict) and isinstance(stick_metrics := held.get("metrics"), dict)
-                  and _number(stick_metrics.get(key))]
+                  and is_measurement(stick_metrics.get(key))]
         shown.append(f"{md_text(key)} **{value:.4g}**" + (f" ({', '.join(beside)})" if beside else ""))
     n = result.get("n")
     of = f" of {n:,} samples" if isinstance(n, int) and not isinstance(n, bool) else ""
     return f"Scores{of} (`gankit eval`; yardsticks in brackets): " + "; ".join(shown) if shown else \
-        "Not evaluated: `gankit eval RUN` scores this checkpoint, and the page shows its scores."
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        NOT_EVALUATED
 
 
 def _whole(value: Any, name: str, low: int, high: int) -> int:

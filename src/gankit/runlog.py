@@ -63,7 +63,7 @@ def _count(value) -> bool:
     return type(value) is int and 0 <= value <= LARGEST
 
 
-def _number(value, nan_ok: bool) -> bool:
+def is_measurement(value, nan_ok: bool = False) -> bool:
     """A logged measurement: a number of a possible size (compared as it is: an integer of 400 digits overflowed
     math.isfinite), or NaN where `nan_ok`."""
     if type(value) is float:
@@ -89,7 +89,7 @@ def valid_row(row) -> dict | None:
         elif key in text:
             if not isinstance(value, str) or len(value) > 10_000:
                 return None
-        elif not _number(value, nan_ok):
+        elif not is_measurement(value, nan_ok):
             return None
     if kind == "diagnosis" and (not re.fullmatch(r"[a-z_]{1,40}", row["diagnosis"])
                                 or row.get("severity", "warning") not in ("warning", "fatal")):
@@ -191,5 +191,5 @@ def read_eval_result(path: Path) -> dict:
           and all(isinstance(reference.get(k), str) for k in ("dataset", "split")))
     if not ok:
         raise GankitError(f"{not_one}: it lacks valid metrics, extractor or reference")
-    numbers = {k: v for k, v in metrics.items() if isinstance(k, str) and _number(v, nan_ok=True)}
+    numbers = {k: v for k, v in metrics.items() if isinstance(k, str) and is_measurement(v, nan_ok=True)}
     return {**result, "metrics": numbers}
