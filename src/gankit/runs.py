@@ -83,8 +83,10 @@ class RunClaim:
     terminal) is refused, where both would have written the same checkpoints and log. An advisory lock on the
     folder, which the kernel lets go when the process ends, however it ends."""
 
+    # a class default: a stop request (SIGTERM) can interrupt __init__ before its first line, and __del__ runs then
+    fd: int | None = None
+
     def __init__(self, run: Path):
-        self.fd = None
         if fcntl is None:
             return
         try:
