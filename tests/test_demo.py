@@ -221,52 +221,167 @@ def test_demo_pages_of_images_sound_and_text(bundles, browser, tmp_path):
     assert not list(Path(gankit_demo.__file__).parent.rglob("*.pyi"))  # Gradio writes one beside a subclass's module
 
 
+def light_expected(pipe: Pipeline, seed: int, n: int, labels: list[int], variety: float = 1.0,
+                   nrow: int | None = None) -> np.ndarray:
+    """What a space-onnx page shows: G of numpy's z for `seed` (the card's script's), through gankit's grid."""
+    z = torch.from_numpy(np.random.default_rng(seed).standard_normal((n, pipe.latent_dim), dtype=np.float32))
+    return expected(pipe, pipe.generate(z * variety, torch.tensor(labels)[:, None]), nrow)
+
+
 @pytest.mark.slow
-def test_space_runs_from_its_requirements_in_a_fresh_venv(tmp_path, fashion_dir):
-    """`gankit export --format space`: README front matter a Space reads, app.py and requirements.txt; in a fresh venv
-    that installs only requirements.txt (gankit from a wheel of this checkout), `python app.py` serves the page."""
-    trained = gankit("train", "--model", "dcgan", "--set", "model.width=8", "--batch-size", "8", "--max-steps", "2",
-                     "--out", str(tmp_path / "runs"), "--name", "r", "--no-progress", "--no-report")
-    assert trained.returncode == 0, trained.stderr
-    space = tmp_path / "space"
-    exported = gankit("export", str(tmp_path / "runs" / "r"), "--format", "space", "--out", str(space))
-    assert exported.returncode == 0, exported.stderr
-    assert "a Hugging Face Space" in exported.stdout
-    assert sorted(p.name for p in space.iterdir()) == ["README.md", "app.py", "generator.safetensors", "model.json",
-                                                       "preview.png", "requirements.txt"]
-    card = (space / "README.md").read_text()
-    front = yaml.safe_load(card.split("---\n")[1])
-    assert front["sdk"] == "gradio" and front["app_file"] == "app.py" and "gankit" in front["tags"]
-    assert front["sdk_version"].split(".")[0].isdigit()
-    assert "gankit sample space" in card  # the model card follows, as before
+def test_spaces_run_from_their_requirements_in_a_fresh_venv(tmp_path, fashion_dir):
+    """`gankit export --format space` and `space-onnx`: README front matter a Space reads, app.py and
+    requirements.txt. In a fresh venv that installs only the light Space's requirements (no torch, no gankit), its
+    `python app.py` serves samples equal to gankit's from the same z; then, with the other Space's requirements added
+    (gankit from a wheel of this checkout), gankit demo's page."""
+    from gradio_client.exceptions import AppError
+
     from gankit import __version__
 
+    trained = gankit("train", "--model", "cgan", "--set", "model.width=8", "--batch-size", "8", "--max-steps", "2",
+                     "--out", str(tmp_path / "runs"), "--name", "r", "--no-progress", "--no-report")
+    assert trained.returncode == 0, trained.stderr
+    space, light = tmp_path / "space", tmp_path / "light"
+    for out, kind in ((space, "space"), (light, "space-onnx")):
+        exported = gankit("export", str(tmp_path / "runs" / "r"), "--format", kind, "--out", str(out))
+        assert exported.returncode == 0, exported.stderr
+        assert "a Hugging Face Space" in exported.stdout
+        front = yaml.safe_load((out / "README.md").read_text().split("---\n")[1])
+        assert front["sdk"] == "gradio" and front["app_file"] == "app.py" and "gankit" in front["tags"]
+        assert front["sdk_version"].split(".")[0].isdigit()
+        assert f"gankit sample {out.name}" in (out / "README.md").read_text()  # the model card follows, as before
+    assert sorted(p.name for p in space.iterdir()) == ["README.md", "app.py", "generator.safetensors", "model.json",
+                                                       "preview.png", "requirements.txt"]
     assert (space / "requirements.txt").read_text() == f"gankit[demo]=={__version__}\n"
+    assert sorted(p.name for p in light.iterdir()) == ["README.md", "app.py", "decode.py", "generator.onnx",
+                                                       "generator.safetensors", "model.json", "preview.png",
+                                                       "requirements.txt", "space.json"]
+    assert (light / "requirements.txt").read_text().split() == [
+        f"gradio=={front['sdk_version']}", "onnxruntime>=1.20", "numpy>=1.24"]
+    assert "onnx" in front["tags"]
+
+    venv.create(tmp_path / "venv", with_pip=True)
+    python = tmp_path / "venv" / "bin" / "python"
+
+    def install(*args: str) -> None:
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-compile", "-c",
+                               str(ROOT / "constraints.txt"), *args], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+
+    install("-r", str(light / "requirements.txt"))
+    assert subprocess.run([str(python), "-c", "import torch"], capture_output=True).returncode != 0
+    pipe = Pipeline.from_run(space, device="cpu")
+    served = Served([str(python), str(light / "app.py")], tmp_path / "served-light")
+    try:
+        served.wait()
+        client = served.client()
+        api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+        assert {name: [p["parameter_name"] for p in info["parameters"]] for name, info in api.items()} == {
+            "/sample": ["seed", "count", "class_", "variety"],
+            "/walk": ["from_seed", "to_seed", "position", "class_", "variety"]}
+        # through the classes in turn; a class at no variety; the walk's start (onnxruntime may round a pixel apart)
+        for got, want in ((client.predict(5, 12, ANY, 1.0, api_name="/sample"),
+                           light_expected(pipe, 5, 12, [i % 10 for i in range(12)], nrow=10)),
+                          (client.predict(5, 3, "Trouser", 0.0, api_name="/sample"),
+                           light_expected(pipe, 5, 3, [1, 1, 1], variety=0.0)),
+                          (client.predict(5, 6, 0.0, ANY, 1.0, api_name="/walk"), light_expected(pipe, 5, 1, [0]))):
+            assert picture(got).shape == want.shape and np.abs(picture(got).astype(int) - want).max() <= 1
+        for args, message in (((2**70, 4, ANY, 1.0), "seed must be a whole number from 0 to 9,223,372,036,854,775,807"),
+                              ((0, 65, ANY, 1.0), "count must be a whole number from 1 to 64, got 65"),
+                              ((0, 4, MARKUP, 1.0), "class '&lt;img src=x onerror=alert\\(1\\)&gt;' is not one"),
+                              ((0, 4, ANY, 7.0), "variety must be a number from 0 to 1, got 7.0")):
+            with pytest.raises(AppError, match=message):
+                client.predict(*args, api_name="/sample")
+    finally:
+        code, out, err = served.stop()
+    assert code == 0 and "Traceback" not in err, err
+    assert f"serving {light} at http://127.0.0.1:{served.port}/" in out
+    assert served.wrote_outside() == []
 
     wheels = tmp_path / "wheels"
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
                             str(wheels), str(ROOT)], capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr
-    venv.create(tmp_path / "venv", with_pip=True)
-    python = tmp_path / "venv" / "bin" / "python"
-    installed = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-compile", "--find-links", str(wheels),
-                                "-c", str(ROOT / "constraints.txt"), "-r", str(space / "requirements.txt")],
-                               capture_output=True, text=True, timeout=600)
-    assert installed.returncode == 0, installed.stderr
+    install("--find-links", str(wheels), "-r", str(space / "requirements.txt"))
     served = Served([str(python), str(space / "app.py")], tmp_path / "served")
     try:
         served.wait()
-        client, pipe = served.client(), Pipeline.from_run(space, device="cpu")
-        api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-        assert {name: [p["parameter_name"] for p in info["parameters"]] for name, info in api.items()} == {
-            "/sample": ["seed", "count", "variety"], "/walk": ["from_seed", "to_seed", "position", "variety"]}
-        assert np.array_equal(picture(client.predict(5, 4, 1.0, api_name="/sample")), expected(pipe, pipe.sample(4, 5)))
-        assert np.array_equal(picture(client.predict(5, 6, 0.0, 1.0, api_name="/walk")), expected(pipe, pipe.sample(1, 5)))
+        client = served.client()
+        assert np.array_equal(picture(client.predict(5, 4, ANY, 1.0, api_name="/sample")),
+                              expected(pipe, pipe.sample(4, 5), pipe.grid_columns(4)))
+        assert np.array_equal(picture(client.predict(5, 6, 0.0, ANY, 1.0, api_name="/walk")),
+                              expected(pipe, pipe.sample(1, 5)))
     finally:
         code, out, err = served.stop()
     assert code == 0 and "Traceback" not in err, err
     assert f"serving {space} at http://127.0.0.1:{served.port}/" in out
     assert served.wrote_outside() == []
+
+
+def light_page(folder: Path, monkeypatch):
+    """The Page of a space-onnx export's app.py, loaded in this process (no server); what it sets of the environment
+    is put back after the test."""
+    import importlib.util
+
+    for key in ("GRADIO_TEMP_DIR", "MPLCONFIGDIR", "GRADIO_ANALYTICS_ENABLED"):
+        monkeypatch.setenv(key, os.environ.get(key, str(folder / "demo")))
+    spec = importlib.util.spec_from_file_location(f"app_{folder.name}", folder / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    return app, app.Page(app.Generator(folder))
+
+
+@pytest.mark.slow
+def test_light_spaces_of_sound_text_and_unlabelled_pictures_show_what_gankit_makes(bundles, tiny_bundle, tmp_path,
+                                                                                   monkeypatch):
+    """space-onnx pages of notes by family and pitch, of words and of an unconditional G: clips (a player each),
+    lines and pictures as gankit decodes them from the same z; a pitch menu by note name; combinations the data never
+    had refused; a damaged export is one line at start-up."""
+    runs = {"sound": bundles["sound"].parent / "runs" / "sound", "text": bundles["text"].parent / "runs" / "text",
+            "image": tiny_bundle.parent / "runs" / "r"}
+    light = {}
+    for kind, run in runs.items():
+        light[kind] = tmp_path / kind
+        exported = gankit("export", str(run), "--format", "space-onnx", "--out", str(light[kind]))
+        assert exported.returncode == 0, exported.stderr
+    app, page = light_page(light["image"], monkeypatch)
+    pipe = Pipeline.from_run(light["image"], device="cpu")
+    assert page.g.menus == [] and page.names == ["variety"]
+    z = torch.from_numpy(np.random.default_rng(2).standard_normal((5, pipe.latent_dim), dtype=np.float32))
+    assert np.abs(page.sample(2, 5, 0.5).astype(int) - expected(pipe, pipe.generate(z * 0.5))).max() <= 1
+
+    app, page = light_page(light["sound"], monkeypatch)
+    pipe = Pipeline.from_run(light["sound"], device="cpu")
+    menus = dict(page.g.menus)
+    assert list(menus) == ["class", "pitch"] and ["C4 (60)", "60"] in [list(c) for c in menus["pitch"]]
+    players = page.sample(0, 3, "brass", "60", 1.0)
+    assert len(players) == 8 and [p.visible for p in players] == [True] * 3 + [False] * 5
+    z = torch.from_numpy(np.random.default_rng(0).standard_normal((3, pipe.latent_dim), dtype=np.float32))
+    want = pipe.generate(z, pipe.labels(3, asked={"class": "brass", "pitch": "60"}))[:, 0].numpy()
+    for player, clip in zip(players, want):  # numpy's float64 Griffin-Lim against torch's float32 (test_export)
+        rate, got = player.constructor_args["value"]
+        assert rate == pipe.spec.modality.sample_rate and got.dtype == np.int16 and len(got) == len(clip)
+        assert np.abs(got / 32767 - clip).max() < 0.05
+    brass = [value for _, value in menus["class"][1:]].index("brass")
+    never = next(value for i, (_, value) in enumerate(menus["pitch"][1:]) if not any(page.g.rows[:, 1][
+        page.g.rows[:, 0] == brass] == i))  # a pitch of the data that no brass note has
+    with pytest.raises(app.Refused, match="no training sample has these conditions together"):
+        page.sample(0, 3, "brass", never, 1.0)
+    with pytest.raises(app.Refused, match="pitch 'C4' is not one this model knows"):
+        page.sample(0, 3, ANY, "C4", 1.0)
+    assert len(page.walk(0, 1, 0.3, ANY, "60", 1.0)) == 1
+
+    app, page = light_page(light["text"], monkeypatch)
+    pipe = Pipeline.from_run(light["text"], device="cpu")
+    z = torch.from_numpy(np.random.default_rng(4).standard_normal((5, pipe.latent_dim), dtype=np.float32))
+    assert page.sample(4, 5, 1.0).split("\n") == pipe.spec.modality.lines(pipe.generate(z))
+
+    (light["text"] / "generator.onnx").write_bytes(b"not a graph")
+    with pytest.raises(app.Refused, match="generator.onnx is not the file model.json records"):
+        app.Generator(light["text"])
+    (light["sound"] / "space.json").write_text("{")
+    with pytest.raises(app.Refused, match=r"is not a whole space-onnx export \(JSONDecodeError"):
+        app.Generator(light["sound"])
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from gankit.card import onnx_script
 from gankit.cli.main import main
 from gankit.conditions import from_classes
 from gankit.errors import GankitError
-from gankit.export import PARITY_BATCHES, check_parity, describe, export_onnx, export_torchscript, frozen
+from gankit.export import PARITY_BATCHES, check_parity, describe, export_onnx, export_torchscript, frozen, parse_formats
 from gankit.modalities import SampleSpec
 from gankit.modalities.audio import AudioModality
 from gankit.modalities.image import ImageModality
@@ -29,6 +29,7 @@ from gankit.modalities.text import TextModality
 from gankit.models import MODELS, build_models
 from gankit.pipeline import Pipeline
 from gankit.resolve import resolve_config
+from gankit.space import decode_module
 
 README = Path(__file__).parent.parent / "README.md"
 # text items of 4 characters: the baselines' graphs unroll their loop over positions (longer is slower to export)
@@ -100,6 +101,11 @@ def _check_script(folder: Path, pipe: Pipeline) -> None:
     model = describe(pipe)
     (folder / "model.json").write_text(json.dumps(model))
     script = onnx_script(model, ".")
+    # a space-onnx export's decode.py is the same decoding as a function: it gives what the script's lines give
+    (folder / "decode.py").write_text(decode_module(model))
+    name, feeds = pipe.spec.modality.decoded_as, '{"z": z, "labels": labels}' if pipe.conditional else '{"z": z}'
+    script += (f"from decode import decode\nagain = decode(session.run(None, {feeds})[0], info)\n"
+               f"assert again == {name} if isinstance({name}, list) else np.array_equal(again, {name})\n")
     result = subprocess.run([sys.executable, "-c", WITHOUT_TORCH], input=script, cwd=folder, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -196,6 +202,14 @@ def test_export_refuses_a_run_without_checkpoints(tmp_path):
     run = create_run(tmp_path / "runs", "empty", resolve_config())
     assert_clean_error(gankit("export", str(run), "--out", str(tmp_path / "out")), "has no usable checkpoint yet")
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_formats_a_space_needs_come_with_it_and_two_spaces_are_refused():
+    assert parse_formats("space-onnx") == ["bundle", "onnx", "space-onnx"]
+    assert parse_formats("space") == ["bundle", "space"]
+    assert parse_formats("all") == ["bundle", "onnx", "torchscript", "space"]  # one app.py: gankit's page
+    with pytest.raises(GankitError, match="--format space and space-onnx are two Spaces, each with its own app.py"):
+        parse_formats("space,space-onnx")
 
 
 @pytest.mark.slow

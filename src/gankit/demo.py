@@ -77,15 +77,7 @@ class Demo:
         self._lock = threading.Lock()
 
     def menus(self) -> list[tuple[str, list[tuple[str, str]]]]:
-        """(name, [(label, value)]) of each condition: ANY first, then its values (a pitch's by note name too)."""
-        out = []
-        for condition in self.pipe.spec.conditions:
-            if condition.name == conditions.PITCH:
-                values = [(f"{note_name(int(v))} ({v})", v) for v in condition.values]
-            else:
-                values = [(printable(v), v) for v in condition.values]
-            out.append((condition.name, [(ANY_LABEL, ANY), *values]))
-        return out
+        return menus(self.pipe.spec.conditions)
 
     def sample(self, seed: Any, n: Any, variety: Any, temperature: Any, *asked: Any) -> dict[str, Any]:
         """What the page shows of n samples from seed's latents, each scaled by `variety`, with the conditions asked
@@ -165,6 +157,18 @@ class Demo:
             return read_eval_result(path) if path.is_file() else None
         except GankitError:
             return None
+
+
+def menus(named: conditions.Conditions) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(name, [(label, value)]) of each condition: ANY first, then its values (a pitch's by note name too)."""
+    out = []
+    for condition in named:
+        if condition.name == conditions.PITCH:
+            values = [(f"{note_name(int(v))} ({v})", v) for v in condition.values]
+        else:
+            values = [(printable(v), v) for v in condition.values]
+        out.append((condition.name, [(ANY_LABEL, ANY), *values]))
+    return out
 
 
 def scores_line(result: dict[str, Any] | None) -> str:

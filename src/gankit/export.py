@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import importlib.metadata
 import json
 import logging
 import os
@@ -24,19 +23,17 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-import yaml
 from safetensors.torch import save
 from torch.nn.utils import parametrize
 
-from gankit import __version__, bundle
+from gankit import __version__, bundle, space
 from gankit.card import model_card
 from gankit.config import MAX_SAMPLES, to_dict
-from gankit.data.sources import NAMED_DATASETS
-from gankit.errors import GankitError, one_line, printable
+from gankit.errors import GankitError, one_line
 from gankit.pipeline import Pipeline
 from gankit.runlog import read_eval_result
 
-FORMATS = ("bundle", "onnx", "torchscript", "space")
+FORMATS = ("bundle", "onnx", "torchscript", "space", "space-onnx")
 # the torch.export-based exporter (torch's default since 2.9; the TorchScript-based one is deprecated)
 ONNX_EXPORTER = "torch.onnx.export(dynamo=True)"
 ONNX_OPSET = 18
@@ -47,28 +44,18 @@ PARITY_BATCHES = (1, 7)
 # ~1e-7; a wrong graph (a baked-in batch, a dropped BatchNorm statistic) is off by far more
 PARITY_TOLERANCE = 1e-4
 EXPORT_EXTRA = "pip install 'gankit[export]'"
-# --format space: the bundle is also a Hugging Face Space (sdk: gradio) that serves gankit demo's page
-SPACE_APP, SPACE_REQUIREMENTS = "app.py", "requirements.txt"
-SPACE_APP_PY = '''"""gankit demo's page over the generator in this folder: a Hugging Face Space as it is, or `python app.py`."""
-
-import sys
-from pathlib import Path
-
-from gankit.demo import serve_folder
-
-if __name__ == "__main__":
-    sys.exit(serve_folder(Path(__file__).resolve().parent))
-'''
-
-
 def parse_formats(text: str) -> list[str]:
     """'bundle,onnx' or 'all' -> the formats, in FORMATS order."""
-    wanted = set(FORMATS) if text.strip() == "all" else {f.strip() for f in text.split(",") if f.strip()}
+    wanted = set(FORMATS) - {"space-onnx"} if text.strip() == "all" else {f.strip() for f in text.split(",") if f.strip()}
     unknown = sorted(wanted - set(FORMATS))
     if unknown or not wanted:
         raise GankitError(f"--format {text!r}: use one or more of {', '.join(FORMATS)} (comma-separated), or all")
+    if {"space", "space-onnx"} <= wanted:
+        raise GankitError("--format space and space-onnx are two Spaces, each with its own app.py: pick one")
     if "space" in wanted:  # the Space's page samples the bundle's weights
         wanted.add("bundle")
+    if "space-onnx" in wanted:  # its page runs the ONNX graph, and reads the bundle's model.json
+        wanted |= {"bundle", "onnx"}
     return [f for f in FORMATS if f in wanted]
 
 
@@ -142,6 +129,8 @@ def export_onnx(g: nn.Module, pipe: Pipeline, path: Path) -> dict[str, Any]:
     if tuple(int(part) for part in torch.__version__.split(".")[:2]) < (2, 6):
         raise GankitError(f"ONNX export needs torch 2.6 or newer (its torch.export-based exporter); this is torch "
                           f"{torch.__version__}")
+    # onnxruntime (the parity check below, and the exporter's own use of it) writes a device id under ~/.cache
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         import onnx  # noqa: F401  (the exporter needs both, and fails deep inside without them)
         import onnxscript  # noqa: F401
@@ -266,30 +255,10 @@ def _write_files(pipe: Pipeline, folder: Path, name: str, formats: list[str]) ->
     (folder / bundle.MODEL_JSON).write_text(json.dumps(model, indent=1) + "\n")
     card = model_card(model, name)
     if "space" in formats:
-        card = space_front_matter(model) + card
-        (folder / SPACE_APP).write_text(SPACE_APP_PY)
-        (folder / SPACE_REQUIREMENTS).write_text(f"gankit[demo]=={__version__}\n")
+        card = space.front_matter(model, light=False) + card
+        space.write_gankit_space(folder)
+    if "space-onnx" in formats:
+        card = space.front_matter(model, light=True) + card
+        space.write_onnx_space(folder, pipe, model)
     (folder / bundle.CARD).write_text(card)
     return model
-
-
-def space_front_matter(model: dict[str, Any]) -> str:
-    """The README front matter that makes the bundle a Hugging Face Space running `gankit demo`'s page (app.py)."""
-    config = model["config"]
-    tags = ["gankit", "gan", model["family"], model["modality"]["name"]]
-    if config["data"]["name"] in NAMED_DATASETS:  # a folder's path says nothing to others, and may say too much
-        tags.append(config["data"]["name"])
-    meta = {"title": printable(model["source"]["run"])[:60], "emoji": "🎛️", "colorFrom": "indigo", "colorTo": "gray",
-            "sdk": "gradio", "app_file": SPACE_APP, "pinned": False, "tags": tags,
-            "short_description": f"a {model['family']} GAN trained with gankit: sample it, steer it"}
-    gradio = _installed("gradio")
-    if gradio:  # the Gradio the page was made with; without one the Space takes its newest
-        meta["sdk_version"] = gradio
-    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n\n"
-
-
-def _installed(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None

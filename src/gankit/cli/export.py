@@ -26,6 +26,9 @@ formats (--format, comma-separated, or all; default bundle):
   space        the bundle as a Hugging Face Space: app.py (gankit demo's page), requirements.txt
                (gankit[demo] at this version) and the Space's settings atop README.md; upload the
                folder as a Gradio Space, or run `python app.py` in it
+  space-onnx   a lighter Space on onnxruntime and numpy alone (no torch, no gankit): app.py, space.json,
+               decode.py, requirements.txt (gradio, onnxruntime, numpy); implies onnx. Its seeds are
+               numpy's, as in the model card's onnxruntime script
 
 The graphs take z (float32, N x latent size) and, for conditional models, labels (int64, N x k: a column
 per condition, the class first); the batch axis N is free. G runs in eval mode with no randomness inside. A graph that does not match torch is not
@@ -41,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="run folder to export")
     parser.add_argument("--out", metavar="DIR", required=True, help="new folder to write (refused if it exists and is "
                         "not empty)")
-    parser.add_argument("--format", default="bundle", help="bundle, onnx, torchscript, space (comma-separated), or "
-                        "all (default: bundle)")
+    parser.add_argument("--format", default="bundle", help="bundle, onnx, torchscript, space or space-onnx "
+                        "(comma-separated), or all but space-onnx (default: bundle)")
     parser.add_argument("--checkpoint", metavar="NAME", help="checkpoint name or step (default: final, else the newest)")
 
 
@@ -69,4 +72,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  README.md (the model card), preview.png, model.json\nsample it: gankit sample {out} --n 16")
     if "space" in formats:
         print(f"  app.py, requirements.txt: a Hugging Face Space (sdk gradio); try it here: gankit demo {out}")
+    if "space-onnx" in formats:
+        print("  app.py, space.json, decode.py, requirements.txt: a Hugging Face Space (sdk gradio) on onnxruntime and "
+              f"numpy alone; try it here: python {out}/app.py")
     return 0

@@ -180,6 +180,8 @@ class Modality:
     decoded: str = "samples"
     preview_note: str = ""
     keep_decoded: str = ""
+    # the name decoding()'s numpy line gives the decoded samples
+    decoded_as: str = "samples"
 
     def describe(self, shape: tuple[int, ...] | list[int]) -> str:
         """What samples of G's `shape` are, in words ("28x28 grey images"), for a bundle's model card."""

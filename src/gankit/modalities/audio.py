@@ -134,6 +134,7 @@ class AudioModality(Modality):
     decoded = "float waveforms"
     preview_note = "The first clips are in `preview/` as WAV files."
     keep_decoded = 'np.save("waves.npy", waves)'
+    decoded_as = "waves"
 
     def describe(self, shape: tuple[int, ...] | list[int]) -> str:
         if self.spectrogram is not None:  # G's shape is its picture's; the clips are what the picture turns into

@@ -100,6 +100,7 @@ class ImageModality(Modality):
     example_output = "samples.png"
     decoded = "uint8 pixels"
     keep_decoded = 'np.save("pixels.npy", pixels)'
+    decoded_as = "pixels"
 
     def describe(self, shape: tuple[int, ...] | list[int]) -> str:
         return f"{shape[1]}x{shape[2]} {'grey' if shape[0] == 1 else 'colour'} images"

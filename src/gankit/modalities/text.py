@@ -101,6 +101,7 @@ class TextModality(Modality):
     decoded = "int64 character ids"
     preview_note = "Every sample of the picture is in `preview.txt`."
     keep_decoded = 'print("\\n".join(lines))'
+    decoded_as = "lines"
     best_score = "js_4"
     reads_own_test_split = True
 
