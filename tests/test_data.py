@@ -18,7 +18,7 @@ from PIL import Image
 from conftest import cifar_batch_bytes, make_cifar_tarball, make_idx_dataset, write_idx
 from gankit.config import DataConfig
 from gankit.data import load_dataset
-from gankit.data.batches import DeviceBatches
+from gankit.data.batches import DeviceBatches, balanced_pool
 from gankit.data.cifar import read_cifar10
 from gankit.data.clusters import cluster_images, principal_components
 from gankit.data.folder import read_image_folder, survey_images
@@ -360,3 +360,18 @@ def test_device_batches_are_seeded_and_cover_the_epoch():
     labelled = DeviceBatches(images, 3, 5, labels=torch.arange(10) * 10, to_model=to_model_range)
     for _, batch, labels in labelled.epoch(0):
         assert torch.equal(labels, to_uint8(batch).view(-1).long() * 10)  # labels follow their images
+
+
+def test_balanced_epochs_draw_each_class_about_equally_often():
+    """train.class_balance: a sample of class c comes round((largest / c's size) ** b) times an epoch, its label with
+    it; 0, or classes of one size, leave the epoch as it was."""
+    classes = torch.tensor([0] * 60 + [1] * 20 + [2] * 7)
+    assert balanced_pool(classes, 0.0) is None and balanced_pool(torch.tensor([0, 1] * 5), 1.0) is None
+    assert torch.bincount(classes[balanced_pool(classes, 1.0)]).tolist() == [60, 60, 63]  # 1, 3 and 9 each
+    assert torch.bincount(classes[balanced_pool(classes, 0.5)]).tolist() == [60, 40, 21]  # 1, 2 and 3 each
+    images = classes.to(torch.uint8).view(-1, 1, 1, 1)
+    batches = DeviceBatches(images, 10, 3, labels=classes, to_model=to_model_range, pool=balanced_pool(classes, 1.0))
+    assert batches.steps_per_epoch == 18
+    seen = torch.cat([labels for _, batch, labels in batches.epoch(0)
+                      if torch.equal(labels, to_uint8(batch).view(-1).long())])  # labels follow their images
+    assert len(seen) == 180 and torch.bincount(seen).min() >= 55

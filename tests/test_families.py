@@ -279,6 +279,17 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch, tmp_path):
     assert {key: value for key, value in to_dict_flat(colour).items() if key in auto.LARGE_COLOUR} == auto.LARGE_COLOUR
     assert auto_line(colour, "image", 2).endswith(f"DiffAugment translation, fp32 (no fast bf16 arithmetic is known on "
                                                   f"this device): {auto.WHY_COLOUR}")
+    # labelled colour: each class drawn as often as the others; emoji is told its subgroups too (what it offers)
+    assert (colour.train.class_balance, colour.data.conditions) == (1.0, "class")
+    assert "cgan (class-conditional: the data has 2 classes, each drawn as often as the others) width 32" in \
+        auto_line(colour, "image", 2)
+    emoji = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": "emoji"})
+    assert (emoji.train.class_balance, emoji.data.conditions) == (1.0, "class,subgroup")
+    assert "each drawn as often as the others, told each picture's subgroup as well) width 32" in \
+        auto_line(emoji, "image", 9)
+    even = resolve_config(overrides={"model.name": "auto", "train.device": "cpu", "data.name": "emoji",
+                                     "train.class_balance": 0})
+    assert "cgan (as you set it)" in auto_line(even, "image", 9)
     # text: the family that scored best at 30 CPU minutes, with its own defaults
     text = resolve_config(overrides={"model.name": "auto", "data.name": "words"})
     assert text.model.name == auto.TEXT and text.train.loss == MODELS.get(auto.TEXT).defaults.get("train.loss", "bce")
@@ -306,7 +317,7 @@ def test_model_auto_resolves_to_the_benchmark_winner(monkeypatch, tmp_path):
         assert settings["train.precision"] == "fp32" and "slower on a GPU" in why["precision"]
         assert settings["model.width"] == 64 and "only measured faster on CPUs" in why["width"]
         assert "model.d_width" not in settings
-    notes_gpu, _ = auto.auto_settings("cuda", time_limit=30, classes=11, kind="audio", pitched=True)
+    notes_gpu, _ = auto.auto_settings("cuda", time_limit=30, classes=11, kind="audio", offers=("pitch",))
     assert notes_gpu["model.width"] == 64 and "train.batch_size" not in notes_gpu  # CPU measurements only
 
 

@@ -104,6 +104,7 @@ class TrainConfig:
     r1_gamma: float = opt(0.0, "weight gamma of the R1 penalty gamma/2 E||grad D(x)||^2 on real images (0: off)")
     aux_conditions: str = opt("", "conditions D also names, comma-separated (AC-GAN's auxiliary classifier, as GANSynth's D names pitch): D learns each real sample's, G is trained to make its samples named as asked; --model auto on notes: pitch (empty: none)")
     aux_weight: float = opt(1.0, "weight of the auxiliary classifier's cross-entropy in D's and G's losses")
+    class_balance: float = opt(0.0, "how often each class of a labelled set is drawn, real and fake: a sample of class c weighs (largest class / c's size)^b, so 0 keeps the data's proportions and 1 draws every class equally often (scores still draw the data's); --model auto on 64-px colour: 1")
     precision: str = opt("fp32", "arithmetic of the forward passes: fp32, or bf16 (autocast; fast on CPUs with AVX-512 BF16 or AMX and on recent GPUs; weights, optimizer and losses stay fp32)")
     compile: bool = opt(False, "torch.compile G and D for speed after a warm-up of tens of seconds (D stays eager under a gradient penalty or R1, which need double backward)")
     compile_mode: str = opt("default", "torch.compile's mode under train.compile: default, or reduce-overhead (CUDA graphs: on a GPU each net's kernels replay as one launch, for small batches bound by launches; a CPU has no graphs and compiles as default)")
@@ -334,6 +335,7 @@ def check_ranges(config: Config) -> None:
     require(t.ema_batchnorm in ("copy", "measure"), "train.ema_batchnorm", "must be copy or measure", t.ema_batchnorm)
     require(t.r1_gamma >= 0, "train.r1_gamma", "must be >= 0", t.r1_gamma)
     require(0 <= t.aux_weight <= 100, "train.aux_weight", "must be in 0..100", t.aux_weight)
+    require(0 <= t.class_balance <= 1, "train.class_balance", "must be in 0..1", t.class_balance)
     require(t.on_nan in ("stop", "rollback"), "train.on_nan", "must be stop or rollback", t.on_nan)
     require(t.precision in PRECISIONS, "train.precision", f"must be one of {', '.join(PRECISIONS)}", t.precision)
     require(t.compile_mode in COMPILE_MODES, "train.compile_mode", f"must be one of {', '.join(COMPILE_MODES)}",

@@ -25,7 +25,7 @@ from gankit.data.kinds import (
     native_settings,
     sample_shape,
 )
-from gankit.data.sources import has_pitches, is_named
+from gankit.data.sources import is_named, offered_conditions
 from gankit.device import validate_device_name
 from gankit.errors import GankitError
 from gankit.losses import LOSSES
@@ -66,8 +66,9 @@ def resolve_config(file_values: dict[str, Any] | None = None, overrides: dict[st
             clusters = int(raw.get("data.clusters", auto_clusters(survey.images if survey else 0)))
         except (TypeError, ValueError):
             clusters = 0  # reported by the config checks
+        offers = offered_conditions(data) if isinstance(data, str) else ()
         for key, value in auto_settings(auto_device(raw), limit if isinstance(limit, (int, float)) else None,
-                                        classes, kind, clusters, isinstance(data, str) and has_pitches(data),
+                                        classes, kind, clusters, offers,
                                         picture_shape(raw) if RECIPES.get(kind).shaped else None)[0].items():
             raw.setdefault(key, value)
     name = raw.get("model.name", ModelConfig.name)

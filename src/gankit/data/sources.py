@@ -239,3 +239,8 @@ def vocabulary(cfg: DataConfig) -> Vocabulary:
 def has_pitches(name: str) -> bool:
     """The data is a named dataset that labels each sound with its pitch (notes)."""
     return is_named(name) and NAMED_DATASETS[name].pitches is not None
+
+
+def offered_conditions(name: str) -> tuple[str, ...]:
+    """The conditions a named dataset offers beyond the class (notes: pitch; emoji: subgroup); () for others."""
+    return tuple(NAMED_DATASETS[name].conditions) if is_named(name) else ()

@@ -13,7 +13,7 @@ from gankit import checkpoint as ckpt
 from gankit.conditions import table
 from gankit.config import MAX_STEPS, Config
 from gankit.data import Dataset, load_dataset
-from gankit.data.batches import DeviceBatches
+from gankit.data.batches import DeviceBatches, balanced_pool
 from gankit.device import check_compile_support, resolve_device
 from gankit.errors import GankitError
 from gankit.modalities import SampleSpec
@@ -57,6 +57,9 @@ class TrainingData:
     # G steps the run makes, and what sets that number: epochs or max_steps (MAX_STEPS: until --time-limit)
     total: int
     limit: str
+    # the rows fakes' labels are drawn from: labels_on_device, each as often as an epoch draws its sample
+    # (train.class_balance), so fake batches have the proportions of real ones
+    fake_rows: torch.Tensor | None = None
 
 
 def load_training_data(config: Config, checkpoints: Path, resume: bool, device: torch.device,
@@ -82,9 +85,11 @@ def load_training_data(config: Config, checkpoints: Path, resume: bool, device: 
     spec = SampleSpec(dataset.sample_shape, dataset.modality, conditions, table(rows) if several else ())
     labels = rows.to(device) if rows is not None else None
     samples, to_model = dataset.modality.training_set(dataset.samples.to(device))
-    batches = DeviceBatches(samples, t.batch_size, t.seed, labels, to_model=to_model)
-    total, limit = planned_steps(config, len(dataset), batches.steps_per_epoch, replicas.is_main)
-    return TrainingData(dataset, spec, labels, samples, batches, total, limit)
+    pool = balanced_pool(rows[:, 0], t.class_balance) if rows is not None else None
+    batches = DeviceBatches(samples, t.batch_size, t.seed, labels, to_model=to_model, pool=pool)
+    total, limit = planned_steps(config, batches.size, batches.steps_per_epoch, replicas.is_main)
+    fake_rows = labels[pool.to(device)] if pool is not None else labels
+    return TrainingData(dataset, spec, labels, samples, batches, total, limit, fake_rows)
 
 
 def planned_steps(config: Config, samples: int, batches_per_epoch: int, main: bool) -> tuple[int, str]:

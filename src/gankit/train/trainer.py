@@ -95,6 +95,7 @@ class Trainer:
         data = load_training_data(config, self.checkpoints, resume, self.device, replicas)
         self.dataset, self.spec, self.batches = data.dataset, data.spec, data.batches
         self.labels_on_device, self.samples_on_device = data.labels_on_device, data.samples_on_device
+        self.fake_rows = data.fake_rows
         self.total, self.limit = data.total, data.limit
         check_fits(config, self.spec.shape, self.device, self.spec.label_sizes)
         self.state = self._new_state()
@@ -174,8 +175,8 @@ class Trainer:
             self.decay_learning_rates()
         # drawn for the global batch: each process keeps its slice of the batch, z and labels
         z = torch.randn(len(real), self.config.model.latent_dim, device=self.device, generator=state.noise)   # 1
-        y_fake = (conditions.draw(self.labels_on_device, len(real), state.noise)
-                  if self.labels_on_device is not None else None)
+        y_fake = (conditions.draw(self.fake_rows, len(real), state.noise)
+                  if self.fake_rows is not None else None)
         real, y_real, z, y_fake = (replicas.local(v) for v in (real, y_real, z, y_fake))
         if self.game is not None:  # the family's own game (arae: on codes, not samples)
             stats = self.game(state, real, z, rules, g_turn)                                               # 2-5
@@ -344,7 +345,7 @@ class Trainer:
         state, t = self.state, self.config.train
         if state.g_ema is None or t.ema_batchnorm != "measure" or self.ema_measured_at == state.step:
             return
-        measure_statistics(state.g_ema, self.config.model.latent_dim, self.labels_on_device, t.batch_size, t.seed,
+        measure_statistics(state.g_ema, self.config.model.latent_dim, self.fake_rows, t.batch_size, t.seed,
                            state.step, self.device)
         self.ema_measured_at = state.step
 

@@ -25,7 +25,7 @@ class Previews(Callback):
         values = len(spec.conditions[0].values) if spec.conditions else 0  # the first condition's, row by row
         # the other conditions of each grid row, when there are others, drawn from the data's label rows
         self.labels = conditions.grid(spec.conditions, max(1, t.sample_count // values), trainer.device,
-                                      trainer.labels_on_device, torch.Generator().manual_seed(t.seed + GRID)) \
+                                      trainer.fake_rows, torch.Generator().manual_seed(t.seed + GRID)) \
             if values else None
         count = len(self.labels) if self.labels is not None else t.sample_count
         self.z = latents(count, trainer.config.model.latent_dim, t.seed + GRID, trainer.device)
