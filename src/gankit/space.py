@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from gankit import __version__, conditions
-from gankit.card import a_or_an
+from gankit.card import a_or_an, code_text, md_text
 from gankit.data.sources import NAMED_DATASETS
 from gankit.demo import menus, scores_line
 from gankit.errors import printable
@@ -80,8 +80,10 @@ def page_settings(pipe: Pipeline, model: dict[str, Any]) -> dict[str, Any]:
         if spec.conditions else []
     shows = spec.modality.demo_shows
     family = model["family"]
-    header = (f"## {source['run']}: {a_or_an(family)} {family} generator of {spec.modality.describe(list(spec.shape))}"
-              f"\n\nExported by gankit {__version__} from checkpoint `{source['checkpoint']}`, step {model['step']}; "
+    # as gankit demo's header writes them: a run's name may hold markdown, a checkpoint's a backtick
+    header = (f"## {md_text(source['run'])}: {a_or_an(family)} {family} generator of "
+              f"{spec.modality.describe(list(spec.shape))}\n\nExported by gankit {__version__} from checkpoint "
+              f"`{code_text(source['checkpoint'])}`, step {model['step']}; "
               "sampled with onnxruntime. Seeds are numpy's: they give other samples than the same seeds in gankit.")
     if model.get("evaluation"):
         header += f"\n\n{scores_line(model['evaluation'])}"
